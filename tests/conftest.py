@@ -1,0 +1,53 @@
+"""Shared fixtures: every test gets its own local MTurk state and a clean environment."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", default=False, help="run long campaigns at full size")
+
+
+@pytest.fixture
+def full_size(request) -> bool:
+    """True when the campaign should run at its full size (`pytest --full`)."""
+    return bool(request.config.getoption("--full"))
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(monkeypatch, tmp_path):
+    """No AWS configuration, no BABE_* settings and no user state leak into a test."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "BABE_")):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("BABE_LOCAL_STATE", str(tmp_path / "localturk.sqlite"))
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.fixture
+def state_path(tmp_path):
+    return tmp_path / "localturk.sqlite"
+
+
+@pytest.fixture
+def turk(state_path):
+    """The local MTurk service over this test's state file."""
+    from babe_tasks.localturk.service import LocalTurk
+
+    service = LocalTurk(str(state_path))
+    yield service
+    service.store.close()
+
+
+@pytest.fixture
+def mturk(turk):
+    """A real boto3 MTurk client answered in-process by `turk`."""
+    from babe_tasks.localturk import client
+
+    return client(turk=turk)
