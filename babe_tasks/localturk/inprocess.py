@@ -41,11 +41,17 @@ def answer(turk, target: str, body: bytes) -> tuple[int, bytes]:
 
 
 class InProcessHandler:
-    """The `before-send` handler; holds the service and, optionally, a fault injector."""
+    """The `before-send` handler; holds the service and, optionally, a fault injector.
+
+    `faults` may be a `FaultInjector`, a spec string or None; `handler.faults` can be replaced
+    while the client is in use.
+    """
 
     def __init__(self, turk, faults=None):
+        from .faults import injector
+
         self.turk = turk
-        self.faults = faults
+        self.faults = injector(faults)
 
     def __call__(self, request, **_: Any):
         from botocore.awsrequest import AWSResponse

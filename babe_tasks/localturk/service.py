@@ -32,12 +32,17 @@ class Operation:
 _OPERATIONS: dict[str, Operation] = {}
 #: Functions run at the start of every write request to apply what the clock made due.
 _SETTLERS: list[Callable[["Context"], None]] = []
+#: For each settler, its cheap "is anything due?" check (None: always due); see `settler`.
+DueCheck = Callable[[sqlite3.Connection, float], bool]
+_DUE_CHECKS: list["DueCheck | None"] = []
 
 #: The modules that register operations; imported once, when the first LocalTurk is built.
 OPERATION_MODULES = (
     "babe_tasks.localturk.hits",
     "babe_tasks.localturk.assignments",
     "babe_tasks.localturk.qualifications",
+    "babe_tasks.localturk.blocks",
+    "babe_tasks.localturk.notifications",
     "babe_tasks.localturk.workers",
     "babe_tasks.localturk.misc",
 )
@@ -53,10 +58,21 @@ def operation(name: str, *, write: bool = False) -> Callable[[Handler], Handler]
     return register
 
 
-def settler(fn: Callable[["Context"], None]) -> Callable[["Context"], None]:
-    """Register a function that applies clock-driven events (runs inside write transactions)."""
-    _SETTLERS.append(fn)
-    return fn
+def settler(fn: Callable[["Context"], None] | None = None, *, due: DueCheck | None = None):
+    """Register a function that applies clock-driven events (runs inside write transactions).
+
+    `due(tx, now) -> bool` is the settler's cheap, read-only question "is anything of mine due?"
+    (an indexed `SELECT 1 ... LIMIT 1`). Reads ask it inside their own snapshot and take the write
+    lock only when some settler answers yes; a settler registered without one counts as always
+    due, which is correct but makes every read a write. Use as `@settler` or `@settler(due=...)`.
+    """
+
+    def register(f: Callable[["Context"], None]) -> Callable[["Context"], None]:
+        _SETTLERS.append(f)
+        _DUE_CHECKS.append(due)
+        return f
+
+    return register(fn) if fn is not None else register
 
 
 @dataclass
@@ -66,6 +82,20 @@ class Context:
     tx: sqlite3.Connection
     now: float
     turk: "LocalTurk"
+
+
+def _anything_due(tx: sqlite3.Connection, now: float) -> bool:
+    return any(due is None or due(tx, now) for due in _DUE_CHECKS)
+
+
+def run_settlers(ctx: Context) -> None:
+    """Apply what the clock made due, inside the caller's write transaction.
+
+    Every write request starts with this; the worker side calls it too, since it opens its own
+    transactions (a slot freed by an abandoned assignment must be free for the next worker).
+    """
+    for settle in _SETTLERS:
+        settle(ctx)
 
 
 def _load_operation_modules() -> None:
@@ -103,10 +133,15 @@ class LocalTurk:
             if op.write:
                 with self.store.write() as tx:
                     ctx = Context(tx, Store.now(tx), self)
-                    for settle in _SETTLERS:
-                        settle(ctx)
+                    run_settlers(ctx)
                     return op.handler(ctx, params)
-            self.settle_if_due()
+            # Reads see the clock's events applied: the due check runs in the read's own snapshot,
+            # so the common case (nothing due) costs a few indexed lookups and no write lock.
+            with self.store.read() as tx:
+                now = Store.now(tx)
+                if not _anything_due(tx, now):
+                    return op.handler(Context(tx, now, self), params)
+            self.settle()
             with self.store.read() as tx:
                 return op.handler(Context(tx, Store.now(tx), self), params)
         except TurkError as exc:
@@ -114,14 +149,18 @@ class LocalTurk:
                 self._errors[f"{name}:{exc.turk_code or exc.error_type}"] += 1
             raise
 
-    def settle_if_due(self) -> None:
-        """Apply clock-driven events before a read, so reads never show a stale state."""
-        if not _SETTLERS:
-            return
+    def settle_if_due(self) -> bool:
+        """Apply clock-driven events if any are due; returns whether it took the write lock."""
+        with self.store.read() as tx:
+            if not _anything_due(tx, Store.now(tx)):
+                return False
+        self.settle()
+        return True
+
+    def settle(self) -> None:
+        """Apply every clock-driven event that is due, in one write transaction."""
         with self.store.write() as tx:
-            ctx = Context(tx, Store.now(tx), self)
-            for settle in _SETTLERS:
-                settle(ctx)
+            run_settlers(Context(tx, Store.now(tx), self))
 
     # -- counters for tests and benchmarks ---------------------------------------------------
     def stats(self) -> dict[str, Any]:

@@ -1,0 +1,253 @@
+"""Reading a _babe experiment's deploy configuration out of JavaScript, tolerantly.
+
+`config/config_deploy.js` is JavaScript, not JSON: comments, either quote style, unquoted keys and
+trailing commas all occur; later _babe versions pass the same fields as `deploy: {...}` to
+`babeInit(...)` / `magpieInit(...)` in the experiment's main script (reference/babe.md). A full
+JavaScript parser would be a heavy dependency for five flat fields, so this reads object literals
+only: strings, numbers, booleans and null; nested values are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = Path("config") / "config_deploy.js"
+#: deployMethod → the target whose HITs the page submits to (the page hard-codes the submit URL).
+MTURK_METHODS = {"MTurk": "live", "MTurkSandbox": "sandbox"}
+_SKIP_DIRS = {"node_modules", ".git", ".babe", "__pycache__", ".venv", "venv"}
+_MAX_FILES = 500
+_MAX_BYTES = 2_000_000
+
+_ASSIGN = re.compile(r"\bconfig_deploy\s*=\s*\{")
+_INIT_CALL = re.compile(r"\b(?:babeInit|magpieInit)\s*\(")
+_DEPLOY_KEY = re.compile(r"""(?:\bdeploy|["']deploy["'])\s*:\s*\{""")
+_KEY = r"""(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([A-Za-z_$][\w$]*))"""
+_VALUE = r"""(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`([^`]*)`|(-?\d+(?:\.\d+)?)|(true|false|null)\b)"""
+_PAIR = re.compile(_KEY + r"\s*:\s*" + _VALUE)
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """The five deploy fields of a _babe experiment (None when absent) and where they were found."""
+
+    source: Path
+    experiment_id: str | None = None
+    server_app_url: str | None = None
+    deploy_method: str | None = None
+    contact_email: str | None = None
+    prolific_url: str | None = None
+
+    @property
+    def backend_url(self) -> str | None:
+        """The backend's base URL: serverAppURL without its trailing `api/submit_experiment/`."""
+        if not self.server_app_url:
+            return None
+        return re.sub(r"api/submit_experiment/?$", "", self.server_app_url)
+
+    @property
+    def mturk_target(self) -> str | None:
+        """`live` or `sandbox` when the page submits to MTurk, None when it submits nowhere on MTurk."""
+        return MTURK_METHODS.get(self.deploy_method or "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": str(self.source),
+            "experiment_id": self.experiment_id,
+            "server_app_url": self.server_app_url,
+            "deploy_method": self.deploy_method,
+            "contact_email": self.contact_email,
+            "prolific_url": self.prolific_url,
+        }
+
+
+def strip_comments(text: str) -> str:
+    """JavaScript without `//` and `/* */` comments, leaving strings (which may contain `//`) intact."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    quote: str | None = None
+    while i < n:
+        ch = text[i]
+        if quote:
+            out.append(ch)
+            if ch == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+            i += 1
+        elif ch in "\"'`":
+            quote = ch
+            out.append(ch)
+            i += 1
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            out.append(" ")
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def object_at(text: str, start: int) -> str | None:
+    """The object literal whose `{` is at `start`, up to its matching `}` (strings respected)."""
+    depth = 0
+    quote: str | None = None
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "\"'`":
+            quote = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i]
+        i += 1
+    return None
+
+
+def top_level_pairs(body: str) -> dict[str, Any]:
+    """`key: value` pairs of an object literal's body, skipping nested objects and arrays."""
+    flat = _blank_nested(body)
+    pairs: dict[str, Any] = {}
+    for match in _PAIR.finditer(flat):
+        key = next(group for group in match.groups()[:3] if group is not None)
+        dq, sq, bq, number, literal = match.groups()[3:]
+        if dq is not None or sq is not None:
+            value: Any = _unescape(dq if dq is not None else sq)
+        elif bq is not None:
+            value = bq
+        elif number is not None:
+            value = number
+        else:
+            value = {"true": True, "false": False, "null": None}[literal]
+        pairs[key] = value
+    return pairs
+
+
+def _blank_nested(body: str) -> str:
+    """Replace the insides of nested `{}`/`[]` with spaces so their keys are not read as ours."""
+    out = list(body)
+    depth = 0
+    quote: str | None = None
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if quote:
+            if depth:
+                out[i] = " "
+            if ch == "\\":
+                if depth and i + 1 < len(body):
+                    out[i + 1] = " "
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "\"'`":
+            quote = ch
+            if depth:
+                out[i] = " "
+        elif ch in "{[":
+            depth += 1
+            if depth > 1:
+                out[i] = " "
+        elif ch in "}]":
+            if depth > 1:
+                out[i] = " "
+            depth = max(0, depth - 1)
+        elif depth:
+            out[i] = " "
+        i += 1
+    return "".join(out)
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def parse(text: str, source: Path) -> DeployConfig | None:
+    """The deploy configuration in one JavaScript file's text, or None when there is none."""
+    clean = strip_comments(text)
+    body = None
+    match = _ASSIGN.search(clean)
+    if match:
+        body = object_at(clean, match.end() - 1)
+    else:
+        call = _INIT_CALL.search(clean)
+        if call:
+            deploy = _DEPLOY_KEY.search(clean, call.end())
+            if deploy:
+                body = object_at(clean, deploy.end() - 1)
+    if body is None:
+        return None
+    pairs = top_level_pairs(body)
+
+    def text_of(key: str) -> str | None:
+        value = pairs.get(key)
+        return None if value is None else str(value).strip() or None
+
+    return DeployConfig(
+        source=source,
+        experiment_id=text_of("experimentID"),
+        server_app_url=text_of("serverAppURL"),
+        deploy_method=text_of("deployMethod"),
+        contact_email=text_of("contact_email"),
+        prolific_url=text_of("prolificURL"),
+    )
+
+
+def find(folder: Path) -> DeployConfig | None:
+    """The experiment's deploy configuration: `config/config_deploy.js`, else a `deploy:` in a .js file."""
+    folder = Path(folder)
+    config_file = folder / CONFIG_FILE
+    if config_file.is_file():
+        found = parse(_read(config_file), config_file)
+        if found is not None:
+            return found
+    for path in _scripts(folder):
+        if path == config_file:
+            continue
+        text = _read(path)
+        if _INIT_CALL.search(text):
+            found = parse(text, path)
+            if found is not None:
+                return found
+    return None
+
+
+def _scripts(folder: Path) -> list[Path]:
+    """The experiment's own scripts (not node_modules, not minified bundles), a bounded number."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".js") and not name.endswith(".min.js"):
+                found.append(Path(root) / name)
+                if len(found) >= _MAX_FILES:
+                    return found
+    return found
+
+
+def _read(path: Path) -> str:
+    try:
+        if path.stat().st_size > _MAX_BYTES:
+            return ""
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

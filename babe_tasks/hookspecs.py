@@ -1,0 +1,121 @@
+"""The hooks a babe plugin may implement: the one place their calling conventions are written down.
+
+A plugin is a module (or object) with functions marked `@hookimpl` (from `babe_tasks.plugins`),
+named like the specs below and taking any subset of their keyword arguments. The pattern:
+
+- `babe_before_<step>` runs after the step has made its plan and before it touches the platform.
+  It may change the plan in place, hold items back (approve), or raise `Veto("why")` to stop the
+  step: nothing is done and the run exits with code 3 naming the plugin. Any other exception
+  raised there also stops the step with exit 3, as "plugin <name> failed in <hook>".
+- `babe_after_<step>` runs after the step, with what happened. It observes; an exception there is
+  printed as a warning naming the plugin, never undoes or stops the step, and the other plugins'
+  after-hooks still run.
+- The rest contribute something: the platform, extra status fields, results, preflight problems.
+
+Hooks are called one plugin at a time (see `babe_tasks.plugins.call_before` / `call_after`), last
+registered first, honouring `tryfirst` / `trylast`; hook wrappers are not used by babe.
+The next issue adds the same before/after pairs for reject, bonus and extend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT = "babe_tasks"
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def babe_configure(settings: Any) -> None:
+    """Fires once each time the plugin manager is built, after every plugin is registered.
+
+    `settings` is the run's validated, frozen `Settings`; a plugin reads its own section with
+    `settings.plugin_settings("<name>")` and checks it here. Raise `UsageError` for a bad setting
+    (exit 2, before anything is done). Any other exception is reported as a plugin failure: a
+    warning, and the plugin is unregistered — fatal (exit 2) with `strict_plugins`.
+    """
+
+
+@hookspec(firstresult=True)
+def babe_platform(settings: Any) -> Any:
+    """Return the platform object for `settings.platform`, or None when it is not yours.
+
+    Called when a step needs the platform; the first non-None answer wins. The built-in plugin
+    `mturk` answers for `platform: mturk` (every target: local, sandbox, live, endpoint URL). The
+    object follows the protocol in `babe_tasks.platform.base`.
+    """
+
+
+@hookspec
+def babe_before_create(settings: Any, plan: Any) -> None:
+    """Fires after `create` has planned its HITs and their cost, before any platform call.
+
+    `plan` is the create step's plan (HIT batches, parameters, cost); a plugin may change it in
+    place (e.g. add qualification requirements) or raise `Veto("why")` (e.g. a payment cap).
+    Return value ignored. Also fired on `--dry-run`, so a dry run shows what the plugins allow.
+    """
+
+
+@hookspec
+def babe_after_create(settings: Any, plan: Any, result: Any) -> None:
+    """Fires after `create` posted its HITs (also when some failed), with the plan and the result.
+
+    `result` carries the HITs posted (ids, preview URLs, expiry) and the cost. For notifications,
+    logs, and bookkeeping of the lab's own; exceptions become warnings.
+    """
+
+
+@hookspec
+def babe_before_approve(settings: Any, assignments: Any) -> list[tuple[str, str]] | None:
+    """Fires when `approve` has listed the Submitted assignments it is about to approve.
+
+    `assignments` is the list the step will approve (each with at least `assignment_id`,
+    `worker_id`, `hit_id`). Return a list of `(assignment_id, reason)` to hold those back — they
+    are reported as held with the reason and left Submitted for a later run — or None. Raise
+    `Veto("why")` to approve nothing.
+    """
+
+
+@hookspec
+def babe_after_approve(settings: Any, result: Any) -> None:
+    """Fires after `approve`, with its result (approved, already approved, held, failed)."""
+
+
+@hookspec
+def babe_before_expire(settings: Any, hit_ids: list[str]) -> None:
+    """Fires before `expire` expires `hit_ids`; the list may be shortened in place, or `Veto` raised."""
+
+
+@hookspec
+def babe_after_expire(settings: Any, result: Any) -> None:
+    """Fires after `expire` (and `--delete`), with the HITs expired, deleted and not deleted (why)."""
+
+
+@hookspec
+def babe_status(settings: Any, status: Any) -> dict[str, Any] | None:
+    """Fires when `status` has gathered its numbers; return extra fields to show, or None.
+
+    `status` is the status result (per HIT counts, totals, money). The returned dict's items are
+    added to the JSON document and shown as extra lines (e.g. `{"backend_submissions": 17}`).
+    Exceptions become warnings: a status report never fails because of a plugin.
+    """
+
+
+@hookspec(firstresult=True)
+def babe_fetch_results(settings: Any, destination: Any) -> Any:
+    """Fetch the experiment's results (e.g. the _babe backend's CSV) into `destination` (a Path).
+
+    Return the Path of the file written, or None when this plugin cannot fetch for this experiment;
+    the first non-None answer wins.
+    """
+
+
+@hookspec
+def babe_preflight(settings: Any) -> list[str] | None:
+    """Return problems that would spoil a run (one line each, with the fix), or None.
+
+    Called by `doctor`; e.g. "deployMethod is MTurkSandbox but target is live".
+    Checks only: no side effects, no spending calls.
+    """

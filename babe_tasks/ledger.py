@@ -1,0 +1,393 @@
+"""The lab's record of an experiment: `<experiment folder>/.babe/ledger.sqlite`.
+
+It holds every plan `create` made (written before the first call, so a crash leaves something to
+resume), every HIT posted (target, where the calls went, ids, parameters, token, annotation),
+every assignment seen with its last status, and every payment (reward and fee now; bonuses
+later). `status` reads it to spend as few calls as possible; `approve` to find repeat workers
+across HITs; `create` for idempotency.
+
+The platform stays the truth about the present: the ledger only ever adds what a call already
+established, so losing a write never makes a re-run unsafe — it only costs the re-run a call.
+Several processes may share the file (two terminals, a watcher): WAL lets readers run beside one
+writer, and every write is one short `BEGIN IMMEDIATE` transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+from uuid import uuid4
+
+from . import money
+
+SCHEMA_VERSION = 1
+#: HIT statuses after which the platform has nothing more to say about a HIT.
+GONE = ("Disposed", "NotFound")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id      TEXT PRIMARY KEY,
+    experiment   TEXT NOT NULL,
+    target       TEXT NOT NULL,
+    location     TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    parameters   TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('open', 'done')),
+    hit_type_id  TEXT,
+    created_at   REAL NOT NULL,
+    finished_at  REAL
+);
+CREATE INDEX IF NOT EXISTS plans_by_fingerprint ON plans (experiment, target, fingerprint, status);
+CREATE TABLE IF NOT EXISTS hits (
+    plan_id          TEXT NOT NULL REFERENCES plans (plan_id),
+    idx              INTEGER NOT NULL,
+    hit_id           TEXT UNIQUE,
+    experiment       TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    location         TEXT NOT NULL,
+    hit_type_id      TEXT,
+    hit_group_id     TEXT,
+    max_assignments  INTEGER NOT NULL,
+    reward           TEXT NOT NULL,
+    masters          INTEGER NOT NULL DEFAULT 0,
+    token            TEXT NOT NULL,
+    annotation       TEXT NOT NULL,
+    expires_at       REAL,
+    status           TEXT NOT NULL DEFAULT 'Planned',
+    posted_at        REAL,
+    updated_at       REAL,
+    PRIMARY KEY (plan_id, idx)
+);
+CREATE INDEX IF NOT EXISTS hits_by_experiment ON hits (experiment, target);
+CREATE TABLE IF NOT EXISTS assignments (
+    assignment_id  TEXT PRIMARY KEY,
+    hit_id         TEXT NOT NULL,
+    experiment     TEXT NOT NULL,
+    target         TEXT NOT NULL,
+    worker_id      TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    accept_time    REAL,
+    submit_time    REAL,
+    seen_at        REAL NOT NULL,
+    updated_at     REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS assignments_by_experiment ON assignments (experiment, target);
+CREATE INDEX IF NOT EXISTS assignments_by_hit ON assignments (hit_id);
+CREATE TABLE IF NOT EXISTS payments (
+    id             INTEGER PRIMARY KEY,
+    kind           TEXT NOT NULL CHECK (kind IN ('reward', 'fee', 'bonus', 'bonus_fee')),
+    experiment     TEXT NOT NULL,
+    target         TEXT NOT NULL,
+    hit_id         TEXT,
+    assignment_id  TEXT NOT NULL,
+    worker_id      TEXT,
+    amount         TEXT NOT NULL,
+    token          TEXT NOT NULL DEFAULT '',
+    reason         TEXT,
+    created_at     REAL NOT NULL,
+    UNIQUE (kind, assignment_id, token)
+);
+CREATE INDEX IF NOT EXISTS payments_by_experiment ON payments (experiment, target);
+"""
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def _dt(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, timezone.utc) if value is not None else None
+
+
+@dataclass(frozen=True)
+class HitRecord:
+    """A HIT as the ledger last saw it."""
+
+    hit_id: str | None
+    plan_id: str
+    index: int
+    experiment: str
+    target: str
+    location: str
+    hit_type_id: str | None
+    hit_group_id: str | None
+    max_assignments: int
+    reward: Decimal
+    masters: bool
+    token: str
+    annotation: str
+    expires_at: datetime | None
+    status: str
+
+    @property
+    def gone(self) -> bool:
+        return self.status in GONE
+
+    @property
+    def fee(self) -> Decimal:
+        """MTurk's fee per approved assignment of this HIT."""
+        return money.assignment_fee(self.reward, self.max_assignments, self.masters)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "HitRecord":
+        return cls(
+            hit_id=row["hit_id"],
+            plan_id=row["plan_id"],
+            index=row["idx"],
+            experiment=row["experiment"],
+            target=row["target"],
+            location=row["location"],
+            hit_type_id=row["hit_type_id"],
+            hit_group_id=row["hit_group_id"],
+            max_assignments=row["max_assignments"],
+            reward=Decimal(row["reward"]),
+            masters=bool(row["masters"]),
+            token=row["token"],
+            annotation=row["annotation"],
+            expires_at=_dt(row["expires_at"]),
+            status=row["status"],
+        )
+
+
+@dataclass(frozen=True)
+class OpenPlan:
+    """An unfinished plan: its id, its HIT type if made, and the HITs already posted by index."""
+
+    plan_id: str
+    hit_type_id: str | None
+    posted: dict[int, str]
+
+
+class Ledger:
+    """The ledger of one experiment folder; one connection, shared by a step's threads."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.path = self.folder / ".babe" / "ledger.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA busy_timeout = 60000")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        with self._write() as tx:
+            if tx.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                for statement in filter(None, (s.strip() for s in SCHEMA.split(";"))):
+                    tx.execute(statement)
+                tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- plans --------------------------------------------------------------------------------
+    def open_plan(self, experiment: str, target: str, fingerprint: str) -> OpenPlan | None:
+        """The newest unfinished plan of this experiment with these exact parameters, if any."""
+        rows = self._read(
+            "SELECT plan_id, hit_type_id FROM plans WHERE experiment = ? AND target = ? AND fingerprint = ?"
+            " AND status = 'open' ORDER BY created_at DESC LIMIT 1",
+            (experiment, target, fingerprint),
+        )
+        if not rows:
+            return None
+        posted = self._read(
+            "SELECT idx, hit_id FROM hits WHERE plan_id = ? AND hit_id IS NOT NULL", (rows[0]["plan_id"],)
+        )
+        return OpenPlan(rows[0]["plan_id"], rows[0]["hit_type_id"], {r["idx"]: r["hit_id"] for r in posted})
+
+    def start_plan(self, plan, location: str) -> str:
+        """Write a new plan and the HITs it will post, before any call; returns its id."""
+        plan_id = uuid4().hex[:16]
+        plan.assign_id(plan_id)
+        now = time.time()
+        with self._write() as tx:
+            tx.execute(
+                "INSERT INTO plans (plan_id, experiment, target, location, fingerprint, parameters, status,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
+                (
+                    plan_id,
+                    plan.experiment,
+                    plan.target,
+                    location,
+                    plan.fingerprint(),
+                    json.dumps(plan.parameters(), sort_keys=True, default=str),
+                    now,
+                ),
+            )
+            tx.executemany(
+                "INSERT INTO hits (plan_id, idx, experiment, target, location, max_assignments, reward, masters,"
+                " token, annotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        plan_id,
+                        hit.index,
+                        plan.experiment,
+                        plan.target,
+                        location,
+                        hit.assignments,
+                        money.fmt(plan.reward),
+                        int(plan.uses_masters),
+                        hit.token,
+                        hit.annotation,
+                    )
+                    for hit in plan.hits
+                ],
+            )
+        return plan_id
+
+    def set_hit_type(self, plan_id: str, hit_type_id: str) -> None:
+        with self._write() as tx:
+            tx.execute("UPDATE plans SET hit_type_id = ? WHERE plan_id = ?", (hit_type_id, plan_id))
+
+    def record_posted(self, plan_id: str, index: int, hit) -> None:
+        """A planned HIT now exists on the platform (`hit` is a `platform.base.HitInfo`)."""
+        with self._write() as tx:
+            tx.execute(
+                "UPDATE hits SET hit_id = ?, hit_type_id = ?, hit_group_id = ?, expires_at = ?, status = ?,"
+                " posted_at = ?, updated_at = ? WHERE plan_id = ? AND idx = ?",
+                (
+                    hit.hit_id,
+                    hit.hit_type_id,
+                    hit.hit_group_id,
+                    _ts(hit.expires_at),
+                    hit.status,
+                    time.time(),
+                    time.time(),
+                    plan_id,
+                    index,
+                ),
+            )
+
+    def finish_plan(self, plan_id: str) -> None:
+        with self._write() as tx:
+            tx.execute("UPDATE plans SET status = 'done', finished_at = ? WHERE plan_id = ?", (time.time(), plan_id))
+
+    # -- HITs ---------------------------------------------------------------------------------
+    def hits(self, experiment: str, target: str) -> list[HitRecord]:
+        """The experiment's posted HITs on a target, oldest first."""
+        rows = self._read(
+            "SELECT * FROM hits WHERE experiment = ? AND target = ? AND hit_id IS NOT NULL ORDER BY posted_at, idx",
+            (experiment, target),
+        )
+        return [HitRecord.from_row(r) for r in rows]
+
+    def hit(self, hit_id: str) -> HitRecord | None:
+        rows = self._read("SELECT * FROM hits WHERE hit_id = ?", (hit_id,))
+        return HitRecord.from_row(rows[0]) if rows else None
+
+    def update_hit(self, hit_id: str, *, status: str | None = None, expires_at: datetime | None = None) -> None:
+        with self._write() as tx:
+            tx.execute(
+                "UPDATE hits SET status = COALESCE(?, status), expires_at = COALESCE(?, expires_at), updated_at = ?"
+                " WHERE hit_id = ?",
+                (status, _ts(expires_at), time.time(), hit_id),
+            )
+
+    # -- assignments and payments -------------------------------------------------------------
+    def record_assignments(
+        self,
+        experiment: str,
+        target: str,
+        assignments: Iterable,
+        price: Callable[[str], tuple[Decimal, Decimal] | None] | None = None,
+    ) -> None:
+        """Upsert assignments as seen now; an Approved one also records its reward and fee.
+
+        `price(hit_id)` gives (reward, fee) for a HIT, so an assignment MTurk approved on its
+        own (auto-approval) is counted as spent the first time it is seen.
+        """
+        now = time.time()
+        with self._write() as tx:
+            for a in assignments:
+                tx.execute(
+                    "INSERT INTO assignments (assignment_id, hit_id, experiment, target, worker_id, status,"
+                    " accept_time, submit_time, seen_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (assignment_id) DO UPDATE SET status = excluded.status,"
+                    " updated_at = excluded.updated_at",
+                    (
+                        a.assignment_id,
+                        a.hit_id,
+                        experiment,
+                        target,
+                        a.worker_id,
+                        a.status,
+                        _ts(a.accept_time),
+                        _ts(a.submit_time),
+                        now,
+                        now,
+                    ),
+                )
+                prices = price(a.hit_id) if price is not None and a.status == "Approved" else None
+                if prices is not None:
+                    self._pay(tx, experiment, target, a, *prices, now)
+
+    def record_approved(self, experiment: str, target: str, assignment, reward: Decimal, fee: Decimal) -> None:
+        """An assignment is approved (by us now, or found so): its status and what it cost."""
+        approved = replace(assignment, status="Approved")
+        self.record_assignments(experiment, target, [approved], lambda _hit: (reward, fee))
+
+    @staticmethod
+    def _pay(tx, experiment, target, a, reward: Decimal, fee: Decimal, now: float) -> None:
+        tx.executemany(
+            "INSERT OR IGNORE INTO payments (kind, experiment, target, hit_id, assignment_id, worker_id, amount,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (kind, experiment, target, a.hit_id, a.assignment_id, a.worker_id, money.fmt(amount), now)
+                for kind, amount in (("reward", reward), ("fee", fee))
+            ],
+        )
+
+    def assignments(self, experiment: str, target: str) -> list[sqlite3.Row]:
+        """Every assignment of the experiment seen so far, in the order workers accepted them."""
+        return self._read(
+            "SELECT * FROM assignments WHERE experiment = ? AND target = ?"
+            " ORDER BY COALESCE(accept_time, submit_time, seen_at), assignment_id",
+            (experiment, target),
+        )
+
+    def status_counts(self, hit_id: str) -> Counter:
+        rows = self._read("SELECT status, COUNT(*) AS n FROM assignments WHERE hit_id = ? GROUP BY status", (hit_id,))
+        return Counter({r["status"]: r["n"] for r in rows})
+
+    def spent(self, hit_ids: Iterable[str]) -> Decimal:
+        """Everything paid for these HITs: rewards, bonuses and their fees."""
+        ids = list(hit_ids)
+        total = Decimal("0.00")
+        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._read(f"SELECT amount FROM payments WHERE hit_id IN ({marks})", tuple(chunk)):
+                total += Decimal(row["amount"])
+        return total
+

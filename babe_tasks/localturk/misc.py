@@ -1,0 +1,189 @@
+"""Operations that stand alone — NotifyWorkers and GetFileUploadURL — and the list paging they share.
+
+Paging lives here because every list this engineer's modules answer (qualification types, workers
+with a qualification, qualification requests, worker blocks) pages the same way: by the row's
+creation sequence, with a token that carries the last key rather than an offset, so rows inserted
+between two pages neither repeat nor vanish, exactly as a client walking NextToken expects.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import sqlite3
+import xml.etree.ElementTree as ET
+from typing import Any, Callable, Sequence
+
+from . import store
+from .errors import RequestError, ValidationError
+from .service import Context, operation
+
+DEFAULT_PAGE = 100
+MAX_SUBJECT = 200
+MAX_MESSAGE = 4096
+MAX_NOTIFY_WORKERS = 100
+#: How long a file-upload URL stays valid (MTurk: 60 seconds).
+UPLOAD_URL_LIFETIME = 60
+UPLOAD_HOST = "https://mturk-uploads.localturk.invalid"
+
+NOT_WORKED_FOR_YOU = "Cannot send notification because the worker has not worked for you"
+
+store.register_schema(
+    """
+    CREATE TABLE IF NOT EXISTS worker_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        worker_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        message_text TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        sent_time REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS worker_messages_worker ON worker_messages (worker_id, seq)
+    """
+)
+
+
+# -- paging ------------------------------------------------------------------------------------
+def _encode_token(scope: str, last_seq: int) -> str:
+    raw = f"{scope}:{last_seq}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(scope: str, token: str) -> int:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        got_scope, _, seq = base64.urlsafe_b64decode(padded.encode()).decode().rpartition(":")
+        if got_scope != scope:
+            raise ValueError(scope)
+        return int(seq)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError("NextToken", f"is not a pagination token of {scope}") from None
+
+
+def page(
+    tx: sqlite3.Connection,
+    scope: str,
+    params: dict,
+    sql: str,
+    args: Sequence[Any],
+    render: Callable[[sqlite3.Row], dict],
+) -> tuple[list[dict], str | None]:
+    """One page of `sql` (which must select `seq` and accept `AND seq > ?` ... appended by us).
+
+    `sql` is a SELECT whose WHERE clause ends where we may add `AND seq > ?`; rows come ordered by
+    `seq`. Returns the rendered items and the NextToken (absent when this was the last page).
+    """
+    limit = int(params.get("MaxResults") or DEFAULT_PAGE)
+    after = _decode_token(scope, params["NextToken"]) if params.get("NextToken") else 0
+    rows = tx.execute(f"{sql} AND seq > ? ORDER BY seq LIMIT ?", (*args, after, limit + 1)).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    token = _encode_token(scope, rows[-1]["seq"]) if more and rows else None
+    return [render(row) for row in rows], token
+
+
+def paged_answer(items_key: str, items: list[dict], token: str | None) -> dict:
+    answer: dict[str, Any] = {"NumResults": len(items), items_key: items}
+    if token:
+        answer["NextToken"] = token
+    return answer
+
+
+# -- messages to workers -------------------------------------------------------------------------
+def record_message(ctx: Context, worker_id: str, subject: str, text: str, origin: str) -> None:
+    """Keep a message MTurk would have e-mailed to a worker, so tests and tools can read it."""
+    ctx.tx.execute(
+        "INSERT INTO worker_messages (worker_id, subject, message_text, origin, sent_time) VALUES (?, ?, ?, ?, ?)",
+        (worker_id, subject, text, origin, ctx.now),
+    )
+
+
+def messages(turk, worker_id: str | None = None) -> list[dict]:
+    """The messages sent to workers (NotifyWorkers, qualification notices), oldest first."""
+    with turk.store.read() as tx:
+        sql = "SELECT * FROM worker_messages"
+        args: tuple = ()
+        if worker_id is not None:
+            sql += " WHERE worker_id = ?"
+            args = (worker_id,)
+        rows = tx.execute(sql + " ORDER BY seq", args).fetchall()
+    return [
+        {
+            "WorkerId": r["worker_id"],
+            "Subject": r["subject"],
+            "MessageText": r["message_text"],
+            "Origin": r["origin"],
+            "SentTime": r["sent_time"],
+        }
+        for r in rows
+    ]
+
+
+def _has_worked_for_requester(tx: sqlite3.Connection, worker_id: str) -> bool:
+    """A worker has worked for us once they hold any assignment of ours, whatever its status."""
+    return tx.execute("SELECT 1 FROM assignments WHERE worker_id = ? LIMIT 1", (worker_id,)).fetchone() is not None
+
+
+@operation("NotifyWorkers", write=True)
+def notify_workers(ctx: Context, params: dict) -> dict:
+    subject, text, worker_ids = params["Subject"], params["MessageText"], params["WorkerIds"]
+    if not subject.strip():
+        raise ValidationError("Subject", "must not be empty")
+    if len(subject) > MAX_SUBJECT:
+        raise ValidationError("Subject", f"must be at most {MAX_SUBJECT} characters")
+    if not text.strip():
+        raise ValidationError("MessageText", "must not be empty")
+    if len(text) > MAX_MESSAGE:
+        raise ValidationError("MessageText", f"must be at most {MAX_MESSAGE} characters")
+    if not 1 <= len(worker_ids) <= MAX_NOTIFY_WORKERS:
+        raise ValidationError("WorkerIds", f"must name between 1 and {MAX_NOTIFY_WORKERS} workers")
+    failures = []
+    for worker_id in dict.fromkeys(worker_ids):  # a worker named twice gets one message
+        if not _has_worked_for_requester(ctx.tx, worker_id):
+            failures.append(
+                {
+                    "NotifyWorkersFailureCode": "HardFailure",
+                    "NotifyWorkersFailureMessage": NOT_WORKED_FOR_YOU,
+                    "WorkerId": worker_id,
+                }
+            )
+            continue
+        record_message(ctx, worker_id, subject, text, "NotifyWorkers")
+    return {"NotifyWorkersFailureStatuses": failures}
+
+
+# -- file uploads ----------------------------------------------------------------------------------
+_ANSWER_NS = re.compile(r"^\{[^}]*\}")
+
+
+def uploaded_file_key(answer_xml: str | None, question_identifier: str) -> str | None:
+    """The UploadedFileKey the answer holds for that question, if the worker uploaded a file."""
+    if not answer_xml:
+        return None
+    try:
+        root = ET.fromstring(answer_xml)
+    except ET.ParseError:
+        return None
+    for answer in root:
+        fields = {_ANSWER_NS.sub("", child.tag): (child.text or "").strip() for child in answer}
+        if fields.get("QuestionIdentifier") == question_identifier and fields.get("UploadedFileKey"):
+            return fields["UploadedFileKey"]
+    return None
+
+
+@operation("GetFileUploadURL")
+def get_file_upload_url(ctx: Context, params: dict) -> dict:
+    assignment_id, question = params["AssignmentId"], params["QuestionIdentifier"]
+    from . import assignments
+
+    row = assignments.require_assignment(ctx, assignment_id)  # never-submitted ones do not exist to us
+    key = uploaded_file_key(row["answer"], question)
+    if key is None:
+        raise RequestError(
+            f"There is no file uploaded for question {question!r} in assignment {assignment_id}.",
+            "FileUploadNotFound",
+        )
+    expires = int(ctx.now) + UPLOAD_URL_LIFETIME
+    return {"FileUploadURL": f"{UPLOAD_HOST}/{assignment_id}/{key}?Expires={expires}"}
+

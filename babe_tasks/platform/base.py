@@ -1,0 +1,121 @@
+"""The platform protocol: what the lifecycle steps need from a recruiting platform.
+
+The shapes are MTurk's (it is the platform this project was built for), in plain Python types:
+`Decimal` money, timezone-aware `datetime`s, and no wire names, so a step reads the same whatever
+platform answers. A platform raises `babe_tasks.errors` exceptions only; a failure of one
+operation that should not stop the others is an `OperationFailed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Iterator, Protocol, runtime_checkable
+
+from ..errors import BabeError, UsageError
+
+#: HIT statuses in which workers can still take assignments.
+OPEN_STATUSES = frozenset({"Assignable", "Unassignable"})
+#: HIT statuses from which a HIT can be deleted once every assignment is reviewed.
+DELETABLE_STATUSES = frozenset({"Reviewable", "Reviewing"})
+
+
+class OperationFailed(BabeError):
+    """One platform operation failed; the step records it and carries on with the rest.
+
+    `code` is the platform's own error code (MTurk's TurkErrorCode, or the AWS error code).
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+class NotFound(UsageError):
+    """The platform does not know this HIT or assignment (exit 2 when the user named it)."""
+
+
+@dataclass(frozen=True)
+class HitInfo:
+    """A HIT as the platform reports it now."""
+
+    hit_id: str
+    hit_type_id: str
+    hit_group_id: str | None
+    status: str
+    max_assignments: int
+    available: int
+    pending: int
+    #: Approved or rejected: submitted-but-unreviewed assignments are in none of the three counts.
+    completed: int
+    reward: Decimal
+    expires_at: datetime
+    created_at: datetime | None = None
+    masters: bool = False
+    annotation: str | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.status in OPEN_STATUSES and self.expires_at > now
+
+
+@dataclass(frozen=True)
+class AssignmentInfo:
+    """One assignment a worker submitted (platforms do not list accepted-but-unsubmitted ones)."""
+
+    assignment_id: str
+    hit_id: str
+    worker_id: str
+    status: str
+    accept_time: datetime | None = None
+    submit_time: datetime | None = None
+    answer: str | None = None
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """What a step may ask of a recruiting platform."""
+
+    #: The platform's name (`settings.platform`), and the environment it talks to.
+    name: str
+    target: str
+    #: Where the calls go (an endpoint URL or a local state file), recorded in the ledger.
+    location: str
+
+    def now(self) -> datetime:
+        """The platform's clock (the local MTurk's clock may run ahead of the machine's)."""
+
+    def ensure_hit_type(self, plan) -> str:
+        """The id of the HIT type (one worker-visible group) the plan's HITs share."""
+
+    def create_hit(self, plan, hit_type_id: str, hit) -> HitInfo:
+        """Post one planned HIT with its token; a duplicate token answers the existing HIT."""
+
+    def find_plan_hits(self, plan_id: str) -> dict[int, HitInfo]:
+        """HITs of a plan already on the platform, by index (the fallback once tokens are forgotten)."""
+
+    def get_hit(self, hit_id: str) -> HitInfo:
+        """The HIT now; a UsageError naming the id when the platform does not know it."""
+
+    def iter_assignments(self, hit_id: str, statuses: tuple[str, ...] | None = None) -> Iterator[AssignmentInfo]:
+        """Every submitted assignment of a HIT (all pages), optionally only those statuses."""
+
+    def get_assignment(self, assignment_id: str) -> AssignmentInfo:
+        """One assignment; a UsageError naming the id when it does not exist."""
+
+    def approve(self, assignment_id: str, feedback: str | None = None) -> bool:
+        """Approve one Submitted assignment: True if approved now, False if it already was."""
+
+    def expire(self, hit_id: str) -> None:
+        """Stop the HIT from taking new workers now."""
+
+    def delete(self, hit_id: str) -> None:
+        """Delete a reviewed HIT; OperationFailed with the platform's reason if it cannot be."""
+
+    def preview_url(self, hit_group_id: str | None) -> str | None:
+        """Where a worker previews a HIT group, or None where there is no worker site."""
+
+    def balance(self) -> Decimal:
+        """The account's available balance."""

@@ -1,0 +1,353 @@
+"""The one module every Mechanical Turk call goes through.
+
+It decides where calls go (the target: the embedded local MTurk, Amazon's sandbox or live
+endpoint, or any `--endpoint-url` speaking the protocol), how they are retried (botocore's
+`adaptive` mode: standard retries plus a client-side rate limiter that slows down as soon as the
+service throttles, shared by every thread of a step), and what a failure means to the lab: every
+botocore exception leaves this module as a `babe_tasks.errors` exception with a one-line message.
+Mechanical Turk closed on 2026-09-30, so a sandbox or live endpoint that does not answer, or that
+refuses the credentials, gets a message naming that closure instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterator
+
+from botocore import xform_name
+
+from ..errors import PlatformError, UsageError
+from ..planning import MASTERS_IDS, annotation_prefix
+from .base import AssignmentInfo, HitInfo, NotFound, OperationFailed
+
+ENDPOINTS = {
+    "live": "https://mturk-requester.us-east-1.amazonaws.com",
+    "sandbox": "https://mturk-requester-sandbox.us-east-1.amazonaws.com",
+}
+PREVIEW_URLS = {
+    "live": "https://worker.mturk.com/mturk/preview?groupId={group}",
+    "sandbox": "https://workersandbox.mturk.com/mturk/preview?groupId={group}",
+}
+REGION = "us-east-1"
+CLOSURE = "Amazon closed Mechanical Turk on 2026-09-30, so its endpoints may no longer answer"
+
+#: AWS error codes that mean "these credentials are not accepted here".
+AUTH_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "AccessDenied",
+        "AccessDeniedException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "MissingAuthenticationToken",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "AuthFailure",
+        "UnauthorizedOperation",
+        "NotAuthorized",
+    }
+)
+#: Real MTurk messages end in the server's timestamp in milliseconds.
+_TIMESTAMP = re.compile(r"\s*\(\d{10,}\)\s*$")
+_HIT_ID = re.compile(r"\b(?=[A-Z0-9]*[A-Z])[A-Z0-9]{20,64}\b")
+_PLAN_INDEX = re.compile(r" hit=(\d+)/\d+$")
+
+
+def masters_id(target: str) -> str:
+    """Masters' qualification id for a target; the local MTurk knows the sandbox one."""
+    return MASTERS_IDS.get(target, MASTERS_IDS["sandbox"])
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(timezone.utc) if value is not None else None
+
+
+def _message(error: dict) -> str:
+    return _TIMESTAMP.sub("", error.get("Message") or "").strip()
+
+
+class MTurkPlatform:
+    """Mechanical Turk for the settings' target, through one boto3 client shared by all threads."""
+
+    name = "mturk"
+
+    def __init__(self, settings, client: Any = None):
+        self.settings = settings
+        self.target = settings.target
+        self.endpoint_url = settings.endpoint_url
+        self._client = client
+        self._lock = threading.Lock()
+
+    # -- where the calls go -------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        if self.endpoint_url:
+            return self.endpoint_url
+        if self.target == "local":
+            from ..localturk.store import default_state_path
+
+            return f"local:{self.settings.local_state or default_state_path()}"
+        return ENDPOINTS[self.target]
+
+    @property
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def _config(self):
+        import os
+
+        from botocore.config import Config
+
+        # AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (or the profile's retry settings) still apply: only
+        # the mode is fixed here, so a lab can tune attempts the way it does for any AWS tool.
+        mode = os.environ.get("AWS_RETRY_MODE") or "adaptive"
+        pool = max(10, int(getattr(self.settings, "max_concurrency", 10) or 10))
+        return Config(retries={"mode": mode}, max_pool_connections=pool, connect_timeout=10, read_timeout=60)
+
+    def _make_client(self):
+        import os
+
+        import boto3
+        import botocore.exceptions
+
+        if self.target == "local" and not self.endpoint_url:
+            from .. import localturk
+
+            config = self._config()
+            return localturk.client(
+                state=self.settings.local_state,
+                retries=config.retries,
+                max_pool_connections=config.max_pool_connections,
+            )
+        if self.target == "local":
+            # A local server checks no signature, but botocore refuses to send unsigned-by-default
+            # requests without credentials: dummy ones, as for the in-process client.
+            session = boto3.session.Session(
+                aws_access_key_id="LOCALTURKLOCALTURK00", aws_secret_access_key="localturk", region_name=REGION
+            )
+        else:
+            try:
+                session = boto3.session.Session(profile_name=self.settings.profile, region_name=REGION)
+            except botocore.exceptions.ProfileNotFound:
+                raise UsageError(
+                    f"AWS profile {self.settings.profile!r} is not configured (see ~/.aws/config), "
+                    f"or use --target local; {CLOSURE}"
+                ) from None
+            if session.get_credentials() is None:
+                profile = self.settings.profile or os.environ.get("AWS_PROFILE")
+                hint = f"profile {profile!r} has none" if profile else "set AWS_PROFILE or pass --profile"
+                raise UsageError(
+                    f"no AWS credentials for {self.target} ({hint}); try --target local — {CLOSURE}"
+                )
+        return session.client(
+            "mturk", region_name=REGION, endpoint_url=self.endpoint_url or ENDPOINTS.get(self.target), config=self._config()
+        )
+
+    # -- calls and error translation -----------------------------------------------------------
+    def call(self, operation: str, **params: Any) -> dict:
+        """One MTurk operation by its API name; every failure becomes a BabeError subclass."""
+        method = getattr(self.client, xform_name(operation))
+        try:
+            return method(**params)
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self.translate(exc, operation, params) from exc
+
+    def pages(self, operation: str, **params: Any) -> Iterator[dict]:
+        """Every page of a list operation, through botocore's paginator (100 per page)."""
+        paginator = self.client.get_paginator(xform_name(operation))
+        iterator = iter(paginator.paginate(**params, PaginationConfig={"PageSize": 100}))
+        while True:
+            try:
+                page = next(iterator)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001
+                raise self.translate(exc, operation, params) from exc
+            yield page
+
+    def translate(self, exc: Exception, operation: str, params: dict) -> Exception:
+        """The project's exception for a botocore failure, with a one-line message."""
+        import botocore.exceptions as bx
+
+        if isinstance(exc, (UsageError, PlatformError, OperationFailed)):
+            return exc
+        where = self.endpoint_url or ENDPOINTS.get(self.target) or "the local MTurk"
+        if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
+            return UsageError(f"no AWS credentials for {self.target}: set AWS_PROFILE or pass --profile; {CLOSURE}")
+        if isinstance(exc, bx.ProfileNotFound):
+            return UsageError(f"{exc}; {CLOSURE}")
+        if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionError, bx.HTTPClientError)):
+            hint = " (is `babe local.serve` running there?)" if self.target == "local" else ""
+            return PlatformError(f"cannot reach the MTurk endpoint {where}{hint}: {exc}; {CLOSURE}")
+        if isinstance(exc, bx.ClientError):
+            error = exc.response.get("Error", {})
+            code = error.get("Code") or ""
+            turk_code = (exc.response.get("TurkErrorCode") or "").rsplit(".", 1)[-1]
+            message = _message(error)
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in AUTH_CODES or status == 403:
+                return PlatformError(
+                    f"{where} refused the credentials for {self.target} ({code}: {message}); {CLOSURE}"
+                )
+            if turk_code == "HITDoesNotExist":
+                return NotFound(f"HIT {params.get('HITId')} does not exist on {self.target}")
+            if turk_code in ("AssignmentDoesNotExist", "DoesNotExist") and "AssignmentId" in params:
+                return NotFound(f"assignment {params['AssignmentId']} does not exist on {self.target}")
+            return OperationFailed(f"{operation}: {message or code}", turk_code or code)
+        if isinstance(exc, bx.BotoCoreError):
+            return PlatformError(f"MTurk call {operation} failed: {exc}")
+        return exc
+
+    # -- the platform protocol ----------------------------------------------------------------
+    def now(self) -> datetime:
+        turk = getattr(self._client, "localturk", None) if self._client is not None else None
+        if turk is None and self.target == "local" and not self.endpoint_url:
+            turk = getattr(self.client, "localturk", None)
+        offset = turk.store.clock_offset() if turk is not None else 0.0
+        return datetime.fromtimestamp(datetime.now(timezone.utc).timestamp() + offset, timezone.utc)
+
+    def requirements(self, plan) -> list[dict]:
+        requirements = [dict(r) for r in plan.qualification_requirements]
+        masters = masters_id(self.target)
+        if plan.masters and not any(r.get("QualificationTypeId") == masters for r in requirements):
+            requirements.append({"QualificationTypeId": masters, "Comparator": "Exists"})
+        return requirements
+
+    def ensure_hit_type(self, plan) -> str:
+        params: dict[str, Any] = {
+            "AutoApprovalDelayInSeconds": plan.auto_approve,
+            "AssignmentDurationInSeconds": plan.duration,
+            "Reward": str(plan.reward),
+            "Title": plan.title,
+            "Description": plan.description,
+        }
+        if plan.keywords:
+            params["Keywords"] = plan.keywords
+        requirements = self.requirements(plan)
+        if requirements:
+            params["QualificationRequirements"] = requirements
+        return self.call("CreateHITType", **params)["HITTypeId"]
+
+    def create_hit(self, plan, hit_type_id: str, hit) -> HitInfo:
+        try:
+            answer = self.call(
+                "CreateHITWithHITType",
+                HITTypeId=hit_type_id,
+                MaxAssignments=hit.assignments,
+                LifetimeInSeconds=plan.lifetime,
+                Question=plan.question(),
+                RequesterAnnotation=hit.annotation,
+                UniqueRequestToken=hit.token,
+            )
+        except OperationFailed as exc:
+            if exc.code != "HitAlreadyExists":
+                raise
+            # The one place a client must read the message: it carries the existing HIT's id.
+            found = _HIT_ID.search(str(exc).split(":", 1)[-1])
+            if found:
+                return self.get_hit(found.group(0))
+            existing = self.find_plan_hits(plan.plan_id).get(hit.index)
+            if existing is None:
+                raise
+            return existing
+        return self._hit(answer["HIT"])
+
+    def find_plan_hits(self, plan_id: str) -> dict[int, HitInfo]:
+        prefix = annotation_prefix(plan_id)
+        found: dict[int, HitInfo] = {}
+        for page in self.pages("ListHITs"):
+            for raw in page.get("HITs", []):
+                note = raw.get("RequesterAnnotation") or ""
+                match = _PLAN_INDEX.search(note)
+                if prefix in note and match:
+                    found[int(match.group(1)) - 1] = self._hit(raw)
+        return found
+
+    def get_hit(self, hit_id: str) -> HitInfo:
+        return self._hit(self.call("GetHIT", HITId=hit_id)["HIT"])
+
+    def iter_assignments(self, hit_id: str, statuses: tuple[str, ...] | None = None) -> Iterator[AssignmentInfo]:
+        params: dict[str, Any] = {"HITId": hit_id}
+        if statuses:
+            params["AssignmentStatuses"] = list(statuses)
+        for page in self.pages("ListAssignmentsForHIT", **params):
+            for raw in page.get("Assignments", []):
+                yield self._assignment(raw)
+
+    def get_assignment(self, assignment_id: str) -> AssignmentInfo:
+        return self._assignment(self.call("GetAssignment", AssignmentId=assignment_id)["Assignment"])
+
+    def approve(self, assignment_id: str, feedback: str | None = None) -> bool:
+        params: dict[str, Any] = {"AssignmentId": assignment_id}
+        if feedback:
+            params["RequesterFeedback"] = feedback
+        try:
+            self.call("ApproveAssignment", **params)
+        except OperationFailed as exc:
+            if exc.code != "InvalidAssignmentState":
+                raise
+            # Auto-approval (or an earlier run) got there first: that is done, not an error.
+            status = self.get_assignment(assignment_id).status
+            if status == "Approved":
+                return False
+            raise OperationFailed(f"assignment is {status}, not Submitted", exc.code) from None
+        return True
+
+    def expire(self, hit_id: str) -> None:
+        self.call("UpdateExpirationForHIT", HITId=hit_id, ExpireAt=datetime(1970, 1, 1, tzinfo=timezone.utc))
+
+    def delete(self, hit_id: str) -> None:
+        self.call("DeleteHIT", HITId=hit_id)
+
+    def preview_url(self, hit_group_id: str | None) -> str | None:
+        if self.endpoint_url or self.target not in PREVIEW_URLS or not hit_group_id:
+            return None
+        return PREVIEW_URLS[self.target].format(group=hit_group_id)
+
+    def balance(self) -> Decimal:
+        return Decimal(self.call("GetAccountBalance")["AvailableBalance"])
+
+    def close(self) -> None:
+        turk = getattr(self._client, "localturk", None)
+        if turk is not None:
+            turk.store.close()
+
+    # -- wire shapes to plain types ------------------------------------------------------------
+    def _hit(self, raw: dict) -> HitInfo:
+        masters = set(MASTERS_IDS.values())
+        return HitInfo(
+            hit_id=raw["HITId"],
+            hit_type_id=raw.get("HITTypeId", ""),
+            hit_group_id=raw.get("HITGroupId"),
+            status=raw.get("HITStatus", ""),
+            max_assignments=int(raw.get("MaxAssignments", 0)),
+            available=int(raw.get("NumberOfAssignmentsAvailable", 0)),
+            pending=int(raw.get("NumberOfAssignmentsPending", 0)),
+            completed=int(raw.get("NumberOfAssignmentsCompleted", 0)),
+            reward=Decimal(raw.get("Reward", "0")),
+            expires_at=_utc(raw.get("Expiration")) or datetime.fromtimestamp(0, timezone.utc),
+            created_at=_utc(raw.get("CreationTime")),
+            masters=any(r.get("QualificationTypeId") in masters for r in raw.get("QualificationRequirements", [])),
+            annotation=raw.get("RequesterAnnotation"),
+        )
+
+    @staticmethod
+    def _assignment(raw: dict) -> AssignmentInfo:
+        return AssignmentInfo(
+            assignment_id=raw["AssignmentId"],
+            hit_id=raw.get("HITId", ""),
+            worker_id=raw.get("WorkerId", ""),
+            status=raw.get("AssignmentStatus", ""),
+            accept_time=_utc(raw.get("AcceptTime")),
+            submit_time=_utc(raw.get("SubmitTime")),
+            answer=raw.get("Answer"),
+        )
+

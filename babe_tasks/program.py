@@ -1,0 +1,148 @@
+"""The `babe` console script: invoke's Program over the same collection `invoke` loads from a tasks.py.
+
+What it adds to a plain Program, and why:
+- it reads the experiment folder's `invoke.yaml` (invoke only loads a project config next to a
+  tasks.py it found itself, and a bundled namespace has none): the folder is the nearest ancestor
+  of the working directory (or of `--search-root`) holding `invoke.yaml` or `tasks.py`, exactly as
+  `Settings.build` finds it, so `babe create` and `invoke create` read the same file. The config
+  prefix stays `invoke` (file `invoke.yaml`, invoke's `INVOKE_*` variables); babe's own variables
+  (`BABE_<KEY>`) are read by `Settings.build` for both entry points alike;
+- DESIGN.md's exit codes and one-line messages for every error, including invoke's own parse
+  errors (unknown task or flag, missing value → exit 2, not invoke's 1) and a malformed
+  `invoke.yaml` (exit 2, naming the file and line) — no traceback unless `--debug`/`BABE_DEBUG=1`.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any, List, Optional
+
+from invoke import Argument, Program
+from invoke.exceptions import Exit, ParseError, UnexpectedExit
+
+from . import __version__
+from .errors import BabeError, UsageError, debug_enabled, describe_unexpected, enable_debug, one_line
+
+
+class BabeProgram(Program):
+    """`babe`: same tasks and flags as `invoke` with `from babe_tasks import ns`, anywhere."""
+
+    def __init__(self, namespace: Any = None, **kwargs: Any):
+        kwargs.setdefault("name", "babe")
+        kwargs.setdefault("binary", "babe")
+        kwargs.setdefault("version", __version__)
+        super().__init__(namespace=namespace, **kwargs)
+
+    def core_args(self) -> List[Argument]:
+        """invoke's core flags, plus `--search-root` to point babe at an experiment folder elsewhere."""
+        args = super().core_args()
+        args.append(
+            Argument(
+                names=("search-root", "r"),
+                help="Use this experiment folder (default: nearest folder up from here with invoke.yaml or tasks.py).",
+            )
+        )
+        args.append(Argument(names=("no-dedupe",), kind=bool, default=False, help="Disable task deduplication."))
+        return args
+
+    def parse_core_args(self) -> None:
+        super().parse_core_args()
+        if self.args.debug.value:
+            enable_debug()
+
+    def parse_collection(self) -> None:
+        super().parse_collection()
+        from .folders import experiment_folder
+        from .settings import check_config_file
+
+        folder = experiment_folder(self.args["search-root"].value)
+        check_config_file(folder)
+        self.config.set_project_location(str(folder))
+        self.config.load_project()
+
+    def print_version(self) -> None:
+        import invoke
+
+        print(f"{self.name} {self.version} (invoke {invoke.__version__})")
+
+    def run(self, argv: Optional[List[str]] = None, exit: bool = True) -> int:  # type: ignore[override]
+        """Run like invoke's Program, but with babe's exit codes; returns the code when `exit=False`."""
+        code = self._run(argv)
+        if exit:
+            sys.exit(code)
+        return code
+
+    def _run(self, argv: Optional[List[str]]) -> int:
+        tokens = sys.argv if argv is None else argv.split() if isinstance(argv, str) else argv
+        wants_json = "--json" in tokens
+        executing = False
+        try:
+            if self.namespace is None:
+                from .tasks import collection
+
+                self.namespace = collection()
+            self.create_config()
+            self.parse_core(argv)
+            self.parse_collection()
+            self.parse_tasks()
+            self.parse_cleanup()
+            self.update_config()
+            executing = True
+            self.execute()
+            return 0
+        except ParseError as exc:
+            return self._report(UsageError(f"{one_line(exc)}{_parse_hint(exc, self.binary)}"), wants_json)
+        except Exit as exc:
+            if exc.message:
+                print(exc.message, file=sys.stderr)
+            if exc.code and not executing:  # e.g. `--list nosuchnamespace`: the user's input
+                return 2
+            return exc.code
+        except UnexpectedExit as exc:
+            if exc.result.hide:
+                print(exc, file=sys.stderr, end="")
+            return exc.result.exited
+        except BabeError as exc:
+            return self._report(exc, wants_json)
+        except KeyboardInterrupt:
+            print("interrupted: whatever was done is recorded; run the same command again to finish", file=sys.stderr)
+            return 1
+        except Exception as exc:
+            config_problem = _config_error(exc)
+            if config_problem is not None:
+                return self._report(config_problem, wants_json)
+            if debug_enabled():
+                traceback.print_exc()
+            print(f"error: {describe_unexpected(exc)}", file=sys.stderr)
+            return 1
+
+    @staticmethod
+    def _report(exc: BabeError, wants_json: bool) -> int:
+        from .taskkit import report
+
+        return report(exc, wants_json)
+
+
+def _parse_hint(exc: ParseError, binary: str) -> str:
+    context = getattr(exc, "context", None)
+    name = getattr(context, "name", None)
+    if name:
+        return f" (`{binary} --help {name}` lists its flags)"
+    return f" (`{binary} --list` shows the tasks, `{binary} --help` the core flags)"
+
+
+def _config_error(exc: Exception) -> UsageError | None:
+    """invoke's config files (~/.invoke.yaml, -f FILE) fail with a YAML error: one line naming file and line."""
+    from invoke.util import yaml
+
+    if isinstance(exc, yaml.YAMLError):
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{mark.name} line {mark.line + 1}" if mark is not None else "a configuration file"
+        problem = getattr(exc, "problem", None) or one_line(exc)
+        return UsageError(f"{where}: not valid YAML ({problem}); fix the file or remove it")
+    return None
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    BabeProgram().run(argv)

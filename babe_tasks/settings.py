@@ -1,0 +1,526 @@
+"""One validated `Settings` object per run, built from invoke's layers plus our environment variables.
+
+Layers, lowest first: the defaults below (also installed as the collection's configuration) → the
+`babe:` section of the experiment folder's `invoke.yaml` (and invoke's other config files) →
+`BABE_<KEY>` environment variables → task flags whose value is not None. Everything is checked here,
+once, before any step runs, so a bad value is refused with one line that names the setting, where it
+came from and the fix — and nothing has been spent.
+
+The environment variables are ours, not invoke's `INVOKE_BABE_*`: they must mean the same under
+`babe` and `invoke`, and read naturally in a lab's shell scripts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from . import folders
+from .durations import DurationError, format_duration, parse_duration
+from .errors import UsageError
+from .money import MoneyError, parse_amount
+
+TARGETS = ("local", "sandbox", "live")
+#: MTurk's limits (reference/mturk-api.md, "Semantics that matter").
+MIN_LIFETIME = 30
+MAX_LIFETIME = 365 * 86400
+MAX_AUTO_APPROVE = 30 * 86400
+TEXT_LIMITS = {"title": 128, "description": 2000, "keywords": 1000, "feedback": 1024}
+EXPERIMENT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_LOOPBACK_NAMES = {"localhost"}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting as the user meets it: its `invoke.yaml` key, env var, flag, default and meaning."""
+
+    name: str
+    default: Any
+    meaning: str
+    example: str = ""
+    env: bool = True
+    has_flag: bool = True
+
+    @property
+    def env_var(self) -> str | None:
+        return f"BABE_{self.name.upper()}" if self.env else None
+
+    @property
+    def flag(self) -> str | None:
+        return key_flag(self.name) if self.has_flag else None
+
+
+#: Every setting, in the order the docs and `babe init`'s invoke.yaml show them.
+KEYS: tuple[Key, ...] = (
+    Key("experiment", None, "Name of the experiment, written into every HIT's RequesterAnnotation and idempotency "
+        "token; letters, digits, '.', '_', '-', at most 64. Default: the experiment folder's name.", "my-experiment"),
+    Key("target", "local", "Where HITs go: local (the embedded MTurk, no money, no credentials), sandbox, or live "
+        "(real money).", "sandbox"),
+    Key("endpoint_url", None, "Any server speaking the MTurk API (e.g. `babe local.serve`); the target still "
+        "decides the Masters id, the preview host and the deployMethod preflight expects.", "http://127.0.0.1:8443"),
+    Key("profile", None, "AWS profile for sandbox and live (standard boto3 credential chain otherwise).", "lab"),
+    Key("url", None, "The experiment page workers open (HTTPS; http://localhost is allowed on target local).",
+        "https://example.org/my-experiment/"),
+    Key("title", None, "HIT title shown to workers, at most 128 characters.", "A 10-minute language study"),
+    Key("description", None, "HIT description, at most 2000 characters.", "Read sentences and answer questions."),
+    Key("keywords", "", "Comma-separated search keywords, at most 1000 characters.", "language, psychology"),
+    Key("reward", None, "Reward per assignment in dollars: digits with at most two decimals, no currency sign "
+        "(quote it in YAML).", "0.50"),
+    Key("assignments", 1, "Total number of assignments (participants) to post.", "20"),
+    Key("batch_size", 9, "Assignments per HIT: N assignments become ceil(N/batch_size) HITs of one HIT type. "
+        "9 avoids MTurk's 20% surcharge on HITs with 10 or more assignments.", "9"),
+    Key("lifetime", "7d", "How long the HITs stay open to workers (30s to 365d; s, m, h, d, w).", "3d"),
+    Key("duration", "1h", "Time a worker has to finish one assignment (30s to 365d).", "45m"),
+    Key("auto_approve", "3d", "Delay after submission before MTurk approves an assignment by itself (0s to 30d).",
+        "2d"),
+    Key("frame_height", 0, "ExternalQuestion frame height in pixels; 0 fits the worker's window.", "0"),
+    Key("feedback", None, "Message to workers sent with approvals, at most 1024 characters.",
+        "Thank you for taking part!"),
+    Key("max_concurrency", 4, "Most MTurk requests in flight at once for bulk steps (approve, status), 1 to 64.",
+        "4"),
+    Key("platform", "mturk", "Recruiting platform, provided by a plugin through babe_platform; mturk is built in.",
+        "mturk"),
+    Key("strict_plugins", False, "Make a plugin that fails to import or configure fatal (exit 2) instead of a "
+        "warning.", "true"),
+    Key("plugins", {}, "Per-plugin settings: babe.plugins.<plugin name>.<key>. Not read from the environment; "
+        "BABE_PLUGINS / BABE_DISABLE_PLUGINS select plugins instead. Secrets never go here.", "", env=False, has_flag=False),
+    Key("local_state", None, "SQLite file of the local MTurk (shared by every experiment of the user). Default: "
+        "the user's data directory. The local.* tasks take it as --state.", "~/localturk.sqlite", has_flag=False),
+)
+KEY_BY_NAME = {key.name: key for key in KEYS}
+#: Per-invocation flags: never read from files or the environment.
+RUN_FLAGS = ("yes", "dry_run", "json", "folder")
+#: What `collection()` installs as the `babe` configuration section.
+DEFAULTS: dict[str, Any] = {key.name: key.default for key in KEYS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a step needs to know about this run, validated. Money is Decimal, durations seconds."""
+
+    experiment: str
+    target: str = "local"
+    endpoint_url: str | None = None
+    profile: str | None = None
+    url: str | None = None
+    title: str | None = None
+    description: str | None = None
+    keywords: str = ""
+    reward: Decimal | None = None
+    assignments: int = 1
+    batch_size: int = 9
+    lifetime: int = 7 * 86400
+    duration: int = 3600
+    auto_approve: int = 3 * 86400
+    frame_height: int = 0
+    feedback: str | None = None
+    max_concurrency: int = 4
+    platform: str = "mturk"
+    strict_plugins: bool = False
+    plugins: dict = field(default_factory=dict)
+    folder: Path = field(default_factory=Path.cwd)
+    local_state: Path | None = None
+    yes: bool = False
+    dry_run: bool = False
+    json: bool = False
+
+    @classmethod
+    def build(cls, ctx: Any = None, **flags: Any) -> "Settings":
+        """Merge defaults → invoke configuration (`babe:`) → `BABE_*` → flags, and validate once.
+
+        `ctx` is the task's invoke Context (or a Config, or None outside invoke: then the experiment
+        folder's `invoke.yaml` is read through invoke's own Config). Flags are keyword arguments named
+        like the settings (plus `yes`, `dry_run`, `json`, `folder`); None means "not given".
+        """
+        unknown = sorted(set(flags) - set(KEY_BY_NAME) - set(RUN_FLAGS))
+        if unknown:
+            raise TypeError(f"Settings.build got unknown flags: {', '.join(unknown)}")
+        config = getattr(ctx, "config", ctx)
+        folder = _folder(config, flags.get("folder"))
+        file_values, file_label = _file_layer(config, folder)
+        raw: dict[str, tuple[Any, str]] = {name: (key.default, "default") for name, key in KEY_BY_NAME.items()}
+        for name, value in file_values.items():
+            if value != KEY_BY_NAME[name].default:
+                raw[name] = (value, f"babe.{name} in {file_label}")
+        for key in KEYS:
+            if key.env_var and os.environ.get(key.env_var, "").strip():
+                raw[key.name] = (os.environ[key.env_var], key.env_var)
+        for name, value in flags.items():
+            if name in KEY_BY_NAME and value is not None:
+                raw[name] = (value, key_flag(name))
+        values = {name: _parse(name, value, source, folder) for name, (value, source) in raw.items()}
+        if values["experiment"] is None:
+            values["experiment"] = folders.experiment_name(folder)
+        values["folder"] = folder
+        for name in ("yes", "dry_run", "json"):
+            values[name] = bool(flags.get(name) or False)
+        settings = cls(**values)
+        settings._check_combinations({name: source for name, (_, source) in raw.items()})
+        return settings
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some values changed, validated like flags (so `replace(reward="0.50")` works)."""
+        parsed = {}
+        for name, value in changes.items():
+            if name in KEY_BY_NAME:
+                parsed[name] = _parse(name, value, "replace()", self.folder)
+            elif name in ("yes", "dry_run", "json"):
+                parsed[name] = bool(value)
+            elif name == "folder":
+                parsed[name] = Path(value).resolve()
+            else:
+                raise TypeError(f"Settings has no field {name!r}")
+        settings = dataclasses.replace(self, **parsed)
+        settings._check_combinations({name: "replace()" for name in changes})
+        return settings
+
+    def require(self, *names: str) -> Any:
+        """The value of each named setting, or UsageError saying how to give the first one missing.
+
+        Steps call it for what they cannot do without (`create` needs reward, url, title), so a
+        missing value is refused before any call with the three ways to set it.
+        """
+        values = []
+        for name in names:
+            value = getattr(self, name)
+            if value is None or value == "":
+                key = KEY_BY_NAME[name]
+                example = f" {key.example}" if key.example else ""
+                raise UsageError(
+                    f"{name} is not set: pass {key.flag or key_flag(name)}{example}, or set babe.{name} in "
+                    f"{self.folder / 'invoke.yaml'}" + (f" or {key.env_var}" if key.env_var else "")
+                )
+            values.append(value)
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def plugin_settings(self, name: str) -> dict:
+        """The `babe.plugins.<name>` section (empty when absent)."""
+        return dict(self.plugins.get(name) or {})
+
+    @property
+    def state_dir(self) -> Path:
+        """The experiment's private directory (`.babe/`), home of the ledger."""
+        return folders.state_dir(self.folder)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as plain data (for `--json` documents and debugging; profile names are not secrets)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def _check_combinations(self, sources: Mapping[str, str]) -> None:
+        """Rules that involve two settings (only the url/target pair so far)."""
+        if self.url:
+            _check_url(self.url, self.target, sources.get("url", "url"))
+
+
+def parse_value(name: str, value: Any, folder: Path | None = None) -> Any:
+    """Validate one setting on its own (as a flag would be), e.g. for `babe init --target`."""
+    return _parse(name, value, key_flag(name), Path(folder) if folder is not None else Path.cwd())
+
+
+def key_flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _folder(config: Any, flag_folder: Any) -> Path:
+    """The experiment folder: the flag, else where invoke found its project config, else discovery."""
+    if flag_folder is not None:
+        return Path(flag_folder).expanduser().resolve()
+    prefix = getattr(config, "_project_prefix", None) if config is not None else None
+    if prefix:
+        return Path(prefix).resolve()
+    return folders.experiment_folder()
+
+
+def _file_layer(config: Any, folder: Path) -> tuple[dict[str, Any], str]:
+    """The `babe` section as invoke merged it (collection defaults, config files), checked for typos."""
+    if config is None or _project_differs(config, folder):
+        check_config_file(folder)
+        from invoke import Config
+
+        config = Config(defaults={"babe": dict(DEFAULTS)})
+        config.set_project_location(str(folder))
+        config.load_project()
+    section = config.get("babe") if hasattr(config, "get") else None
+    project_path = getattr(config, "_project_path", None)
+    label = str(project_path) if project_path else "the invoke configuration"
+    if section is None:
+        return {}, label
+    if not isinstance(section, Mapping):
+        raise UsageError(f"babe in {label} must be a mapping of settings, not {type(section).__name__}")
+    values = {}
+    for name, value in section.items():
+        if name not in KEY_BY_NAME:
+            close = difflib.get_close_matches(str(name), list(KEY_BY_NAME), n=1)
+            hint = f": did you mean {close[0]}?" if close else f": known settings are {', '.join(KEY_BY_NAME)}"
+            raise UsageError(f"unknown setting babe.{name} in {label}{hint}")
+        values[name] = _plain(value)
+    return values, label
+
+
+def _project_differs(config: Any, folder: Path) -> bool:
+    prefix = getattr(config, "_project_prefix", None)
+    return prefix is not None and Path(prefix).resolve() != folder
+
+
+def _plain(value: Any) -> Any:
+    """invoke's DataProxy → plain dicts, so frozen Settings never alias invoke's live config."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def check_config_file(folder: Path) -> None:
+    """Refuse a malformed `invoke.yaml` with one line naming the file and line, before invoke trips on it.
+
+    invoke's own loader would raise a multi-line YAML traceback, or a merge error that does not name
+    the file; the `babe` program and `Settings.build` call this first.
+    """
+    from invoke.util import yaml
+
+    for suffix in ("yaml", "yml"):
+        path = Path(folder) / f"invoke.{suffix}"
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise UsageError(f"{path}{where}: not valid YAML ({problem}); fix the file or remove it") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: cannot be read ({exc})") from None
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise UsageError(f"{path} line 1: the file must be a mapping of sections (babe: ...), not a {type(data).__name__}")
+        section = data.get("babe")
+        if section is not None and not isinstance(section, dict):
+            raise UsageError(f"{path}: the babe section must be a mapping of settings (key: value), not a {type(section).__name__}")
+
+
+# -- parsing one value -------------------------------------------------------------------------
+
+
+def _parse(name: str, value: Any, source: str, folder: Path) -> Any:
+    """Validate one setting; failures name the setting and, unless it was a flag, where it was set."""
+    try:
+        return _PARSERS[name](value, name, folder)
+    except UsageError as exc:
+        if source.startswith("--") or source in ("default", "replace()"):
+            raise
+        raise UsageError(f"{exc} (set by {source})") from None
+
+
+def _text(value: Any, name: str, folder: Path) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)) and name == "keywords":
+        value = ", ".join(str(v).strip() for v in value)
+    text = str(value).strip()
+    limit = TEXT_LIMITS.get(name)
+    if limit is not None and len(text) > limit:
+        raise UsageError(f"{name} is {len(text)} characters long: MTurk allows at most {limit}")
+    if name == "title" and value is not None and not text:
+        raise UsageError("title is empty: workers choose HITs by their title")
+    return text
+
+
+def _optional_text(value: Any, name: str, folder: Path) -> str | None:
+    text = _text(value, name, folder)
+    return text or None
+
+
+def _experiment(value: Any, name: str, folder: Path) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not EXPERIMENT_PATTERN.match(text):
+        raise UsageError(
+            f"experiment {text!r} is not a usable name: use 1 to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return text
+
+
+def _target(value: Any, name: str, folder: Path) -> str:
+    text = str(value).strip().lower()
+    if text not in TARGETS:
+        raise UsageError(f"target {value!r} is not one of local, sandbox, live")
+    return text
+
+
+def _endpoint(value: Any, name: str, folder: Path) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"endpoint_url {text!r} is not an http(s) URL: write for example http://127.0.0.1:8443")
+    return text.rstrip("/")
+
+
+def _url(value: Any, name: str, folder: Path) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"url {text!r} is not a web address: write for example https://example.org/my-experiment/")
+    return text
+
+
+def _check_url(url: str, target: str, source: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    where = "" if source.startswith("--") or source in ("url", "replace()") else f" (set by {source})"
+    if target != "local":
+        raise UsageError(f"url {url} is not HTTPS: target {target} needs an https:// page{where}")
+    if not _is_loopback(parts.hostname or ""):
+        raise UsageError(
+            f"url {url} is not HTTPS: MTurk shows only https:// pages (http:// is allowed only for localhost "
+            f"on target local){where}"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _reward(value: Any, name: str, folder: Path) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise UsageError(f"reward {value!r} is not a dollar amount: write for example 0.50")
+    if isinstance(value, float):
+        value = repr(value)  # YAML's 0.50 arrives as 0.5: its shortest repr is what the lab typed
+    try:
+        return parse_amount(value, what="reward")
+    except MoneyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _integer(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise UsageError(f"{name} {value!r} is not a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = str(value).strip()
+    if not re.fullmatch(r"[+-]?\d+", text):
+        raise UsageError(f"{name} {text!r} is not a whole number")
+    return int(text)
+
+
+def _bounded(low: int, high: int | None, why: str = "") -> Callable[[Any, str, Path], int]:
+    def parse(value: Any, name: str, folder: Path) -> int:
+        number = _integer(value, name)
+        if number < low or (high is not None and number > high):
+            span = f"{low} or more" if high is None else f"{low} to {high}"
+            raise UsageError(f"{name} {number} is out of range: use {span}{why}")
+        return number
+
+    return parse
+
+
+def _duration(low: int, high: int) -> Callable[[Any, str, Path], int]:
+    allowed = f"{format_duration(low)} to {format_duration(high)}"
+
+    def parse(value: Any, name: str, folder: Path) -> int:
+        try:
+            seconds = parse_duration(value)
+        except DurationError as exc:
+            raise UsageError(f"{name} {exc}") from None
+        shown = str(value).strip() if isinstance(value, str) else format_duration(seconds)
+        if seconds < low:
+            raise UsageError(f"{name} {shown} is too short: MTurk needs {allowed}")
+        if seconds > high:
+            raise UsageError(f"{name} {shown} is too long: MTurk allows {allowed}")
+        return seconds
+
+    return parse
+
+
+def _boolean(value: Any, name: str, folder: Path) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE or text == "":
+        return False
+    raise UsageError(f"{name} {value!r} is not true or false")
+
+
+def _platform(value: Any, name: str, folder: Path) -> str:
+    text = str(value).strip()
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", text):
+        raise UsageError(f"platform {text!r} is not a platform name such as mturk")
+    return text
+
+
+def _plugins(value: Any, name: str, folder: Path) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise UsageError("plugins must be a mapping: babe.plugins.<plugin name>.<key>: value")
+    result = {}
+    for plugin, options in value.items():
+        if options is None:
+            options = {}
+        if not isinstance(options, Mapping):
+            raise UsageError(f"plugins.{plugin} must be a mapping of that plugin's settings (key: value)")
+        result[str(plugin)] = _plain(options)
+    return result
+
+
+def _path(value: Any, name: str, folder: Path) -> Path | None:
+    if value is None or str(value).strip() == "":
+        return None
+    path = Path(str(value).strip()).expanduser()
+    return path if path.is_absolute() else (folder / path).resolve()
+
+
+_PARSERS: dict[str, Callable[[Any, str, Path], Any]] = {
+    "experiment": _experiment,
+    "target": _target,
+    "endpoint_url": _endpoint,
+    "profile": _optional_text,
+    "url": _url,
+    "title": _optional_text,
+    "description": _optional_text,
+    "keywords": lambda value, name, folder: _text(value, name, folder) or "",
+    "reward": _reward,
+    "assignments": _bounded(1, 1_000_000),
+    "batch_size": _bounded(1, 1_000_000),
+    "lifetime": _duration(MIN_LIFETIME, MAX_LIFETIME),
+    "duration": _duration(MIN_LIFETIME, MAX_LIFETIME),
+    "auto_approve": _duration(0, MAX_AUTO_APPROVE),
+    "frame_height": _bounded(0, None),
+    "feedback": _optional_text,
+    "max_concurrency": _bounded(1, 64),
+    "platform": _platform,
+    "strict_plugins": _boolean,
+    "plugins": _plugins,
+    "local_state": _path,
+}
+assert set(_PARSERS) == set(KEY_BY_NAME), "every setting needs a parser"

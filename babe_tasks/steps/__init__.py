@@ -1,0 +1,147 @@
+"""The lifecycle steps: plain functions `run(settings, pm, ...) -> Result`, callable without invoke.
+
+Each step plans, lets the before-hooks change or stop the plan, calls the platform, writes the
+ledger, and lets the after-hooks observe. What several steps share lives here: opening the
+platform and the ledger, choosing the experiment's HITs, running platform calls concurrently, and
+telling repeat workers apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .. import output
+from ..errors import BabeError, UsageError
+from ..ledger import HitRecord, Ledger
+from ..platform import Platform
+from ..platform.base import NotFound
+from ..plugins import get_platform
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Why approve holds every assignment of a worker but the first (DESIGN.md, "Repeat workers").
+REPEAT_REASON = "repeat worker"
+
+
+@contextmanager
+def session(settings, pm) -> Iterator[tuple[Platform, Ledger]]:
+    """The platform the plugins chose and the experiment's ledger, closed when the step ends."""
+    platform = get_platform(pm, settings)
+    ledger = Ledger(settings.folder)
+    try:
+        yield platform, ledger
+    finally:
+        ledger.close()
+        close = getattr(platform, "close", None)
+        if close is not None:
+            close()
+
+
+def chosen_hits(
+    settings, ledger: Ledger, hit_ids: Iterable[str] | None, *, include_gone: bool = False
+) -> list[HitRecord | str]:
+    """The HITs a step works on: `--hit` ids, else every HIT of the experiment on this target.
+
+    HITs the ledger knows are deleted (or vanished) are left out unless `include_gone`: only
+    `status` still shows them, from the ledger, without a call.
+
+    A `--hit` id the ledger knows from another target is refused (a sandbox HIT on live is a
+    mistake that would otherwise surface as a confusing "does not exist"). Ids the ledger does not
+    know are returned as plain strings: HITs posted by other tools are welcome.
+    """
+    if not hit_ids:
+        hits = ledger.hits(settings.experiment, settings.target)
+        return [hit for hit in hits if include_gone or not hit.gone]
+    chosen: list[HitRecord | str] = []
+    for hit_id in dict.fromkeys(h.strip() for h in hit_ids if h and h.strip()):
+        record = ledger.hit(hit_id)
+        if record is not None and record.target != settings.target:
+            raise UsageError(
+                f"HIT {hit_id} was posted on {record.target}, not {settings.target}: pass --target {record.target}"
+            )
+        if record is None:
+            chosen.append(hit_id)
+        elif include_gone or not record.gone:
+            chosen.append(record)
+    return chosen
+
+
+def hit_id_of(hit: HitRecord | str) -> str:
+    return hit if isinstance(hit, str) else hit.hit_id  # type: ignore[return-value]
+
+
+@dataclass
+class Outcome:
+    """One concurrent call's result or the BabeError it raised."""
+
+    item: Any
+    value: Any = None
+    error: BabeError | None = None
+
+
+def concurrently(
+    settings,
+    fn: Callable[[T], R],
+    items: list[T],
+    *,
+    advance: Callable[[], None] | None = None,
+) -> list[Outcome]:
+    """Run `fn` over items with at most `max_concurrency` calls in flight, in input order.
+
+    A BabeError from one item is kept with it and never stops the others; anything else is a bug
+    and propagates. The request rate is further bounded by the client's adaptive retry mode.
+    """
+
+    def one(item: T) -> Outcome:
+        try:
+            return Outcome(item, fn(item))
+        except BabeError as exc:
+            return Outcome(item, error=exc)
+        finally:
+            if advance is not None:
+                advance()
+
+    if len(items) <= 1 or settings.max_concurrency <= 1:
+        return [one(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(settings.max_concurrency, len(items))) as pool:
+        return list(pool.map(one, items))
+
+
+def vanished(settings, ledger: Ledger, outcome: Outcome) -> bool:
+    """Whether a call failed because a ledger HIT no longer exists; if so it is marked and warned about.
+
+    Such a HIT (deleted by another tool, disposed by MTurk after 120 days, or on a local state
+    that was reset) must not block the experiment's other HITs, run after run.
+    """
+    if not (isinstance(outcome.error, NotFound) and isinstance(outcome.item, HitRecord)):
+        return False
+    ledger.update_hit(outcome.item.hit_id, status="NotFound")
+    output.warn(
+        f"HIT {outcome.item.hit_id} is no longer known to {settings.target} (deleted elsewhere, disposed after "
+        "120 days, or the local state was reset); the ledger keeps what it saw and skips it from now on"
+    )
+    return True
+
+
+def first_error(outcomes: list[Outcome]) -> None:
+    """Raise the first error of calls that must all succeed for the step to mean anything."""
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
+
+
+def repeat_workers(assignments: Iterable[Any]) -> dict[str, list[str]]:
+    """Workers seen in more than one assignment: worker id → their assignment ids, first first.
+
+    `assignments` are ledger rows (or anything with `worker_id` and `assignment_id`) in the order
+    workers accepted them, as `Ledger.assignments` returns them.
+    """
+    by_worker: dict[str, list[str]] = {}
+    for row in assignments:
+        by_worker.setdefault(row["worker_id"], []).append(row["assignment_id"])
+    return {worker: ids for worker, ids in by_worker.items() if len(ids) > 1}

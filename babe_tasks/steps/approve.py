@@ -1,0 +1,174 @@
+"""approve: pay every Submitted assignment of the experiment, except those held back.
+
+Every page of every HIT's assignments is read (all statuses: a repeat worker's first assignment
+may already be approved), the ledger updated, repeat workers held back but for their first
+assignment, the rest offered to `babe_before_approve` (which may hold more, with a reason, or
+veto), then approved concurrently — at most `max_concurrency` calls in flight, the client's
+adaptive retry mode slowing down on throttling. One failure never stops the rest; the summary
+names each; running approve again finishes the job, because approving is idempotent here: an
+assignment already approved (by an earlier run or by MTurk's auto-approval) counts as done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .. import money, output
+from ..errors import PartialFailure, UsageError
+from ..ledger import Ledger
+from ..platform.base import AssignmentInfo
+from ..plugins import call_after, call_before
+from . import REPEAT_REASON, chosen_hits, concurrently, first_error, hit_id_of, session, vanished
+
+
+@dataclass
+class ApproveResult:
+    approved: int = 0
+    already_approved: int = 0
+    held: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    dry_run: bool = False
+    #: The assignments approved now (or, on a dry run, that would be).
+    assignments: list[AssignmentInfo] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        document = {
+            "approved": self.approved,
+            "already_approved": self.already_approved,
+            "held": self.held,
+            "failed": self.failed,
+        }
+        if self.dry_run:
+            document["dry_run"] = True
+            document["would_approve"] = [
+                {"assignment_id": a.assignment_id, "worker_id": a.worker_id, "hit_id": a.hit_id}
+                for a in self.assignments
+            ]
+        return document
+
+
+def run(
+    settings,
+    pm,
+    *,
+    hit_ids: list[str] | None = None,
+    assignment_ids: list[str] | None = None,
+    allow_repeat_workers: bool = False,
+    review: Callable[[list[AssignmentInfo], Decimal], bool] | None = None,
+) -> ApproveResult:
+    """Approve the experiment's Submitted assignments (or those of `hit_ids`, or `assignment_ids`).
+
+    `review(assignments, cost)` is asked before anything is paid (a prompt on live); declining
+    is a UsageError. Raises `PartialFailure` carrying the result when some approvals failed.
+    """
+    with session(settings, pm) as (platform, ledger):
+        prices = _Prices(platform, ledger)
+        seen = _gather(settings, platform, ledger, prices, hit_ids, assignment_ids)
+        result = ApproveResult(dry_run=settings.dry_run)
+        result.already_approved = sum(a.status == "Approved" for a in seen)
+        candidates = [a for a in seen if a.status == "Submitted"]
+        holds: dict[str, str] = {}
+        if not allow_repeat_workers:
+            holds.update(_repeat_holds(settings, ledger, candidates))
+        offered = [a for a in candidates if a.assignment_id not in holds]
+        for answer in call_before(pm, "babe_before_approve", settings=settings, assignments=offered):
+            for assignment_id, reason in answer:
+                holds.setdefault(assignment_id, str(reason))
+        result.held = [
+            {"assignment_id": a.assignment_id, "reason": holds[a.assignment_id]}
+            for a in candidates
+            if a.assignment_id in holds
+        ]
+        todo = [a for a in candidates if a.assignment_id not in holds]
+        if settings.dry_run:
+            result.approved, result.assignments = len(todo), todo
+            return result
+        cost = sum((sum(prices(a.hit_id)) for a in todo), Decimal("0.00"))
+        if todo and review is not None and not review(todo, cost):
+            raise UsageError("not confirmed: nothing was approved")
+
+        def approve(a: AssignmentInfo) -> bool:
+            done_now = platform.approve(a.assignment_id, settings.feedback)
+            reward, fee = prices(a.hit_id)
+            ledger.record_approved(settings.experiment, settings.target, a, reward, fee)
+            return done_now
+
+        with output.progress("approving", total=len(todo)) as bar:
+            outcomes = concurrently(settings, approve, todo, advance=bar.advance)
+        for outcome in outcomes:
+            if outcome.error is not None:
+                result.failed.append({"assignment_id": outcome.item.assignment_id, "error": str(outcome.error)})
+            elif outcome.value:
+                result.approved += 1
+                result.assignments.append(outcome.item)
+            else:
+                result.already_approved += 1
+    result.warnings = call_after(pm, "babe_after_approve", settings=settings, result=result)
+    if result.failed:
+        raise PartialFailure(
+            f"{len(result.failed)} of {len(todo)} approvals failed ({result.failed[0]['assignment_id']}: "
+            f"{result.failed[0]['error']}); run approve again to finish",
+            result.as_json(),
+        )
+    return result
+
+
+class _Prices:
+    """Reward and fee per HIT for the ledger's payments: from the ledger, else one GetHIT."""
+
+    def __init__(self, platform, ledger: Ledger):
+        self.platform, self.ledger = platform, ledger
+        self._known: dict[str, tuple[Decimal, Decimal]] = {}
+
+    def __call__(self, hit_id: str) -> tuple[Decimal, Decimal]:
+        if hit_id not in self._known:
+            record = self.ledger.hit(hit_id)
+            if record is not None:
+                self._known[hit_id] = (record.reward, record.fee)
+            else:
+                info = self.platform.get_hit(hit_id)
+                fee = money.assignment_fee(info.reward, info.max_assignments, info.masters)
+                self._known[hit_id] = (info.reward, fee)
+        return self._known[hit_id]
+
+
+def _gather(settings, platform, ledger: Ledger, prices: _Prices, hit_ids, assignment_ids) -> list[AssignmentInfo]:
+    """The assignments in scope, as they are now, recorded in the ledger.
+
+    Named assignments are fetched one by one (an unknown id is refused before anything is
+    approved); otherwise every assignment of every chosen HIT that can still have any is listed.
+    """
+    if assignment_ids:
+        ids = list(dict.fromkeys(a.strip() for a in assignment_ids if a and a.strip()))
+        outcomes = concurrently(settings, platform.get_assignment, ids)
+        first_error(outcomes)
+        seen = [outcome.value for outcome in outcomes]
+        if hit_ids:
+            wanted = set(hit_ids)
+            seen = [a for a in seen if a.hit_id in wanted]
+    else:
+        hits = chosen_hits(settings, ledger, hit_ids)
+        with output.progress("listing assignments", total=len(hits)) as bar:
+            outcomes = concurrently(
+                settings, lambda hit: list(platform.iter_assignments(hit_id_of(hit))), hits, advance=bar.advance
+            )
+        outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome)]
+        first_error(outcomes)
+        seen = [a for outcome in outcomes for a in outcome.value]
+    ledger.record_assignments(settings.experiment, settings.target, seen, prices)
+    return seen
+
+
+def _repeat_holds(settings, ledger: Ledger, candidates: list[AssignmentInfo]) -> dict[str, str]:
+    """Hold every assignment of a worker but the first they took in this experiment."""
+    first: dict[str, str] = {}
+    for row in ledger.assignments(settings.experiment, settings.target):
+        first.setdefault(row["worker_id"], row["assignment_id"])
+    return {
+        a.assignment_id: f"{REPEAT_REASON} (first assignment {first[a.worker_id]})"
+        for a in candidates
+        if first.get(a.worker_id, a.assignment_id) != a.assignment_id
+    }

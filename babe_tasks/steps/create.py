@@ -1,0 +1,171 @@
+"""create: post the experiment as ExternalQuestion HITs of one HIT type, exactly once.
+
+plan → `babe_before_create` (may change the plan or veto) → checks → resume lookup → confirmation
+→ the plan into the ledger → CreateHITType once → CreateHITWithHITType per HIT, each with its
+deterministic token → ledger → `babe_after_create`.
+
+Idempotency: the plan is in the ledger before the first call, and every HIT's UniqueRequestToken
+derives from the plan id. A run that stopped half-way (crash, network, Ctrl-C) is finished by
+running the same command again: the unfinished plan with the same parameters is found and only
+its missing HITs are posted; a HIT MTurk made but whose answer was lost comes back as
+`HitAlreadyExists` (within 24 hours) or is found by its annotation (after).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from .. import output
+from ..errors import PartialFailure, UsageError
+from ..ledger import Ledger
+from ..planning import Plan, make_plan
+from ..platform.base import OperationFailed
+from ..plugins import call_after, call_before
+from . import session
+
+
+@dataclass
+class PostedHit:
+    """One HIT of the result; ids are None on a dry run for HITs that do not exist yet."""
+
+    hit_id: str | None
+    hit_type_id: str | None
+    hit_group_id: str | None
+    assignments: int
+    preview_url: str | None
+    expires_at: datetime | None
+
+
+@dataclass
+class CreateResult:
+    plan: Plan
+    hits: list[PostedHit]
+    dry_run: bool = False
+    #: How many HITs this run posted (the others existed already, from the resumed plan).
+    posted_now: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def resumed(self) -> bool:
+        return self.plan.resumed
+
+    def as_json(self) -> dict:
+        document = {
+            "hits": [
+                {
+                    "hit_id": h.hit_id,
+                    "hit_type_id": h.hit_type_id,
+                    "hit_group_id": h.hit_group_id,
+                    "assignments": h.assignments,
+                    "preview_url": h.preview_url,
+                    "expires_at": h.expires_at,
+                }
+                for h in self.hits
+            ],
+            "cost": self.plan.cost.as_json(),
+        }
+        if self.dry_run:
+            document["dry_run"] = True
+        return document
+
+
+def prepare(settings, pm, ledger: Ledger) -> Plan:
+    """The plan as the plugins left it, checked, and matched to an unfinished earlier run."""
+    plan = make_plan(settings)
+    call_before(pm, "babe_before_create", settings=settings, plan=plan)
+    plan.validate(settings)
+    unfinished = ledger.open_plan(plan.experiment, plan.target, plan.fingerprint())
+    if unfinished is not None:
+        plan.assign_id(unfinished.plan_id)
+        plan.resumed = True
+        for hit in plan.hits:
+            hit.hit_id = unfinished.posted.get(hit.index)
+    return plan
+
+
+def run(settings, pm, *, review: Callable[[Plan], bool] | None = None) -> CreateResult:
+    """Plan, review, post and record.
+
+    `review(plan)` shows the plan and its cost and answers whether to post (a prompt on live);
+    on a dry run it only shows, and its answer is ignored.
+
+    Raises `PartialFailure` (carrying the result) when some HITs could not be posted: running the
+    same create again posts the rest.
+    """
+    with session(settings, pm) as (platform, ledger):
+        plan = prepare(settings, pm, ledger)
+        if settings.dry_run:
+            if review is not None:
+                review(plan)
+            return CreateResult(plan, _known_hits(plan, ledger, platform), dry_run=True)
+        if review is not None and not review(plan):
+            raise UsageError("not confirmed: nothing was posted")
+        if not plan.resumed:
+            ledger.start_plan(plan, platform.location)
+        result = CreateResult(plan, [])
+        failure = _post(plan, platform, ledger, result)
+        result.hits = _known_hits(plan, ledger, platform)
+        if failure is None:
+            ledger.finish_plan(plan.plan_id)
+        result.warnings = call_after(pm, "babe_after_create", settings=settings, plan=plan, result=result)
+        if failure is not None:
+            posted = sum(h.hit_id is not None for h in result.hits)
+            raise PartialFailure(
+                f"posted {posted} of {len(plan.hits)} HITs; HIT {failure[0] + 1} failed: {failure[1]}. "
+                "Run the same create again to post the rest (it resumes this plan).",
+                result.as_json(),
+            )
+        return result
+
+
+def _post(plan: Plan, platform, ledger: Ledger, result: CreateResult) -> tuple[int, str] | None:
+    """Post the plan's missing HITs in order; stop at the first failure and report it."""
+    missing = [hit for hit in plan.hits if hit.hit_id is None]
+    if not missing:
+        return None
+    if plan.resumed:
+        # Tokens are forgotten after 24 hours: HITs made by a lost answer are found by annotation.
+        for index, info in platform.find_plan_hits(plan.plan_id).items():
+            hit = next((h for h in missing if h.index == index), None)
+            if hit is not None:
+                ledger.record_posted(plan.plan_id, index, info)
+                hit.hit_id = info.hit_id
+        missing = [hit for hit in missing if hit.hit_id is None]
+        if not missing:
+            return None
+    hit_type_id = platform.ensure_hit_type(plan)
+    ledger.set_hit_type(plan.plan_id, hit_type_id)
+    with output.progress("posting HITs", total=len(missing)) as bar:
+        for hit in missing:
+            try:
+                info = platform.create_hit(plan, hit_type_id, hit)
+            except OperationFailed as exc:
+                return hit.index, str(exc)
+            ledger.record_posted(plan.plan_id, hit.index, info)
+            hit.hit_id = info.hit_id
+            result.posted_now += 1
+            bar.advance()
+    return None
+
+
+def _known_hits(plan: Plan, ledger: Ledger, platform) -> list[PostedHit]:
+    """The result's HITs: from the ledger for those that exist, ids None for those that do not."""
+    hits = []
+    for hit in plan.hits:
+        record = ledger.hit(hit.hit_id) if hit.hit_id else None
+        if record is None:
+            hits.append(PostedHit(None, None, None, hit.assignments, None, None))
+        else:
+            hits.append(
+                PostedHit(
+                    record.hit_id,
+                    record.hit_type_id,
+                    record.hit_group_id,
+                    record.max_assignments,
+                    platform.preview_url(record.hit_group_id),
+                    record.expires_at,
+                )
+            )
+    return hits

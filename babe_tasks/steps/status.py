@@ -1,0 +1,180 @@
+"""status: exact counts per HIT and in total, money spent and committed, repeat workers.
+
+Fewest calls for exact numbers: one GetHIT per HIT gives available, pending and completed
+(approved + rejected); submitted-but-unreviewed work is in none of them, so on MTurk
+available + pending + submitted + approved + rejected = MaxAssignments. When the ledger has
+already seen exactly the assignments these counts imply (as many submitted, approved and rejected
+as GetHIT leaves room for, and as many reviewed as it says completed), the numbers come from the
+ledger; otherwise ListAssignmentsForHIT is read in full for that HIT and the ledger updated. A HIT
+deleted by `expire --delete` costs no call at all. A second `status` with nothing new costs one
+call per open HIT.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from .. import money, output
+from ..ledger import HitRecord, Ledger
+from ..plugins import collect
+from . import chosen_hits, concurrently, first_error, hit_id_of, repeat_workers, session, vanished
+
+COUNTS = ("available", "pending", "submitted", "approved", "rejected")
+RESERVED = ("hits", "totals", "committed", "spent", "repeat_workers")
+
+
+@dataclass
+class HitStatus:
+    hit_id: str
+    status: str
+    available: int
+    pending: int
+    submitted: int
+    approved: int
+    rejected: int
+    expires_at: datetime | None
+    max_assignments: int
+    #: What one more approved assignment of this HIT costs (reward + fee).
+    price: Decimal
+    #: Whether workers can still accept assignments (status open and not expired).
+    open: bool
+    #: How the numbers were obtained: "GetHIT", "GetHIT+list", "ledger" (deleted HITs).
+    source: str = "GetHIT"
+
+    def as_json(self) -> dict:
+        return {
+            "hit_id": self.hit_id,
+            "status": self.status,
+            **{name: getattr(self, name) for name in COUNTS},
+            "expires_at": self.expires_at,
+        }
+
+    @property
+    def committed(self) -> Decimal:
+        """What this HIT may still cost: work submitted or in progress, and slots still open."""
+        if self.source == "ledger":
+            return Decimal("0.00")
+        still = self.submitted + self.pending + (self.available if self.open else 0)
+        return self.price * still
+
+
+@dataclass
+class StatusResult:
+    hits: list[HitStatus]
+    spent: Decimal
+    repeat_workers: dict[str, list[str]]
+    extra: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {name: sum(getattr(h, name) for h in self.hits) for name in COUNTS}
+
+    @property
+    def committed(self) -> Decimal:
+        return sum((h.committed for h in self.hits), Decimal("0.00"))
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more can happen without the lab: all work is in, or no HIT can take any more."""
+        return all(h.pending == 0 and (h.available == 0 or not h.open) for h in self.hits)
+
+    def as_json(self) -> dict:
+        return {
+            "hits": [h.as_json() for h in self.hits],
+            "totals": self.totals,
+            "committed": self.committed,
+            "spent": self.spent,
+            "repeat_workers": [
+                {"worker_id": worker, "assignments": ids} for worker, ids in sorted(self.repeat_workers.items())
+            ],
+            **self.extra,
+        }
+
+
+def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
+    """Gather the numbers, then let `babe_status` plugins add fields (their failures are warnings)."""
+    with session(settings, pm) as (platform, ledger):
+        chosen = chosen_hits(settings, ledger, hit_ids, include_gone=True)
+        now = platform.now()
+        with output.progress("reading HITs", total=len(chosen)) as bar:
+            outcomes = concurrently(
+                settings, lambda hit: _one(settings, platform, ledger, hit, now), chosen, advance=bar.advance
+            )
+        for outcome in outcomes:
+            if vanished(settings, ledger, outcome):
+                outcome.value, outcome.error = _from_ledger(ledger, outcome.item, "NotFound"), None
+        first_error(outcomes)
+        hits = [outcome.value for outcome in outcomes]
+        result = StatusResult(
+            hits=hits,
+            spent=ledger.spent(h.hit_id for h in hits),
+            repeat_workers=repeat_workers(ledger.assignments(settings.experiment, settings.target)),
+        )
+    for plugin, fields in collect(pm, "babe_status", settings=settings, status=result):
+        if not isinstance(fields, dict):
+            result.warnings.append(f"plugin {plugin}: babe_status returned {type(fields).__name__}, not a dict; ignored")
+            output.warn(result.warnings[-1])
+            continue
+        for key, value in fields.items():
+            if key in RESERVED or key in result.extra:
+                result.warnings.append(f"plugin {plugin}: status field {key!r} is taken; ignored")
+                output.warn(result.warnings[-1])
+            else:
+                result.extra[key] = value
+    return result
+
+
+def _one(settings, platform, ledger: Ledger, hit: HitRecord | str, now: datetime) -> HitStatus:
+    """One HIT's exact counts with GetHIT, plus a full listing only when the ledger cannot fill in."""
+    if isinstance(hit, HitRecord) and hit.gone:
+        return _from_ledger(ledger, hit, hit.status)
+    info = platform.get_hit(hit_id_of(hit))
+    price = info.reward + money.assignment_fee(info.reward, info.max_assignments, info.masters)
+    known = ledger.status_counts(info.hit_id)
+    room = info.max_assignments - info.available - info.pending
+    reviewed = known["Approved"] + known["Rejected"]
+    source = "GetHIT"
+    if known["Submitted"] + reviewed != room or reviewed != info.completed:
+        listed = list(platform.iter_assignments(info.hit_id))
+        ledger.record_assignments(settings.experiment, settings.target, listed, lambda _hit: (info.reward, price - info.reward))
+        known = Counter(a.status for a in listed)
+        source = "GetHIT+list"
+    if isinstance(hit, HitRecord):
+        ledger.update_hit(info.hit_id, status=info.status, expires_at=info.expires_at)
+    return HitStatus(
+        hit_id=info.hit_id,
+        status=info.status,
+        available=info.available,
+        pending=info.pending,
+        submitted=known["Submitted"],
+        approved=known["Approved"],
+        rejected=known["Rejected"],
+        expires_at=info.expires_at,
+        max_assignments=info.max_assignments,
+        price=price,
+        open=info.is_open(now),
+        source=source,
+    )
+
+
+def _from_ledger(ledger: Ledger, hit: HitRecord, status: str) -> HitStatus:
+    """A HIT the platform no longer shows: what the ledger saw last (all reviewed, if deleted by us)."""
+    known = ledger.status_counts(hit.hit_id)
+    return HitStatus(
+        hit_id=hit.hit_id,
+        status=status,
+        available=0,
+        pending=0,
+        submitted=known["Submitted"],
+        approved=known["Approved"],
+        rejected=known["Rejected"],
+        expires_at=hit.expires_at,
+        max_assignments=hit.max_assignments,
+        price=hit.reward + hit.fee,
+        open=False,
+        source="ledger",
+    )

@@ -1,0 +1,118 @@
+"""`@babe_task`: an invoke task that keeps DESIGN.md's promises about errors and exit codes.
+
+Steps raise `BabeError`s; this wrapper turns them into one line on stderr (plus the JSON error
+document on stdout under `--json`) and `invoke.exceptions.Exit(code)`, so `babe` and plain `invoke`
+exit alike. Anything else that escapes a task is a bug or a library surprise: it prints
+"internal error: …" and exits 1 — not 2, 3 or 4, whose meanings ("nothing done, your input",
+"a plugin said no", "the platform") would send the user the wrong way; 1 says "look, then re-run".
+Tracebacks only with `babe --debug`, `invoke --debug` or `BABE_DEBUG=1`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import traceback
+from typing import Any, Callable
+
+from invoke import task
+from invoke.exceptions import Exit, UnexpectedExit
+
+from .errors import BabeError, PartialFailure, debug_enabled, describe_unexpected
+
+#: The flags every babe task takes, and the extra ones of a task that spends money (for help texts).
+COMMON_HELP = {
+    "json": "print one JSON document on stdout (everything else goes to stderr)",
+    "target": "local (default), sandbox or live",
+    "endpoint-url": "any server speaking the MTurk API, e.g. one started by `babe local.serve`",
+    "profile": "AWS profile for sandbox and live",
+}
+SPENDING_HELP = {
+    "yes": "do not ask for confirmation (needed on live without a terminal)",
+    "dry-run": "show what would be done and what it would cost; do nothing",
+}
+
+
+def babe_task(*args: Any, help: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    """Like `invoke.task`, with babe's error handling, no automatic short flags, and common flag help.
+
+    Use as `@babe_task` or `@babe_task(help={...}, iterable=[...])`. The task declares its flags as
+    parameters (`json=False, target=None, ...`); invoke builds the flags from the signature.
+    """
+    kwargs.setdefault("auto_shortflags", False)
+
+    def decorate(body: Callable[..., Any]) -> Any:
+        names = set(_parameter_names(body))
+        merged = {k: v for k, v in {**COMMON_HELP, **SPENDING_HELP}.items() if k.replace("-", "_") in names}
+        merged.update(help or {})
+        return task(guard(body), help=merged, **kwargs)
+
+    if len(args) == 1 and callable(args[0]) and help is None:
+        return decorate(args[0])
+    if args:
+        raise TypeError("babe_task takes the task body or keyword arguments only")
+    return decorate
+
+
+def guard(body: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a task body: BabeError → exit code and one line; anything else → internal error, exit 1."""
+
+    @functools.wraps(body)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("json"))
+        if debug_enabled():
+            _quiet_wire_logs()
+        try:
+            return body(*args, **kwargs)
+        except (Exit, UnexpectedExit):
+            raise
+        except BabeError as exc:
+            raise Exit(code=report(exc, as_json)) from None
+        except Exception as exc:
+            if debug_enabled():
+                traceback.print_exc()
+            from .output import error_line
+
+            error_line(describe_unexpected(exc))
+            raise Exit(code=1) from None
+
+    return run
+
+
+def report(exc: BabeError, as_json: bool) -> int:
+    """Print a BabeError the documented way and return its exit code."""
+    from .output import dumps, error_line
+
+    if debug_enabled():
+        traceback.print_exception(exc)
+    if as_json:
+        if isinstance(exc, PartialFailure):
+            if exc.result is not None:
+                sys.stdout.write(dumps(exc.result) + "\n")
+        else:
+            sys.stdout.write(dumps(exc.document()) + "\n")
+        sys.stdout.flush()
+    error_line(describe(exc))
+    return exc.exit_code
+
+
+def describe(exc: BabeError) -> str:
+    """The line shown for a BabeError: a plugin's errors say which plugin."""
+    if exc.plugin and exc.exit_code == 3:
+        return f"stopped by plugin {exc.plugin}: {exc}"
+    if exc.plugin:
+        return f"plugin {exc.plugin}: {exc}"
+    return str(exc)
+
+
+def _parameter_names(body: Callable[..., Any]) -> list[str]:
+    import inspect
+
+    return list(inspect.signature(body).parameters)
+
+
+def _quiet_wire_logs() -> None:
+    """Under --debug, keep botocore/urllib3 request dumps out: tracebacks are what was asked for."""
+    for name in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "s3transfer"):
+        logging.getLogger(name).setLevel(logging.INFO)

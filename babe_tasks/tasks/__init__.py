@@ -1,0 +1,56 @@
+"""The task collection, assembled fresh by `collection()` so a lab can extend it without side effects.
+
+Root tasks: the lifecycle (`create`, `status`, `approve`, `expire`), `demo`, `init`, `plugins`;
+namespace `local` for the local MTurk. Every module listed here must stay import-light (no boto3,
+httpx, rich at import time): `babe --list` imports them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from invoke import Collection, Task
+
+#: Modules whose tasks go at the root of the collection, in `--list` order.
+ROOT_MODULES = ("babe_tasks.tasks.lifecycle", "babe_tasks.tasks.demo", "babe_tasks.tasks.init", "babe_tasks.tasks.plugins")
+#: Modules that become a namespace of their own.
+NAMESPACES = {"local": "babe_tasks.tasks.local"}
+
+
+def collection() -> Collection:
+    """A new collection of every babe task, configured with the settings' defaults (`babe:`)."""
+    from ..settings import DEFAULTS
+
+    ns = Collection()
+    for module_name in ROOT_MODULES:
+        module = _import(module_name)
+        for task in module_tasks(module) if module is not None else []:
+            ns.add_task(task)
+    for name, module_name in NAMESPACES.items():
+        ns.add_collection(Collection.from_module(importlib.import_module(module_name), name=name))
+    ns.configure({"babe": {key: _copy(value) for key, value in DEFAULTS.items()}})
+    return ns
+
+
+def module_tasks(module: ModuleType) -> list[Task]:
+    """The tasks defined in `module` itself (not ones it imported), in definition order."""
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, Task) and getattr(value.body, "__module__", None) == module.__name__
+    ]
+
+
+def _import(name: str) -> ModuleType | None:
+    """Import a task module; one not written yet (issue 3 is being built) is left out, nothing else."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+def _copy(value: object) -> object:
+    return dict(value) if isinstance(value, dict) else value

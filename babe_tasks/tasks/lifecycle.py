@@ -1,0 +1,378 @@
+"""The lifecycle tasks: `create`, `status`, `approve`, `expire`.
+
+Thin on purpose: each task turns its flags into `Settings`, builds the plugin manager, calls its
+step (`babe_tasks.steps`), and prints the outcome — one JSON document with `--json`, else text.
+No MTurk call and no business rule lives here. Heavy imports stay inside the bodies: this module
+is imported by `babe --list`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..taskkit import babe_task
+
+TARGET_FLAGS = ("target", "endpoint_url", "profile")
+STATUS_FIELDS = ("available", "pending", "submitted", "approved", "rejected")
+
+
+def _ids(values: list[str] | None) -> list[str]:
+    """Repeated flags, each of which may also hold a comma-separated list (`--hit A,B`)."""
+    return [part.strip() for value in values or [] for part in str(value).split(",") if part.strip()]
+
+
+def _start(c, **flags: Any):
+    """Settings from the task's flags (None = not given) and a fresh plugin manager."""
+    from ..plugins import plugin_manager
+    from ..settings import Settings
+
+    if "strict_plugins" in flags:
+        flags["strict_plugins"] = flags["strict_plugins"] or None
+    settings = Settings.build(c, **flags)
+    return settings, plugin_manager(settings)
+
+
+def _money(value) -> str:
+    from ..money import fmt
+
+    return f"${fmt(value)}"
+
+
+def _when(value) -> str:
+    """A time for people: UTC to the minute (JSON keeps full ISO-8601)."""
+    return value.strftime("%Y-%m-%d %H:%MZ") if value is not None else "-"
+
+
+def _table(title: str):
+    """A plain table (a rule under the header only): a 30-character id and five counts fit 120 columns."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True
+    )
+
+
+# -- create ----------------------------------------------------------------------------------------
+CREATE_HELP = {
+    "url": "the experiment page (https://; http://localhost is accepted on target local)",
+    "title": "HIT title shown to workers (at most 128 characters)",
+    "description": "HIT description (at most 2000 characters)",
+    "keywords": "comma-separated search keywords",
+    "reward": "reward per assignment in dollars, e.g. 0.50 (no currency sign)",
+    "assignments": "total number of assignments (participants)",
+    "batch-size": "assignments per HIT (default 9: 10 or more costs MTurk's 20% surcharge)",
+    "lifetime": "how long the HITs stay open, e.g. 7d, 36h (30s to 365d)",
+    "duration": "time a worker has for one assignment, e.g. 45m",
+    "auto-approve": "delay before MTurk approves submitted work by itself, e.g. 3d (0s to 30d)",
+    "frame-height": "frame height in pixels; 0 (default) fits the worker's window",
+    "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
+}
+
+
+@babe_task(help=CREATE_HELP)
+def create(
+    c,
+    url=None,
+    title=None,
+    description=None,
+    keywords=None,
+    reward=None,
+    assignments=None,
+    batch_size=None,
+    lifetime=None,
+    duration=None,
+    auto_approve=None,
+    frame_height=None,
+    yes=False,
+    dry_run=False,
+    json=False,
+    target=None,
+    endpoint_url=None,
+    profile=None,
+    strict_plugins=False,
+):
+    """Post the experiment URL as ExternalQuestion HITs (batched, costed, idempotent)."""
+    from .. import output
+    from ..steps import create as step
+
+    settings, pm = _start(
+        c,
+        url=url,
+        title=title,
+        description=description,
+        keywords=keywords,
+        reward=reward,
+        assignments=assignments,
+        batch_size=batch_size,
+        lifetime=lifetime,
+        duration=duration,
+        auto_approve=auto_approve,
+        frame_height=frame_height,
+        yes=yes,
+        dry_run=dry_run,
+        json=json,
+        target=target,
+        endpoint_url=endpoint_url,
+        profile=profile,
+        strict_plugins=strict_plugins,
+    )
+
+    def review(plan) -> bool:
+        # The plan goes where people read: stdout, unless stdout carries the JSON document.
+        render_plan(output.stderr_console() if settings.json else output.console(), plan, settings)
+        if settings.target != "live" or settings.dry_run:
+            return True
+        return output.confirm(settings, f"Post {len(plan.hits)} HITs on live for {_money(plan.cost.total)}?")
+
+    result = step.run(settings, pm, review=review)
+    output.emit(settings, result.as_json(), lambda console: render_created(console, result, settings))
+
+
+def render_plan(console, plan, settings) -> None:
+    """The plan and its exact cost, line by line as MTurk bills it."""
+    from ..durations import format_duration
+
+    cost = plan.cost
+    sizes = ", ".join(str(h.assignments) for h in plan.hits)
+    console.print(
+        f"Plan for experiment {plan.experiment} on {plan.target}: {plan.assignments} assignments in "
+        f"{len(plan.hits)} HIT{'s' if len(plan.hits) != 1 else ''} ({sizes}) of one HIT type"
+    )
+    console.print(f"  url {plan.url}")
+    console.print(
+        f"  open for {format_duration(plan.lifetime)}, {format_duration(plan.duration)} per assignment, "
+        f"auto-approved after {format_duration(plan.auto_approve)}"
+    )
+    console.print(f"  rewards     {_money(plan.reward)} x {cost.assignments} = {_money(cost.rewards)}")
+    console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {_money(cost.commission)}")
+    if cost.surcharge:
+        console.print(f"  surcharge   20% for HITs of 10 or more assignments = {_money(cost.surcharge)}")
+    if cost.masters:
+        console.print(f"  Masters     5% = {_money(cost.masters)}")
+    console.print(f"  total       {_money(cost.total)}")
+    if plan.resumed:
+        done = sum(h.hit_id is not None for h in plan.hits)
+        console.print(f"Resuming unfinished plan {plan.plan_id}: {done} of {len(plan.hits)} HITs were already posted.")
+
+
+def render_created(console, result, settings) -> None:
+    if result.dry_run:
+        console.print("Dry run: nothing was posted.")
+        return
+    table = _table(f"HITs of {result.plan.experiment} on {settings.target}")
+    for column in ("HIT", "assignments", "expires"):
+        table.add_column(column, no_wrap=True)
+    for hit in result.hits:
+        table.add_row(hit.hit_id or "-", str(hit.assignments), _when(hit.expires_at))
+    console.print(table)
+    posted = result.posted_now
+    console.print(f"Posted {posted} HIT{'s' if posted != 1 else ''} now" + (", the rest earlier." if result.resumed else "."))
+    previews = sorted({h.preview_url for h in result.hits if h.preview_url})
+    if previews:
+        for url in previews:
+            console.print(f"Workers preview it at {url}")
+    elif settings.target == "local":
+        console.print("Local MTurk: no worker site; let simulated workers in with `babe local.work`.")
+
+
+# -- status ----------------------------------------------------------------------------------------
+@babe_task(
+    iterable=["hit"],
+    help={
+        "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
+        "watch": "refresh until all assignments are in or the HITs expire",
+        "interval": "seconds between refreshes with --watch, e.g. 30s, 2m (default 30s)",
+        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
+    },
+)
+def status(
+    c,
+    hit=None,
+    watch=False,
+    interval="30s",
+    json=False,
+    target=None,
+    endpoint_url=None,
+    profile=None,
+    strict_plugins=False,
+):
+    """Counts per HIT and in total, money spent and committed, repeat workers."""
+    from .. import output
+    from ..durations import DurationError, parse_duration
+    from ..errors import UsageError
+    from ..steps import status as step
+
+    settings, pm = _start(
+        c, json=json, target=target, endpoint_url=endpoint_url, profile=profile, strict_plugins=strict_plugins
+    )
+    try:
+        pause = parse_duration(interval)
+    except DurationError as exc:
+        raise UsageError(f"--interval {exc}") from None
+    hit_ids = _ids(hit)
+    result = step.run(settings, pm, hit_ids=hit_ids)
+    if watch and not result.finished:
+        with output.progress("assignments in", total=_expected(result)) as bar:
+            while not result.finished:
+                bar.update(completed=_arrived(result), total=_expected(result))
+                time.sleep(pause)
+                result = step.run(settings, pm, hit_ids=hit_ids)
+    output.emit(settings, result.as_json(), lambda console: render_status(console, result, settings))
+
+
+def _expected(result) -> int:
+    return sum(h.max_assignments for h in result.hits)
+
+
+def _arrived(result) -> int:
+    return sum(h.submitted + h.approved + h.rejected for h in result.hits)
+
+
+def render_status(console, result, settings) -> None:
+    if not result.hits:
+        console.print(f"No HITs of experiment {settings.experiment} on {settings.target} yet: run babe create.")
+        return
+    table = _table(f"HITs of {settings.experiment} on {settings.target}")
+    table.add_column("HIT", no_wrap=True)
+    table.add_column("status")
+    for name in STATUS_FIELDS:
+        table.add_column(name, justify="right")
+    table.add_column("expires", no_wrap=True)
+    for hit in result.hits:
+        table.add_row(hit.hit_id, hit.status, *(str(getattr(hit, n)) for n in STATUS_FIELDS), _when(hit.expires_at))
+    totals = result.totals
+    table.add_row("total", "", *(str(totals[n]) for n in STATUS_FIELDS), "", style="bold")
+    console.print(table)
+    console.print(f"Spent {_money(result.spent)}; committed {_money(result.committed)} more if all open work is approved.")
+    for worker, ids in sorted(result.repeat_workers.items()):
+        console.print(f"Repeat worker {worker}: {len(ids)} assignments ({', '.join(ids)}); approve holds all but the first.")
+    for key, value in result.extra.items():
+        console.print(f"{key}: {value}")
+
+
+# -- approve ---------------------------------------------------------------------------------------
+@babe_task(
+    iterable=["hit", "assignment"],
+    help={
+        "hit": "only this HIT's assignments (repeat the flag, or separate ids with commas)",
+        "assignment": "only this assignment (repeat the flag, or separate ids with commas)",
+        "feedback": "message to the workers with the approval (at most 1024 characters)",
+        "allow-repeat-workers": "approve every assignment of a repeat worker, not only the first",
+        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
+    },
+)
+def approve(
+    c,
+    hit=None,
+    assignment=None,
+    feedback=None,
+    allow_repeat_workers=False,
+    yes=False,
+    dry_run=False,
+    json=False,
+    target=None,
+    endpoint_url=None,
+    profile=None,
+    strict_plugins=False,
+):
+    """Approve every Submitted assignment (repeat workers and plugin holds excepted)."""
+    from .. import output
+    from ..errors import PartialFailure
+    from ..steps import approve as step
+
+    settings, pm = _start(
+        c,
+        feedback=feedback,
+        yes=yes,
+        dry_run=dry_run,
+        json=json,
+        target=target,
+        endpoint_url=endpoint_url,
+        profile=profile,
+        strict_plugins=strict_plugins,
+    )
+
+    def review(todo, total) -> bool:
+        if settings.target != "live":
+            return True
+        return output.confirm(settings, f"Approve {len(todo)} assignments on live for {_money(total)}?")
+
+    try:
+        result = step.run(
+            settings,
+            pm,
+            hit_ids=_ids(hit),
+            assignment_ids=_ids(assignment),
+            allow_repeat_workers=allow_repeat_workers,
+            review=review,
+        )
+    except PartialFailure as failure:
+        if not settings.json:
+            render_approved(output.console(), failure.result, settings)
+        raise
+    output.emit(settings, result.as_json(), lambda console: render_approved(console, result.as_json(), settings))
+
+
+def render_approved(console, document: dict, settings) -> None:
+    if document.get("dry_run"):
+        console.print(f"Dry run: would approve {document['approved']} assignment(s).")
+        for item in document["would_approve"]:
+            console.print(f"  {item['assignment_id']}  worker {item['worker_id']}  HIT {item['hit_id']}")
+    else:
+        console.print(f"Approved {document['approved']}; already approved {document['already_approved']}.")
+    for held in document["held"]:
+        console.print(f"Held {held['assignment_id']}: {held['reason']}")
+    for failed in document["failed"]:
+        console.print(f"Failed {failed['assignment_id']}: {failed['error']}")
+
+
+# -- expire ----------------------------------------------------------------------------------------
+@babe_task(
+    iterable=["hit"],
+    help={
+        "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
+        "delete": "then delete the HITs whose work is all reviewed, and say why the others cannot be yet",
+        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
+    },
+)
+def expire(
+    c,
+    hit=None,
+    delete=False,
+    json=False,
+    target=None,
+    endpoint_url=None,
+    profile=None,
+    strict_plugins=False,
+):
+    """Stop the experiment's open HITs now; with --delete, remove the finished ones."""
+    from .. import output
+    from ..errors import PartialFailure
+    from ..steps import expire as step
+
+    settings, pm = _start(
+        c, json=json, target=target, endpoint_url=endpoint_url, profile=profile, strict_plugins=strict_plugins
+    )
+    try:
+        result = step.run(settings, pm, hit_ids=_ids(hit), delete=delete)
+    except PartialFailure as failure:
+        if not settings.json:
+            render_expired(output.console(), failure.result, delete)
+        raise
+    output.emit(settings, result.as_json(), lambda console: render_expired(console, result.as_json(), delete, result))
+
+
+def render_expired(console, document: dict, delete: bool, result=None) -> None:
+    expired = document["expired"]
+    console.print(f"Expired {len(expired)} HIT(s) now" + (f": {', '.join(expired)}" if expired else "."))
+    if result is not None and result.already_closed:
+        console.print(f"{len(result.already_closed)} HIT(s) were closed already (full, or expired earlier).")
+    if delete:
+        deleted = document["deleted"]
+        console.print(f"Deleted {len(deleted)} HIT(s)" + (f": {', '.join(deleted)}" if deleted else "."))
+        for item in document["not_deleted"]:
+            console.print(f"Not deleted {item['hit_id']}: {item['reason']}")
+    for item in document.get("failed", []):
+        console.print(f"Failed {item['hit_id']}: {item['error']}")

@@ -1,0 +1,410 @@
+"""`babe local.*`: run, drive and inspect the embedded local MTurk.
+
+Imports stay inside the task bodies: this module is loaded for `babe --list` and every other
+command, and must not pull boto3, httpx or the service in with it.
+"""
+
+from __future__ import annotations
+
+from invoke import task
+from invoke.exceptions import Exit
+
+DEFAULT_SERVER = "http://127.0.0.1:8044"
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_UNREACHABLE = 4
+
+
+# -- shared helpers ------------------------------------------------------------------------------
+def _fail(message: str, code: int, as_json: bool = False) -> Exit:
+    """The Exit to raise: one line on stderr and, with --json, the error document on stdout."""
+    if as_json:
+        import json
+
+        print(json.dumps({"error": {"exit_code": code, "message": message, "plugin": None}}))
+    return Exit(message, code=code)
+
+
+def _number(name: str, text, kind=float, *, low=None, high=None, as_json=False):
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise _fail(f"--{name} {text!r} is not {what}", EXIT_BAD_INPUT, as_json) from None
+    if value != value or (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"{low} or more"
+        raise _fail(f"--{name} {text} must be {bounds}", EXIT_BAD_INPUT, as_json)
+    return value
+
+
+def _endpoint_and_state(endpoint_url, state, as_json):
+    if endpoint_url and state:
+        raise _fail("give --endpoint-url (a running server) or --state (a state file), not both", EXIT_BAD_INPUT, as_json)
+    if endpoint_url and not endpoint_url.startswith(("http://", "https://")):
+        raise _fail(f"--endpoint-url {endpoint_url!r} is not an http:// or https:// URL", EXIT_BAD_INPUT, as_json)
+    return endpoint_url.rstrip("/") if endpoint_url else None
+
+
+def _private_call(endpoint_url: str, method: str, route: str, as_json: bool, payload: dict | None = None, timeout: float = 600.0):
+    """Call one `/_local` route of a server; unreachable → exit 4, refused → exit 2, broken → exit 1."""
+    import httpx
+
+    url = f"{endpoint_url}{route}"
+    try:
+        response = httpx.request(method, url, json=payload, timeout=timeout)
+    except httpx.TransportError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise _fail(f"cannot reach the local MTurk at {endpoint_url}: {reason}", EXIT_UNREACHABLE, as_json) from None
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if response.status_code == 200 and isinstance(document, dict):
+        return document
+    message = _error_message(document) or f"HTTP {response.status_code}"
+    if response.status_code == 404 and not isinstance(document, dict):
+        message = f"{endpoint_url} does not look like a local MTurk (no {route})"
+    code = EXIT_FAILED if response.status_code >= 500 else EXIT_BAD_INPUT
+    raise _fail(f"{route}: {message}", code, as_json)
+
+
+def _requester_call(endpoint_url: str, operation: str, params: dict, as_json: bool) -> dict:
+    """One requester operation on a server, unsigned (the local MTurk does not check signatures)."""
+    import httpx
+
+    headers = {"X-Amz-Target": f"MTurkRequesterServiceV20170117.{operation}", "Content-Type": "application/x-amz-json-1.1"}
+    try:
+        response = httpx.post(f"{endpoint_url}/", json=params, headers=headers, timeout=60)
+    except httpx.TransportError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise _fail(f"cannot reach the local MTurk at {endpoint_url}: {reason}", EXIT_UNREACHABLE, as_json) from None
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if response.status_code == 200 and isinstance(document, dict):
+        return document
+    message = _error_message(document) or f"HTTP {response.status_code}"
+    raise _fail(f"{operation}: {message}", EXIT_FAILED if response.status_code >= 500 else EXIT_BAD_INPUT, as_json)
+
+
+def _error_message(document) -> str | None:
+    if not isinstance(document, dict):
+        return None
+    error = document.get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    if document.get("Message"):
+        return str(document["Message"])
+    return None
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _iso(epoch: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _span(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds == 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return " ".join(parts)
+
+
+# -- local.serve -----------------------------------------------------------------------------------
+@task(
+    auto_shortflags=False,
+    help={
+        "host": "address to listen on (default 127.0.0.1: this machine only)",
+        "port": "port to listen on (default 8044; 0 picks a free one)",
+        "state": "state file (default: BABE_LOCAL_STATE or the user's data directory)",
+        "faults": "inject faults, e.g. throttle=0.2,fault=0.05,drop=0.05,lost=0.05,latency_ms=20,rate=50,seed=7",
+        "verbose": "log every request on stderr",
+    },
+)
+def serve(c, host="127.0.0.1", port="8044", state=None, faults=None, verbose=False):
+    """Serve the local MTurk over HTTP for the AWS CLI and any other client, until Ctrl-C."""
+    import errno
+    import socket
+    import sys
+
+    from babe_tasks.localturk import server as server_module
+    from babe_tasks.localturk.faults import parse
+    from babe_tasks.localturk.store import default_state_path
+
+    port_number = _number("port", port, int, low=0, high=65535)
+    if faults:
+        try:
+            parse(faults)
+        except ValueError as exc:
+            raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    state_path = state or str(default_state_path())
+
+    def announce(srv):
+        print(f"local MTurk serving {srv.url} (state: {state_path}){' with faults ' + faults if faults else ''}; Ctrl-C stops it", flush=True)
+
+    try:
+        server_module.serve(state_path, host, port_number, faults or None, verbose=verbose, announce=announce)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise _fail(f"port {port_number} on {host} is in use: choose another with --port", EXIT_BAD_INPUT) from None
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES) or isinstance(exc, socket.gaierror):
+            raise _fail(f"cannot listen on {host}:{port_number}: {exc.strerror or exc}", EXIT_BAD_INPUT) from None
+        raise
+    sys.stdout.flush()
+
+
+# -- local.work ------------------------------------------------------------------------------------
+@task(
+    auto_shortflags=False,
+    iterable=["hit"],
+    help={
+        "hit": "a HIT to work on (repeat the flag for several; default: every assignable HIT)",
+        "workers": "how many simulated workers take part (default: the simulator's choice)",
+        "worker_ids": "these worker ids instead (comma-separated, e.g. A1B2C3D4E5F6G7,A7G6F5E4D3C2B1)",
+        "locale": "the new workers' country, e.g. US, US-NY or US,CA (default US)",
+        "return_rate": "share of workers who return the assignment instead of submitting (0-1)",
+        "abandon_rate": "share of workers who abandon it until its deadline (0-1)",
+        "lose_rate": "share of submissions whose backend POST is lost (0-1)",
+        "post_to": "a _babe backend URL the workers POST their trial data to before submitting",
+        "seed": "a seed, for the same workers and choices every time",
+        "endpoint_url": "a running `babe local.serve` (else the state file is opened directly)",
+        "state": "state file (default: BABE_LOCAL_STATE or the user's data directory)",
+        "json": "print one JSON document",
+    },
+)
+def work(c, hit=None, workers=None, worker_ids=None, locale="US", return_rate="0", abandon_rate="0",
+         lose_rate="0", post_to=None, seed=None, endpoint_url=None, state=None, json=False):
+    """Let simulated workers accept, return, abandon and submit the HITs' assignments."""
+    as_json = json
+    endpoint = _endpoint_and_state(endpoint_url, state, as_json)
+    if workers is not None and worker_ids:
+        raise _fail("give --workers or --worker-ids, not both", EXIT_BAD_INPUT, as_json)
+    kwargs: dict = {
+        "locale": locale,
+        "return_rate": _number("return-rate", return_rate, low=0.0, high=1.0, as_json=as_json),
+        "abandon_rate": _number("abandon-rate", abandon_rate, low=0.0, high=1.0, as_json=as_json),
+        "lose_rate": _number("lose-rate", lose_rate, low=0.0, high=1.0, as_json=as_json),
+    }
+    if kwargs["return_rate"] + kwargs["abandon_rate"] > 1.0:
+        raise _fail("--return-rate and --abandon-rate add up to more than 1", EXIT_BAD_INPUT, as_json)
+    if hit:
+        kwargs["hit_ids"] = list(dict.fromkeys(h.strip() for h in hit if h.strip()))
+    if workers is not None:
+        kwargs["workers"] = _number("workers", workers, int, low=1, as_json=as_json)
+    if worker_ids:
+        ids = [w.strip() for w in worker_ids.split(",") if w.strip()]
+        import re
+
+        bad = [w for w in ids if not re.fullmatch(r"A[A-Z0-9]+", w)]
+        if bad or not ids:
+            raise _fail(f"--worker-ids: {', '.join(bad) or worker_ids!r} is not a worker id (A followed by capitals and digits)", EXIT_BAD_INPUT, as_json)
+        kwargs["worker_ids"] = ids
+    if post_to:
+        if not post_to.startswith(("http://", "https://")):
+            raise _fail(f"--post-to {post_to!r} is not an http:// or https:// URL", EXIT_BAD_INPUT, as_json)
+        kwargs["post_to"] = post_to
+    if seed is not None:
+        kwargs["seed"] = _number("seed", seed, int, as_json=as_json)
+
+    if endpoint:
+        for hit_id in kwargs.get("hit_ids", []):
+            _requester_call(endpoint, "GetHIT", {"HITId": hit_id}, as_json)
+        result = _private_call(endpoint, "POST", "/_local/work", as_json, kwargs)
+    else:
+        result = _simulate_locally(state, kwargs, as_json)
+    if as_json:
+        import json as json_module
+
+        print(json_module.dumps(result, indent=2, default=str))
+    else:
+        _console().print(_work_summary(result, kwargs))
+
+
+def _simulate_locally(state, kwargs, as_json):
+    from babe_tasks.localturk.errors import TurkError
+    from babe_tasks.localturk.service import LocalTurk
+    from babe_tasks.localturk.workers import simulate
+
+    turk = LocalTurk(state)
+    try:
+        for hit_id in kwargs.get("hit_ids", []):
+            turk.call("GetHIT", {"HITId": hit_id})  # a mistyped id is an error, not "no work"
+        return simulate(turk, **kwargs)
+    except TurkError as exc:
+        raise _fail(exc.message, EXIT_BAD_INPUT, as_json) from None
+    except (TypeError, ValueError) as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT, as_json) from None
+    finally:
+        turk.store.close()
+
+
+def _work_summary(result: dict, kwargs: dict) -> str:
+    def n(key):
+        value = result.get(key, [])
+        return value if isinstance(value, int) else len(value)
+
+    people = n("workers")
+    text = (
+        f"{people} simulated worker{'s' if people != 1 else ''} looked for work: "
+        f"{n('submitted')} submitted, {n('returned')} returned, {n('abandoned')} abandoned"
+    )
+    if kwargs.get("post_to"):
+        text += f"; {n('posted')} posted their trial data to {kwargs['post_to']}"
+    if n("lost"):
+        text += f"; {n('lost')} submitted without their data reaching the backend"
+    if n("failed"):
+        text += f"; {n('failed')} submissions were refused by MTurk"
+    if n("refused"):
+        text += f"; {n('refused')} could not take a HIT (qualifications, a block, or no slot left)"
+    return text + "."
+
+
+# -- local.clock -----------------------------------------------------------------------------------
+@task(
+    auto_shortflags=False,
+    help={
+        "advance": "move the clock forward, e.g. 30s, 45m, 25h, 2d, 1w (never backward)",
+        "endpoint_url": "a running `babe local.serve` (else the state file is opened directly)",
+        "state": "state file (default: BABE_LOCAL_STATE or the user's data directory)",
+        "json": "print one JSON document",
+    },
+)
+def clock(c, advance=None, endpoint_url=None, state=None, json=False):
+    """Show the local MTurk's clock, or move it forward for every process sharing the state."""
+    from babe_tasks.localturk.server import clock_reading, parse_duration
+
+    as_json = json
+    endpoint = _endpoint_and_state(endpoint_url, state, as_json)
+    seconds = None
+    if advance is not None:
+        try:
+            seconds = parse_duration(advance)
+        except ValueError as exc:
+            raise _fail(f"--advance: {exc}", EXIT_BAD_INPUT, as_json) from None
+    if endpoint:
+        reading = _private_call(endpoint, "POST" if seconds else "GET", "/_local/clock", as_json, {"advance": seconds} if seconds else None)
+    else:
+        from babe_tasks.localturk.store import Store
+
+        store = Store(state)
+        try:
+            if seconds:
+                store.advance_clock(seconds)
+            reading = clock_reading(store)
+        finally:
+            store.close()
+    document = {"now": _iso(reading["now"]), "offset_seconds": reading["offset"], "advanced_seconds": seconds or 0}
+    if as_json:
+        import json as json_module
+
+        print(json_module.dumps(document))
+        return
+    moved = f"moved forward {_span(seconds)}; " if seconds else ""
+    ahead = f"{_span(reading['offset'])} ahead of this machine" if reading["offset"] else "the same as this machine's"
+    _console().print(f"local clock: {document['now']} ({moved}{ahead})")
+
+
+# -- local.stats / local.faults --------------------------------------------------------------------
+@task(
+    auto_shortflags=False,
+    help={
+        "endpoint_url": f"the running `babe local.serve` (default {DEFAULT_SERVER})",
+        "reset": "set the counters back to zero after reading them",
+        "json": "print one JSON document",
+    },
+)
+def stats(c, endpoint_url=DEFAULT_SERVER, reset=False, json=False):
+    """Request counts per operation, errors, and injected faults of a running local MTurk server."""
+    as_json = json
+    endpoint = _endpoint_and_state(endpoint_url, None, as_json)
+    document = _private_call(endpoint, "GET", "/_local/stats", as_json)
+    if reset:
+        _private_call(endpoint, "POST", "/_local/stats/reset", as_json)
+    if as_json:
+        import json as json_module
+
+        print(json_module.dumps(document, indent=2))
+        return
+    from babe_tasks.localturk.stats import render
+
+    _console().print(render(document))
+
+
+@task(
+    auto_shortflags=False,
+    help={
+        "spec": "e.g. throttle=0.2,fault=0.05,drop=0.05,lost=0.05,latency_ms=20,rate=50,seed=7; 'off' clears",
+        "endpoint_url": f"the running `babe local.serve` (default {DEFAULT_SERVER})",
+        "json": "print one JSON document",
+    },
+)
+def faults(c, spec, endpoint_url=DEFAULT_SERVER, json=False):
+    """Set (or clear with 'off') the faults a running local MTurk server injects."""
+    from babe_tasks.localturk.faults import parse
+
+    as_json = json
+    endpoint = _endpoint_and_state(endpoint_url, None, as_json)
+    spec = "" if spec.strip().lower() in ("", "off", "none") else spec.strip()
+    try:
+        parse(spec)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT, as_json) from None
+    document = _private_call(endpoint, "POST", "/_local/faults", as_json, {"spec": spec})
+    if as_json:
+        import json as json_module
+
+        print(json_module.dumps(document))
+        return
+    _console().print(f"faults on {endpoint}: {document.get('spec') or 'none'}")
+
+
+# -- local.reset -----------------------------------------------------------------------------------
+@task(
+    auto_shortflags=False,
+    help={
+        "state": "state file to delete (default: BABE_LOCAL_STATE or the user's data directory)",
+        "yes": "really delete it: every local HIT, assignment, qualification and the balance",
+    },
+)
+def reset(c, state=None, yes=False):
+    """Delete a local MTurk state file (a fresh account with $10,000.00 next time)."""
+    from pathlib import Path
+
+    from babe_tasks.localturk.store import default_state_path
+
+    path = Path(state).expanduser() if state else default_state_path()
+    if not yes:
+        raise _fail(f"refusing to delete {path} without --yes", EXIT_BAD_INPUT)
+    removed = []
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if candidate.exists():
+            if candidate.is_dir():
+                raise _fail(f"{candidate} is a directory, not a state file", EXIT_BAD_INPUT)
+            candidate.unlink()
+            removed.append(candidate)
+    _console().print(f"deleted {path}" if removed else f"nothing to delete: {path} does not exist")
+
+
+# -- local.demo ------------------------------------------------------------------------------------
+@task(auto_shortflags=False, help={"state": "keep the demo's state in this file (default: a temporary one)"})
+def demo(c, state=None):
+    """A HIT's whole life against the local MTurk: create, work, review, approve, expire, delete."""
+    from babe_tasks.localturk.demo import run
+
+    run(_console(), state=state)

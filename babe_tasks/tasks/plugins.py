@@ -1,0 +1,51 @@
+"""`babe plugins`: which plugins a run would load, where each came from, and the hooks it implements.
+
+It builds the same plugin manager a step builds (same folder, same BABE_PLUGINS rules), so what it
+shows is what `create` or `approve` would run with — including plugins that failed to import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..taskkit import babe_task
+
+
+@babe_task(
+    help={
+        "json": 'print one JSON document on stdout: {"plugins": [{"name", "source", "origin", "status", "hooks", "error"}]}',
+        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
+    }
+)
+def plugins(c, json=False, strict_plugins=None):
+    """List the plugins (built-in, installed, ./plugins), where each came from, and its hooks."""
+    from ..output import emit
+    from ..plugins import describe, plugin_manager
+    from ..settings import Settings
+
+    settings = Settings.build(c, json=json, strict_plugins=strict_plugins)
+    infos = describe(plugin_manager(settings))
+    rows = [
+        {
+            "name": info.name,
+            "source": info.source,
+            "origin": info.origin,
+            "status": info.status,
+            "hooks": info.hooks,
+            "error": info.error,
+        }
+        for info in infos
+    ]
+
+    def render(console: Any) -> None:
+        from rich.table import Table
+
+        table = Table(title=f"Plugins of {settings.folder}", title_justify="left")
+        for column in ("plugin", "source", "from", "hooks", "status"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            status = row["status"] if not row["error"] else f"{row['status']}: {row['error']}"
+            table.add_row(row["name"], row["source"], row["origin"], "\n".join(row["hooks"]) or "-", status)
+        console.print(table)
+
+    emit(settings, {"plugins": rows}, render)

@@ -1,0 +1,379 @@
+"""Plugins: where they come from, selection, failures, and how hooks are called (vetoes, warnings)."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from babe_tasks import hookspecs
+from babe_tasks.errors import PluginFailure, UsageError, Veto
+from babe_tasks.plugins import (
+    BUILTINS,
+    call_after,
+    call_before,
+    call_first,
+    collect,
+    describe,
+    get_platform,
+    plugin_manager,
+)
+from babe_tasks.settings import Settings
+
+#: The hooks of the contract and their keyword arguments, exactly.
+CONTRACT = {
+    "babe_configure": ["settings"],
+    "babe_platform": ["settings"],
+    "babe_before_create": ["settings", "plan"],
+    "babe_after_create": ["settings", "plan", "result"],
+    "babe_before_approve": ["settings", "assignments"],
+    "babe_after_approve": ["settings", "result"],
+    "babe_before_expire": ["settings", "hit_ids"],
+    "babe_after_expire": ["settings", "result"],
+    "babe_status": ["settings", "status"],
+    "babe_fetch_results": ["settings", "destination"],
+    "babe_preflight": ["settings"],
+}
+
+
+def plugin(folder: Path, name: str, code: str) -> Path:
+    path = folder / "plugins" / f"{name}.py"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(textwrap.dedent(code), encoding="utf-8")
+    return path
+
+
+def manager(**flags):
+    warnings: list[str] = []
+    pm = plugin_manager(Settings.build(**flags), warn=warnings.append)
+    return pm, warnings
+
+
+def loaded(pm) -> list[str]:
+    return [info.name for info in describe(pm) if info.status == "loaded"]
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A directory on sys.path where tests install distributions announcing entry-point plugins."""
+    path = tmp_path / "site"
+    path.mkdir()
+    monkeypatch.syspath_prepend(str(path))
+    before = set(sys.modules)
+    yield path
+    for name in set(sys.modules) - before:
+        if name.startswith("labplug"):
+            del sys.modules[name]
+
+
+def install(site: Path, dist: str, module: str, entry_name: str, code: str) -> Path:
+    info = site / f"{dist}-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2\n")
+    import babe_tasks.plugins as plugins
+
+    (info / "entry_points.txt").write_text(f"[{plugins.ENTRY_POINT_GROUP}]\n{entry_name} = {module}\n")
+    path = site / f"{module}.py"
+    path.write_text(textwrap.dedent(code), encoding="utf-8")
+    return path
+
+
+def test_hook_specs_match_the_contract_and_each_has_a_docstring():
+    specs = {name: fn for name, fn in vars(hookspecs).items() if name.startswith("babe_") and callable(fn)}
+    assert {name: list(inspect.signature(fn).parameters) for name, fn in specs.items()} == CONTRACT
+    for name, fn in specs.items():
+        assert fn.__doc__ and len(fn.__doc__.strip()) > 40, name
+    assert specs["babe_platform"].babe_tasks_spec["firstresult"] is True
+    assert specs["babe_fetch_results"].babe_tasks_spec["firstresult"] is True
+    assert not specs["babe_before_create"].babe_tasks_spec["firstresult"]
+
+
+def test_the_builtin_mturk_platform_is_registered(exp):
+    assert BUILTINS[0] == "babe_tasks.platform.mturk_plugin"
+    pm, warnings = manager()
+    assert warnings == []
+    info = pm.info("mturk")
+    assert (info.source, info.origin, info.status) == ("builtin", "babe_tasks.platform.mturk_plugin", "loaded")
+    assert "babe_platform" in info.hooks or "babe_platform" in describe(pm)[0].hooks
+
+
+def test_folder_plugins_are_named_by_their_file_and_helpers_are_skipped(exp):
+    plugin(exp, "slack", """
+        from babe_tasks.plugins import hookimpl
+
+        @hookimpl
+        def babe_after_create(settings, plan, result):
+            pass
+
+        @hookimpl
+        def babe_status(settings):
+            return {"slack": "ok"}
+    """)
+    plugin(exp, "_shared", "raise RuntimeError('helpers are not plugins')")
+    (exp / "plugins" / "README.txt").write_text("not python")
+    pm, warnings = manager()
+    assert warnings == []
+    info = pm.info("slack")
+    assert (info.source, info.origin, info.status) == ("folder", str(exp / "plugins" / "slack.py"), "loaded")
+    assert describe(pm) and info.hooks == ["babe_after_create", "babe_status"]
+    assert pm.info("_shared") is None
+
+
+def test_a_hook_without_the_marker_still_counts_when_named_exactly_like_a_hook(exp):
+    plugin(exp, "plain", """
+        def babe_status(settings, status):
+            return {"plain": True}
+
+        def babe_helper():
+            return "not a hook"
+    """)
+    pm, _ = manager()
+    assert collect(pm, "babe_status", settings=None, status={}) == [("plain", {"plain": True})]
+
+
+def test_a_plugin_that_fails_to_import_is_reported_by_name_and_skipped(exp):
+    plugin(exp, "broken", "import nosuchmodule_xyz\n")
+    plugin(exp, "fine", "def babe_preflight(settings):\n    return ['x']\n")
+    pm, warnings = manager()
+    assert loaded(pm) == ["mturk", "fine"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"plugin broken ({exp / 'plugins' / 'broken.py'}) failed to import: ModuleNotFoundError")
+    assert warnings[0].endswith("; skipped")
+    assert pm.info("broken").status == "failed"
+
+
+def test_strict_plugins_makes_an_import_failure_fatal(exp):
+    plugin(exp, "broken", "raise ValueError('bad config line')\n")
+    with pytest.raises(UsageError, match=r"plugin broken .* failed to import: ValueError: bad config line \(strict_plugins is on\)") as caught:
+        manager(strict_plugins=True)
+    assert caught.value.exit_code == 2 and caught.value.plugin == "broken"
+
+
+def test_a_misspelt_hook_is_a_plugin_failure(exp):
+    plugin(exp, "typo", """
+        from babe_tasks.plugins import hookimpl
+
+        @hookimpl
+        def babe_befor_create(settings, plan):
+            pass
+    """)
+    pm, warnings = manager()
+    assert "typo" not in loaded(pm)
+    assert "plugin typo" in warnings[0] and "has invalid hooks" in warnings[0]
+
+
+def test_a_hook_asking_for_an_argument_the_spec_lacks_is_a_plugin_failure(exp):
+    plugin(exp, "greedy", """
+        from babe_tasks.plugins import hookimpl
+
+        @hookimpl
+        def babe_before_create(settings, plan, money):
+            pass
+    """)
+    pm, warnings = manager()
+    assert "greedy" not in loaded(pm) and "has invalid hooks" in warnings[0]
+
+
+def test_babe_plugins_selects_and_babe_disable_plugins_blocks(exp, monkeypatch):
+    for name in ("a", "b", "c"):
+        plugin(exp, name, "def babe_preflight(settings):\n    return None\n")
+    monkeypatch.setenv("BABE_PLUGINS", "a, c")
+    pm, warnings = manager()
+    assert loaded(pm) == ["mturk", "a", "c"] and warnings == []
+    assert pm.info("b").status == "disabled" and pm.info("b").error == "not in BABE_PLUGINS"
+    monkeypatch.setenv("BABE_PLUGINS", "")
+    assert loaded(manager()[0]) == ["mturk"]
+    monkeypatch.delenv("BABE_PLUGINS")
+    monkeypatch.setenv("BABE_DISABLE_PLUGINS", "b,mturk")
+    pm, _ = manager()
+    assert loaded(pm) == ["a", "c"]
+    assert pm.info("mturk").status == "disabled"
+
+
+def test_babe_plugins_naming_an_unknown_plugin_warns_or_fails_when_strict(exp, monkeypatch):
+    monkeypatch.setenv("BABE_PLUGINS", "ghost")
+    _, warnings = manager()
+    assert warnings == ["BABE_PLUGINS names ghost, but no such plugin was found"]
+    with pytest.raises(UsageError, match="BABE_PLUGINS names ghost"):
+        manager(strict_plugins=True)
+
+
+def test_entry_point_plugins_carry_their_distribution(exp, site):
+    install(site, "labplug", "labplug_slack", "slack", "def babe_after_approve(settings, result):\n    pass\n")
+    pm, warnings = manager()
+    assert warnings == []
+    info = pm.info("slack")
+    assert (info.source, info.origin, info.status) == ("entry point", "labplug 1.2 (labplug_slack)", "loaded")
+    assert loaded(pm) == ["mturk", "slack"]
+
+
+def test_an_entry_point_plugin_also_in_the_folder_is_loaded_once(exp, site):
+    source = install(site, "labplug", "labplug_cap", "cap", "COUNT = []\ndef babe_before_create(settings, plan):\n    plan.append('cap')\n")
+    (exp / "plugins").mkdir()
+    (exp / "plugins" / "cap.py").symlink_to(source)
+    (exp / "plugins" / "cap_copy.py").symlink_to(source)
+    pm, warnings = manager()
+    assert warnings == []
+    plan: list[str] = []
+    call_before(pm, "babe_before_create", settings=None, plan=plan)
+    assert plan == ["cap"]
+    statuses = {(info.name, info.source): (info.status, info.error) for info in describe(pm)}
+    assert statuses[("cap", "entry point")] == ("loaded", None)
+    assert statuses[("cap", "folder")] == ("skipped", "already loaded as plugin cap")
+    assert statuses[("cap_copy", "folder")] == ("skipped", "already loaded as plugin cap")
+
+
+def test_a_folder_plugin_with_the_name_of_an_installed_one_is_skipped_with_a_warning(exp, site):
+    install(site, "labplug", "labplug_cap2", "cap", "def babe_preflight(settings):\n    return ['installed']\n")
+    plugin(exp, "cap", "def babe_preflight(settings):\n    return ['folder']\n")
+    pm, warnings = manager()
+    assert collect(pm, "babe_preflight", settings=None) == [("cap", ["installed"])]
+    assert len(warnings) == 1 and "plugin file" in warnings[0] and "a plugin named cap is already loaded" in warnings[0]
+
+
+def test_every_manager_is_fresh(exp):
+    plugin(exp, "counter", """
+        CALLS = []
+
+        def babe_preflight(settings):
+            CALLS.append(1)
+            return [f"call {len(CALLS)}"]
+    """)
+    for _ in range(3):
+        pm, _ = manager()
+        assert collect(pm, "babe_preflight", settings=None) == [("counter", ["call 1"])]
+
+
+def test_babe_configure_gets_the_settings_and_may_refuse_them(exp):
+    (exp / "invoke.yaml").write_text("babe:\n  plugins:\n    capper:\n      limit: lots\n")
+    plugin(exp, "capper", """
+        from babe_tasks.errors import UsageError
+
+        def babe_configure(settings):
+            limit = settings.plugin_settings("capper")["limit"]
+            if not str(limit).isdigit():
+                raise UsageError(f"babe.plugins.capper.limit {limit!r} is not a number of dollars")
+    """)
+    with pytest.raises(UsageError, match="limit 'lots' is not a number") as caught:
+        manager()
+    assert caught.value.plugin == "capper" and caught.value.exit_code == 2
+
+
+def test_a_plugin_crashing_in_babe_configure_is_skipped(exp):
+    plugin(exp, "crashy", """
+        def babe_configure(settings):
+            raise KeyError("channel")
+
+        def babe_preflight(settings):
+            return ["should not run"]
+    """)
+    pm, warnings = manager()
+    assert "crashy" not in loaded(pm)
+    assert warnings[0].startswith("plugin crashy") and "failed to configure: KeyError" in warnings[0]
+    assert collect(pm, "babe_preflight", settings=None) == []
+    with pytest.raises(UsageError, match="failed to configure"):
+        manager(strict_plugins=True)
+
+
+def test_a_veto_stops_with_exit_3_naming_the_plugin(exp):
+    plugin(exp, "aaa_ok", "def babe_before_expire(settings, hit_ids):\n    hit_ids.append('seen')\n")
+    plugin(exp, "zzz_cap", """
+        from babe_tasks.plugins import Veto
+
+        def babe_before_expire(settings, hit_ids):
+            raise Veto(f"{len(hit_ids)} HITs is too many")
+    """)
+    pm, _ = manager()
+    hit_ids = ["H1", "H2"]
+    with pytest.raises(Veto) as caught:
+        call_before(pm, "babe_before_expire", settings=None, hit_ids=hit_ids)
+    assert caught.value.exit_code == 3 and caught.value.plugin == "zzz_cap"
+    assert str(caught.value) == "2 HITs is too many"
+    assert hit_ids == ["H1", "H2"]  # last registered runs first: the veto came before aaa_ok ran
+
+
+def test_a_crash_in_a_before_hook_stops_the_step_with_exit_3(exp):
+    plugin(exp, "buggy", "def babe_before_create(settings, plan):\n    return 1 / 0\n")
+    pm, _ = manager()
+    with pytest.raises(PluginFailure) as caught:
+        call_before(pm, "babe_before_create", settings=None, plan={})
+    assert caught.value.exit_code == 3 and caught.value.plugin == "buggy"
+    assert str(caught.value) == "plugin buggy failed in babe_before_create: ZeroDivisionError: division by zero"
+
+
+def test_before_hooks_return_their_results(exp):
+    plugin(exp, "holder", """
+        def babe_before_approve(settings, assignments):
+            return [(a["assignment_id"], "data missing") for a in assignments if a["worker_id"] == "A2"]
+    """)
+    plugin(exp, "quiet", "def babe_before_approve(settings, assignments):\n    return None\n")
+    pm, _ = manager()
+    assignments = [{"assignment_id": "X1", "worker_id": "A1"}, {"assignment_id": "X2", "worker_id": "A2"}]
+    assert call_before(pm, "babe_before_approve", settings="S", assignments=assignments) == [[("X2", "data missing")]]
+
+
+def test_after_hook_failures_are_warnings_and_the_others_still_run(exp, capsys):
+    plugin(exp, "first", "SEEN = []\ndef babe_after_approve(settings, result):\n    raise RuntimeError('webhook down')\n")
+    plugin(exp, "second", "def babe_after_approve(settings, result):\n    result['second'] = True\n")
+    pm, _ = manager()
+    result = {"approved": 3}
+    warnings = call_after(pm, "babe_after_approve", settings=None, result=result)
+    assert result == {"approved": 3, "second": True}
+    assert warnings == ["plugin first failed in babe_after_approve: RuntimeError: webhook down"]
+    captured = capsys.readouterr()
+    assert captured.err == "warning: plugin first failed in babe_after_approve: RuntimeError: webhook down\n"
+    assert captured.out == ""
+
+
+def test_hooks_must_get_every_documented_argument(exp):
+    plugin(exp, "p", "def babe_after_create(settings, result):\n    pass\n")
+    pm, _ = manager()
+    with pytest.raises(TypeError, match="babe_after_create called without plan"):
+        call_after(pm, "babe_after_create", settings=None, result={})
+    with pytest.raises(TypeError, match="no hook named babe_after_nothing"):
+        call_after(pm, "babe_after_nothing", settings=None)
+
+
+def test_call_first_and_get_platform(exp):
+    plugin(exp, "prolific", """
+        class Prolific:
+            name = "prolific"
+
+        def babe_platform(settings):
+            return Prolific() if settings.platform == "prolific" else None
+    """)
+    pm, _ = manager(platform="prolific")
+    assert get_platform(pm, pm.settings).name == "prolific"
+    pm, _ = manager(platform="nowhere")
+    with pytest.raises(UsageError, match="no plugin provides platform 'nowhere'"):
+        get_platform(pm, pm.settings)
+    plugin(exp, "fetcher", "def babe_fetch_results(settings, destination):\n    raise OSError('backend down')\n")
+    pm, _ = manager()
+    with pytest.raises(PluginFailure, match="plugin fetcher failed in babe_fetch_results: OSError: backend down"):
+        call_first(pm, "babe_fetch_results", settings=None, destination=exp)
+
+
+def test_the_babe_plugins_task_lists_plugins_sources_and_hooks(exp, babe):
+    plugin(exp, "slack", "def babe_after_create(settings, plan, result):\n    pass\n")
+    plugin(exp, "broken", "import nosuchmodule_xyz\n")
+    run = babe("plugins", "--json")
+    assert run.code == 0, run.err
+    rows = {row["name"]: row for row in run.json()["plugins"]}
+    assert rows["slack"] == {
+        "name": "slack", "source": "folder", "origin": str(exp / "plugins" / "slack.py"), "status": "loaded",
+        "hooks": ["babe_after_create"], "error": None,
+    }
+    assert rows["mturk"]["source"] == "builtin" and "babe_platform" in rows["mturk"]["hooks"]
+    assert rows["broken"]["status"] == "failed" and rows["broken"]["error"].startswith("ModuleNotFoundError")
+    assert "warning: plugin broken" in run.err
+    table = babe("plugins")
+    assert table.code == 0
+    for text in ("slack", "folder", "babe_after_create", "broken", "failed", "mturk", "builtin"):
+        assert text in table.out
+    strict = babe("plugins", "--strict-plugins", "--json")
+    assert strict.code == 2
+    assert strict.json()["error"]["plugin"] == "broken"
+    assert strict.err.startswith("error: plugin broken")

@@ -1,0 +1,282 @@
+"""`babe local.*` as a person runs them: subprocesses, exit codes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from babe_tasks.localturk import client
+from babe_tasks.localturk.service import LocalTurk
+
+QUESTION = (
+    '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/'
+    '2006-07-14/ExternalQuestion.xsd"><ExternalURL>https://example.org/exp</ExternalURL>'
+    "<FrameHeight>0</FrameHeight></ExternalQuestion>"
+)
+
+
+def babe(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(["babe", *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *fragments: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def create_hit(state, assignments: int = 3) -> str:
+    turk = LocalTurk(str(state))
+    try:
+        return client(turk=turk).create_hit(
+            Title="Task test",
+            Description="A HIT for the local tasks",
+            Reward="0.40",
+            MaxAssignments=assignments,
+            LifetimeInSeconds=3600,
+            AssignmentDurationInSeconds=600,
+            Question=QUESTION,
+        )["HIT"]["HITId"]
+    finally:
+        turk.store.close()
+
+
+class Served:
+    """`babe local.serve` as a subprocess on a port of its choosing."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen(
+            ["babe", "local.serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        assert ready, "local.serve printed nothing within 30 s"
+        self.line = self.proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", self.line)
+        assert match, self.line
+        self.url = match.group(0)
+
+    def stop(self) -> tuple[int, str, str]:
+        self.proc.send_signal(signal.SIGINT)
+        out, err = self.proc.communicate(timeout=20)
+        return self.proc.returncode, self.line + out, err
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture
+def served(state_path):
+    server = Served("--state", str(state_path))
+    yield server
+    server.kill()
+
+
+# -- demo ----------------------------------------------------------------------------------------------
+def test_demo_walks_a_hit_through_its_life():
+    result = babe("local.demo")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    out = result.stdout
+    for n, title in enumerate(
+        ["The requester account", "Post the experiment", "Workers take part", "Watch it fill",
+         "Review the submissions", "Pay the workers", "Close the HIT", "Clean up"], start=1):
+        assert f"{n}. {title}" in out
+    assert "GetAccountBalance → $10000.00" in out
+    assert "3 workers accepted the HIT and submitted 3 assignments" in out
+    assert "GetHIT → status Reviewable" in out
+    assert out.count("Submitted") == 3
+    assert "paid $1.80" in out and "balance $9998.20" in out
+    assert "ListHITs now shows 0 HITs" in out
+
+
+def test_demo_as_a_function_reports_what_happened(tmp_path):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from babe_tasks.localturk.demo import run
+
+    outcome = run(Console(file=StringIO(), width=100), state=tmp_path / "demo.sqlite")
+    assert outcome["submitted"] == outcome["approved"] == 3
+    assert str(outcome["spent"]) == "1.80"
+    assert outcome["status_after_work"] == "Reviewable"
+    assert outcome["listed_after_delete"] == 0
+    assert (tmp_path / "demo.sqlite").exists()
+
+
+# -- clock -----------------------------------------------------------------------------------------------
+def test_clock_shows_and_moves_the_shared_clock(state_path):
+    shown = babe("local.clock", "--state", str(state_path), "--json")
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["offset_seconds"] == 0 and document["now"].endswith("Z")
+
+    moved = babe("local.clock", "--state", str(state_path), "--advance", "25h")
+    assert moved.returncode == 0, moved.stderr
+    assert "moved forward 1d 1h" in moved.stdout and "1d 1h ahead of this machine" in moved.stdout
+
+    turk = LocalTurk(str(state_path))
+    try:
+        assert turk.store.clock_offset() == 90000
+    finally:
+        turk.store.close()
+    # BABE_LOCAL_STATE (set by the hermetic environment to this state) is the default.
+    again = json.loads(babe("local.clock", "--json").stdout)
+    assert again["offset_seconds"] == 90000
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["local.clock", "--advance", "soon"], ["--advance", "soon"]),
+        (["local.clock", "--advance", "-1h"], ["--advance"]),
+        (["local.clock", "--endpoint-url", "ftp://x", "--state", "s"], ["not both"]),
+        (["local.clock", "--endpoint-url", "localhost:8044"], ["not an http"]),
+        (["local.work", "--workers", "2", "--worker-ids", "A1B2C3"], ["not both"]),
+        (["local.work", "--workers", "many"], ["--workers", "whole number"]),
+        (["local.work", "--workers", "0"], ["--workers"]),
+        (["local.work", "--return-rate", "1.5"], ["--return-rate", "between 0.0 and 1.0"]),
+        (["local.work", "--worker-ids", "B123,A456"], ["B123"]),
+        (["local.work", "--post-to", "backend.example"], ["--post-to"]),
+        (["local.work", "--locale", "Narnia"], ["Narnia"]),
+        (["local.work", "--hit", "3NOSUCHHIT000000000000000000000"], ["3NOSUCHHIT000000000000000000000"]),
+        (["local.serve", "--faults", "throttle=lots"], ["throttle"]),
+        (["local.serve", "--port", "99999"], ["--port"]),
+        (["local.faults", "chaos=1", "--endpoint-url", "http://127.0.0.1:9"], ["chaos"]),
+        (["local.reset"], ["--yes"]),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, fragments):
+    assert_one_line_error(babe(*args), 2, *fragments)
+
+
+def test_json_errors_are_a_document_on_stdout():
+    result = babe("local.clock", "--advance", "soon", "--json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout) == {"error": {"exit_code": 2, "message": result.stderr.strip(), "plugin": None}}
+
+
+def test_an_unreachable_server_is_exit_4():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for args in (["local.stats"], ["local.work", "--workers", "1"], ["local.clock"], ["local.faults", "throttle=0.1"]):
+        result = babe(*args, "--endpoint-url", f"http://127.0.0.1:{port}")
+        assert_one_line_error(result, 4, "cannot reach the local MTurk", str(port))
+
+
+# -- work ------------------------------------------------------------------------------------------------
+def test_work_on_the_state_file(state_path):
+    hit_id = create_hit(state_path)
+    result = babe("local.work", "--hit", hit_id, "--workers", "2", "--seed", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert len(document["workers"]) == 2 and len(document["submitted"]) == 2
+    listed = client(state=str(state_path)).list_assignments_for_hit(HITId=hit_id)["Assignments"]
+    assert sorted(a["AssignmentId"] for a in listed) == sorted(document["submitted"])
+
+    human = babe("local.work", "--hit", hit_id, "--worker-ids", "A1TASKTEST0001,A1TASKTEST0002", "--return-rate", "0.5")
+    assert human.returncode == 0, human.stderr
+    # One slot was left: the first worker took and returned it, the second found nothing.
+    assert human.stdout.strip() == "2 simulated workers looked for work: 0 submitted, 1 returned, 0 abandoned."
+
+
+# -- serve, and the tasks that talk to it ----------------------------------------------------------------
+def test_serve_answers_until_ctrl_c(served, state_path):
+    assert str(state_path) in served.line
+    hit_id = create_hit(state_path, assignments=2)
+
+    work = babe("local.work", "--endpoint-url", served.url, "--hit", hit_id, "--workers", "2", "--json")
+    assert work.returncode == 0, work.stderr
+    assert len(json.loads(work.stdout)["submitted"]) == 2
+
+    clock = babe("local.clock", "--endpoint-url", served.url, "--advance", "2d", "--json")
+    assert clock.returncode == 0, clock.stderr
+    assert json.loads(clock.stdout)["offset_seconds"] == 172800
+
+    faults = babe("local.faults", "throttle=0.5,seed=1", "--endpoint-url", served.url)
+    assert faults.returncode == 0 and "throttle=0.5,seed=1" in faults.stdout
+
+    stats = babe("local.stats", "--endpoint-url", served.url, "--json")
+    assert stats.returncode == 0, stats.stderr
+    document = json.loads(stats.stdout)
+    assert document["fault_spec"] == "throttle=0.5,seed=1"
+    # The HIT was made on the file; local.work checked it exists (GetHIT), then used /_local/work.
+    assert document["requests"] == {"GetHIT": 1}
+
+    table = babe("local.stats", "--endpoint-url", served.url, "--reset")
+    assert table.returncode == 0 and "faults: throttle=0.5,seed=1" in table.stdout
+    cleared = babe("local.faults", "off", "--endpoint-url", served.url, "--json")
+    assert json.loads(cleared.stdout) == {"spec": None, "counts": None}
+
+    code, out, err = served.stop()
+    assert code == 0, err
+    assert "Traceback" not in err and err.strip() == ""
+
+
+def test_serve_refuses_a_port_in_use(state_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = babe("local.serve", "--port", str(port), "--state", str(state_path))
+    assert_one_line_error(result, 2, str(port), "in use")
+
+
+def test_serve_stops_cleanly_on_sigterm_too(state_path):
+    server = Served("--state", str(state_path), "--faults", "latency_ms=1")
+    try:
+        assert "with faults latency_ms=1" in server.line
+        server.proc.send_signal(signal.SIGTERM)
+        _, err = server.proc.communicate(timeout=20)
+        assert server.proc.returncode == 0 and "Traceback" not in err
+    finally:
+        server.kill()
+
+
+# -- reset -----------------------------------------------------------------------------------------------
+def test_reset_deletes_the_state_only_with_yes(tmp_path):
+    state = tmp_path / "doomed.sqlite"
+    create_hit(state)
+    refused = babe("local.reset", "--state", str(state))
+    assert_one_line_error(refused, 2, str(state), "--yes")
+    assert state.exists()
+    done = babe("local.reset", "--state", str(state), "--yes")
+    assert done.returncode == 0 and f"deleted {state}" in done.stdout
+    assert not state.exists() and not (tmp_path / "doomed.sqlite-wal").exists()
+    again = babe("local.reset", "--state", str(state), "--yes")
+    assert again.returncode == 0 and "nothing to delete" in again.stdout
+
+
+# -- staying light ---------------------------------------------------------------------------------------
+def test_the_task_module_imports_nothing_heavy():
+    code = (
+        "import sys, babe_tasks.tasks.local, babe_tasks.program\n"
+        "heavy = sorted(m for m in ('boto3', 'botocore', 'httpx', 'sqlite3', 'rich', 'babe_tasks.localturk.service') if m in sys.modules)\n"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+    listed = babe("--list")
+    assert listed.returncode == 0
+    for name in ("local.serve", "local.work", "local.clock", "local.stats", "local.faults", "local.reset", "local.demo"):
+        assert name in listed.stdout
