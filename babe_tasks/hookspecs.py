@@ -52,8 +52,9 @@ def babe_platform(settings: Any) -> Any:
 def babe_before_create(settings: Any, plan: Any) -> None:
     """Fires after `create` has planned its HITs and their cost, before any platform call.
 
-    `plan` is the create step's plan (HIT batches, parameters, cost); a plugin may change it in
-    place (e.g. add qualification requirements) or raise `Veto("why")` (e.g. a payment cap).
+    `plan` is the create step's `babe_tasks.planning.Plan` (its `hits` batches, `reward`,
+    `qualification_requirements`, and `cost` with `rewards`, `fees`, `total`); a plugin may change
+    it in place (e.g. add qualification requirements) or raise `Veto("why")` (e.g. a payment cap).
     Return value ignored. Also fired on `--dry-run`, so a dry run shows what the plugins allow.
     """
 
@@ -62,8 +63,9 @@ def babe_before_create(settings: Any, plan: Any) -> None:
 def babe_after_create(settings: Any, plan: Any, result: Any) -> None:
     """Fires after `create` posted its HITs (also when some failed), with the plan and the result.
 
-    `result` carries the HITs posted (ids, preview URLs, expiry) and the cost. For notifications,
-    logs, and bookkeeping of the lab's own; exceptions become warnings.
+    `result` is the step's `CreateResult` (`hits` posted with ids, preview URLs and expiry;
+    `as_json()` gives the `--json` document). For notifications, logs, and bookkeeping of the
+    lab's own; exceptions become warnings.
     """
 
 
@@ -71,10 +73,11 @@ def babe_after_create(settings: Any, plan: Any, result: Any) -> None:
 def babe_before_approve(settings: Any, assignments: Any) -> list[tuple[str, str]] | None:
     """Fires when `approve` has listed the Submitted assignments it is about to approve.
 
-    `assignments` is the list the step will approve (each with at least `assignment_id`,
-    `worker_id`, `hit_id`). Return a list of `(assignment_id, reason)` to hold those back — they
-    are reported as held with the reason and left Submitted for a later run — or None. Raise
-    `Veto("why")` to approve nothing.
+    `assignments` is the list the step will approve: `babe_tasks.platform.base.AssignmentInfo`
+    objects (`assignment_id`, `hit_id`, `worker_id`, `status`, `accept_time`, `submit_time`,
+    `answer`); repeat workers are already held out. Return a list of `(assignment_id, reason)` to
+    hold those back — they are reported as held with the reason and left Submitted for a later
+    run — or None. Raise `Veto("why")` to approve nothing.
     """
 
 

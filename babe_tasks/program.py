@@ -14,6 +14,7 @@ What it adds to a plain Program, and why:
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from typing import Any, List, Optional
@@ -92,7 +93,7 @@ class BabeProgram(Program):
             self.execute()
             return 0
         except ParseError as exc:
-            return self._report(UsageError(f"{one_line(exc)}{_parse_hint(exc, self.binary)}"), wants_json)
+            return self._report(UsageError(f"{_parse_message(exc)}{_parse_hint(exc, self.binary)}"), wants_json)
         except Exit as exc:
             if exc.message:
                 print(exc.message, file=sys.stderr)
@@ -112,6 +113,9 @@ class BabeProgram(Program):
             config_problem = _config_error(exc)
             if config_problem is not None:
                 return self._report(config_problem, wants_json)
+            if isinstance(exc, ValueError) and not executing:
+                # invoke casts typed flag values (int) while parsing and lets the ValueError escape
+                return self._report(UsageError(f"a flag value has the wrong type: {one_line(exc)}"), wants_json)
             if debug_enabled():
                 traceback.print_exc()
             print(f"error: {describe_unexpected(exc)}", file=sys.stderr)
@@ -122,6 +126,13 @@ class BabeProgram(Program):
         from .taskkit import report
 
         return report(exc, wants_json)
+
+
+def _parse_message(exc: ParseError) -> str:
+    """invoke's parse message with its internal `<Argument: strict_plugins>` reprs written as flags."""
+    text = one_line(exc)
+    text = re.sub(r"<Argument: ([\w-]+)[^>]*>", lambda m: "--" + m.group(1).replace("_", "-"), text)
+    return text
 
 
 def _parse_hint(exc: ParseError, binary: str) -> str:

@@ -243,11 +243,16 @@ def _folder(config: Any, flag_folder: Any) -> Path:
 
 def _file_layer(config: Any, folder: Path) -> tuple[dict[str, Any], str]:
     """The `babe` section as invoke merged it (collection defaults, config files), checked for typos."""
-    if config is None or _project_differs(config, folder):
+    if config is None or getattr(config, "_project_prefix", None) is None or _project_differs(config, folder):
+        # No project file loaded for this folder (outside invoke, a bare Context, or --folder):
+        # load it through invoke's own Config, with what the given config holds underneath it.
         check_config_file(folder)
         from invoke import Config
 
-        config = Config(defaults={"babe": dict(DEFAULTS)})
+        base = dict(DEFAULTS)
+        if config is not None and not _project_differs(config, folder) and hasattr(config, "get"):
+            base.update(_plain(config.get("babe") or {}))
+        config = Config(defaults={"babe": base})
         config.set_project_location(str(folder))
         config.load_project()
     section = config.get("babe") if hasattr(config, "get") else None

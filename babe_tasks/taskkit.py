@@ -6,6 +6,10 @@ exit alike. Anything else that escapes a task is a bug or a library surprise: it
 "internal error: …" and exits 1 — not 2, 3 or 4, whose meanings ("nothing done, your input",
 "a plugin said no", "the platform") would send the user the wrong way; 1 says "look, then re-run".
 Tracebacks only with `babe --debug`, `invoke --debug` or `BABE_DEBUG=1`.
+
+Flags that are settings default to None (so `invoke.yaml` and `BABE_*` show through) and are passed
+to `Settings.build` as they are. A boolean setting's flag (`--strict-plugins`) defaults to False,
+and a command line cannot say "false": pass `flag or None` so it only ever turns the setting on.
 """
 
 from __future__ import annotations

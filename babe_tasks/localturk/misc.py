@@ -69,10 +69,10 @@ def page(
     args: Sequence[Any],
     render: Callable[[sqlite3.Row], dict],
 ) -> tuple[list[dict], str | None]:
-    """One page of `sql` (which must select `seq` and accept `AND seq > ?` ... appended by us).
-
-    `sql` is a SELECT whose WHERE clause ends where we may add `AND seq > ?`; rows come ordered by
-    `seq`. Returns the rendered items and the NextToken (absent when this was the last page).
+    """One page of a list: `sql` is a SELECT of rows with a `seq` column, ending in a WHERE clause
+    to which `AND seq > ?` is appended. `scope` (the operation's name) is sealed into the token so
+    one list's token is refused by another. Returns the rendered items and the NextToken, None on
+    the last page.
     """
     limit = int(params.get("MaxResults") or DEFAULT_PAGE)
     after = _decode_token(scope, params["NextToken"]) if params.get("NextToken") else 0

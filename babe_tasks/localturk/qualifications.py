@@ -30,6 +30,7 @@ LOCALE = "00000000000000000071"
 ADULT = "00000000000000000060"
 PERCENT_APPROVED = "000000000000000000L0"
 MASTERS_IDS = frozenset({MASTERS_LIVE, MASTERS_SANDBOX})
+SYSTEM_IDS = frozenset({MASTERS_LIVE, MASTERS_SANDBOX, NUMBER_HITS_APPROVED, LOCALE, ADULT, PERCENT_APPROVED})
 
 #: Amazon's system types: (id, name, description, keywords).
 SYSTEM_TYPES = (
@@ -194,7 +195,7 @@ class Score:
 
 def score(ctx: Context, worker_id: str, qualification_type_id: str) -> Score | None:
     """The worker's granted value, system types from their simulated record; None if they have none."""
-    if qualification_type_id in {t[0] for t in SYSTEM_TYPES}:
+    if qualification_type_id in SYSTEM_IDS:
         return _system_score(ctx, worker_id, qualification_type_id)
     row = ctx.tx.execute(
         "SELECT integer_value, grant_time FROM worker_qualifications "

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import validation
 from .errors import RequestError, TurkError
 from .store import Store
 
@@ -100,11 +101,7 @@ def run_settlers(ctx: Context) -> None:
 
 def _load_operation_modules() -> None:
     for module in OPERATION_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # a module not written yet must not break the rest
-            if exc.name != module:
-                raise
+        importlib.import_module(module)
 
 
 class LocalTurk:
@@ -124,12 +121,11 @@ class LocalTurk:
         with self._counts_lock:
             self._counts[name] += 1
         try:
+            # Validation first: a wrong request is refused the same way whatever handles it.
+            validation.validate(name, params)
             op = _OPERATIONS.get(name)
             if op is None:
                 raise RequestError(f"Operation {name} is not supported by this service.", "UnknownOperation")
-            from . import validation
-
-            validation.validate(name, params)
             if op.write:
                 with self.store.write() as tx:
                     ctx = Context(tx, Store.now(tx), self)

@@ -208,6 +208,8 @@ class _Compiler:
     def compile(self, shape, rule: Rule | None = None, required: bool = False, title: str | None = None) -> Check:
         kind = shape.type_name
         if kind == "structure":
+            if rule is not None:
+                raise TypeError(f"MTurk rules apply to the members of {shape.name}, not to the structure itself")
             if title is not None:
                 return self._structure(shape, title)
             if shape.name not in self._structures:
@@ -417,6 +419,8 @@ def validate(operation: str, params: dict) -> None:
         check(params)
     except _Invalid as problem:
         raise ValidationError(_member_path(problem.path), problem.rule) from None
+    except Exception as exc:  # a rule across members that met a body nobody foresaw: still a 400
+        raise ValidationError("Request", f"could not be read ({type(exc).__name__})") from exc
 
 
 def _member_path(parts: list[str | int]) -> str:

@@ -84,6 +84,9 @@ class Platform(Protocol):
     #: Where the calls go (an endpoint URL or a local state file), recorded in the ledger.
     location: str
 
+    def connect(self) -> None:
+        """Check what can be checked without a call (credentials, profile); UsageError if wrong."""
+
     def now(self) -> datetime:
         """The platform's clock (the local MTurk's clock may run ahead of the machine's)."""
 

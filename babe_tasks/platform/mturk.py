@@ -207,6 +207,9 @@ class MTurkPlatform:
         return exc
 
     # -- the platform protocol ----------------------------------------------------------------
+    def connect(self) -> None:
+        self.client  # noqa: B018 - building the client checks the profile and the credentials
+
     def now(self) -> datetime:
         turk = getattr(self._client, "localturk", None) if self._client is not None else None
         if turk is None and self.target == "local" and not self.endpoint_url:

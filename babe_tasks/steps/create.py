@@ -100,6 +100,8 @@ def run(settings, pm, *, review: Callable[[Plan], bool] | None = None) -> Create
             if review is not None:
                 review(plan)
             return CreateResult(plan, _known_hits(plan, ledger, platform), dry_run=True)
+        # Missing credentials are refused before anyone is asked to confirm a spend.
+        platform.connect()
         if review is not None and not review(plan):
             raise UsageError("not confirmed: nothing was posted")
         if not plan.resumed:

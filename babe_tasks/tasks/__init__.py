@@ -24,8 +24,7 @@ def collection() -> Collection:
 
     ns = Collection()
     for module_name in ROOT_MODULES:
-        module = _import(module_name)
-        for task in module_tasks(module) if module is not None else []:
+        for task in module_tasks(importlib.import_module(module_name)):
             ns.add_task(task)
     for name, module_name in NAMESPACES.items():
         ns.add_collection(Collection.from_module(importlib.import_module(module_name), name=name))
@@ -40,16 +39,6 @@ def module_tasks(module: ModuleType) -> list[Task]:
         for value in vars(module).values()
         if isinstance(value, Task) and getattr(value.body, "__module__", None) == module.__name__
     ]
-
-
-def _import(name: str) -> ModuleType | None:
-    """Import a task module; one not written yet (issue 3 is being built) is left out, nothing else."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
 
 
 def _copy(value: object) -> object:

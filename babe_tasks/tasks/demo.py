@@ -107,7 +107,7 @@ def _run_all(root: Path, state: Path, as_json: bool) -> list[dict]:
                 text = captured.getvalue()
                 steps.append({"command": shown, "exit_code": code, "result": jsonlib.loads(text) if text.strip() else None})
             else:
-                output.console().rule(f"$ {shown}", align="left")
+                output.console().print(f"\n$ {shown}", soft_wrap=True)
                 code = BabeProgram().run(argv, exit=False)
                 steps.append({"command": shown, "exit_code": code})
             if code != 0:

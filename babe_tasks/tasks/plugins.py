@@ -17,13 +17,13 @@ from ..taskkit import babe_task
         "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     }
 )
-def plugins(c, json=False, strict_plugins=None):
+def plugins(c, json=False, strict_plugins=False):
     """List the plugins (built-in, installed, ./plugins), where each came from, and its hooks."""
     from ..output import emit
     from ..plugins import describe, plugin_manager
     from ..settings import Settings
 
-    settings = Settings.build(c, json=json, strict_plugins=strict_plugins)
+    settings = Settings.build(c, json=json, strict_plugins=strict_plugins or None)
     infos = describe(plugin_manager(settings))
     rows = [
         {

@@ -377,3 +377,146 @@ def test_the_babe_plugins_task_lists_plugins_sources_and_hooks(exp, babe):
     assert strict.code == 2
     assert strict.json()["error"]["plugin"] == "broken"
     assert strict.err.startswith("error: plugin broken")
+
+
+RECORDER = '''
+import json
+from pathlib import Path
+
+from babe_tasks.plugins import hookimpl
+
+
+def _log(settings, hook, **arguments):
+    path = Path(settings.plugin_settings("recorder")["log"])
+    entries = json.loads(path.read_text()) if path.exists() else []
+    entries.append({"hook": hook, "experiment": settings.experiment,
+                    "arguments": {name: type(value).__name__ for name, value in arguments.items()},
+                    "detail": _detail(hook, arguments)})
+    path.write_text(json.dumps(entries))
+
+
+def _detail(hook, arguments):
+    if hook == "babe_before_create":
+        return {"hits": len(arguments["plan"].hits), "total": str(arguments["plan"].cost.total)}
+    if hook == "babe_before_approve":
+        return {"assignments": len(arguments["assignments"]), "first": arguments["assignments"][0].worker_id[:1]}
+    if hook == "babe_before_expire":
+        return {"hit_ids": len(arguments["hit_ids"])}
+    if hook == "babe_status":
+        return {"has_as_json": hasattr(arguments["status"], "as_json")}
+    return None
+
+
+@hookimpl
+def babe_configure(settings):
+    _log(settings, "babe_configure")
+
+
+@hookimpl
+def babe_before_create(settings, plan):
+    _log(settings, "babe_before_create", plan=plan)
+
+
+@hookimpl
+def babe_after_create(settings, plan, result):
+    _log(settings, "babe_after_create", plan=plan, result=result)
+
+
+@hookimpl
+def babe_status(settings, status):
+    _log(settings, "babe_status", status=status)
+    return {"recorded": True}
+
+
+@hookimpl
+def babe_before_approve(settings, assignments):
+    _log(settings, "babe_before_approve", assignments=assignments)
+    return [(assignments[0].assignment_id, "data not in the backend")]
+
+
+@hookimpl
+def babe_after_approve(settings, result):
+    _log(settings, "babe_after_approve", result=result)
+
+
+@hookimpl
+def babe_before_expire(settings, hit_ids):
+    _log(settings, "babe_before_expire", hit_ids=hit_ids)
+
+
+@hookimpl
+def babe_after_expire(settings, result):
+    _log(settings, "babe_after_expire", result=result)
+    raise RuntimeError("chat server down")
+'''
+
+
+@pytest.fixture
+def lifecycle_folder(exp):
+    log = exp / "hooks.json"
+    (exp / "invoke.yaml").write_text(
+        "babe:\n  url: https://example.org/exp/\n  title: Hooks\n  description: d\n  reward: \"0.50\"\n"
+        f"  plugins:\n    recorder:\n      log: {log}\n",
+        encoding="utf-8",
+    )
+    plugin(exp, "recorder", RECORDER)
+    return exp, log
+
+
+def test_every_step_hook_fires_with_its_documented_arguments(lifecycle_folder, babe):
+    """A recording plugin through a whole run of the real program: create, work, status, approve, expire."""
+    import json
+
+    exp, log = lifecycle_folder
+    assert babe("create", "--assignments", "12", "--json").code == 0
+    assert babe("local.work", "--workers", "12").code == 0
+    status = babe("status", "--json")
+    assert status.code == 0 and status.json()["recorded"] is True
+    approve = babe("approve", "--json")
+    assert approve.code == 0, approve.err
+    assert approve.json()["held"][0]["reason"] == "data not in the backend"
+    assert approve.json()["approved"] == 11
+    expire = babe("expire", "--json")
+    assert expire.code == 0  # an after-hook failure never fails the step
+    assert "warning: plugin recorder failed in babe_after_expire: RuntimeError: chat server down" in expire.err
+    entries = json.loads(log.read_text())
+    fired = [(e["hook"], e["arguments"]) for e in entries if e["hook"] != "babe_configure"]
+    assert [hook for hook, _ in fired] == [
+        "babe_before_create", "babe_after_create", "babe_status", "babe_before_approve", "babe_after_approve",
+        "babe_before_expire", "babe_after_expire",
+    ]
+    arguments = dict(fired)
+    assert arguments["babe_before_create"] == {"plan": "Plan"}
+    assert set(arguments["babe_after_create"]) == {"plan", "result"}
+    assert arguments["babe_before_approve"] == {"assignments": "list"}
+    assert arguments["babe_before_expire"] == {"hit_ids": "list"}
+    details = {e["hook"]: e["detail"] for e in entries}
+    assert details["babe_before_create"] == {"hits": 2, "total": "7.20"}  # 12 = 6 + 6 at $0.50, fee $0.10 each
+    assert details["babe_before_approve"] == {"assignments": 12, "first": "A"}
+    assert details["babe_before_expire"] == {"hit_ids": 2}
+    assert details["babe_status"] == {"has_as_json": True}
+    # once per plugin manager: create, status, approve, expire (local.work has no hooks)
+    assert sum(e["hook"] == "babe_configure" for e in entries) == 4
+    assert all(e["experiment"] == "my-exp" for e in entries)
+
+
+def test_a_veto_in_create_posts_nothing_and_exits_3(exp, babe, mturk):
+    (exp / "invoke.yaml").write_text(
+        'babe:\n  url: https://example.org/exp/\n  title: Capped\n  description: d\n  reward: "0.50"\n', encoding="utf-8"
+    )
+    plugin(exp, "capper", """
+        from decimal import Decimal
+        from babe_tasks.plugins import hookimpl, Veto
+
+        @hookimpl
+        def babe_before_create(settings, plan):
+            if plan.cost.total > Decimal("5.00"):
+                raise Veto(f"this run costs ${plan.cost.total}, more than the $5.00 cap")
+    """)
+    run = babe("create", "--assignments", "20", "--json")
+    assert run.code == 3
+    assert run.json() == {"error": {"exit_code": 3, "message": "this run costs $12.00, more than the $5.00 cap", "plugin": "capper"}}
+    assert run.err.strip() == "error: stopped by plugin capper: this run costs $12.00, more than the $5.00 cap"
+    assert mturk.list_hits()["NumResults"] == 0
+    assert babe("create", "--assignments", "8", "--json").code == 0
+    assert mturk.list_hits()["NumResults"] == 1

@@ -290,3 +290,10 @@ def test_every_setting_is_documented():
             assert f"`{key.env_var}`" in text, key.env_var
     for variable in ("BABE_PLUGINS", "BABE_DISABLE_PLUGINS", "BABE_DEBUG", "BABE_LOCAL_FAULTS"):
         assert variable in text
+
+
+def test_a_bare_invoke_context_still_reads_the_folders_invoke_yaml(exp):
+    """A Context built without a project location (tests, scripts) must not skip invoke.yaml."""
+    write_yaml(exp, "babe:\n  title: From the folder\n")
+    settings = Settings.build(Context(config=Config(overrides={"babe": {"batch_size": 3}})))
+    assert (settings.title, settings.batch_size) == ("From the folder", 3)

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from babe_tasks.localturk import assignments, errors, ids, notifications
 
-from .test_hits import ANSWER, DAY, make_hit, turk_code, work, worker_side
+from .helpers import ANSWER, DAY, make_hit, turk_code, work, worker_side
 
 NOT_SUBMITTED = "This operation can be called with a status of: Submitted"
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from babe_tasks.localturk import ids, workers
 from babe_tasks.localturk.qualifications import MASTERS_SANDBOX
 
-from .test_hits import DAY, make_hit, turk_code, work
+from .helpers import DAY, make_hit, turk_code, work
 
 START = Decimal("10000.00")
 

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from babe_tasks.localturk import assignments, client
 
-from .test_hits import ANSWER, DAY, make_hit, turk_code, work, worker_side
+from .helpers import ANSWER, DAY, make_hit, turk_code, work, worker_side
 
 
 def test_a_hit_expires_when_its_lifetime_ends(turk, mturk):

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from babe_tasks.localturk import assignments, client, ids
 
-from .test_hits import ANSWER, hit_params, make_hit, worker_side
+from .helpers import ANSWER, hit_params, make_hit, worker_side
 
 THREADS = 16
 #: Token races need fewer threads to collide; building a boto3 client costs ~0.15 s of CPU each.

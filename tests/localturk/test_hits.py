@@ -1,82 +1,20 @@
 """HITs and HIT types through boto3: creation, identity of types, the status machine, expiry,
 deletion, extra assignments, tokens and pagination.
-
-The helpers at the top are shared by the other test modules of this package: `make_hit` posts a
-HIT through the requester API, `work` plays a worker through the worker-side functions.
 """
 
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
 from botocore.exceptions import ClientError
 
 from babe_tasks.localturk import assignments, hits, ids
-from babe_tasks.localturk.service import Context
-from babe_tasks.localturk.store import Store
 
-QUESTION = (
-    '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/'
-    'ExternalQuestion.xsd"><ExternalURL>https://example.org/experiment/</ExternalURL>'
-    "<FrameHeight>600</FrameHeight></ExternalQuestion>"
-)
-ANSWER = (
-    '<QuestionFormAnswers xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/'
-    'QuestionFormAnswers.xsd"><Answer><QuestionIdentifier>done</QuestionIdentifier>'
-    "<FreeText>yes</FreeText></Answer></QuestionFormAnswers>"
-)
-DAY = 24 * 3600
+from .helpers import ANSWER, DAY, QUESTION, hit_params, make_hit, status_of, turk_code, work, worker_side
 
 
-def hit_params(**overrides) -> dict:
-    params = {
-        "Title": "A short experiment",
-        "Description": "Answer a few questions about sentences.",
-        "Keywords": "linguistics, survey",
-        "Reward": "0.50",
-        "LifetimeInSeconds": 3600,
-        "AssignmentDurationInSeconds": 600,
-        "AutoApprovalDelayInSeconds": 7 * DAY,
-        "MaxAssignments": 3,
-        "Question": QUESTION,
-    }
-    params.update(overrides)
-    return {k: v for k, v in params.items() if v is not None}
-
-
-def make_hit(mturk, **overrides) -> dict:
-    return mturk.create_hit(**hit_params(**overrides))["HIT"]
-
-
-@contextmanager
-def worker_side(turk):
-    """A write transaction with a Context, as the simulated workers open one."""
-    with turk.store.write() as tx:
-        yield Context(tx, Store.now(tx), turk)
-
-
-def work(turk, hit_id: str, *, worker_id: str | None = None, submit: bool = True, answer: str = ANSWER) -> str:
-    """One worker accepts the HIT (and, by default, submits); returns the assignment id."""
-    with worker_side(turk) as ctx:
-        assignment_id = assignments.accept(ctx, hit_id, worker_id or ids.new_worker_id())
-        if submit:
-            assignments.submit(ctx, assignment_id, answer)
-    return assignment_id
-
-
-def turk_code(excinfo) -> str | None:
-    """The TurkErrorCode of a refused call (botocore keeps it beside `Error` in the response)."""
-    return excinfo.value.response.get("TurkErrorCode")
-
-
-def status_of(mturk, hit_id: str) -> str:
-    return mturk.get_hit(HITId=hit_id)["HIT"]["HITStatus"]
-
-
-# -- creation and HIT types ----------------------------------------------------------------------
 def test_create_hit_answers_the_hit_shape_with_counts_and_expiration(mturk):
     hit = make_hit(mturk, RequesterAnnotation="exp-1")
     assert re.fullmatch(r"[A-Z0-9]{30}", hit["HITId"])

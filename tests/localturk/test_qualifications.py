@@ -218,7 +218,11 @@ def test_list_filters_owned_requestable_and_query(mturk):
     assert ids(MustBeRequestable=False, Query="LANGUAGE") == [active]  # keywords, case-insensitive
     assert ids(MustBeRequestable=False, Query="pool") == [inactive]  # name
     assert ids(MustBeRequestable=False, Query="locale") == [LOCALE]  # system types are searchable
-    assert ids(MustBeRequestable=False, Query="100%") == []  # LIKE wildcards are literal
+    top = new_type(mturk, "Top 1000 workers")
+    sure = new_type(mturk, "100% sure")
+    assert ids(MustBeRequestable=False, Query="100%") == [sure]  # LIKE wildcards are literal
+    assert ids(MustBeRequestable=False, Query="1_00") == []
+    assert ids(MustBeRequestable=True, Query="1000") == [top]
     with pytest.raises(ParamValidationError):
         mturk.list_qualification_types()  # MustBeRequestable is required
 

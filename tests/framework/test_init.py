@@ -1,0 +1,179 @@
+"""`babe init` and the _babe deploy configuration reader."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from babe_tasks.deployconfig import find, parse, strip_comments
+from babe_tasks.settings import KEYS, Settings
+
+CONFIG_DEPLOY = textwrap.dedent(
+    """\
+    // config_deploy.js as the _babe templates ship it
+    var config_deploy = {
+        "experimentID": "12",
+        'serverAppURL': 'https://babe-demo.herokuapp.com/api/submit_experiment/',
+        /* 'debug' | 'localServer' | 'MTurk' | 'MTurkSandbox' | 'Prolific' | 'directLink' */
+        deployMethod: "MTurkSandbox",   // trailing comment
+        "contact_email": "someone@example.org",
+        "prolificURL": "https://app.prolific.ac/submissions/complete?cc=ABCD1234",
+    };
+    """
+)
+
+
+def write(folder: Path, relative: str, text: str) -> Path:
+    path = folder / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_init_in_an_empty_folder(exp, babe):
+    run = babe("init")
+    assert run.code == 0, run.err
+    assert (exp / "invoke.yaml").is_file() and (exp / "tasks.py").is_file() and (exp / "plugins").is_dir()
+    assert "from babe_tasks import ns" in (exp / "tasks.py").read_text()
+    assert list((exp / "plugins").glob("*.py")) == []  # README only: nothing that would load as a plugin
+    for relative in ("invoke.yaml", "tasks.py", "plugins/README.txt"):
+        assert f"wrote {relative}" in run.out
+    assert run.err == ""
+
+
+def test_the_written_invoke_yaml_documents_every_setting_and_loads_as_the_defaults(exp, babe, tmp_path, monkeypatch):
+    babe("init")
+    text = (exp / "invoke.yaml").read_text()
+    for key in KEYS:
+        assert re.search(rf"^  (# )?{key.name}:", text, flags=re.M), key.name
+    written = Settings.build().as_dict()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    defaults = Settings.build(experiment="my-exp").as_dict()
+    assert written.pop("folder") == exp.resolve() and defaults.pop("folder") == empty.resolve()
+    assert written == defaults
+
+
+def test_every_commented_value_is_valid_when_uncommented(exp, babe):
+    """Uncommenting the examples must give a file the settings accept (money quoted, etc.)."""
+    babe("init")
+    text = (exp / "invoke.yaml").read_text()
+    uncommented = re.sub(r"^  # (\w+: .*)$", r"  \1", text, flags=re.M)
+    uncommented = uncommented.replace("  # plugins:\n  #   my_plugin:\n  #     some_setting: value", "  plugins:\n    my_plugin:\n      some_setting: value")
+    (exp / "invoke.yaml").write_text(uncommented)
+    settings = Settings.build()
+    assert str(settings.reward) == "0.50" and settings.url == "https://example.org/my-experiment/"
+    assert settings.plugin_settings("my_plugin") == {"some_setting": "value"}
+
+
+def test_init_never_overwrites(exp, babe):
+    (exp / "invoke.yaml").write_text("babe:\n  title: Mine\n")
+    run = babe("init", "--json")
+    assert run.code == 0
+    result = run.json()
+    assert result["written"] == ["tasks.py", "plugins/README.txt"] and result["kept"] == ["invoke.yaml"]
+    assert (exp / "invoke.yaml").read_text() == "babe:\n  title: Mine\n"
+    again = babe("init")
+    assert "kept existing invoke.yaml" in again.out and "wrote" not in again.out
+
+
+def test_init_folder_flag_creates_the_folder(tmp_path, babe):
+    target = tmp_path / "new" / "Study 3"
+    run = babe("init", "--folder", str(target), "--json")
+    assert run.code == 0, run.err
+    result = run.json()
+    assert result["folder"] == str(target.resolve()) and result["experiment"] == "Study-3"
+    assert "experiment: Study-3" in (target / "invoke.yaml").read_text()
+
+
+def test_init_experiment_flag_is_validated(exp, babe):
+    assert babe("init", "--experiment", "pilot-2").code == 0
+    assert "experiment: pilot-2" in (exp / "invoke.yaml").read_text()
+    run = babe("init", "--folder", str(exp / "x"), "--experiment", "bad name")
+    assert run.code == 2 and "experiment 'bad name' is not a usable name" in run.err
+    assert not (exp / "x").exists()
+
+
+def test_init_reads_config_deploy_js(exp, babe):
+    write(exp, "config/config_deploy.js", CONFIG_DEPLOY)
+    run = babe("init", "--json")
+    assert run.code == 0 and run.err == ""
+    deploy = run.json()["deploy"]
+    assert deploy == {
+        "source": str(exp / "config" / "config_deploy.js"),
+        "experiment_id": "12",
+        "server_app_url": "https://babe-demo.herokuapp.com/api/submit_experiment/",
+        "deploy_method": "MTurkSandbox",
+        "contact_email": "someone@example.org",
+        "prolific_url": "https://app.prolific.ac/submissions/complete?cc=ABCD1234",
+    }
+    text = (exp / "invoke.yaml").read_text()
+    assert "experimentID 12, deployMethod MTurkSandbox" in text
+    assert "set target: sandbox once the local run looks right" in text
+    assert Settings.build().target == "local"  # never spends by accident
+
+
+@pytest.mark.parametrize("method", ["debug", "directLink", "Prolific", "localServer"])
+def test_init_warns_when_the_deploy_method_is_not_mturk(exp, babe, method):
+    write(exp, "config/config_deploy.js", CONFIG_DEPLOY.replace('"MTurkSandbox"', f"'{method}'"))
+    run = babe("init")
+    assert run.code == 0
+    assert run.err.startswith(f"warning: deployMethod '{method}' in config_deploy.js is not an MTurk method")
+    assert f"deployMethod {method} submits no MTurk form" in (exp / "invoke.yaml").read_text()
+
+
+def test_deploy_in_a_babe_init_call(exp):
+    write(exp, "node_modules/babe-project/index.js", "babeInit({deploy: {deployMethod: 'MTurk', experimentID: '1'}})")
+    write(exp, "js/main.js", textwrap.dedent(
+        """\
+        $("document").ready(function() {
+            window.magpie_monitor = magpieInit({
+                views_seq: [intro, main, thanks],
+                deploy: {
+                    experimentID: '7',
+                    serverAppURL: "https://backend.example.org/api/submit_experiment/",
+                    deployMethod: 'MTurk', // live
+                    contact_email: "lab@example.org",
+                    prolificURL: "",
+                },
+                progress_bar: {in: ["main"], style: "separate", width: 100}
+            });
+        });
+        """
+    ))
+    found = find(exp)
+    assert found.source == exp / "js" / "main.js"
+    assert (found.experiment_id, found.deploy_method, found.mturk_target) == ("7", "MTurk", "live")
+    assert found.backend_url == "https://backend.example.org/"
+    assert found.prolific_url is None
+
+
+def test_no_deploy_configuration(exp):
+    write(exp, "js/main.js", "console.log('no deploy here');")
+    assert find(exp) is None
+
+
+def test_nested_objects_and_tricky_strings_are_not_misread():
+    text = textwrap.dedent(
+        """\
+        var config_deploy = {
+            nested: {experimentID: "99", deployMethod: "debug"},
+            list: ["deployMethod: 'Prolific'"],
+            serverAppURL: "https://x.example.org/api/submit_experiment/", // not /* a comment */
+            "experimentID": '4\\'2',
+            deployMethod: `MTurk`,
+        }
+        """
+    )
+    found = parse(text, Path("config_deploy.js"))
+    assert (found.experiment_id, found.deploy_method) == ("4'2", "MTurk")
+    assert found.server_app_url == "https://x.example.org/api/submit_experiment/"
+
+
+def test_strip_comments_keeps_strings():
+    assert strip_comments("a = 'http://x' // gone\nb = 1 /* gone */ + 2") == "a = 'http://x' \nb = 1   + 2"
+
