@@ -123,7 +123,8 @@ _RULES: dict[str, Rule] = {
 _ORDERED = frozenset({"LessThan", "LessThanOrEqualTo", "GreaterThan", "GreaterThanOrEqualTo"})
 _EQUALITY = frozenset({"EqualTo", "NotEqualTo"})
 _PRESENCE = frozenset({"Exists", "DoesNotExist"})
-_MAX_SET_VALUES = 30
+#: In/NotIn take at most 15 integers or 30 locales (MTurk's QualificationRequirement docs).
+_MAX_SET_VALUES = {"IntegerValues": 15, "LocaleValues": 30}
 
 
 def _requirement(req: dict) -> None:
@@ -148,8 +149,8 @@ def _requirement(req: dict) -> None:
             raise _Invalid(
                 f"must hold exactly one value for Comparator {comparator} (one IntegerValue or one LocaleValue)", [member]
             )
-    elif not 1 <= count <= _MAX_SET_VALUES:  # In, NotIn
-        raise _Invalid(f"must hold 1 to {_MAX_SET_VALUES} values for Comparator {comparator}", [member])
+    elif not 1 <= count <= _MAX_SET_VALUES[member]:  # In, NotIn
+        raise _Invalid(f"must hold 1 to {_MAX_SET_VALUES[member]} values for Comparator {comparator}", [member])
 
 
 def _question_or_layout(params: dict) -> None:

@@ -152,12 +152,3 @@ def test_concurrent_approval_under_throttling_and_lost_answers(babe, experiment,
     assert run.json["failed"] == []
     # paid exactly once each: 20 × (0.10 + 0.02)
     assert mturk.get_account_balance()["AvailableBalance"] == "9997.60"
-
-
-def test_approve_on_live_asks_and_refuses_without_a_terminal(babe, experiment, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE00")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    # nothing to approve on an empty ledger: no prompt is needed, and no call is made
-    run = babe("approve", "--target", "live", "--json")
-    assert run.code == 0, run
-    assert run.json["approved"] == 0
