@@ -19,12 +19,12 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 from uuid import uuid4
 
 from . import money
@@ -105,7 +105,7 @@ def _ts(value: datetime | None) -> float | None:
 
 
 def _dt(value: float | None) -> datetime | None:
-    return datetime.fromtimestamp(value, timezone.utc) if value is not None else None
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class HitRecord:
         return money.assignment_fee(self.reward, self.max_assignments, self.masters)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "HitRecord":
+    def from_row(cls, row: sqlite3.Row) -> HitRecord:
         return cls(
             hit_id=row["hit_id"],
             plan_id=row["plan_id"],
@@ -190,7 +190,7 @@ class Ledger:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> "Ledger":
+    def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -272,6 +272,7 @@ class Ledger:
 
     def record_posted(self, plan_id: str, index: int, hit) -> None:
         """A planned HIT now exists on the platform (`hit` is a `platform.base.HitInfo`)."""
+        now = time.time()
         with self._write() as tx:
             tx.execute(
                 "UPDATE hits SET hit_id = ?, hit_type_id = ?, hit_group_id = ?, expires_at = ?, status = ?,"
@@ -282,8 +283,8 @@ class Ledger:
                     hit.hit_group_id,
                     _ts(hit.expires_at),
                     hit.status,
-                    time.time(),
-                    time.time(),
+                    now,
+                    now,
                     plan_id,
                     index,
                 ),

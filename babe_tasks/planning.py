@@ -76,7 +76,7 @@ class Cost:
     def total(self) -> Decimal:
         return self.rewards + self.fees
 
-    def __add__(self, other: "Cost") -> "Cost":
+    def __add__(self, other: Cost) -> Cost:
         return Cost(
             self.assignments + other.assignments,
             self.rewards + other.rewards,

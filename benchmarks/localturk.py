@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +35,7 @@ from babe_tasks.localturk.service import LocalTurk
 from babe_tasks.localturk.workers import simulate
 
 TARGET = 0.5
+WARM_UP = 20
 QUESTION = (
     '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/'
     '2006-07-14/ExternalQuestion.xsd"><ExternalURL>https://example.org/benchmark</ExternalURL>'
@@ -97,11 +98,14 @@ class _CannedHandler(BaseHTTPRequestHandler):
         pass
 
 
-def canned_http_server(bodies: dict[str, bytes]) -> tuple[HTTPServer, str]:
+def canned_http_server(bodies: dict[str, bytes]) -> tuple[ThreadingHTTPServer, str]:
     """The HTTP ceiling: a minimal keep-alive `http.server` answering canned bytes in one write."""
     handler = type("Handler", (_CannedHandler,), {"bodies": bodies})
 
-    class Server(HTTPServer):
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        block_on_close = False
+
         def server_bind(self):  # skip the reverse DNS look-up HTTPServer does
             import socketserver
 
@@ -128,26 +132,34 @@ def prepare(turk: LocalTurk, approvals: int) -> tuple[str, list[str]]:
     return read_hit, submitted
 
 
-def rate(calls: int, fn: Callable[[int], object]) -> float:
-    """Calls per second of `fn(i)` for i in range(calls), after a short warm-up."""
-    for i in range(min(20, calls)):
-        fn(-1 - i)
-    started = time.perf_counter()
-    for i in range(calls):
-        fn(i)
-    return calls / (time.perf_counter() - started)
+def compare(calls: int, service: Callable[[int], object], ceiling: Callable[[int], object], rounds: int = 10) -> tuple[float, float]:
+    """Calls per second of `service(i)` and `ceiling(i)`, i in range(calls), after a warm-up.
+
+    The two are measured in alternating slices, so a neighbour's load on this shared machine
+    weighs on both figures alike instead of on whichever ran at the wrong moment.
+    """
+    for i in range(WARM_UP):
+        service(calls + i)
+        ceiling(calls + i)
+    spent = [0.0, 0.0]
+    bounds = [calls * r // rounds for r in range(rounds + 1)]
+    for start, stop in zip(bounds, bounds[1:]):
+        for slot, fn in enumerate((service, ceiling)):
+            began = time.perf_counter()
+            for i in range(start, stop):
+                fn(i)
+            spent[slot] += time.perf_counter() - began
+    return calls / spent[0], calls / spent[1]
 
 
 def measure(calls: int, state_dir: Path) -> list[dict]:
     turk = LocalTurk(str(state_dir / "bench.sqlite"))
-    read_hit, to_approve = prepare(turk, 2 * (calls + 20))
-    inproc_approvals, http_approvals = to_approve[: calls + 20], to_approve[calls + 20:]
-    sample = inprocess_client(turk=turk)
+    read_hit, to_approve = prepare(turk, 2 * (calls + WARM_UP))
+    inproc_approvals, http_approvals = to_approve[: calls + WARM_UP], to_approve[calls + WARM_UP:]
     bodies = {
         "GetHIT": json.dumps(turk.call("GetHIT", {"HITId": read_hit}), separators=(",", ":")).encode(),
         "ApproveAssignment": b"{}",
     }
-    del sample
 
     def get_hit(mturk):
         return lambda i: mturk.get_hit(HITId=read_hit)
@@ -155,21 +167,21 @@ def measure(calls: int, state_dir: Path) -> list[dict]:
     def approve(mturk, ids):
         return lambda i: mturk.approve_assignment(AssignmentId=ids[i])
 
-    canned_ids = ["3CANNEDASSIGNMENT0000000000000"] * (calls + 20)
+    canned_ids = ["3CANNEDASSIGNMENT0000000000000"] * (calls + WARM_UP)
     rows = []
     service_inproc = inprocess_client(turk=turk, retries=RETRIES)
     ceiling_inproc = canned_inprocess_client(bodies)
-    rows.append(_row("GetHIT", "in-process", rate(calls, get_hit(service_inproc)), rate(calls, get_hit(ceiling_inproc))))
-    rows.append(_row("ApproveAssignment", "in-process", rate(calls, approve(service_inproc, inproc_approvals)),
-                     rate(calls, approve(ceiling_inproc, canned_ids))))
+    rows.append(_row("GetHIT", "in-process", *compare(calls, get_hit(service_inproc), get_hit(ceiling_inproc))))
+    rows.append(_row("ApproveAssignment", "in-process",
+                     *compare(calls, approve(service_inproc, inproc_approvals), approve(ceiling_inproc, canned_ids))))
 
     server, url = serve_in_thread(turk)
     canned, canned_url = canned_http_server(bodies)
     try:
         service_http, ceiling_http = plain_client(url), plain_client(canned_url)
-        rows.append(_row("GetHIT", "HTTP", rate(calls, get_hit(service_http)), rate(calls, get_hit(ceiling_http))))
-        rows.append(_row("ApproveAssignment", "HTTP", rate(calls, approve(service_http, http_approvals)),
-                         rate(calls, approve(ceiling_http, canned_ids))))
+        rows.append(_row("GetHIT", "HTTP", *compare(calls, get_hit(service_http), get_hit(ceiling_http))))
+        rows.append(_row("ApproveAssignment", "HTTP",
+                         *compare(calls, approve(service_http, http_approvals), approve(ceiling_http, canned_ids))))
     finally:
         server.shutdown()
         canned.shutdown()

@@ -28,6 +28,10 @@ def hermetic_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("BABE_LOCAL_STATE", str(tmp_path / "localturk.sqlite"))
     monkeypatch.setenv("NO_COLOR", "1")
+    # Installed plugins (the lab plugins of this repository included) load only where a test asks.
+    monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", "babe_tasks_tests")
+    # The repository holds a tasks.py: a test must never take it for its experiment folder.
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

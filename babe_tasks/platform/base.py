@@ -8,10 +8,11 @@ operation that should not stop the others is an `OperationFailed`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterator, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..errors import BabeError, UsageError
 
@@ -122,3 +123,6 @@ class Platform(Protocol):
 
     def balance(self) -> Decimal:
         """The account's available balance."""
+
+    def close(self) -> None:
+        """Release what the platform opened (connections, state files) when the step ends."""

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 from botocore import xform_name
 
@@ -64,7 +66,7 @@ def masters_id(target: str) -> str:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(timezone.utc) if value is not None else None
+    return value.astimezone(UTC) if value is not None else None
 
 
 def _message(error: dict) -> str:
@@ -81,6 +83,7 @@ class MTurkPlatform:
         self.target = settings.target
         self.endpoint_url = settings.endpoint_url
         self._client = client
+        self._owns_client = client is None
         self._lock = threading.Lock()
 
     # -- where the calls go -------------------------------------------------------------------
@@ -155,23 +158,29 @@ class MTurkPlatform:
     def call(self, operation: str, **params: Any) -> dict:
         """One MTurk operation by its API name; every failure becomes a BabeError subclass."""
         method = getattr(self.client, xform_name(operation))
-        try:
+        with self._translating(operation, params):
             return method(**params)
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise self.translate(exc, operation, params) from exc
 
     def pages(self, operation: str, **params: Any) -> Iterator[dict]:
         """Every page of a list operation, through botocore's paginator (100 per page)."""
         paginator = self.client.get_paginator(xform_name(operation))
-        iterator = iter(paginator.paginate(**params, PaginationConfig={"PageSize": 100}))
+        pages = iter(paginator.paginate(**params, PaginationConfig={"PageSize": 100}))
         while True:
-            try:
-                page = next(iterator)
-            except StopIteration:
+            with self._translating(operation, params):
+                page = next(pages, None)
+            if page is None:
                 return
-            except Exception as exc:  # noqa: BLE001
-                raise self.translate(exc, operation, params) from exc
             yield page
+
+    @contextmanager
+    def _translating(self, operation: str, params: dict) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            translated = self.translate(exc, operation, params)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     def translate(self, exc: Exception, operation: str, params: dict) -> Exception:
         """The project's exception for a botocore failure, with a one-line message."""
@@ -211,11 +220,10 @@ class MTurkPlatform:
         self.client  # noqa: B018 - building the client checks the profile and the credentials
 
     def now(self) -> datetime:
-        turk = getattr(self._client, "localturk", None) if self._client is not None else None
-        if turk is None and self.target == "local" and not self.endpoint_url:
-            turk = getattr(self.client, "localturk", None)
+        # The in-process local MTurk's clock may have been moved forward (`babe local.clock`).
+        turk = getattr(self.client, "localturk", None)
         offset = turk.store.clock_offset() if turk is not None else 0.0
-        return datetime.fromtimestamp(datetime.now(timezone.utc).timestamp() + offset, timezone.utc)
+        return datetime.fromtimestamp(datetime.now(UTC).timestamp() + offset, UTC)
 
     def requirements(self, plan) -> list[dict]:
         requirements = [dict(r) for r in plan.qualification_requirements]
@@ -305,7 +313,7 @@ class MTurkPlatform:
         return True
 
     def expire(self, hit_id: str) -> None:
-        self.call("UpdateExpirationForHIT", HITId=hit_id, ExpireAt=datetime(1970, 1, 1, tzinfo=timezone.utc))
+        self.call("UpdateExpirationForHIT", HITId=hit_id, ExpireAt=datetime(1970, 1, 1, tzinfo=UTC))
 
     def delete(self, hit_id: str) -> None:
         self.call("DeleteHIT", HITId=hit_id)
@@ -319,8 +327,9 @@ class MTurkPlatform:
         return Decimal(self.call("GetAccountBalance")["AvailableBalance"])
 
     def close(self) -> None:
+        """Close the in-process local MTurk's state file if this platform opened it."""
         turk = getattr(self._client, "localturk", None)
-        if turk is not None:
+        if self._owns_client and turk is not None:
             turk.store.close()
 
     # -- wire shapes to plain types ------------------------------------------------------------
@@ -336,7 +345,7 @@ class MTurkPlatform:
             pending=int(raw.get("NumberOfAssignmentsPending", 0)),
             completed=int(raw.get("NumberOfAssignmentsCompleted", 0)),
             reward=Decimal(raw.get("Reward", "0")),
-            expires_at=_utc(raw.get("Expiration")) or datetime.fromtimestamp(0, timezone.utc),
+            expires_at=_utc(raw.get("Expiration")) or datetime.fromtimestamp(0, UTC),
             created_at=_utc(raw.get("CreationTime")),
             masters=any(r.get("QualificationTypeId") in masters for r in raw.get("QualificationRequirements", [])),
             annotation=raw.get("RequesterAnnotation"),

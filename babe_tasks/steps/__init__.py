@@ -30,16 +30,19 @@ REPEAT_REASON = "repeat worker"
 
 @contextmanager
 def session(settings, pm) -> Iterator[tuple[Platform, Ledger]]:
-    """The platform the plugins chose and the experiment's ledger, closed when the step ends."""
+    """The platform the plugins chose and the experiment's ledger, closed when the step ends.
+
+    The platform checks its credentials first, so a step with nothing to do on sandbox still
+    says that none are configured, and `create` says it before asking anyone to confirm a spend.
+    """
     platform = get_platform(pm, settings)
+    platform.connect()
     ledger = Ledger(settings.folder)
     try:
         yield platform, ledger
     finally:
         ledger.close()
-        close = getattr(platform, "close", None)
-        if close is not None:
-            close()
+        platform.close()
 
 
 def chosen_hits(

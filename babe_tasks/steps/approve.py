@@ -20,7 +20,15 @@ from ..errors import PartialFailure, UsageError
 from ..ledger import Ledger
 from ..platform.base import AssignmentInfo
 from ..plugins import call_after, call_before
-from . import REPEAT_REASON, chosen_hits, concurrently, first_error, hit_id_of, session, vanished
+from . import (
+    REPEAT_REASON,
+    chosen_hits,
+    concurrently,
+    first_error,
+    hit_id_of,
+    session,
+    vanished,
+)
 
 
 @dataclass

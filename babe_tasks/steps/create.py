@@ -13,9 +13,9 @@ its missing HITs are posted; a HIT MTurk made but whose answer was lost comes ba
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from .. import output
 from ..errors import PartialFailure, UsageError
@@ -100,8 +100,6 @@ def run(settings, pm, *, review: Callable[[Plan], bool] | None = None) -> Create
             if review is not None:
                 review(plan)
             return CreateResult(plan, _known_hits(plan, ledger, platform), dry_run=True)
-        # Missing credentials are refused before anyone is asked to confirm a spend.
-        platform.connect()
         if review is not None and not review(plan):
             raise UsageError("not confirmed: nothing was posted")
         if not plan.resumed:

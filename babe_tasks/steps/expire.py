@@ -59,13 +59,16 @@ def run(settings, pm, *, hit_ids: list[str] | None = None, delete: bool = False)
                         platform.expire(hit_id)
                     except OperationFailed as exc:
                         result.failed.append({"hit_id": hit_id, "error": str(exc)})
+                        bar.advance()
                         continue
                     result.expired.append(hit_id)
-                    infos[hit_id] = info = platform.get_hit(hit_id)
+                    if delete:  # deleting depends on the status the expiry led to
+                        info = platform.get_hit(hit_id)
+                    ledger.update_hit(hit_id, status=info.status, expires_at=now)
                 else:
                     result.already_closed.append(hit_id)
-                ledger.update_hit(hit_id, status=info.status, expires_at=info.expires_at)
-                if delete:
+                    ledger.update_hit(hit_id, status=info.status, expires_at=info.expires_at)
+                if delete and info.status != "Disposed":  # deleted by another tool: nothing left to do
                     _delete(platform, ledger, info, result)
                 bar.advance()
     result.warnings = call_after(pm, "babe_after_expire", settings=settings, result=result)

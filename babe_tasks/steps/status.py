@@ -20,7 +20,15 @@ from decimal import Decimal
 from .. import money, output
 from ..ledger import HitRecord, Ledger
 from ..plugins import collect
-from . import chosen_hits, concurrently, first_error, hit_id_of, repeat_workers, session, vanished
+from . import (
+    chosen_hits,
+    concurrently,
+    first_error,
+    hit_id_of,
+    repeat_workers,
+    session,
+    vanished,
+)
 
 COUNTS = ("available", "pending", "submitted", "approved", "rejected")
 RESERVED = ("hits", "totals", "committed", "spent", "repeat_workers")
@@ -100,10 +108,8 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
     with session(settings, pm) as (platform, ledger):
         chosen = chosen_hits(settings, ledger, hit_ids, include_gone=True)
         now = platform.now()
-        with output.progress("reading HITs", total=len(chosen)) as bar:
-            outcomes = concurrently(
-                settings, lambda hit: _one(settings, platform, ledger, hit, now), chosen, advance=bar.advance
-            )
+        # No progress bar of its own: `status --watch` draws one around repeated runs.
+        outcomes = concurrently(settings, lambda hit: _one(settings, platform, ledger, hit, now), chosen)
         for outcome in outcomes:
             if vanished(settings, ledger, outcome):
                 outcome.value, outcome.error = _from_ledger(ledger, outcome.item, "NotFound"), None

@@ -9,7 +9,10 @@ run, so the demo never touches the lab's experiments or account and needs no cre
 
 from __future__ import annotations
 
+import os
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..taskkit import babe_task
@@ -115,23 +118,15 @@ def _run_all(root: Path, state: Path, as_json: bool) -> list[dict]:
     return steps
 
 
-class _isolated_environment:
-    """BABE_* variables of the caller set aside, the scratch state in their place; restored after."""
-
-    def __init__(self, state: Path):
-        self.state = state
-        self.saved: dict[str, str] = {}
-
-    def __enter__(self) -> None:
-        import os
-
-        self.saved = {k: v for k, v in os.environ.items() if k.startswith("BABE_") and k != "BABE_DEBUG"}
-        for key in self.saved:
-            del os.environ[key]
-        os.environ["BABE_LOCAL_STATE"] = str(self.state)
-
-    def __exit__(self, *exc) -> None:
-        import os
-
+@contextmanager
+def _isolated_environment(state: Path) -> Iterator[None]:
+    """The caller's BABE_* variables set aside, the scratch state in their place; restored after."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("BABE_") and k != "BABE_DEBUG"}
+    for key in saved:
+        del os.environ[key]
+    os.environ["BABE_LOCAL_STATE"] = str(state)
+    try:
+        yield
+    finally:
         os.environ.pop("BABE_LOCAL_STATE", None)
-        os.environ.update(self.saved)
+        os.environ.update(saved)

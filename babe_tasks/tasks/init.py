@@ -70,6 +70,11 @@ def init(c, folder=None, experiment=None, json=False):
     name = parse_value("experiment", experiment, root) if experiment else folders.experiment_name(root)
     deploy = deployconfig.find(root) if root.is_dir() else None
     warnings = deploy_warnings(deploy)
+    if deploy is None and (root / deployconfig.CONFIG_FILE).is_file():
+        warnings.append(
+            f"{deployconfig.CONFIG_FILE} has no `var config_deploy = {{...}}` that could be read: "
+            "nothing was taken from it"
+        )
     for message in warnings:
         warn(message)
 

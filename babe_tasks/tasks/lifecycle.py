@@ -230,21 +230,32 @@ def _arrived(result) -> int:
     return sum(h.submitted + h.approved + h.rejected for h in result.hits)
 
 
+#: The width the status table needs; narrower consoles get one block per HIT instead of squeezed columns.
+STATUS_TABLE_WIDTH = 114
+
+
 def render_status(console, result, settings) -> None:
     if not result.hits:
         console.print(f"No HITs of experiment {settings.experiment} on {settings.target} yet: run babe create.")
         return
-    table = _table(f"HITs of {settings.experiment} on {settings.target}")
-    table.add_column("HIT", no_wrap=True)
-    table.add_column("status")
-    for name in STATUS_FIELDS:
-        table.add_column(name, justify="right")
-    table.add_column("expires", no_wrap=True)
-    for hit in result.hits:
-        table.add_row(hit.hit_id, hit.status, *(str(getattr(hit, n)) for n in STATUS_FIELDS), _when(hit.expires_at))
     totals = result.totals
-    table.add_row("total", "", *(str(totals[n]) for n in STATUS_FIELDS), "", style="bold")
-    console.print(table)
+    if console.width >= STATUS_TABLE_WIDTH:
+        table = _table(f"HITs of {settings.experiment} on {settings.target}")
+        table.add_column("HIT", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        for name in STATUS_FIELDS:
+            table.add_column(name, justify="right")
+        table.add_column("expires", no_wrap=True)
+        for hit in result.hits:
+            table.add_row(hit.hit_id, hit.status, *(str(getattr(hit, n)) for n in STATUS_FIELDS), _when(hit.expires_at))
+        table.add_row("total", "", *(str(totals[n]) for n in STATUS_FIELDS), "", style="bold")
+        console.print(table)
+    else:
+        console.print(f"HITs of {settings.experiment} on {settings.target}")
+        for hit in result.hits:
+            console.print(f"{hit.hit_id}  {hit.status}  expires {_when(hit.expires_at)}")
+            console.print("  " + "  ".join(f"{n} {getattr(hit, n)}" for n in STATUS_FIELDS))
+        console.print("total  " + "  ".join(f"{n} {totals[n]}" for n in STATUS_FIELDS))
     console.print(f"Spent {_money(result.spent)}; committed {_money(result.committed)} more if all open work is approved.")
     for worker, ids in sorted(result.repeat_workers.items()):
         console.print(f"Repeat worker {worker}: {len(ids)} assignments ({', '.join(ids)}); approve holds all but the first.")

@@ -177,3 +177,14 @@ def test_nested_objects_and_tricky_strings_are_not_misread():
 def test_strip_comments_keeps_strings():
     assert strip_comments("a = 'http://x' // gone\nb = 1 /* gone */ + 2") == "a = 'http://x' \nb = 1   + 2"
 
+
+
+def test_an_unreadable_config_deploy_js_is_a_warning(exp, babe):
+    write(exp, "config/config_deploy.js", "module.exports = require('./other');\n")
+    run = babe("init", "--json")
+    assert run.code == 0
+    assert run.json()["deploy"] is None
+    assert run.json()["warnings"] == [
+        "config/config_deploy.js has no `var config_deploy = {...}` that could be read: nothing was taken from it"
+    ]
+    assert run.err.startswith("warning: config/config_deploy.js has no")

@@ -45,9 +45,11 @@ def experiment(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def babe(capsys):
-    """Run the real `babe` program in-process: `babe("create", "--json")` → Run."""
+def babe(capsys, monkeypatch):
+    """Run the real `babe` program in-process: `babe("create", "--json")` → Run (120 columns wide)."""
     from babe_tasks.program import BabeProgram
+
+    monkeypatch.setenv("COLUMNS", "120")
 
     def run(*args: str) -> Run:
         capsys.readouterr()

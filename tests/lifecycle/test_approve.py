@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from babe_tasks.ledger import Ledger
 from babe_tasks.localturk.workers import simulate
 
@@ -152,3 +154,17 @@ def test_concurrent_approval_under_throttling_and_lost_answers(babe, experiment,
     assert run.json["failed"] == []
     # paid exactly once each: 20 × (0.10 + 0.02)
     assert mturk.get_account_balance()["AvailableBalance"] == "9997.60"
+
+
+def test_a_campaign_is_approved_in_full_and_paid_to_the_cent(babe, experiment, turk, mturk, full_size):
+    n = 2000 if full_size else 180  # 223 HITs at full size, 20 reduced
+    created = babe("create", "--assignments", str(n), "--reward", "0.33", "--json")
+    assert created.code == 0, created
+    simulate(turk, workers=n, seed=13)
+    run = babe("approve", "--json")
+    assert run.code == 0, run
+    assert run.json["approved"] == n and run.json["failed"] == []
+    # 0.33 + 0.07 (20% of 0.33 = 0.066, rounded half up) per assignment
+    assert mturk.get_account_balance()["AvailableBalance"] == str(Decimal("10000.00") - n * Decimal("0.40"))
+    status = babe("status", "--json").json
+    assert status["totals"]["approved"] == n and status["spent"] == f"{n * Decimal('0.40'):.2f}"

@@ -70,6 +70,16 @@ def test_human_table_and_money_lines(babe, created, turk):
     assert "Spent $0.00; committed $12.00 more if all open work is approved." in run.out
 
 
+def test_a_narrow_console_gets_one_block_per_hit(babe, created, turk, monkeypatch):
+    simulate(turk, workers=4, seed=4)
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = babe("status").out.splitlines()
+    assert lines[1].startswith(f"{created['hits'][0]['hit_id']}  Assignable  expires ")
+    assert lines[2] == "  available 3  pending 0  submitted 4  approved 0  rejected 0"
+    assert lines[7] == "total  available 16  pending 0  submitted 4  approved 0  rejected 0"
+    assert max(len(line) for line in lines) <= 80
+
+
 def test_no_hits_yet(babe, experiment):
     run = babe("status")
     assert run.code == 0
