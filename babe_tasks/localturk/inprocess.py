@@ -90,7 +90,7 @@ class _Raw:
 def _request_id() -> str:
     """A UUID-shaped request id like Amazon's, without uuid4's object overhead on every call."""
     raw = os.urandom(16).hex()
-    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{raw[16:20]}-{raw[20:]}"
+    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{'89ab'[int(raw[16], 16) & 3]}{raw[17:20]}-{raw[20:]}"
 
 
 def attach(client, turk, faults=None) -> InProcessHandler:
