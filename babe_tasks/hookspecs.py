@@ -14,7 +14,6 @@ named like the specs below and taking any subset of their keyword arguments. The
 
 Hooks are called one plugin at a time (see `babe_tasks.plugins.call_before` / `call_after`), last
 registered first, honouring `tryfirst` / `trylast`; hook wrappers are not used by babe.
-The next issue adds the same before/after pairs for reject, bonus and extend.
 """
 
 from __future__ import annotations
@@ -94,6 +93,71 @@ def babe_before_expire(settings: Any, hit_ids: list[str]) -> None:
 @hookspec
 def babe_after_expire(settings: Any, result: Any) -> None:
     """Fires after `expire` (and `--delete`), with the HITs expired, deleted and not deleted (why)."""
+
+
+@hookspec
+def babe_before_reject(settings: Any, assignments: Any) -> list[tuple[str, str]] | None:
+    """Fires when `reject` has checked the assignments it is about to reject, before any call.
+
+    `assignments` is the list of `AssignmentInfo` to reject (all Submitted); the reason shown to
+    workers is `settings`-independent and passed to the step, not here. Return `(assignment_id,
+    reason)` pairs to keep those un-rejected (reported as held), or raise `Veto("why")`.
+    """
+
+
+@hookspec
+def babe_after_reject(settings: Any, result: Any) -> None:
+    """Fires after `reject`, with its result (rejected, held, failed)."""
+
+
+@hookspec
+def babe_before_bonus(settings: Any, payments: Any) -> None:
+    """Fires when `bonus` has validated every payment and worked out the fees, before paying any.
+
+    `payments` is the list of `babe_tasks.steps.bonus.Payment` still to pay (`worker_id`,
+    `assignment_id`, `amount`, `fee`, `reason`, `token`), already without those the ledger shows
+    as paid. Raise `Veto("why")` to pay nothing (e.g. a payment cap); the list may be shortened in
+    place to hold some back.
+    """
+
+
+@hookspec
+def babe_after_bonus(settings: Any, result: Any) -> None:
+    """Fires after `bonus`, with its result (paid, already paid, failed, total)."""
+
+
+@hookspec
+def babe_before_extend(settings: Any, plan: Any) -> None:
+    """Fires when `extend` has planned the extension and its cost, before any platform call.
+
+    `plan` is `babe_tasks.steps.extend.ExtendPlan` (per HIT: the assignments and time to add, or the
+    new HITs `--split` will post; `cost` with `rewards`, `fees`, `total`). May be changed in place,
+    or `Veto("why")` raised.
+    """
+
+
+@hookspec
+def babe_after_extend(settings: Any, result: Any) -> None:
+    """Fires after `extend`, with the HITs extended and the HITs posted by `--split`."""
+
+
+@hookspec
+def babe_vetoed(settings: Any, step: str, plugin: str | None, message: str) -> None:
+    """Fires when a before-hook stopped `step` (`create`, `approve`, …) with a veto or a crash.
+
+    For notifications ("payment-cap stopped create: …"); the step has done nothing. Exceptions
+    become warnings and never change the exit code 3.
+    """
+
+
+@hookspec
+def babe_cost(settings: Any, report: Any) -> dict[str, Any] | None:
+    """Fires when `cost` has worked out a cost report; return extra fields to show, or None.
+
+    `report` carries what is being costed (`kind`: create, extend, bonus or experiment) and its
+    money (`total`, and for the experiment `committed`, `spent`). A payment cap shows each cap and
+    what is left here. Exceptions become warnings.
+    """
 
 
 @hookspec

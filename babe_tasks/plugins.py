@@ -271,15 +271,24 @@ def call_before(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]
         except BabeError as exc:
             if exc.plugin is None:
                 exc.plugin = impl.plugin_name
+            _announce_veto(pm, name, kwargs, exc)
             raise
         except Exception as exc:
-            raise PluginFailure(
+            failure = PluginFailure(
                 f"plugin {impl.plugin_name} failed in {name}: {type(exc).__name__}: {one_line(exc)}",
                 plugin=impl.plugin_name,
-            ) from exc
+            )
+            _announce_veto(pm, name, kwargs, failure)
+            raise failure from exc
         if result is not None:
             results.append(result)
     return results
+
+
+def _announce_veto(pm: pluggy.PluginManager, hook_name: str, kwargs: dict[str, Any], exc: BabeError) -> None:
+    """Tell every plugin (`babe_vetoed`) that a before-hook stopped its step; never raises."""
+    step = hook_name.removeprefix("babe_before_")
+    call_after(pm, "babe_vetoed", settings=kwargs.get("settings"), step=step, plugin=exc.plugin, message=str(exc))
 
 
 def call_after(pm: pluggy.PluginManager, name: str, warn: Callable[[str], None] | None = None, **kwargs: Any) -> list[str]:

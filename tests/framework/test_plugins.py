@@ -33,6 +33,14 @@ CONTRACT = {
     "babe_after_approve": ["settings", "result"],
     "babe_before_expire": ["settings", "hit_ids"],
     "babe_after_expire": ["settings", "result"],
+    "babe_before_reject": ["settings", "assignments"],
+    "babe_after_reject": ["settings", "result"],
+    "babe_before_bonus": ["settings", "payments"],
+    "babe_after_bonus": ["settings", "result"],
+    "babe_before_extend": ["settings", "plan"],
+    "babe_after_extend": ["settings", "result"],
+    "babe_vetoed": ["settings", "step", "plugin", "message"],
+    "babe_cost": ["settings", "report"],
     "babe_status": ["settings", "status"],
     "babe_fetch_results": ["settings", "destination"],
     "babe_preflight": ["settings"],
@@ -520,3 +528,33 @@ def test_a_veto_in_create_posts_nothing_and_exits_3(exp, babe, mturk):
     assert mturk.list_hits()["NumResults"] == 0
     assert babe("create", "--assignments", "8", "--json").code == 0
     assert mturk.list_hits()["NumResults"] == 1
+
+
+def test_a_veto_is_announced_to_every_plugin_through_babe_vetoed():
+    """`babe_vetoed` fires once with the step, the vetoing plugin and its message; the veto stands."""
+    import pluggy
+
+    from babe_tasks import hookspecs
+    from babe_tasks.errors import Veto
+    from babe_tasks.plugins import call_before, hookimpl
+
+    heard = []
+
+    class Cap:
+        @hookimpl
+        def babe_before_create(self, settings, plan):
+            raise Veto("this create commits $151.20")
+
+    class Listener:
+        @hookimpl
+        def babe_vetoed(self, settings, step, plugin, message):
+            heard.append((step, plugin, message))
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(Cap(), name="payment-cap")
+    pm.register(Listener(), name="slack")
+    with pytest.raises(Veto) as caught:
+        call_before(pm, "babe_before_create", settings=None, plan=None)
+    assert caught.value.plugin == "payment-cap"
+    assert heard == [("create", "payment-cap", "this create commits $151.20")]
