@@ -143,7 +143,7 @@ def compare(calls: int, service: Callable[[int], object], ceiling: Callable[[int
         ceiling(calls + i)
     spent = [0.0, 0.0]
     bounds = [calls * r // rounds for r in range(rounds + 1)]
-    for start, stop in zip(bounds, bounds[1:]):
+    for start, stop in zip(bounds, bounds[1:], strict=False):
         for slot, fn in enumerate((service, ceiling)):
             began = time.perf_counter()
             for i in range(start, stop):

@@ -13,6 +13,7 @@ Spec strings (`BABE_LOCAL_FAULTS`, `babe local.serve --faults`, `POST /_local/fa
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import threading
@@ -65,7 +66,7 @@ def _parse_float(key: str, text: str) -> float:
         value = float(text)
     except ValueError:
         raise ValueError(f"fault spec: {key}={text!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise ValueError(f"fault spec: {key}={text!r} is not a finite number")
     return value
 

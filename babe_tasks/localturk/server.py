@@ -14,7 +14,6 @@ SQLite connection is opened once rather than per client connection.
 from __future__ import annotations
 
 import json
-import re
 import socket
 import socketserver
 import sys
@@ -28,6 +27,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
 from . import stats as stats_module
+from ..durations import parse_duration
 from .errors import ServiceFault, TurkError
 from .faults import AnswerLost, Dropped, FaultInjector, injector
 from .inprocess import answer, encode_answer
@@ -35,39 +35,6 @@ from .inprocess import answer, encode_answer
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8044
 JSON_11 = "application/x-amz-json-1.1"
-
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-
-
-def parse_duration(value: str | int | float) -> float:
-    """Seconds from `90`, `30s`, `45m`, `25h`, `2d`, `1w` or `1d12h`; ValueError with one line otherwise.
-
-    Kept private to the local MTurk until the project has a general durations module.
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"duration {value!r} is not a number of seconds nor like 30s, 45m, 25h, 2d, 1w")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        text = value.strip().lower()
-        try:
-            seconds = float(text)
-        except ValueError:
-            pos, seconds = 0, 0.0
-            for match in _DURATION.finditer(text):
-                if match.start() != pos:
-                    break
-                seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-                pos = match.end()
-            if pos != len(text) or not text:
-                raise ValueError(
-                    f"duration {value!r} is not a number of seconds nor like 30s, 45m, 25h, 2d, 1w"
-                ) from None
-    if seconds != seconds or seconds < 0 or seconds == float("inf"):
-        raise ValueError(f"duration {value!r} must be a finite number of seconds, 0 or more")
-    return seconds
-
 
 class _PrivateRouteError(Exception):
     """A bad request to a `/_local` route: answered as `{"error": {"message": ...}}`."""

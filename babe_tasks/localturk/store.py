@@ -18,6 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
+#: One lock per state file per process: threads of one process hand the write lock to each other
+#: directly instead of sleeping in SQLite's busy handler (which caps 16 writers at ~430 req/s).
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
 #: Tables are contributed by the modules that own them (see `register_schema`).
 _SCHEMAS: list[str] = []
 
@@ -54,6 +59,9 @@ class Store:
         self._init_lock = threading.Lock()
         self._initialised = False
         self._all_connections: list[sqlite3.Connection] = []
+        key = str(self.path.resolve())
+        with _WRITE_LOCKS_GUARD:
+            self._write_lock = _WRITE_LOCKS.setdefault(key, threading.Lock())
         self._ensure_schema()
 
     # -- connections -------------------------------------------------------------------------
@@ -108,14 +116,15 @@ class Store:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: taken at once (`BEGIN IMMEDIATE`) so two writers never interleave."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        with self._write_lock:  # other processes still queue on SQLite's own lock
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -126,3 +126,32 @@ class Platform(Protocol):
 
     def close(self) -> None:
         """Release what the platform opened (connections, state files) when the step ends."""
+
+    # -- payments: reject and bonus (engineer PAYMENTS) ---------------------------------------------
+    def reject(self, assignment_id: str, reason: str) -> bool:
+        """Reject one Submitted assignment; `reason` is shown to the worker.
+
+        True if rejected now, False if it already was (a re-run); OperationFailed naming the status
+        when it is in another state (approved work cannot be rejected).
+        """
+
+    def send_bonus(self, worker_id: str, assignment_id: str, amount: Decimal, reason: str, token: str) -> bool:
+        """Pay one bonus under its idempotency token.
+
+        True if paid now; False if the platform answered that this token was already processed,
+        which means an earlier call (whose answer was lost) paid it: done, not an error.
+        """
+
+    def list_bonus_payments(self, assignment_id: str) -> list[BonusInfo]:
+        """Every bonus paid for an assignment: the check once the platform has forgotten a token."""
+
+
+@dataclass(frozen=True)
+class BonusInfo:
+    """One bonus payment as the platform lists it."""
+
+    worker_id: str
+    assignment_id: str
+    amount: Decimal
+    reason: str
+    grant_time: datetime | None = None

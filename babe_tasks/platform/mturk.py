@@ -363,3 +363,58 @@ class MTurkPlatform:
             answer=raw.get("Answer"),
         )
 
+    # -- payments: reject and bonus (engineer PAYMENTS) ---------------------------------------------
+    #: How MTurk says "this UniqueRequestToken was already processed": the local MTurk's code, and
+    #: the only wording publicly reported for the real service (its code is not confirmed).
+    DUPLICATE_CODES = frozenset({"DuplicateRequest"})
+    DUPLICATE_WORDING = "has already been processed"
+
+    def reject(self, assignment_id: str, reason: str) -> bool:
+        try:
+            self.call("RejectAssignment", AssignmentId=assignment_id, RequesterFeedback=reason)
+        except OperationFailed as exc:
+            if exc.code != "InvalidAssignmentState":
+                raise
+            # An earlier run (or another tool) may have rejected it already: that is done.
+            status = self.get_assignment(assignment_id).status
+            if status == "Rejected":
+                return False
+            raise OperationFailed(f"assignment is {status}, not Submitted", exc.code) from None
+        return True
+
+    def send_bonus(self, worker_id: str, assignment_id: str, amount: Decimal, reason: str, token: str) -> bool:
+        from ..money import fmt
+
+        try:
+            self.call(
+                "SendBonus",
+                WorkerId=worker_id,
+                AssignmentId=assignment_id,
+                BonusAmount=fmt(amount),
+                Reason=reason,
+                UniqueRequestToken=token,
+            )
+        except OperationFailed as exc:
+            # botocore retries a lost answer with the same token: MTurk then says it was processed.
+            if exc.code in self.DUPLICATE_CODES or self.DUPLICATE_WORDING in str(exc):
+                return False
+            raise
+        return True
+
+    def list_bonus_payments(self, assignment_id: str) -> list:
+        from .base import BonusInfo
+
+        found = []
+        for page in self.pages("ListBonusPayments", AssignmentId=assignment_id):
+            for raw in page.get("BonusPayments", []):
+                found.append(
+                    BonusInfo(
+                        worker_id=raw.get("WorkerId", ""),
+                        assignment_id=raw.get("AssignmentId", assignment_id),
+                        amount=Decimal(raw.get("BonusAmount", "0")),
+                        reason=raw.get("Reason", ""),
+                        grant_time=_utc(raw.get("GrantTime")),
+                    )
+                )
+        return found
+

@@ -6,6 +6,8 @@ command, and must not pull boto3, httpx or the service in with it.
 
 from __future__ import annotations
 
+import math
+
 from invoke import task
 from invoke.exceptions import Exit
 
@@ -34,10 +36,29 @@ def _number(name: str, text, kind=float, *, low=None, high=None, as_json=False):
     except (TypeError, ValueError):
         what = "a whole number" if kind is int else "a number"
         raise _fail(f"--{name} {text!r} is not {what}", EXIT_BAD_INPUT, as_json) from None
-    if value != value or (low is not None and value < low) or (high is not None and value > high):
+    out_of_range = (low is not None and value < low) or (high is not None and value > high)
+    if (kind is float and not math.isfinite(value)) or out_of_range:
         bounds = f"between {low} and {high}" if high is not None else f"{low} or more"
         raise _fail(f"--{name} {text} must be {bounds}", EXIT_BAD_INPUT, as_json)
     return value
+
+
+def _configured_state(c, state, as_json=False):
+    """`--state`, else the `local_state` setting (invoke.yaml or BABE_LOCAL_STATE), else None.
+
+    The lifecycle tasks read the same setting, so `babe create` and `babe local.work` always talk
+    to the same local MTurk.
+    """
+    if state:
+        return state
+    from babe_tasks.errors import BabeError
+    from babe_tasks.settings import Settings
+
+    try:
+        configured = Settings.build(c).local_state
+    except BabeError as exc:
+        raise _fail(str(exc), exc.exit_code, as_json) from None
+    return str(configured) if configured else None
 
 
 def _endpoint_and_state(endpoint_url, state, as_json):
@@ -153,7 +174,7 @@ def serve(c, host="127.0.0.1", port="8044", state=None, faults=None, verbose=Fal
             parse(faults)
         except ValueError as exc:
             raise _fail(str(exc), EXIT_BAD_INPUT) from None
-    state_path = state or str(default_state_path())
+    state_path = _configured_state(c, state) or str(default_state_path())
 
     def announce(srv):
         print(f"local MTurk serving {srv.url} (state: {state_path}){' with faults ' + faults if faults else ''}; Ctrl-C stops it", flush=True)
@@ -227,7 +248,7 @@ def work(c, hit=None, workers=None, worker_ids=None, locale="US", return_rate="0
             _requester_call(endpoint, "GetHIT", {"HITId": hit_id}, as_json)
         result = _private_call(endpoint, "POST", "/_local/work", as_json, kwargs)
     else:
-        result = _simulate_locally(state, kwargs, as_json)
+        result = _simulate_locally(_configured_state(c, state, as_json), kwargs, as_json)
     if as_json:
         import json as json_module
 
@@ -287,7 +308,8 @@ def _work_summary(result: dict, kwargs: dict) -> str:
 )
 def clock(c, advance=None, endpoint_url=None, state=None, json=False):
     """Show the local MTurk's clock, or move it forward for every process sharing the state."""
-    from babe_tasks.localturk.server import clock_reading, parse_duration
+    from babe_tasks.durations import parse_duration
+    from babe_tasks.localturk.server import clock_reading
 
     as_json = json
     endpoint = _endpoint_and_state(endpoint_url, state, as_json)
@@ -302,7 +324,7 @@ def clock(c, advance=None, endpoint_url=None, state=None, json=False):
     else:
         from babe_tasks.localturk.store import Store
 
-        store = Store(state)
+        store = Store(_configured_state(c, state, as_json))
         try:
             if seconds:
                 store.advance_clock(seconds)
@@ -388,6 +410,7 @@ def reset(c, state=None, yes=False):
 
     from babe_tasks.localturk.store import default_state_path
 
+    state = _configured_state(c, state)
     path = Path(state).expanduser() if state else default_state_path()
     if not yes:
         raise _fail(f"refusing to delete {path} without --yes", EXIT_BAD_INPUT)
