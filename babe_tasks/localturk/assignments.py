@@ -24,7 +24,7 @@ from typing import Any
 from .. import money
 from . import hits, ids, store
 from .errors import RequestError, ValidationError
-from .misc import page, paged_answer
+from .paging import page, paged_answer
 from .service import Context, operation, run_settlers, settler
 from .store import Store
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import store
 from .errors import RequestError, ValidationError
-from .misc import page, paged_answer
+from .paging import page, paged_answer
 from .service import Context, operation
 
 store.register_schema(

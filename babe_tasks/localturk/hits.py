@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from .. import money
 from . import ids, store
 from .errors import RequestError, ValidationError
-from .misc import page, paged_answer
+from .paging import page, paged_answer
 from .service import Context, operation, settler
 
 ASSIGNABLE = "Assignable"

@@ -1,25 +1,15 @@
-"""Operations that stand alone — NotifyWorkers and GetFileUploadURL — and the list paging they share.
-
-Paging lives here because every list this engineer's modules answer (qualification types, workers
-with a qualification, qualification requests, worker blocks) pages the same way: by the row's
-creation sequence, with a token that carries the last key rather than an offset, so rows inserted
-between two pages neither repeat nor vanish, exactly as a client walking NextToken expects.
-"""
+"""Operations that stand alone: NotifyWorkers and GetFileUploadURL, and the messages to workers."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
-from typing import Any, Callable, Sequence
 
 from . import store
 from .errors import RequestError, ValidationError
 from .service import Context, operation
 
-DEFAULT_PAGE = 100
 MAX_SUBJECT = 200
 MAX_MESSAGE = 4096
 MAX_NOTIFY_WORKERS = 100
@@ -42,52 +32,6 @@ store.register_schema(
     CREATE INDEX IF NOT EXISTS worker_messages_worker ON worker_messages (worker_id, seq)
     """
 )
-
-
-# -- paging ------------------------------------------------------------------------------------
-def _encode_token(scope: str, last_seq: int) -> str:
-    raw = f"{scope}:{last_seq}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(scope: str, token: str) -> int:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        got_scope, _, seq = base64.urlsafe_b64decode(padded.encode()).decode().rpartition(":")
-        if got_scope != scope:
-            raise ValueError(scope)
-        return int(seq)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError("NextToken", f"is not a pagination token of {scope}") from None
-
-
-def page(
-    tx: sqlite3.Connection,
-    scope: str,
-    params: dict,
-    sql: str,
-    args: Sequence[Any],
-    render: Callable[[sqlite3.Row], dict],
-) -> tuple[list[dict], str | None]:
-    """One page of a list: `sql` is a SELECT of rows with a `seq` column, ending in a WHERE clause
-    to which `AND seq > ?` is appended. `scope` (the operation's name) is sealed into the token so
-    one list's token is refused by another. Returns the rendered items and the NextToken, None on
-    the last page.
-    """
-    limit = int(params.get("MaxResults") or DEFAULT_PAGE)
-    after = _decode_token(scope, params["NextToken"]) if params.get("NextToken") else 0
-    rows = tx.execute(f"{sql} AND seq > ? ORDER BY seq LIMIT ?", (*args, after, limit + 1)).fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    token = _encode_token(scope, rows[-1]["seq"]) if more and rows else None
-    return [render(row) for row in rows], token
-
-
-def paged_answer(items_key: str, items: list[dict], token: str | None) -> dict:
-    answer: dict[str, Any] = {"NumResults": len(items), items_key: items}
-    if token:
-        answer["NextToken"] = token
-    return answer
 
 
 # -- messages to workers -------------------------------------------------------------------------

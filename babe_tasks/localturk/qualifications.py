@@ -20,7 +20,8 @@ from typing import Any, Iterable
 from . import store
 from .errors import RequestError, ValidationError
 from .ids import new_id
-from .misc import page, paged_answer, record_message
+from .misc import record_message
+from .paging import page, paged_answer
 from .service import Context, operation
 
 MASTERS_LIVE = "2F1QJWKUDD8XADTFD2Q0G6UTO95ALH"
