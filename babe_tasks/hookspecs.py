@@ -174,8 +174,11 @@ def babe_status(settings: Any, status: Any) -> dict[str, Any] | None:
 def babe_fetch_results(settings: Any, destination: Any) -> Any:
     """Fetch the experiment's results (e.g. the _babe backend's CSV) into `destination` (a Path).
 
-    Return the Path of the file written, or None when this plugin cannot fetch for this experiment;
-    the first non-None answer wins.
+    `destination` is the file to write: a hidden temporary name inside `results/`, which
+    `babe results` checks (a CSV with a header), optionally anonymises, and only then publishes
+    under its final name, so a failed download never leaves a partial file. A header-only or empty
+    file means "no data yet". Return the Path written, or None when this plugin cannot fetch for
+    this experiment; the first non-None answer wins. Raise a `BabeError` for a backend failure.
     """
 
 
