@@ -170,6 +170,16 @@ def babe_status(settings: Any, status: Any) -> dict[str, Any] | None:
     """
 
 
+@hookspec
+def babe_describe(settings: Any) -> dict[str, Any] | None:
+    """What this plugin is configured to do, for `babe plugins` — secrets redacted — or None.
+
+    Called only by the plugins listing; no side effects. Return a small JSON-able dict (e.g.
+    `{"webhook": "https://hooks.slack.com/…", "events": [...]}`); never a secret in clear.
+    Exceptions become warnings.
+    """
+
+
 @hookspec(firstresult=True)
 def babe_fetch_results(settings: Any, destination: Any) -> Any:
     """Fetch the experiment's results (e.g. the _babe backend's CSV) into `destination` (a Path).

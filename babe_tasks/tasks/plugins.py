@@ -13,18 +13,20 @@ from ..taskkit import babe_task
 
 @babe_task(
     help={
-        "json": 'print one JSON document on stdout: {"plugins": [{"name", "source", "origin", "status", "hooks", "error"}]}',
+        "json": 'print one JSON document on stdout: {"plugins": [{"name", "source", "origin", "status", "hooks", "error", "config"}]}',
         "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     }
 )
 def plugins(c, json=False, strict_plugins=False):
     """List the plugins (built-in, installed, ./plugins), where each came from, and its hooks."""
     from ..output import emit
-    from ..plugins import describe, plugin_manager
+    from ..plugins import collect, describe, plugin_manager
     from ..settings import Settings
 
     settings = Settings.build(c, json=json, strict_plugins=strict_plugins or None)
-    infos = describe(plugin_manager(settings))
+    pm = plugin_manager(settings)
+    infos = describe(pm)
+    configs = dict(collect(pm, "babe_describe", settings=settings))
     rows = [
         {
             "name": info.name,
@@ -33,6 +35,7 @@ def plugins(c, json=False, strict_plugins=False):
             "status": info.status,
             "hooks": info.hooks,
             "error": info.error,
+            "config": configs.get(info.name),
         }
         for info in infos
     ]
@@ -41,11 +44,12 @@ def plugins(c, json=False, strict_plugins=False):
         from rich.table import Table
 
         table = Table(title=f"Plugins of {settings.folder}", title_justify="left")
-        for column in ("plugin", "source", "from", "hooks", "status"):
+        for column in ("plugin", "source", "from", "hooks", "status", "config"):
             table.add_column(column, overflow="fold")
         for row in rows:
             status = row["status"] if not row["error"] else f"{row['status']}: {row['error']}"
-            table.add_row(row["name"], row["source"], row["origin"], "\n".join(row["hooks"]) or "-", status)
+            config = "\n".join(f"{key}: {value}" for key, value in (row["config"] or {}).items()) or "-"
+            table.add_row(row["name"], row["source"], row["origin"], "\n".join(row["hooks"]) or "-", status, config)
         console.print(table)
 
     emit(settings, {"plugins": rows}, render)

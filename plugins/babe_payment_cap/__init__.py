@@ -1,0 +1,130 @@
+"""payment-cap: caps on the money a lab can commit — per experiment, per calendar day, in total.
+
+Before `create`, `extend` and `bonus` touch the platform, the plugin adds what the step would
+commit to what the ledger shows as committed already (`book`), and vetoes the step when that
+crosses a cap (`caps`), with the numbers: `payment-cap: this create commits $151.20; the experiment
+cap is $400.00 and $312.00 is already committed ($88.00 left); …` — exit 3, nothing posted, no
+bonus sent. On `live` it also refuses a create that costs more than the account's balance.
+`babe status` and `babe cost` show each cap and what is left (`payment_caps`).
+
+Nothing happens until `babe.plugins.payment-cap` exists in `invoke.yaml` (see `config`). The
+plugin uses only babe-tasks' public API: `hookimpl`, `Veto`, `Settings.plugin_settings`, the hook
+arguments, the ledger (public methods, and its documented tables read-only) and `babe_tasks.money`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from babe_tasks.plugins import hookimpl
+
+from . import book as _book
+from . import caps as _caps
+from . import config as _config
+from .balance import account_balance
+
+__all__ = ["describe_config"]
+
+ZERO = Decimal("0.00")
+
+
+def describe_config(settings: Any) -> dict[str, Any] | None:
+    """This plugin's configuration for a listing (`babe plugins`); None when it is not configured."""
+    caps = _config.load(settings)
+    return caps.describe() if caps is not None else None
+
+
+@hookimpl
+def babe_describe(settings):
+    """The configuration `babe plugins` lists (secrets redacted)."""
+    return describe_config(settings)
+
+
+def _book_of(settings: Any, caps: _config.CapSettings) -> _book.Book:
+    return _book.book(settings, caps.zone)
+
+
+@hookimpl
+def babe_configure(settings):
+    """Check the section once per run: a wrong cap is refused (exit 2) before anything happens."""
+    _config.load(settings)
+
+
+@hookimpl
+def babe_before_create(settings, plan):
+    """Veto a create that would cross a cap, or (live) cost more than the account balance.
+
+    A create that resumes an unfinished plan commits only the HITs not posted yet: the others are
+    in the ledger's committed money already.
+    """
+    caps = _config.load(settings)
+    if caps is None:
+        return
+    posted = _book.already_posted(settings, plan)
+    amount = sum(
+        (
+            _book.hit_commitment(plan.reward, hit.assignments, plan.uses_masters)
+            for hit in plan.hits
+            if hit.index not in posted
+        ),
+        ZERO,
+    )
+    if amount <= 0:
+        return
+    if caps.caps():
+        _caps.check(caps, _book_of(settings, caps), amount, "create")
+    if caps.check_balance and settings.target == "live":
+        _caps.check_balance(amount, account_balance(settings), settings.target)
+
+
+@hookimpl
+def babe_before_extend(settings, plan):
+    """Veto an extension that would cross a cap.
+
+    A resumed extension is in the ledger already (its added assignments count from the moment it
+    was written), so it commits only the new HITs of its `--split` that are not posted yet.
+    """
+    caps = _config.load(settings)
+    if caps is None or not caps.caps():
+        return
+    if plan.resumed:
+        new = plan.new_hits
+        amount = ZERO if new is None else sum(
+            (_book.hit_commitment(new.reward, hit.assignments, new.uses_masters) for hit in new.hits if hit.hit_id is None),
+            ZERO,
+        )
+    else:
+        amount = Decimal(plan.cost.total)
+    if amount > 0:
+        _caps.check(caps, _book_of(settings, caps), amount, "extend")
+
+
+@hookimpl
+def babe_before_bonus(settings, payments):
+    """Veto bonuses that would cross a cap. Payments an earlier run left unconfirmed are committed already."""
+    caps = _config.load(settings)
+    if caps is None or not caps.caps():
+        return
+    amount = sum((p.total for p in payments if not p.resumed), ZERO)
+    if amount > 0:
+        _caps.check(caps, _book_of(settings, caps), amount, "bonus")
+
+
+@hookimpl
+def babe_status(settings, status):
+    caps = _config.load(settings)
+    if caps is None or not caps.caps():
+        return None
+    return {"payment_caps": _caps.report(caps, _book_of(settings, caps))}
+
+
+@hookimpl
+def babe_cost(settings, report):
+    """Each cap and what is left; for a create, extend or bonus also what would be left after it."""
+    caps = _config.load(settings)
+    if caps is None or not caps.caps():
+        return None
+    kind = getattr(report, "kind", None)
+    amount = Decimal(report.total) if kind in ("create", "extend", "bonus") else None
+    return {"payment_caps": _caps.report(caps, _book_of(settings, caps), amount)}

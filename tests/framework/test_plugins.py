@@ -41,6 +41,7 @@ CONTRACT = {
     "babe_after_extend": ["settings", "result"],
     "babe_vetoed": ["settings", "step", "plugin", "message"],
     "babe_cost": ["settings", "report"],
+    "babe_describe": ["settings"],
     "babe_status": ["settings", "status"],
     "babe_fetch_results": ["settings", "destination"],
     "babe_preflight": ["settings"],
@@ -366,20 +367,22 @@ def test_call_first_and_get_platform(exp):
 
 def test_the_babe_plugins_task_lists_plugins_sources_and_hooks(exp, babe):
     plugin(exp, "slack", "def babe_after_create(settings, plan, result):\n    pass\n")
+    plugin(exp, "counted", "def babe_describe(settings):\n    return {'channel': '#lab'}\n")
     plugin(exp, "broken", "import nosuchmodule_xyz\n")
     run = babe("plugins", "--json")
     assert run.code == 0, run.err
     rows = {row["name"]: row for row in run.json()["plugins"]}
     assert rows["slack"] == {
         "name": "slack", "source": "folder", "origin": str(exp / "plugins" / "slack.py"), "status": "loaded",
-        "hooks": ["babe_after_create"], "error": None,
+        "hooks": ["babe_after_create"], "error": None, "config": None,
     }
+    assert rows["counted"]["config"] == {"channel": "#lab"}
     assert rows["mturk"]["source"] == "builtin" and "babe_platform" in rows["mturk"]["hooks"]
     assert rows["broken"]["status"] == "failed" and rows["broken"]["error"].startswith("ModuleNotFoundError")
     assert "warning: plugin broken" in run.err
     table = babe("plugins")
     assert table.code == 0
-    for text in ("slack", "folder", "babe_after_create", "broken", "failed", "mturk", "builtin"):
+    for text in ("slack", "folder", "babe_after_create", "broken", "failed", "mturk", "builtin", "channel: #lab"):
         assert text in table.out
     strict = babe("plugins", "--strict-plugins", "--json")
     assert strict.code == 2

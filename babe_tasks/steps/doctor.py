@@ -1,0 +1,228 @@
+"""doctor: everything that would spoil a run, checked at once, before a cent is spent.
+
+The built-in checks, in the order a run would meet them:
+
+| check | what | fails with |
+|---|---|---|
+| `settings` | the settings validated (they are, or the run stopped already) | — |
+| `create settings` | `create` would have what it needs, and what its plan costs | exit 2 |
+| `plugins` | every plugin found was loaded | exit 2 |
+| `credentials` | sandbox/live: AWS accepts the credentials (STS GetCallerIdentity) | exit 2 none, 4 refused/unreachable |
+| `platform` | the target answers GetAccountBalance (through the platform's own error translation) | exit 4 (2 without credentials) |
+| `balance` | the balance covers what `create` would cost | exit 2 |
+
+then every plugin's `babe_preflight` (one check per problem it reports; a plugin that crashes
+there fails its check). Doctor makes no spending call and changes nothing. It exits 0 only when
+every check passed (skipped ones do not count against it); else 4 when the platform or AWS could
+not be reached or refused the credentials, else 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .. import money
+from ..errors import BabeError, PlatformError, UsageError
+from ..plugins import collect, get_platform
+
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+STS_REGION = "us-east-1"
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+    #: The exit code this failure stands for (2 configuration, 4 platform or credentials).
+    exit_code: int = 2
+    plugin: str | None = None
+
+    def as_json(self) -> dict:
+        return {"check": self.name, "status": self.status, "detail": self.detail, "plugin": self.plugin}
+
+
+@dataclass
+class DoctorResult:
+    experiment: str
+    target: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [check for check in self.checks if check.status == FAILED]
+
+    @property
+    def exit_code(self) -> int:
+        failed = self.failed
+        if not failed:
+            return 0
+        return 4 if any(check.exit_code == 4 for check in failed) else 2
+
+    def summary(self) -> str:
+        """One line for stderr: the first failure behind the exit code, and how many more there are."""
+        failed = self.failed
+        if not failed:
+            return f"all {len(self.checks)} checks passed"
+        first = next(check for check in failed if check.exit_code == self.exit_code)
+        more = f" (and {len(failed) - 1} more failed check{'s' if len(failed) > 2 else ''})" if len(failed) > 1 else ""
+        return f"{first.name}: {first.detail}{more}"
+
+    def as_json(self) -> dict:
+        return {
+            "ok": not self.failed,
+            "experiment": self.experiment,
+            "target": self.target,
+            "checks": [check.as_json() for check in self.checks],
+        }
+
+    def add(self, name: str, status: str, detail: str, exit_code: int = 2, plugin: str | None = None) -> Check:
+        check = Check(name, status, detail, exit_code, plugin)
+        self.checks.append(check)
+        return check
+
+
+def run(settings, pm) -> DoctorResult:
+    """Run every check; never raises for a failed check (each is recorded with its exit code)."""
+    result = DoctorResult(settings.experiment, settings.target)
+    result.add(
+        "settings", OK, f"experiment {settings.experiment}, target {settings.target}, platform {settings.platform}"
+    )
+    cost = _plan(settings, result)
+    _plugins(pm, result)
+    if settings.platform == "mturk" and settings.target in ("sandbox", "live"):
+        _credentials(settings, result)
+    else:
+        result.add("credentials", SKIPPED, f"no AWS credentials needed for target {settings.target}")
+    balance = _platform(settings, pm, result)
+    _balance(balance, cost, result)
+    _preflight(settings, pm, result)
+    return result
+
+
+def _plan(settings, result: DoctorResult) -> Decimal | None:
+    from ..planning import make_plan
+
+    try:
+        plan = make_plan(settings)
+        plan.validate(settings)
+    except UsageError as exc:
+        result.add("create settings", FAILED, str(exc))
+        return None
+    sizes = ", ".join(str(hit.assignments) for hit in plan.hits)
+    result.add(
+        "create settings",
+        OK,
+        f"{plan.assignments} assignments in {len(plan.hits)} HIT{'s' if len(plan.hits) != 1 else ''} ({sizes}) at "
+        f"${money.fmt(plan.reward)}: ${money.fmt(plan.cost.total)} with MTurk's fees",
+    )
+    return plan.cost.total
+
+
+def _plugins(pm, result: DoctorResult) -> None:
+    loaded = [info.name for info in pm.infos if info.status == "loaded"]
+    if pm.warnings:
+        result.add("plugins", FAILED, "; ".join(pm.warnings))
+    else:
+        result.add("plugins", OK, f"{len(loaded)} loaded: {', '.join(loaded)}")
+
+
+def _credentials(settings, result: DoctorResult) -> None:
+    """STS GetCallerIdentity: the one AWS call that tells whether credentials are accepted at all."""
+    import boto3
+    import botocore.exceptions as bx
+    from botocore.config import Config
+
+    from ..platform.mturk import AUTH_CODES, CLOSURE
+
+    try:
+        session = boto3.session.Session(profile_name=settings.profile, region_name=STS_REGION)
+    except bx.ProfileNotFound:
+        result.add("credentials", FAILED, f"AWS profile {settings.profile!r} is not configured (see ~/.aws/config)")
+        return
+    if session.get_credentials() is None:
+        result.add(
+            "credentials", FAILED, f"no AWS credentials for {settings.target}: set AWS_PROFILE or pass --profile; {CLOSURE}"
+        )
+        return
+    client = session.client("sts", config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2}))
+    try:
+        identity = client.get_caller_identity()
+    except bx.ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code") or "error"
+        why = "refused the credentials" if code in AUTH_CODES else "answered an error"
+        result.add("credentials", FAILED, f"AWS STS {why} ({code}: {error.get('Message', '')})", exit_code=4)
+        return
+    except (bx.BotoCoreError, OSError) as exc:
+        result.add("credentials", FAILED, f"cannot reach AWS STS to check the credentials: {exc}", exit_code=4)
+        return
+    result.add("credentials", OK, f"accepted by AWS STS: account {identity.get('Account')}, {identity.get('Arn')}")
+
+
+def _platform(settings, pm, result: DoctorResult) -> Decimal | None:
+    """GetAccountBalance through the platform: reachable, credentials accepted, and the balance."""
+    platform = None
+    try:
+        platform = get_platform(pm, settings)
+        platform.connect()
+        balance = platform.balance()
+    except BabeError as exc:
+        code = 2 if isinstance(exc, UsageError) else 4
+        result.add("platform", FAILED, str(exc), exit_code=code, plugin=exc.plugin)
+        return None
+    finally:
+        if platform is not None:
+            platform.close()
+    result.add("platform", OK, f"{platform.name} on {settings.target} answered GetAccountBalance ({platform.location})")
+    return balance
+
+
+def _balance(balance: Decimal | None, cost: Decimal | None, result: DoctorResult) -> None:
+    if balance is None:
+        result.add("balance", SKIPPED, "unknown: the platform did not answer")
+    elif cost is None:
+        result.add("balance", OK, f"${money.fmt(balance)} available")
+    elif balance < cost:
+        result.add(
+            "balance",
+            FAILED,
+            f"${money.fmt(balance)} available, less than the ${money.fmt(cost)} create would cost: add funds, or "
+            "post fewer assignments",
+        )
+    else:
+        result.add("balance", OK, f"${money.fmt(balance)} available, enough for create's ${money.fmt(cost)}")
+
+
+def _preflight(settings, pm, result: DoctorResult) -> None:
+    """One check per plugin problem; a plugin that crashes fails its own check, the others still run."""
+    crashes: list[str] = []
+    answers = collect(pm, "babe_preflight", warn=crashes.append, settings=settings)
+    for plugin, problems in answers:
+        if isinstance(problems, str):
+            problems = [problems]
+        if not isinstance(problems, (list, tuple)):
+            result.add(plugin, FAILED, f"babe_preflight returned {type(problems).__name__}, not a list of problems", plugin=plugin)
+            continue
+        if not problems:
+            result.add(plugin, OK, "no problems found", plugin=plugin)
+        for problem in problems:
+            result.add(plugin, FAILED, str(problem), plugin=plugin)
+    for message in crashes:
+        name = message.split(" ", 2)[1] if message.startswith("plugin ") else "plugin"
+        result.add(name, FAILED, message, plugin=name)
+
+
+def exit_error(result: DoctorResult) -> BabeError:
+    """The error a failed doctor ends with: its exit code and the first failure, one line."""
+    return PlatformError(result.summary()) if result.exit_code == 4 else UsageError(result.summary())
+
+
+def as_document(result: DoctorResult) -> dict[str, Any]:
+    """The `--json` document: the checklist, and on failure DESIGN.md's `error` member beside it."""
+    document = result.as_json()
+    if result.failed:
+        document = {"error": exit_error(result).document()["error"], **document}
+    return document

@@ -1,0 +1,43 @@
+"""`babe results`: download the experiment's results (through the plugin that fetches them).
+
+Thin on purpose, like the lifecycle tasks: flags → Settings → plugin manager → step → output.
+Imported by `babe --list`, so nothing heavy at import time.
+"""
+
+from __future__ import annotations
+
+from ..taskkit import babe_task
+
+
+@babe_task(
+    help={
+        "anonymize": "replace worker ids by salted pseudonyms (salt: BABE_ANONYMIZE_SALT), so the file can be shared",
+        "json": 'print one JSON document: {"path", "rows", "submissions", "columns", "column_names", "anonymized"}',
+        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
+    }
+)
+def results(c, anonymize=False, json=False, strict_plugins=False):
+    """Download the results into results/<experiment>-<UTC time>.csv (never overwriting)."""
+    from .. import output
+    from ..plugins import plugin_manager
+    from ..settings import Settings
+    from ..steps import results as step
+
+    settings = Settings.build(c, json=json, strict_plugins=strict_plugins or None)
+    result = step.run(settings, plugin_manager(settings), anonymize=anonymize)
+
+    def render(console) -> None:
+        if result.path is None:
+            console.print(f"No results for experiment {settings.experiment} yet: nothing was written.")
+            return
+        try:
+            shown = result.path.relative_to(settings.folder)
+        except ValueError:
+            shown = result.path
+        console.print(
+            f"Wrote {shown}: {result.rows} rows, {result.submissions} submissions, {len(result.columns)} columns."
+        )
+        if result.anonymized:
+            console.print(f"Worker ids replaced by salted pseudonyms in {result.replaced} cells.")
+
+    output.emit(settings, result.as_json(), render)

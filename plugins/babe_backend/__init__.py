@@ -1,0 +1,107 @@
+"""babe-backend: the _babe / magpie backend as part of the lifecycle.
+
+The backend is where an experiment's data lives; MTurk only knows who clicked "submit". A _babe
+page posts its trials to the backend and then submits the MTurk form even when that post failed,
+so a worker can be paid while their data is lost. This plugin closes that gap:
+
+- `approve` holds back every Submitted assignment whose `assignment_id` has no row in the
+  backend (`held`, reason `no data in backend`), unless `approve_without_data` is set
+  (`babe approve --approve-without-data`, or `BABE_APPROVE_WITHOUT_DATA=1`);
+- `status` gains the backend's data rows per HIT (`backend_rows`) and its submission count;
+- `babe results` downloads the results (`babe_fetch_results`): the CSV route with HTTP Basic auth
+  when `BABE_BACKEND_PASSWORD` is set, else the JSON retrieval API turned into the same CSV layout;
+- `babe doctor` and `create` check first (`babe_preflight`, `babe_before_create`): deployMethod
+  against the target, serverAppURL's shape, and that the backend has the experiment and it is active.
+
+It does nothing until the section `babe.plugins.babe-backend` exists in `invoke.yaml`; then it reads
+`config/config_deploy.js` (settings may override each field). It uses only babe-tasks' public API:
+`hookimpl`, the errors, `settings.plugin_settings` and `babe_tasks.deployconfig`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from babe_tasks import hookimpl
+from babe_tasks.errors import UsageError, Veto
+
+from . import checks, client
+from .config import NAME, PASSWORD_ENV, USER_ENV, load, validate
+
+__all__ = ["HOLD_REASON", "NAME"]
+
+#: The reason `approve` shows for an assignment held back by this plugin.
+HOLD_REASON = "no data in backend"
+
+
+@hookimpl
+def babe_configure(settings: Any) -> None:
+    """Check the section's keys and values (no file is read and no request made: that is preflight's job)."""
+    if NAME in (getattr(settings, "plugins", None) or {}):
+        validate(settings.plugin_settings(NAME))
+
+
+@hookimpl
+def babe_preflight(settings: Any) -> list[str] | None:
+    config = load(settings)
+    if config is None:
+        return None
+    return checks.problems(settings, config)
+
+
+@hookimpl
+def babe_before_create(settings: Any, plan: Any) -> None:
+    """Refuse to post HITs whose page would lose its data or never submit (also on --dry-run)."""
+    problems = babe_preflight(settings)
+    if problems:
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        raise Veto(f"not posting, {count} (babe doctor lists them): " + " | ".join(problems))
+
+
+@hookimpl
+def babe_before_approve(settings: Any, assignments: Any) -> list[tuple[str, str]] | None:
+    """Hold back every assignment with no row in the backend: paying for lost data is the mistake to stop."""
+    config = load(settings)
+    if config is None or config.approve_without_data or not assignments:
+        return None
+    table, _ = client.fetch(config)
+    present = table.assignment_ids()
+    if present is None and table.rows:
+        raise UsageError(
+            f"the backend's data for experiment {config.experiment_id} has no assignment_id column, so no "
+            "assignment can be matched to its data: add assignment_id to the experiment's dynamic retrieval keys "
+            f"(or set {USER_ENV} and {PASSWORD_ENV} for the full CSV), or pass --approve-without-data"
+        )
+    present = present or set()
+    return [(a.assignment_id, HOLD_REASON) for a in assignments if a.assignment_id not in present]
+
+
+@hookimpl
+def babe_status(settings: Any, status: Any) -> dict[str, Any] | None:
+    """The backend's data rows per HIT (`backend_rows`) and its submissions (`backend_submissions`)."""
+    config = load(settings)
+    if config is None:
+        return None
+    table, _ = client.fetch(config)
+    per_hit = table.rows_per_hit()
+    return {
+        "backend_rows": {hit.hit_id: per_hit.get(hit.hit_id, 0) for hit in status.hits},
+        "backend_submissions": table.submissions(),
+    }
+
+
+@hookimpl
+def babe_fetch_results(settings: Any, destination: Any) -> Path | None:
+    """Write the results CSV to `destination` (the caller renames it into place); None when not configured.
+
+    A table without rows is written too (header only, or empty): `babe results` decides what no data means.
+    """
+    config = load(settings)
+    if config is None:
+        return None
+    table, _ = client.fetch(config)
+    path = Path(destination)
+    path.write_text(table.to_csv(), encoding="utf-8", newline="")
+    return path
+

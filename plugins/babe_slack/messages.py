@@ -1,0 +1,281 @@
+"""The Slack messages: one per step, short enough to read in a channel, built from the step's result.
+
+Each builder takes what the hook received and returns a `Message` — or None when the step did
+nothing worth a message (an `approve` with nothing to approve, a `status` with nothing new). Text
+is Slack mrkdwn: `*bold*`, `` `ids` ``, `<url|links>`; anything that came from people (titles,
+reasons, plugin messages) is escaped, so a `<` in a rejection reason cannot turn into a mention.
+Long lists stop after `LIST_LIMIT` items with "… and N more": one message per step, never one per
+assignment.
+
+Results are read through the attributes their steps define (`steps.create.CreateResult`,
+`steps.approve.ApproveResult`, `steps.reject.RejectResult`, `steps.bonus.BonusResult`,
+`steps.extend.ExtendResult`, `steps.expire.ExpireResult`), as the hook specs hand them over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from babe_tasks import money
+
+#: Items listed per kind before "… and N more".
+LIST_LIMIT = 10
+#: Slack refuses a section block longer than 3000 characters.
+SECTION_LIMIT = 3000
+
+
+@dataclass
+class Message:
+    """A headline, detail lines, and the context line (experiment, target) under them."""
+
+    headline: str
+    lines: list[str] = field(default_factory=list)
+    context: str = ""
+
+    @property
+    def text(self) -> str:
+        """The plain fallback Slack shows in notifications, and what tests read."""
+        return "\n".join([self.headline, *self.lines, *([self.context] if self.context else [])])
+
+    def payload(self) -> dict[str, Any]:
+        blocks: list[dict[str, Any]] = [_section(self.headline)]
+        if self.lines:
+            blocks.append(_section("\n".join(self.lines)))
+        if self.context:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": self.context}]})
+        return {"text": self.text, "blocks": blocks}
+
+
+def _section(text: str) -> dict[str, Any]:
+    if len(text) > SECTION_LIMIT:
+        text = text[: SECTION_LIMIT - 1] + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def escape(text: Any) -> str:
+    """Slack's three control characters, escaped as its docs require."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def dollars(value: Any) -> str:
+    return f"${money.fmt(Decimal(str(value)))}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def listed(items: list[str]) -> list[str]:
+    """Bullet lines, at most LIST_LIMIT, then how many more."""
+    lines = [f"• {item}" for item in items[:LIST_LIMIT]]
+    if len(items) > LIST_LIMIT:
+        lines.append(f"• … and {len(items) - LIST_LIMIT} more")
+    return lines
+
+
+def context(settings: Any) -> str:
+    return f"babe-tasks · experiment {escape(settings.experiment)} · target {escape(settings.target)}"
+
+
+def _who(settings: Any) -> str:
+    return f"*{escape(settings.experiment)}*"
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%MZ") if value is not None else "-"
+
+
+def _with_reasons(items: list[dict], key: str, why: str) -> list[str]:
+    return [f"`{escape(item.get(key))}` — {escape(item.get(why, ''))}" for item in items or []]
+
+
+# -- create ---------------------------------------------------------------------------------------
+def created(settings: Any, plan: Any, result: Any) -> Message | None:
+    hits = list(result.hits)
+    posted = [hit for hit in hits if hit.hit_id]
+    if not posted:
+        return None
+    cost = plan.cost
+    headline = (
+        f":rocket: {_who(settings)} is on *{escape(settings.target)}*: {plural(len(posted), 'HIT')}, "
+        f"{plural(sum(h.assignments for h in posted), 'assignment')} at {dollars(plan.reward)}"
+    )
+    lines = [f"Cost if all approved: *{dollars(cost.total)}* (rewards {dollars(cost.rewards)} + MTurk fees {dollars(cost.fees)})"]
+    if len(posted) < len(hits):
+        lines.append(
+            f":warning: only {len(posted)} of {len(hits)} HITs are posted — run `babe create` again to post the rest"
+        )
+    elif getattr(result, "resumed", False):
+        lines.append(f"Resumed an unfinished create: {plural(result.posted_now, 'HIT')} posted now, the rest earlier")
+    lines.append("HITs: " + ", ".join(f"`{h.hit_id}` ({h.assignments})" for h in posted[:LIST_LIMIT])
+                 + (f", … and {len(posted) - LIST_LIMIT} more" if len(posted) > LIST_LIMIT else ""))
+    expiry = max((h.expires_at for h in posted if h.expires_at is not None), default=None)
+    if expiry is not None:
+        lines.append(f"Open until {_when(expiry)}")
+    previews = sorted({h.preview_url for h in posted if h.preview_url})
+    for url in previews[:1]:
+        lines.append(f"<{url}|Preview the HIT as workers see it>")
+    return Message(headline, lines, context(settings))
+
+
+# -- status: HITs that filled up or expired --------------------------------------------------------
+def hit_changes(settings: Any, changes: list[tuple[Any, str]], status: Any) -> Message | None:
+    """`changes` are (HitStatus, new state) for HITs whose state changed to filled or expired."""
+    if not changes:
+        return None
+    filled = [hit for hit, state in changes if state == "filled"]
+    expired = [hit for hit, state in changes if state == "expired"]
+    parts = []
+    if filled:
+        parts.append(f"{plural(len(filled), 'HIT')} filled")
+    if expired:
+        parts.append(f"{plural(len(expired), 'HIT')} expired")
+    headline = f":bar_chart: {_who(settings)} on *{escape(settings.target)}*: {' and '.join(parts)}"
+    items = [f"`{h.hit_id}` filled — all {h.max_assignments} assignments submitted" for h in filled]
+    items += [
+        f"`{h.hit_id}` expired with {h.submitted + h.approved + h.rejected} of {h.max_assignments} assignments in"
+        for h in expired
+    ]
+    lines = listed(items)
+    totals = status.totals
+    arrived = totals["submitted"] + totals["approved"] + totals["rejected"]
+    expected = sum(h.max_assignments for h in status.hits)
+    summary = f"Now {arrived} of {expected} assignments are in; {totals['submitted']} wait for review"
+    if totals["submitted"]:
+        summary += " — `babe approve`"
+    lines.append(summary)
+    return Message(headline, lines, context(settings))
+
+
+# -- approve --------------------------------------------------------------------------------------
+def approved(settings: Any, result: Any, paid_now: Decimal | None, spent: Decimal | None) -> Message | None:
+    held, failed = list(result.held or []), list(result.failed or [])
+    if not (result.approved or held or failed):
+        return None
+    headline = f":white_check_mark: {_who(settings)} on *{escape(settings.target)}*: approved {plural(result.approved, 'assignment')}"
+    if paid_now is not None and result.approved:
+        headline += f", paid {dollars(paid_now)} (rewards and fees)"
+    lines = []
+    if result.already_approved:
+        lines.append(f"{plural(result.already_approved, 'assignment')} had been approved already")
+    if held:
+        lines.append(f"Held back {len(held)} (left Submitted):")
+        lines += listed(_with_reasons(held, "assignment_id", "reason"))
+    if failed:
+        lines.append(f":warning: {len(failed)} failed — run `babe approve` again:")
+        lines += listed(_with_reasons(failed, "assignment_id", "error"))
+    if spent is not None:
+        lines.append(f"Spent on this experiment so far: {dollars(spent)}")
+    return Message(headline, lines, context(settings))
+
+
+# -- reject ---------------------------------------------------------------------------------------
+def rejected(settings: Any, result: Any) -> Message | None:
+    """From `steps.reject.RejectResult`: rejected (assignments), already rejected (ids), held, failed."""
+    done = [a.assignment_id for a in result.rejected]
+    held, failed = list(result.held or []), list(result.failed or [])
+    if not (done or held or failed):
+        return None
+    headline = f":no_entry_sign: {_who(settings)} on *{escape(settings.target)}*: rejected {plural(len(done), 'assignment')}"
+    lines = []
+    if done:
+        lines.append(f"Reason given to the workers: “{escape(result.reason)}”")
+    lines += listed([f"`{escape(i)}`" for i in done])
+    if result.already_rejected:
+        lines.append(f"{plural(len(result.already_rejected), 'assignment')} had been rejected already")
+    if held:
+        lines.append(f"Held back {len(held)}:")
+        lines += listed(_with_reasons(held, "assignment_id", "reason"))
+    if failed:
+        lines.append(f":warning: {len(failed)} failed — run `babe reject` again:")
+        lines += listed(_with_reasons(failed, "assignment_id", "error"))
+    return Message(headline, lines, context(settings))
+
+
+# -- bonus ----------------------------------------------------------------------------------------
+def bonused(settings: Any, result: Any) -> Message | None:
+    """From `steps.bonus.BonusResult`: paid, already paid, held (Payments), failed ((Payment, error))."""
+    paid, held, failed = list(result.paid), list(result.held or []), list(result.failed or [])
+    if not (paid or held or failed):
+        return None
+    headline = (
+        f":gift: {_who(settings)} on *{escape(settings.target)}*: paid {plural(len(paid), 'bonus', 'bonuses')}, "
+        f"{dollars(result.total)} with fees"
+    )
+    lines = listed([f"`{escape(p.worker_id)}` {dollars(p.amount)} — {escape(p.reason)}" for p in paid])
+    if result.already_paid:
+        lines.append(f"{plural(len(result.already_paid), 'bonus', 'bonuses')} had been paid already (not paid twice)")
+    if held:
+        lines.append(f"Held back {len(held)} by a plugin:")
+        lines += listed([f"`{escape(p.worker_id)}` {dollars(p.amount)}" for p in held])
+    if failed:
+        lines.append(f":warning: {len(failed)} failed — run the same `babe bonus` again (nothing is paid twice):")
+        lines += listed([f"`{escape(p.worker_id)}` {dollars(p.amount)} — {escape(error)}" for p, error in failed])
+    return Message(headline, lines, context(settings))
+
+
+# -- extend ---------------------------------------------------------------------------------------
+def extended(settings: Any, result: Any) -> Message | None:
+    """From `steps.extend.ExtendResult`: HITs extended (ids; their changes in `plan.hits`), new HITs, failed."""
+    changes = {hit.hit_id: hit for hit in result.plan.hits}
+    done = list(result.extended)
+    posted = [hit for hit in result.new_hits if hit.hit_id]
+    failed = list(result.failed or [])
+    if not (done or posted or failed):
+        return None
+    parts = []
+    if done:
+        parts.append(f"extended {plural(len(done), 'HIT')}")
+    if posted:
+        parts.append(f"posted {plural(len(posted), 'new HIT')} in the same group")
+    headline = f":arrows_clockwise: {_who(settings)} on *{escape(settings.target)}*: {' and '.join(parts) or 'extend failed'}"
+    items = []
+    for hit_id in done:
+        change = changes.get(hit_id)
+        detail = []
+        if change is not None and change.add:
+            detail.append(f"+{plural(change.add, 'assignment')} (now {change.assignments_after})")
+        if change is not None and change.expires_at is not None:
+            detail.append(f"open until {_when(change.expires_at)}")
+        items.append(f"`{escape(hit_id)}` " + ", ".join(detail))
+    items += [f"`{escape(hit.hit_id)}` new, {hit.assignments} assignments" for hit in posted]
+    lines = listed(items)
+    if result.cost.total:
+        lines.append(f"Commits up to {dollars(result.cost.total)} more if all is approved")
+    if failed:
+        lines.append(f":warning: {len(failed)} failed — run the same `babe extend` again:")
+        lines += listed([f"`{escape(item.get('hit_id') or 'new HITs')}` — {escape(item.get('error', ''))}" for item in failed])
+    return Message(headline, lines, context(settings))
+
+
+# -- expire ---------------------------------------------------------------------------------------
+def expired(settings: Any, result: Any) -> Message | None:
+    done = list(result.expired or [])
+    deleted = list(getattr(result, "deleted", []) or [])
+    not_deleted = list(getattr(result, "not_deleted", []) or [])
+    failed = list(getattr(result, "failed", []) or [])
+    if not (done or deleted or not_deleted or failed):
+        return None
+    parts = [f"expired {plural(len(done), 'HIT')}"]
+    if deleted:
+        parts.append(f"deleted {len(deleted)}")
+    headline = f":stop_sign: {_who(settings)} on *{escape(settings.target)}*: {', '.join(parts)}"
+    lines = listed([f"`{escape(i)}`" for i in done])
+    if done:
+        lines.append("Workers who already accepted may still submit until their time runs out")
+    if not_deleted:
+        lines.append(f"Not deleted {len(not_deleted)}:")
+        lines += listed(_with_reasons(not_deleted, "hit_id", "reason"))
+    if failed:
+        lines.append(f":warning: {len(failed)} failed — run `babe expire` again:")
+        lines += listed(_with_reasons(failed, "hit_id", "error"))
+    return Message(headline, lines, context(settings))
+
+
+# -- vetoes ---------------------------------------------------------------------------------------
+def vetoed(settings: Any, step: str, plugin: str | None, message: str) -> Message:
+    who = f"*{escape(plugin)}*" if plugin else "a plugin"
+    headline = f":no_entry: {_who(settings)} on *{escape(settings.target)}*: {who} stopped *{escape(step)}* — nothing was done"
+    return Message(headline, [f"> {escape(message)}"], context(settings))
