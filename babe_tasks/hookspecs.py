@@ -100,24 +100,25 @@ def babe_before_reject(settings: Any, assignments: Any) -> list[tuple[str, str]]
     """Fires when `reject` has checked the assignments it is about to reject, before any call.
 
     `assignments` is the list of `AssignmentInfo` to reject (all Submitted); the reason shown to
-    workers is `settings`-independent and passed to the step, not here. Return `(assignment_id,
-    reason)` pairs to keep those un-rejected (reported as held), or raise `Veto("why")`.
+    workers is given to the step, not here. Return `(assignment_id, reason)` pairs to keep those
+    un-rejected (reported as held), or raise `Veto("why")`. Also fired on `--dry-run`.
     """
 
 
 @hookspec
 def babe_after_reject(settings: Any, result: Any) -> None:
-    """Fires after `reject`, with its result (rejected, held, failed)."""
+    """Fires after `reject`, with its result (`rejected`, `already_rejected`, `held`, `failed`, `reason`)."""
 
 
 @hookspec
 def babe_before_bonus(settings: Any, payments: Any) -> None:
     """Fires when `bonus` has validated every payment and worked out the fees, before paying any.
 
-    `payments` is the list of `babe_tasks.steps.bonus.Payment` still to pay (`worker_id`,
-    `assignment_id`, `amount`, `fee`, `reason`, `token`), already without those the ledger shows
-    as paid. Raise `Veto("why")` to pay nothing (e.g. a payment cap); the list may be shortened in
-    place to hold some back.
+    `payments` is the list of `babe_tasks.steps.bonus.Payment` still to pay (frozen: `worker_id`,
+    `assignment_id`, `hit_id`, `amount`, `fee`, `reason`, `token`, `resumed` — True for a payment
+    an earlier run started), already without those the ledger shows as paid. Raise `Veto("why")` to
+    pay nothing (e.g. a payment cap); the list may be shortened in place to hold some back. Also
+    fired on `--dry-run`.
     """
 
 
@@ -154,9 +155,10 @@ def babe_vetoed(settings: Any, step: str, plugin: str | None, message: str) -> N
 def babe_cost(settings: Any, report: Any) -> dict[str, Any] | None:
     """Fires when `cost` has worked out a cost report; return extra fields to show, or None.
 
-    `report` carries what is being costed (`kind`: create, extend, bonus or experiment) and its
-    money (`total`, and for the experiment `committed`, `spent`). A payment cap shows each cap and
-    what is left here. Exceptions become warnings.
+    `report` carries what is being costed (`kind`: create, extend, bonus or experiment), its
+    `parts` (label → amount), its money (`total`, and for the experiment `committed`, `spent`) and
+    `extra` (what plugins added). A payment cap shows each cap and what is left here. Exceptions
+    become warnings.
     """
 
 
