@@ -12,8 +12,16 @@ named like the specs below and taking any subset of their keyword arguments. The
   after-hooks still run.
 - The rest contribute something: the platform, extra status fields, results, preflight problems.
 
+Every hook receives `settings`: the run's validated, frozen `babe_tasks.settings.Settings`
+(`settings.experiment`, `settings.target`, `settings.folder`, …; the plugin's own section of
+`invoke.yaml` is `settings.plugin_settings("<name>")`). A hook function names only the arguments
+it needs.
+
 Hooks are called one plugin at a time (see `babe_tasks.plugins.call_before` / `call_after`), last
 registered first, honouring `tryfirst` / `trylast`; hook wrappers are not used by babe.
+
+Each docstring below ends with an example; `docs/hooks.md` is generated from them
+(`python -m babe_tasks.hookref --write docs/hooks.md`).
 """
 
 from __future__ import annotations
@@ -34,6 +42,21 @@ def babe_configure(settings: Any) -> None:
     `settings.plugin_settings("<name>")` and checks it here. Raise `UsageError` for a bad setting
     (exit 2, before anything is done). Any other exception is reported as a plugin failure: a
     warning, and the plugin is unregistered — fatal (exit 2) with `strict_plugins`.
+
+    Example::
+
+        from babe_tasks import hookimpl
+        from babe_tasks.durations import DurationError, parse_duration
+        from babe_tasks.errors import UsageError
+
+        @hookimpl
+        def babe_configure(settings):
+            minimum = settings.plugin_settings("min_time").get("minimum")
+            if minimum is not None:
+                try:
+                    parse_duration(minimum)
+                except DurationError as exc:
+                    raise UsageError(f"babe.plugins.min_time.minimum {exc}") from None
     """
 
 
@@ -43,7 +66,28 @@ def babe_platform(settings: Any) -> Any:
 
     Called when a step needs the platform; the first non-None answer wins. The built-in plugin
     `mturk` answers for `platform: mturk` (every target: local, sandbox, live, endpoint URL). The
-    object follows the protocol in `babe_tasks.platform.base`.
+    object follows the protocol in `babe_tasks.platform.base`. A `BabeError` raised here (e.g.
+    `UsageError` for a platform that is misconfigured) stops the step with its own exit code; any
+    other exception stops it with exit 3 naming the plugin.
+
+    Example::
+
+        import sys
+
+        from babe_tasks import hookimpl
+        from babe_tasks.platform.mturk import MTurkPlatform
+
+        class LoggedMTurk(MTurkPlatform):
+            # MTurk, printing each operation on stderr (`platform: logged-mturk`).
+            def call(self, operation, **params):
+                print(f"mturk: {operation}", file=sys.stderr)
+                return super().call(operation, **params)
+
+        @hookimpl
+        def babe_platform(settings):
+            if settings.platform == "logged-mturk":
+                return LoggedMTurk(settings)
+            return None
     """
 
 
@@ -55,6 +99,18 @@ def babe_before_create(settings: Any, plan: Any) -> None:
     `qualification_requirements`, and `cost` with `rewards`, `fees`, `total`); a plugin may change
     it in place (e.g. add qualification requirements) or raise `Veto("why")` (e.g. a payment cap).
     Return value ignored. Also fired on `--dry-run`, so a dry run shows what the plugins allow.
+
+    Example::
+
+        from decimal import Decimal
+
+        from babe_tasks import Veto, hookimpl
+
+        @hookimpl
+        def babe_before_create(settings, plan):
+            cap = Decimal(str(settings.plugin_settings("capper").get("limit", "50.00")))
+            if plan.cost.total > cap:
+                raise Veto(f"this run costs ${plan.cost.total}, more than the ${cap} cap")
     """
 
 
@@ -62,9 +118,20 @@ def babe_before_create(settings: Any, plan: Any) -> None:
 def babe_after_create(settings: Any, plan: Any, result: Any) -> None:
     """Fires after `create` posted its HITs (also when some failed), with the plan and the result.
 
-    `result` is the step's `CreateResult` (`hits` posted with ids, preview URLs and expiry;
-    `as_json()` gives the `--json` document). For notifications, logs, and bookkeeping of the
-    lab's own; exceptions become warnings.
+    `plan` is the plan `babe_before_create` saw, now with its ids; `result` is the step's
+    `CreateResult` (`hits` posted with ids, preview URLs and expiry; `as_json()` gives the `--json`
+    document). For notifications, logs, and bookkeeping of the lab's own; exceptions become
+    warnings. Not fired on `--dry-run`.
+
+    Example::
+
+        import sys
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_after_create(settings, plan, result):
+            print(f"{settings.experiment}: {len(result.hits)} HIT(s) posted, ${plan.cost.total} committed", file=sys.stderr)
     """
 
 
@@ -77,22 +144,77 @@ def babe_before_approve(settings: Any, assignments: Any) -> list[tuple[str, str]
     `answer`); repeat workers are already held out. Return a list of `(assignment_id, reason)` to
     hold those back — they are reported as held with the reason and left Submitted for a later
     run — or None. Raise `Veto("why")` to approve nothing.
+
+    Example::
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_before_approve(settings, assignments):
+            blocked = set(settings.plugin_settings("blocklist").get("workers", []))
+            return [(a.assignment_id, "worker is on the lab's blocklist") for a in assignments if a.worker_id in blocked]
     """
 
 
 @hookspec
 def babe_after_approve(settings: Any, result: Any) -> None:
-    """Fires after `approve`, with its result (approved, already approved, held, failed)."""
+    """Fires after `approve` has run (not on `--dry-run`), with what it did.
+
+    `result` is the step's `ApproveResult`: `approved` and `already_approved` (counts), `held`
+    (`[{"assignment_id", "reason"}]`), `failed` (`[{"assignment_id", "error"}]`), `assignments`
+    (the `AssignmentInfo` approved now); `as_json()` gives the `--json` document. It
+    observes: exceptions become warnings naming the plugin, and the approvals stand.
+
+    Example::
+
+        import sys
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_after_approve(settings, result):
+            if result.held:
+                print(f"{len(result.held)} assignment(s) held for review", file=sys.stderr)
+    """
 
 
 @hookspec
 def babe_before_expire(settings: Any, hit_ids: list[str]) -> None:
-    """Fires before `expire` expires `hit_ids`; the list may be shortened in place, or `Veto` raised."""
+    """Fires before `expire` expires `hit_ids`; the list may be shortened in place, or `Veto` raised.
+
+    `hit_ids` are the HITs `expire` is about to handle: the experiment's HITs, or those given with
+    `--hit` (HITs already closed are skipped later). Return value ignored. `Veto("why")` leaves
+    every HIT as it is (exit 3).
+
+    Example::
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_before_expire(settings, hit_ids):
+            keep = set(settings.plugin_settings("keep-open").get("hits", []))
+            hit_ids[:] = [hit_id for hit_id in hit_ids if hit_id not in keep]
+    """
 
 
 @hookspec
 def babe_after_expire(settings: Any, result: Any) -> None:
-    """Fires after `expire` (and `--delete`), with the HITs expired, deleted and not deleted (why)."""
+    """Fires after `expire` (and `--delete`), with the HITs expired, deleted and not deleted (why).
+
+    `result` is the step's `ExpireResult`: `expired`, `deleted`, `already_closed` (HIT ids),
+    `not_deleted` (`[{"hit_id", "reason"}]`) and `failed`. It observes: exceptions become
+    warnings, and the HITs stay expired.
+
+    Example::
+
+        import sys
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_after_expire(settings, result):
+            print(f"{settings.experiment}: {len(result.expired)} HIT(s) stopped", file=sys.stderr)
+    """
 
 
 @hookspec
@@ -102,12 +224,38 @@ def babe_before_reject(settings: Any, assignments: Any) -> list[tuple[str, str]]
     `assignments` is the list of `AssignmentInfo` to reject (all Submitted); the reason shown to
     workers is given to the step, not here. Return `(assignment_id, reason)` pairs to keep those
     un-rejected (reported as held), or raise `Veto("why")`. Also fired on `--dry-run`.
+
+    Example::
+
+        from babe_tasks import Veto, hookimpl
+
+        @hookimpl
+        def babe_before_reject(settings, assignments):
+            if len(assignments) > 10:
+                raise Veto(f"{len(assignments)} rejections at once: review them and reject in batches of 10")
     """
 
 
 @hookspec
 def babe_after_reject(settings: Any, result: Any) -> None:
-    """Fires after `reject`, with its result (`rejected`, `already_rejected`, `held`, `failed`, `reason`)."""
+    """Fires after `reject`, with its result (`rejected`, `already_rejected`, `held`, `failed`, `reason`).
+
+    `result` is the step's `RejectResult`: `rejected` (the `AssignmentInfo` rejected now),
+    `already_rejected` (ids), `held` and `failed` (dicts with `assignment_id`), `reason` (what
+    the workers read). It observes: exceptions become warnings; a rejection is never undone. Not
+    fired on `--dry-run`.
+
+    Example::
+
+        import sys
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_after_reject(settings, result):
+            for assignment in result.rejected:
+                print(f"rejected {assignment.assignment_id} of worker {assignment.worker_id}", file=sys.stderr)
+    """
 
 
 @hookspec
@@ -118,13 +266,40 @@ def babe_before_bonus(settings: Any, payments: Any) -> None:
     `assignment_id`, `hit_id`, `amount`, `fee`, `reason`, `token`, `resumed` — True for a payment
     an earlier run started), already without those the ledger shows as paid. Raise `Veto("why")` to
     pay nothing (e.g. a payment cap); the list may be shortened in place to hold some back. Also
-    fired on `--dry-run`.
+    fired on `--dry-run`. Return value ignored.
+
+    Example::
+
+        from decimal import Decimal
+
+        from babe_tasks import Veto, hookimpl
+
+        @hookimpl
+        def babe_before_bonus(settings, payments):
+            large = [p for p in payments if p.amount > Decimal("5.00")]
+            if large:
+                raise Veto(f"{len(large)} bonus(es) above $5.00: pay those by hand after a second look")
     """
 
 
 @hookspec
 def babe_after_bonus(settings: Any, result: Any) -> None:
-    """Fires after `bonus`, with its result (paid, already paid, failed, total)."""
+    """Fires after `bonus`, with its result (paid, already paid, failed, total).
+
+    `result` is the step's `BonusResult`: `paid`, `already_paid` and `held` (lists of `Payment`),
+    `failed` (`(Payment, error)` pairs), `total` (bonuses plus fees paid now, a `Decimal`). It
+    observes: exceptions become warnings, and what was paid stays paid. Not fired on `--dry-run`.
+
+    Example::
+
+        import sys
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_after_bonus(settings, result):
+            print(f"paid {len(result.paid)} bonus(es), ${result.total} with fees", file=sys.stderr)
+    """
 
 
 @hookspec
@@ -133,21 +308,58 @@ def babe_before_extend(settings: Any, plan: Any) -> None:
 
     `plan` is `babe_tasks.steps.extend.ExtendPlan` (per HIT: the assignments and time to add, or the
     new HITs `--split` will post; `cost` with `rewards`, `fees`, `total`). May be changed in place,
-    or `Veto("why")` raised.
+    or `Veto("why")` raised. Return value ignored.
+
+    Example::
+
+        from decimal import Decimal
+
+        from babe_tasks import Veto, hookimpl
+
+        @hookimpl
+        def babe_before_extend(settings, plan):
+            if plan.cost.total > Decimal("100.00"):
+                raise Veto(f"this extension costs ${plan.cost.total}: ask the PI first")
     """
 
 
 @hookspec
 def babe_after_extend(settings: Any, result: Any) -> None:
-    """Fires after `extend`, with the HITs extended and the HITs posted by `--split`."""
+    """Fires after `extend`, with the HITs extended and the HITs posted by `--split`.
+
+    `result` is the step's `ExtendResult`: `plan` (the `ExtendPlan`), `cost` (what this run was to
+    spend), `extended` and `already_done` (HIT ids), `new_hits` (posted by `--split`), `failed`. It
+    observes: exceptions become warnings, and the extension stands. Not fired on `--dry-run`.
+
+    Example::
+
+        import sys
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_after_extend(settings, result):
+            print(f"extended {len(result.extended)} HIT(s) for up to ${result.cost.total}", file=sys.stderr)
+    """
 
 
 @hookspec
 def babe_vetoed(settings: Any, step: str, plugin: str | None, message: str) -> None:
     """Fires when a before-hook stopped `step` (`create`, `approve`, …) with a veto or a crash.
 
-    For notifications ("payment-cap stopped create: …"); the step has done nothing. Exceptions
-    become warnings and never change the exit code 3.
+    For notifications ("payment-cap stopped create: …"); the step has done nothing. `plugin` is
+    the name of the plugin that stopped it (None if unknown) and `message` its one-line reason.
+    Exceptions become warnings and never change the exit code 3.
+
+    Example::
+
+        import sys
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_vetoed(settings, step, plugin, message):
+            print(f"{settings.experiment}: {plugin} stopped {step}: {message}", file=sys.stderr)
     """
 
 
@@ -159,6 +371,19 @@ def babe_cost(settings: Any, report: Any) -> dict[str, Any] | None:
     `parts` (label → amount), its money (`total`, and for the experiment `committed`, `spent`) and
     `extra` (what plugins added). A payment cap shows each cap and what is left here. Exceptions
     become warnings.
+
+    Example::
+
+        from decimal import Decimal
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_cost(settings, report):
+            if report.kind != "experiment":
+                return None
+            budget = Decimal(str(settings.plugin_settings("budget").get("grant", "500.00")))
+            return {"grant_left": budget - report.total}
     """
 
 
@@ -169,6 +394,17 @@ def babe_status(settings: Any, status: Any) -> dict[str, Any] | None:
     `status` is the status result (per HIT counts, totals, money). The returned dict's items are
     added to the JSON document and shown as extra lines (e.g. `{"backend_submissions": 17}`).
     Exceptions become warnings: a status report never fails because of a plugin.
+
+    Example::
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_status(settings, status):
+            target = settings.plugin_settings("target").get("participants")
+            if target is None:
+                return None
+            return {"participants_missing": max(0, int(target) - status.totals["approved"])}
     """
 
 
@@ -179,6 +415,17 @@ def babe_describe(settings: Any) -> dict[str, Any] | None:
     Called only by the plugins listing; no side effects. Return a small JSON-able dict (e.g.
     `{"webhook": "https://hooks.slack.com/…", "events": [...]}`); never a secret in clear.
     Exceptions become warnings.
+
+    Example::
+
+        import os
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_describe(settings):
+            token = os.environ.get("LAB_DRIVE_TOKEN", "")
+            return {"folder": settings.plugin_settings("drive").get("folder"), "token": "set" if token else "missing"}
     """
 
 
@@ -186,11 +433,26 @@ def babe_describe(settings: Any) -> dict[str, Any] | None:
 def babe_fetch_results(settings: Any, destination: Any) -> Any:
     """Fetch the experiment's results (e.g. the _babe backend's CSV) into `destination` (a Path).
 
-    `destination` is the file to write: a hidden temporary name inside `results/`, which
+    Called by `babe results`. `destination` is the file to write: a hidden temporary name inside `results/`, which
     `babe results` checks (a CSV with a header), optionally anonymises, and only then publishes
     under its final name, so a failed download never leaves a partial file. A header-only or empty
     file means "no data yet". Return the Path written, or None when this plugin cannot fetch for
     this experiment; the first non-None answer wins. Raise a `BabeError` for a backend failure.
+
+    Example::
+
+        import shutil
+        from pathlib import Path
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_fetch_results(settings, destination):
+            source = settings.plugin_settings("shared-drive").get("csv")
+            if not source:
+                return None
+            shutil.copyfile(Path(source).expanduser(), destination)
+            return destination
     """
 
 
@@ -199,5 +461,18 @@ def babe_preflight(settings: Any) -> list[str] | None:
     """Return problems that would spoil a run (one line each, with the fix), or None.
 
     Called by `doctor`; e.g. "deployMethod is MTurkSandbox but target is live".
-    Checks only: no side effects, no spending calls.
+    Checks only: no side effects, no spending calls. An exception raised here is reported as a
+    failed check naming the plugin (doctor exits 2), never as a crash.
+
+    Example::
+
+        from decimal import Decimal
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_preflight(settings):
+            if settings.target == "live" and settings.reward is not None and settings.reward < Decimal("1.00"):
+                return [f"reward ${settings.reward} is below the lab's $1.00 minimum on live: raise babe.reward"]
+            return None
     """

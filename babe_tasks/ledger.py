@@ -2,9 +2,10 @@
 
 It holds every plan `create` made (written before the first call, so a crash leaves something to
 resume), every HIT posted (target, where the calls went, ids, parameters, token, annotation),
-every assignment seen with its last status, and every payment (reward and fee now; bonuses
-later). `status` reads it to spend as few calls as possible; `approve` to find repeat workers
-across HITs; `create` for idempotency.
+every assignment seen with its last status, every payment (rewards, fees, bonuses and their
+fees), every bonus from before its call to its confirmation, and every rejection with the reason
+the worker read. `status` reads it to spend as few calls as possible; `approve` to find repeat
+workers across HITs; `create` and `bonus` for idempotency; `cost` for what was spent.
 
 The platform stays the truth about the present: the ledger only ever adds what a call already
 established, so losing a write never makes a re-run unsafe — it only costs the re-run a call.
@@ -29,7 +30,7 @@ from uuid import uuid4
 
 from . import money
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: HIT statuses after which the platform has nothing more to say about a HIT.
 GONE = ("Disposed", "NotFound")
 
@@ -97,6 +98,37 @@ CREATE TABLE IF NOT EXISTS payments (
     UNIQUE (kind, assignment_id, token)
 );
 CREATE INDEX IF NOT EXISTS payments_by_experiment ON payments (experiment, target);
+CREATE TABLE IF NOT EXISTS bonuses (
+    token          TEXT PRIMARY KEY,
+    identity       TEXT NOT NULL,
+    attempt        INTEGER NOT NULL,
+    experiment     TEXT NOT NULL,
+    target         TEXT NOT NULL,
+    location       TEXT NOT NULL,
+    hit_id         TEXT,
+    assignment_id  TEXT NOT NULL,
+    worker_id      TEXT NOT NULL,
+    amount         TEXT NOT NULL,
+    fee            TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('sending', 'paid')),
+    sent_at        REAL NOT NULL,
+    paid_at        REAL,
+    error          TEXT,
+    created_at     REAL NOT NULL,
+    UNIQUE (identity, attempt)
+);
+CREATE INDEX IF NOT EXISTS bonuses_by_experiment ON bonuses (experiment, target);
+CREATE INDEX IF NOT EXISTS bonuses_by_assignment ON bonuses (assignment_id);
+CREATE TABLE IF NOT EXISTS rejections (
+    assignment_id  TEXT PRIMARY KEY,
+    experiment     TEXT NOT NULL,
+    target         TEXT NOT NULL,
+    hit_id         TEXT NOT NULL,
+    worker_id      TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    rejected_at    REAL NOT NULL
+);
 """
 
 
@@ -165,6 +197,57 @@ class OpenPlan:
     plan_id: str
     hit_type_id: str | None
     posted: dict[int, str]
+
+
+@dataclass(frozen=True)
+class BonusRecord:
+    """One bonus as the ledger knows it: "sending" from just before its call, "paid" once confirmed.
+
+    `identity` is the hash of (experiment, worker, assignment, amount, reason): the same payment
+    asked for again has the same identity. `attempt` counts deliberate repeats (`bonus --pay-again`):
+    0 for the first payment, whose token is the identity itself. `sent_at` is the platform's clock
+    when its token was last sent, which tells whether MTurk may have forgotten the token (24 h).
+    """
+
+    token: str
+    identity: str
+    attempt: int
+    experiment: str
+    target: str
+    hit_id: str | None
+    assignment_id: str
+    worker_id: str
+    amount: Decimal
+    fee: Decimal
+    reason: str
+    status: str
+    sent_at: float
+    paid_at: float | None
+    error: str | None
+
+    @property
+    def paid(self) -> bool:
+        return self.status == "paid"
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> BonusRecord:
+        return cls(
+            token=row["token"],
+            identity=row["identity"],
+            attempt=row["attempt"],
+            experiment=row["experiment"],
+            target=row["target"],
+            hit_id=row["hit_id"],
+            assignment_id=row["assignment_id"],
+            worker_id=row["worker_id"],
+            amount=Decimal(row["amount"]),
+            fee=Decimal(row["fee"]),
+            reason=row["reason"],
+            status=row["status"],
+            sent_at=row["sent_at"],
+            paid_at=row["paid_at"],
+            error=row["error"],
+        )
 
 
 class Ledger:
@@ -392,3 +475,104 @@ class Ledger:
                 total += Decimal(row["amount"])
         return total
 
+    def assignment(self, assignment_id: str) -> sqlite3.Row | None:
+        """The ledger's row for one assignment (any experiment), or None if never seen."""
+        rows = self._read("SELECT * FROM assignments WHERE assignment_id = ?", (assignment_id,))
+        return rows[0] if rows else None
+
+    def payment_totals(self, experiment: str, target: str) -> dict[str, Decimal]:
+        """What the experiment paid on a target, by kind: reward, fee, bonus, bonus_fee (zeros included)."""
+        totals = {kind: Decimal("0.00") for kind in ("reward", "fee", "bonus", "bonus_fee")}
+        for row in self._read(
+            "SELECT kind, amount FROM payments WHERE experiment = ? AND target = ?", (experiment, target)
+        ):
+            totals[row["kind"]] += Decimal(row["amount"])
+        return totals
+
+    # -- bonuses: written before the call, confirmed after ------------------------------------
+    def bonus_attempts(self, identity: str) -> list[BonusRecord]:
+        """Every recorded payment of one bonus identity, first attempt first."""
+        rows = self._read("SELECT * FROM bonuses WHERE identity = ? ORDER BY attempt", (identity,))
+        return [BonusRecord.from_row(r) for r in rows]
+
+    def bonuses(self, experiment: str, target: str, *, assignment_id: str | None = None) -> list[BonusRecord]:
+        """The experiment's bonuses on a target (optionally of one assignment), oldest first."""
+        sql = "SELECT * FROM bonuses WHERE experiment = ? AND target = ?"
+        params: tuple = (experiment, target)
+        if assignment_id is not None:
+            sql += " AND assignment_id = ?"
+            params += (assignment_id,)
+        return [BonusRecord.from_row(r) for r in self._read(sql + " ORDER BY created_at, attempt", params)]
+
+    def start_bonus(self, payment, *, experiment: str, target: str, location: str, sent_at: float) -> None:
+        """Record a bonus as "sending" just before its first call (a no-op if it is recorded already).
+
+        `payment` has `token`, `identity`, `attempt`, `hit_id`, `assignment_id`, `worker_id`,
+        `amount`, `fee` and `reason` (a `steps.bonus.Payment`).
+        """
+        with self._write() as tx:
+            tx.execute(
+                "INSERT OR IGNORE INTO bonuses (token, identity, attempt, experiment, target, location, hit_id,"
+                " assignment_id, worker_id, amount, fee, reason, status, sent_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?)",
+                (
+                    payment.token,
+                    payment.identity,
+                    payment.attempt,
+                    experiment,
+                    target,
+                    location,
+                    payment.hit_id,
+                    payment.assignment_id,
+                    payment.worker_id,
+                    money.fmt(payment.amount),
+                    money.fmt(payment.fee),
+                    payment.reason,
+                    sent_at,
+                    time.time(),
+                ),
+            )
+
+    def bonus_resent(self, token: str, sent_at: float) -> None:
+        """A "sending" bonus's token goes out again after MTurk may have forgotten it: a new 24 h window."""
+        with self._write() as tx:
+            tx.execute("UPDATE bonuses SET sent_at = ? WHERE token = ? AND status = 'sending'", (sent_at, token))
+
+    def bonus_error(self, token: str, error: str) -> None:
+        """The call failed: the bonus stays "sending" (its outcome is unknown) with the error kept."""
+        with self._write() as tx:
+            tx.execute("UPDATE bonuses SET error = ? WHERE token = ?", (error, token))
+
+    def bonus_paid(self, token: str) -> None:
+        """The platform confirmed the bonus: mark it paid and book the bonus and its fee as spent."""
+        now = time.time()
+        with self._write() as tx:
+            row = tx.execute("SELECT * FROM bonuses WHERE token = ?", (token,)).fetchone()
+            if row is None:
+                raise KeyError(f"no bonus with token {token} in the ledger")
+            tx.execute("UPDATE bonuses SET status = 'paid', paid_at = ?, error = NULL WHERE token = ?", (now, token))
+            tx.executemany(
+                "INSERT OR IGNORE INTO payments (kind, experiment, target, hit_id, assignment_id, worker_id, amount,"
+                " token, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (kind, row["experiment"], row["target"], row["hit_id"], row["assignment_id"], row["worker_id"],
+                     row[column], token, row["reason"], now)
+                    for kind, column in (("bonus", "amount"), ("bonus_fee", "fee"))
+                ],
+            )
+
+    # -- rejections ---------------------------------------------------------------------------
+    def record_rejected(self, experiment: str, target: str, assignment, reason: str) -> None:
+        """An assignment is rejected (by us now, or found so): its status, and the reason the worker read."""
+        self.record_assignments(experiment, target, [replace(assignment, status="Rejected")])
+        with self._write() as tx:
+            tx.execute(
+                "INSERT OR IGNORE INTO rejections (assignment_id, experiment, target, hit_id, worker_id, reason,"
+                " rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (assignment.assignment_id, experiment, target, assignment.hit_id, assignment.worker_id, reason,
+                 time.time()),
+            )
+
+    def rejection(self, assignment_id: str) -> sqlite3.Row | None:
+        rows = self._read("SELECT * FROM rejections WHERE assignment_id = ?", (assignment_id,))
+        return rows[0] if rows else None

@@ -10,6 +10,11 @@ possible (20 with B=9 → 7, 7, 6; never 9, 9, 2). Every HIT then fills and fini
 pace, so the group stays one coherent batch for workers, and each HIT keeps the same head room
 below the 10-assignment surcharge for a later `extend`. The fee is charged per assignment, so the
 split never changes the cost as long as every HIT stays below 10 assignments.
+
+Who may work is part of the plan too: the QualificationRequirements built from the settings
+(`babe_tasks.qualifications`), Masters, and whether workers stay unique per experiment and which
+earlier experiments' workers are kept out (`babe_tasks.exclusion` adds the matching DoesNotExist
+requirement when posting). All of it counts towards MTurk's 10 requirements, checked here.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -91,10 +97,19 @@ class Cost:
 
 def hit_cost(reward: Decimal, max_assignments: int, masters: bool = False) -> Cost:
     """What one HIT costs if every assignment is approved (fees from `babe_tasks.money`)."""
+    return assignments_cost(reward, max_assignments, max_assignments, masters)
+
+
+def assignments_cost(reward: Decimal, hit_size: int, count: int, masters: bool = False) -> Cost:
+    """What `count` approved assignments of a HIT of `hit_size` assignments cost.
+
+    The fee depends on the HIT's size, not on how many are bought: assignments added by `extend`
+    to a HIT of 10 or more pay the surcharge like the HIT's first ones.
+    """
     commission = money.assignment_fee(reward, 1, False)
-    plain = money.assignment_fee(reward, max_assignments, False)
-    full = money.assignment_fee(reward, max_assignments, masters)
-    n = max_assignments
+    plain = money.assignment_fee(reward, hit_size, False)
+    full = money.assignment_fee(reward, hit_size, masters)
+    n = count
     return Cost(n, reward * n, commission * n, (plain - commission) * n, (full - plain) * n)
 
 
@@ -122,6 +137,15 @@ def external_question(url: str, frame_height: int) -> str:
         f"<ExternalURL>{escape(url)}</ExternalURL><FrameHeight>{frame_height}</FrameHeight>"
         "</ExternalQuestion>"
     )
+
+
+def external_parts(question: str) -> tuple[str, int]:
+    """The ExternalURL and FrameHeight of an ExternalQuestion ("" and 0 for any other question)."""
+    from xml.sax.saxutils import unescape
+
+    url = re.search(r"<ExternalURL>(.*?)</ExternalURL>", question or "", re.DOTALL)
+    height = re.search(r"<FrameHeight>(\d+)</FrameHeight>", question or "")
+    return (unescape(url.group(1).strip()) if url else ""), (int(height.group(1)) if height else 0)
 
 
 @dataclass
@@ -156,6 +180,15 @@ class Plan:
     masters: bool = False
     #: Extra QualificationRequirements, in MTurk's shape, added to the HIT type.
     qualification_requirements: list[dict[str, Any]] = field(default_factory=list)
+    #: Keep workers unique per experiment: the HITs require DoesNotExist on the experiment's own
+    #: qualification type (`babe_tasks.exclusion`), whose id is known only when posting.
+    unique_workers: bool = True
+    #: Earlier experiments whose workers are kept out (granted the type before posting); None: none.
+    exclude_experiments: list[str] | None = None
+    #: Post into this existing HIT type instead of creating one (`extend --split`).
+    hit_type_id: str | None = None
+    #: The question exactly as an existing HIT has it (`extend --split`); None: built from `url`.
+    question_xml: str | None = None
     hits: list[PlannedHit] = field(default_factory=list)
     plan_id: str | None = None
     #: True when this plan is an unfinished earlier `create` being carried on.
@@ -168,6 +201,22 @@ class Plan:
         return self.masters or any(r.get("QualificationTypeId") in masters_ids for r in self.qualification_requirements)
 
     @property
+    def needs_exclusion_type(self) -> bool:
+        """Whether the HITs require DoesNotExist on an experiment qualification type of ours."""
+        return self.unique_workers or bool(self.exclude_experiments)
+
+    @property
+    def requirement_count(self) -> int:
+        """How many QualificationRequirements the HIT type will carry (MTurk allows 10)."""
+        masters_ids = set(MASTERS_IDS.values())
+        explicit_masters = any(r.get("QualificationTypeId") in masters_ids for r in self.qualification_requirements)
+        return (
+            len(self.qualification_requirements)
+            + int(self.masters and not explicit_masters)
+            + int(self.needs_exclusion_type)
+        )
+
+    @property
     def cost(self) -> Cost:
         total = Cost()
         for hit in self.hits:
@@ -175,6 +224,8 @@ class Plan:
         return total
 
     def question(self) -> str:
+        if self.question_xml is not None:
+            return self.question_xml
         return external_question(self.url, self.frame_height)
 
     def parameters(self) -> dict[str, Any]:
@@ -229,15 +280,30 @@ class Plan:
             raise UsageError(
                 f"the plan's HITs hold {sum(h.assignments for h in self.hits)} assignments, not {self.assignments}"
             )
-        if len(self.qualification_requirements) + self.masters > MAX_REQUIREMENTS:
-            raise UsageError(f"a HIT takes at most {MAX_REQUIREMENTS} qualification requirements")
+        if self.requirement_count > MAX_REQUIREMENTS:
+            parts = [f"{len(self.qualification_requirements)} from locale/min-approval/min-approved/qualification"]
+            if self.requirement_count - len(self.qualification_requirements) - int(self.needs_exclusion_type):
+                parts.append("Masters")
+            if self.needs_exclusion_type:
+                parts.append("the experiment's own type (unique workers; --allow-repeat-workers drops it)")
+            raise UsageError(
+                f"a HIT takes at most {MAX_REQUIREMENTS} qualification requirements, this one would carry "
+                f"{self.requirement_count} ({', '.join(parts)}): drop some"
+            )
         if len(self.question().encode()) > MAX_QUESTION_BYTES:
             raise UsageError(f"url is too long: the question must stay within {MAX_QUESTION_BYTES} bytes")
 
 
 def make_plan(settings) -> Plan:
-    """The plan for the settings' experiment; HITs batched, not yet given an id."""
+    """The plan for the settings' experiment; HITs batched, not yet given an id.
+
+    `exclude_experiments` is the list the lab named (empty: "all earlier ones", which only the
+    ledger knows — the create step fills it in), or None when nobody is to be kept out.
+    """
+    from .qualifications import requirements
+
     settings.require("url", "title", "description", "reward")
+    excluding = settings.exclude_previous or bool(settings.exclude_experiments)
     plan = Plan(
         experiment=settings.experiment,
         target=settings.target,
@@ -252,6 +318,10 @@ def make_plan(settings) -> Plan:
         duration=settings.duration,
         auto_approve=settings.auto_approve,
         frame_height=settings.frame_height,
+        masters=settings.masters,
+        qualification_requirements=requirements(settings),
+        unique_workers=not settings.allow_repeat_workers,
+        exclude_experiments=list(settings.exclude_experiments) if excluding else None,
     )
     plan.rebatch()
     return plan

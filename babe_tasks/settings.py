@@ -17,10 +17,11 @@ import difflib
 import ipaddress
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import folders
@@ -50,6 +51,9 @@ class Key:
     example: str = ""
     env: bool = True
     has_flag: bool = True
+    #: The flag's name when it is not the key's: a list setting takes one item per repeated flag
+    #: (`qualifications` ← `--qualification A --qualification B`).
+    flag_name: str | None = None
 
     @property
     def env_var(self) -> str | None:
@@ -57,7 +61,9 @@ class Key:
 
     @property
     def flag(self) -> str | None:
-        return key_flag(self.name) if self.has_flag else None
+        if not self.has_flag:
+            return None
+        return self.flag_name or key_flag(self.name)
 
 
 #: Every setting, in the order the docs and `babe init`'s invoke.yaml show them.
@@ -94,6 +100,26 @@ KEYS: tuple[Key, ...] = (
         "warning.", "true"),
     Key("plugins", {}, "Per-plugin settings: babe.plugins.<plugin name>.<key>. Not read from the environment; "
         "BABE_PLUGINS / BABE_DISABLE_PLUGINS select plugins instead. Secrets never go here.", "", env=False, has_flag=False),
+    Key("locale", None, "Workers' locations (MTurk's Locale qualification): ISO 3166 country codes, or country-"
+        "subdivision (US-NY), comma-separated or a YAML list; one value requires EqualTo, several In (at most 30).",
+        "US,CA"),
+    Key("min_approval", None, "Lowest share of a worker's assignments that requesters approved, in percent (0 to "
+        "100; MTurk's PercentAssignmentsApproved).", "95"),
+    Key("min_approved", None, "Fewest approved HITs a worker must have (MTurk's NumberHITsApproved).", "500"),
+    Key("masters", False, "Require Masters (the target's Masters id: live and sandbox differ); MTurk charges 5% of "
+        "the reward more.", "true"),
+    Key("qualifications", None, "More QualificationRequirements as ID:Comparator:Values (Values comma-separated; "
+        "none for Exists/DoesNotExist). A YAML list, or `;`-separated in the environment. At most 10 requirements "
+        "per HIT, with those above.", "00000000000000000060:EqualTo:1", flag_name="--qualification"),
+    Key("allow_repeat_workers", False, "Let one worker take several HITs of the experiment. By default create "
+        "requires DoesNotExist on the experiment's own qualification type, granted to every worker status and "
+        "approve see, and approve holds all but a repeat worker's first assignment.", "true"),
+    Key("exclude_previous", False, "Keep out every worker of earlier experiments (those named by "
+        "exclude_experiments, default all earlier ones in the ledger): create grants them this experiment's "
+        "qualification type before posting.", "true"),
+    Key("exclude_experiments", None, "The earlier experiments whose workers exclude_previous keeps out "
+        "(comma-separated or a YAML list); naming any turns exclude_previous on.", "pilot-1,pilot-2",
+        flag_name="--exclude-experiment"),
     Key("local_state", None, "SQLite file of the local MTurk (shared by every experiment of the user). Default: "
         "the user's data directory. The local.* tasks take it as --state.", "~/localturk.sqlite", has_flag=False),
 )
@@ -128,6 +154,17 @@ class Settings:
     platform: str = "mturk"
     strict_plugins: bool = False
     plugins: dict = field(default_factory=dict)
+    #: Who may work: normalised locales ("US", "US-NY"), approval floors, Masters, other requirements
+    #: (normalised "ID:Comparator:Values" texts; `babe_tasks.qualifications` builds MTurk's shapes).
+    locale: tuple[str, ...] = ()
+    min_approval: int | None = None
+    min_approved: int | None = None
+    masters: bool = False
+    qualifications: tuple[str, ...] = ()
+    #: Workers unique per experiment unless this is set; earlier experiments' workers kept out.
+    allow_repeat_workers: bool = False
+    exclude_previous: bool = False
+    exclude_experiments: tuple[str, ...] = ()
     folder: Path = field(default_factory=Path.cwd)
     local_state: Path | None = None
     yes: bool = False
@@ -135,7 +172,7 @@ class Settings:
     json: bool = False
 
     @classmethod
-    def build(cls, ctx: Any = None, **flags: Any) -> "Settings":
+    def build(cls, ctx: Any = None, **flags: Any) -> Settings:
         """Merge defaults → invoke configuration (`babe:`) → `BABE_*` → flags, and validate once.
 
         `ctx` is the task's invoke Context (or a Config, or None outside invoke: then the experiment
@@ -157,7 +194,7 @@ class Settings:
                 raw[key.name] = (os.environ[key.env_var], key.env_var)
         for name, value in flags.items():
             if name in KEY_BY_NAME and value is not None:
-                raw[name] = (value, key_flag(name))
+                raw[name] = (value, KEY_BY_NAME[name].flag or key_flag(name))
         values = {name: _parse(name, value, source, folder) for name, (value, source) in raw.items()}
         if values["experiment"] is None:
             values["experiment"] = folders.experiment_name(folder)
@@ -168,7 +205,7 @@ class Settings:
         settings._check_combinations({name: source for name, (_, source) in raw.items()})
         return settings
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         """A copy with some values changed, validated like flags (so `replace(reward="0.50")` works)."""
         parsed = {}
         for name, value in changes.items():
@@ -476,6 +513,38 @@ def _boolean(value: Any, name: str, folder: Path) -> bool:
     raise UsageError(f"{name} {value!r} is not true or false")
 
 
+def _optional_bounded(low: int, high: int | None, why: str = "") -> Callable[[Any, str, Path], int | None]:
+    bounded = _bounded(low, high, why)
+
+    def parse(value: Any, name: str, folder: Path) -> int | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return bounded(value, name, folder)
+
+    return parse
+
+
+def _locales(value: Any, name: str, folder: Path) -> tuple[str, ...]:
+    from .qualifications import parse_locales
+
+    return parse_locales(value)
+
+
+def _qualification_specs(value: Any, name: str, folder: Path) -> tuple[str, ...]:
+    from .qualifications import parse_specs
+
+    return parse_specs(value)
+
+
+def _experiments(value: Any, name: str, folder: Path) -> tuple[str, ...]:
+    """Experiment names, comma-separated or a list; each checked like the `experiment` setting."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, (list, tuple)) else [value]
+    names = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+    return tuple(dict.fromkeys(_experiment(part, "exclude_experiments", folder) for part in names))
+
+
 def _platform(value: Any, name: str, folder: Path) -> str:
     text = str(value).strip()
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", text):
@@ -526,6 +595,14 @@ _PARSERS: dict[str, Callable[[Any, str, Path], Any]] = {
     "platform": _platform,
     "strict_plugins": _boolean,
     "plugins": _plugins,
+    "locale": _locales,
+    "min_approval": _optional_bounded(0, 100, " (a percentage)"),
+    "min_approved": _optional_bounded(0, None),
+    "masters": _boolean,
+    "qualifications": _qualification_specs,
+    "allow_repeat_workers": _boolean,
+    "exclude_previous": _boolean,
+    "exclude_experiments": _experiments,
     "local_state": _path,
 }
 assert set(_PARSERS) == set(KEY_BY_NAME), "every setting needs a parser"

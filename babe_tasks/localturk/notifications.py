@@ -199,12 +199,17 @@ def _render_outbox(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def pending_events(turk, limit: int = 100) -> list[dict]:
+def pending_events(turk, limit: int = 100, *, after: int = 0) -> list[dict]:
     """Messages not yet delivered, oldest first: {id, event_doc_id, transport, destination, body
-    (the JSON text to send), message (the same, decoded), test, created}."""
+    (the JSON text to send), message (the same, decoded), test, created}.
+
+    `after` pages on: only messages whose `id` is greater (so one unreachable destination at the
+    head of the outbox cannot hide the messages behind it from a courier).
+    """
     with turk.store.read() as tx:
         rows = tx.execute(
-            "SELECT * FROM notification_outbox WHERE delivered IS NULL ORDER BY seq LIMIT ?", (limit,)
+            "SELECT * FROM notification_outbox WHERE delivered IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
         ).fetchall()
     return [_render_outbox(row) for row in rows]
 

@@ -138,12 +138,45 @@ class Platform(Protocol):
     def send_bonus(self, worker_id: str, assignment_id: str, amount: Decimal, reason: str, token: str) -> bool:
         """Pay one bonus under its idempotency token.
 
-        True if paid now; False if the platform answered that this token was already processed,
-        which means an earlier call (whose answer was lost) paid it: done, not an error.
+        True if this call paid it (also when its first attempt's answer was lost and the retry was
+        told the token was processed); False if the token had been processed before this call — an
+        earlier call paid it: done, not an error.
         """
 
     def list_bonus_payments(self, assignment_id: str) -> list[BonusInfo]:
         """Every bonus paid for an assignment: the check once the platform has forgotten a token."""
+
+    # -- qualifications and extension (EXCLUSION) --------------------------------------------------
+    def find_qualification_type(self, name: str) -> str | None:
+        """The id of the caller's own qualification type with exactly this name, or None."""
+
+    def qualification_type_name(self, qualification_type_id: str) -> str | None:
+        """The name of a qualification type (system types included), or None if there is no such type."""
+
+    def create_qualification_type(self, name: str, description: str) -> str:
+        """Create an active qualification type; if the name is taken (a race), the existing one's id."""
+
+    def grant_qualification(self, qualification_type_id: str, worker_id: str, value: int = 1) -> None:
+        """Give a worker the qualification with this value, without notifying them."""
+
+    def iter_qualified_workers(self, qualification_type_id: str) -> Iterator[tuple[str, int | None]]:
+        """(worker id, value) of every worker granted the type (all pages)."""
+
+    def add_assignments(self, hit_id: str, count: int, token: str) -> bool:
+        """Add assignments to a HIT under an idempotency token: True if added now, False if the token
+        was already processed (an earlier call whose answer was lost added them)."""
+
+    def set_expiration(self, hit_id: str, expires_at: datetime) -> None:
+        """Move the HIT's expiration to a future time (reopening it if it had expired)."""
+
+    def get_hit_details(self, hit_id: str) -> HitDetails:
+        """The HIT now, with what posting another one like it needs (question, texts, requirements)."""
+
+    def find_experiment_hits(self, experiment: str) -> list[HitDetails]:
+        """Every HIT on the platform whose RequesterAnnotation names the experiment, oldest first."""
+
+    def list_hit_bonus_payments(self, hit_id: str) -> list[BonusInfo]:
+        """Every bonus paid for the assignments of a HIT (all pages)."""
 
 
 @dataclass(frozen=True)
@@ -155,3 +188,16 @@ class BonusInfo:
     amount: Decimal
     reason: str
     grant_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HitDetails(HitInfo):
+    """A HIT with what `extend --split` needs to post another like it and `status --sync` to record it."""
+
+    title: str = ""
+    description: str = ""
+    keywords: str = ""
+    question: str = ""
+    duration: int = 0
+    auto_approve: int = 0
+    requirements: tuple[dict, ...] = ()

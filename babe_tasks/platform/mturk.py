@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,8 +23,8 @@ from typing import Any
 from botocore import xform_name
 
 from ..errors import PlatformError, UsageError
-from ..planning import MASTERS_IDS, annotation_prefix
-from .base import AssignmentInfo, HitInfo, NotFound, OperationFailed
+from ..planning import MASTERS_IDS, annotation, annotation_prefix
+from .base import AssignmentInfo, BonusInfo, HitDetails, HitInfo, NotFound, OperationFailed
 
 ENDPOINTS = {
     "live": "https://mturk-requester.us-east-1.amazonaws.com",
@@ -332,6 +333,115 @@ class MTurkPlatform:
         if self._owns_client and turk is not None:
             turk.store.close()
 
+    # -- qualifications and extension (EXCLUSION) ------------------------------------------------
+    def find_qualification_type(self, name: str) -> str | None:
+        # Query matches substrings of names and descriptions: only the exact name counts.
+        for page in self.pages(
+            "ListQualificationTypes", Query=name, MustBeRequestable=False, MustBeOwnedByCaller=True
+        ):
+            for raw in page.get("QualificationTypes", []):
+                if raw.get("Name") == name and raw.get("QualificationTypeStatus") == "Active":
+                    return raw["QualificationTypeId"]
+        return None
+
+    def qualification_type_name(self, qualification_type_id: str) -> str | None:
+        try:
+            answer = self.call("GetQualificationType", QualificationTypeId=qualification_type_id)
+        except OperationFailed as exc:
+            if exc.code == "QualificationTypeDoesNotExist" or "does not exist" in str(exc):
+                return None
+            raise
+        return answer["QualificationType"].get("Name")
+
+    def create_qualification_type(self, name: str, description: str) -> str:
+        try:
+            answer = self.call(
+                "CreateQualificationType", Name=name, Description=description, QualificationTypeStatus="Active"
+            )
+        except OperationFailed as exc:
+            if exc.code != "QualificationTypeAlreadyExists":
+                raise
+            # Another run created it between our lookup and this call: use that one.
+            found = self.find_qualification_type(name)
+            if found is None:
+                raise
+            return found
+        return answer["QualificationType"]["QualificationTypeId"]
+
+    def grant_qualification(self, qualification_type_id: str, worker_id: str, value: int = 1) -> None:
+        self.call(
+            "AssociateQualificationWithWorker",
+            QualificationTypeId=qualification_type_id,
+            WorkerId=worker_id,
+            IntegerValue=value,
+            SendNotification=False,
+        )
+
+    def iter_qualified_workers(self, qualification_type_id: str) -> Iterator[tuple[str, int | None]]:
+        for page in self.pages("ListWorkersWithQualificationType", QualificationTypeId=qualification_type_id):
+            for raw in page.get("Qualifications", []):
+                yield raw["WorkerId"], raw.get("IntegerValue")
+
+    def add_assignments(self, hit_id: str, count: int, token: str) -> bool:
+        try:
+            self.call(
+                "CreateAdditionalAssignmentsForHIT",
+                HITId=hit_id,
+                NumberOfAdditionalAssignments=count,
+                UniqueRequestToken=token,
+            )
+        except OperationFailed as exc:
+            # The same wording as for SendBonus: a retried token means an earlier call added them.
+            if exc.code == "DuplicateRequest" or "has already been processed" in str(exc):
+                return False
+            raise
+        return True
+
+    def set_expiration(self, hit_id: str, expires_at: datetime) -> None:
+        self.call("UpdateExpirationForHIT", HITId=hit_id, ExpireAt=expires_at)
+
+    def get_hit_details(self, hit_id: str) -> HitDetails:
+        return self._hit_details(self.call("GetHIT", HITId=hit_id)["HIT"])
+
+    def find_experiment_hits(self, experiment: str) -> list[HitDetails]:
+        head = annotation(experiment, "", 0, 1).split(" plan=", 1)[0] + " plan="
+        found = [
+            self._hit_details(raw)
+            for page in self.pages("ListHITs")
+            for raw in page.get("HITs", [])
+            if (raw.get("RequesterAnnotation") or "").startswith(head)
+        ]
+        epoch = datetime.fromtimestamp(0, UTC)
+        return sorted(found, key=lambda h: (h.created_at or epoch, h.annotation or ""))
+
+    def list_hit_bonus_payments(self, hit_id: str) -> list[BonusInfo]:
+        found = []
+        for page in self.pages("ListBonusPayments", HITId=hit_id):
+            for raw in page.get("BonusPayments", []):
+                found.append(
+                    BonusInfo(
+                        worker_id=raw.get("WorkerId", ""),
+                        assignment_id=raw.get("AssignmentId", ""),
+                        amount=Decimal(raw.get("BonusAmount", "0")),
+                        reason=raw.get("Reason", ""),
+                        grant_time=_utc(raw.get("GrantTime")),
+                    )
+                )
+        return found
+
+    def _hit_details(self, raw: dict) -> HitDetails:
+        info = self._hit(raw)
+        return HitDetails(
+            **{f.name: getattr(info, f.name) for f in fields(HitInfo)},
+            title=raw.get("Title", ""),
+            description=raw.get("Description", ""),
+            keywords=raw.get("Keywords", "") or "",
+            question=raw.get("Question", ""),
+            duration=int(raw.get("AssignmentDurationInSeconds", 0)),
+            auto_approve=int(raw.get("AutoApprovalDelayInSeconds", 0)),
+            requirements=tuple(raw.get("QualificationRequirements", [])),
+        )
+
     # -- wire shapes to plain types ------------------------------------------------------------
     def _hit(self, raw: dict) -> HitInfo:
         masters = set(MASTERS_IDS.values())
@@ -395,10 +505,12 @@ class MTurkPlatform:
                 UniqueRequestToken=token,
             )
         except OperationFailed as exc:
-            # botocore retries a lost answer with the same token: MTurk then says it was processed.
-            if exc.code in self.DUPLICATE_CODES or self.DUPLICATE_WORDING in str(exc):
-                return False
-            raise
+            if not (exc.code in self.DUPLICATE_CODES or self.DUPLICATE_WORDING in str(exc)):
+                raise
+            # "Already processed" on botocore's retry of this very call: its first attempt paid and
+            # the answer was lost — paid by this call. On the first attempt: an earlier call paid.
+            response = getattr(exc.__cause__, "response", None) or {}
+            return response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
         return True
 
     def list_bonus_payments(self, assignment_id: str) -> list:

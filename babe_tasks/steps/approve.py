@@ -7,6 +7,9 @@ veto), then approved concurrently — at most `max_concurrency` calls in flight,
 adaptive retry mode slowing down on throttling. One failure never stops the rest; the summary
 names each; running approve again finishes the job, because approving is idempotent here: an
 assignment already approved (by an earlier run or by MTurk's auto-approval) counts as done.
+
+Like `status`, it grants the experiment's qualification to every worker it sees (not on a dry
+run), so the experiment's other HITs keep them out (`babe_tasks.exclusion`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .. import money, output
+from .. import exclusion, money, output
 from ..errors import PartialFailure, UsageError
 from ..ledger import Ledger
 from ..platform.base import AssignmentInfo
@@ -64,18 +67,24 @@ def run(
     *,
     hit_ids: list[str] | None = None,
     assignment_ids: list[str] | None = None,
-    allow_repeat_workers: bool = False,
+    allow_repeat_workers: bool | None = None,
     review: Callable[[list[AssignmentInfo], Decimal], bool] | None = None,
 ) -> ApproveResult:
     """Approve the experiment's Submitted assignments (or those of `hit_ids`, or `assignment_ids`).
 
     `review(assignments, cost)` is asked before anything is paid (a prompt on live); declining
     is a UsageError. Raises `PartialFailure` carrying the result when some approvals failed.
+    `allow_repeat_workers` None follows the setting of that name.
     """
+    if allow_repeat_workers is None:
+        allow_repeat_workers = settings.allow_repeat_workers
     with session(settings, pm) as (platform, ledger):
         prices = _Prices(platform, ledger)
         seen = _gather(settings, platform, ledger, prices, hit_ids, assignment_ids)
         result = ApproveResult(dry_run=settings.dry_run)
+        if not settings.dry_run:
+            granting = exclusion.grant_seen(settings, platform, ledger)
+            result.warnings.extend(granting.warnings("the experiment's qualification"))
         result.already_approved = sum(a.status == "Approved" for a in seen)
         candidates = [a for a in seen if a.status == "Submitted"]
         holds: dict[str, str] = {}
@@ -114,7 +123,7 @@ def run(
                 result.assignments.append(outcome.item)
             else:
                 result.already_approved += 1
-    result.warnings = call_after(pm, "babe_after_approve", settings=settings, result=result)
+    result.warnings += call_after(pm, "babe_after_approve", settings=settings, result=result)
     if result.failed:
         raise PartialFailure(
             f"{len(result.failed)} of {len(todo)} approvals failed ({result.failed[0]['assignment_id']}: "

@@ -4,6 +4,13 @@ plan → `babe_before_create` (may change the plan or veto) → checks → resum
 → the plan into the ledger → CreateHITType once → CreateHITWithHITType per HIT, each with its
 deterministic token → ledger → `babe_after_create`.
 
+Who may work: the plan carries the requirements built from the settings, and — unless
+`--allow-repeat-workers` — DoesNotExist on the experiment's own qualification type, which
+`babe_tasks.exclusion` creates once and grants (to workers already seen, and with
+`--exclude-previous` to every worker of the earlier experiments) after the lab confirms and before
+the first HIT is posted. A grant that fails stops the run before any HIT exists (exit 1; the same
+command finishes the job), so an excluded worker can never slip in.
+
 Idempotency: the plan is in the ledger before the first call, and every HIT's UniqueRequestToken
 derives from the plan id. A run that stopped half-way (crash, network, Ctrl-C) is finished by
 running the same command again: the unfinished plan with the same parameters is found and only
@@ -17,12 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .. import output
+from .. import exclusion, output
 from ..errors import PartialFailure, UsageError
+from ..exclusion import Exclusion
 from ..ledger import Ledger
 from ..planning import Plan, make_plan
 from ..platform.base import OperationFailed
 from ..plugins import call_after, call_before
+from ..qualifications import check_types_exist
 from . import session
 
 
@@ -46,6 +55,8 @@ class CreateResult:
     #: How many HITs this run posted (the others existed already, from the resumed plan).
     posted_now: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: Who `--exclude-previous` keeps out (None when nobody is).
+    excluded: Exclusion | None = None
 
     @property
     def resumed(self) -> bool:
@@ -66,6 +77,8 @@ class CreateResult:
             ],
             "cost": self.plan.cost.as_json(),
         }
+        if self.excluded is not None:
+            document["excluded"] = self.excluded.as_json()
         if self.dry_run:
             document["dry_run"] = True
         return document
@@ -74,6 +87,7 @@ class CreateResult:
 def prepare(settings, pm, ledger: Ledger) -> Plan:
     """The plan as the plugins left it, checked, and matched to an unfinished earlier run."""
     plan = make_plan(settings)
+    exclusion.resolve(settings, ledger, plan)
     call_before(pm, "babe_before_create", settings=settings, plan=plan)
     plan.validate(settings)
     unfinished = ledger.open_plan(plan.experiment, plan.target, plan.fingerprint())
@@ -85,28 +99,41 @@ def prepare(settings, pm, ledger: Ledger) -> Plan:
     return plan
 
 
-def run(settings, pm, *, review: Callable[[Plan], bool] | None = None) -> CreateResult:
+def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None = None) -> CreateResult:
     """Plan, review, post and record.
 
-    `review(plan)` shows the plan and its cost and answers whether to post (a prompt on live);
-    on a dry run it only shows, and its answer is ignored.
+    `review(plan, excluded)` shows the plan, its cost and who it keeps out, and answers whether
+    to post (a prompt on live); on a dry run it only shows, and its answer is ignored.
 
-    Raises `PartialFailure` (carrying the result) when some HITs could not be posted: running the
-    same create again posts the rest.
+    Raises `PartialFailure` (carrying the result) when some HITs could not be posted, or when the
+    experiment's qualification could not be granted to everyone it must keep out (then nothing is
+    posted): running the same create again finishes the job.
     """
     with session(settings, pm) as (platform, ledger):
         plan = prepare(settings, pm, ledger)
+        check_types_exist(platform, plan.qualification_requirements, settings.target)
+        excluded = exclusion.exclusion(settings, platform, ledger, plan)
         if settings.dry_run:
             if review is not None:
-                review(plan)
-            return CreateResult(plan, _known_hits(plan, ledger, platform), dry_run=True)
-        if review is not None and not review(plan):
+                review(plan, excluded)
+            return CreateResult(plan, known_hits(plan, ledger, platform), dry_run=True, excluded=excluded)
+        if review is not None and not review(plan, excluded):
             raise UsageError("not confirmed: nothing was posted")
         if not plan.resumed:
             ledger.start_plan(plan, platform.location)
-        result = CreateResult(plan, [])
-        failure = _post(plan, platform, ledger, result)
-        result.hits = _known_hits(plan, ledger, platform)
+        exclusion.remember_experiment(settings, ledger)
+        result = CreateResult(plan, [], excluded=excluded)
+        granting = exclusion.apply(settings, platform, ledger, plan, excluded)
+        if granting.failed:
+            result.hits = known_hits(plan, ledger, platform)
+            worker, error = granting.failed[0]
+            raise PartialFailure(
+                f"could not grant the experiment's qualification to {len(granting.failed)} worker(s) it must keep "
+                f"out ({worker}: {error}); no HIT was posted — run the same create again to finish",
+                result.as_json(),
+            )
+        failure = post(plan, platform, ledger, result)
+        result.hits = known_hits(plan, ledger, platform)
         if failure is None:
             ledger.finish_plan(plan.plan_id)
         result.warnings = call_after(pm, "babe_after_create", settings=settings, plan=plan, result=result)
@@ -120,8 +147,12 @@ def run(settings, pm, *, review: Callable[[Plan], bool] | None = None) -> Create
         return result
 
 
-def _post(plan: Plan, platform, ledger: Ledger, result: CreateResult) -> tuple[int, str] | None:
-    """Post the plan's missing HITs in order; stop at the first failure and report it."""
+def post(plan: Plan, platform, ledger: Ledger, result) -> tuple[int, str] | None:
+    """Post the plan's missing HITs in order; stop at the first failure and report it.
+
+    The HIT type is the plan's own (`plan.hit_type_id`, for `extend --split`) or made from the
+    plan. `result.posted_now` counts the HITs posted by this call.
+    """
     missing = [hit for hit in plan.hits if hit.hit_id is None]
     if not missing:
         return None
@@ -135,7 +166,7 @@ def _post(plan: Plan, platform, ledger: Ledger, result: CreateResult) -> tuple[i
         missing = [hit for hit in missing if hit.hit_id is None]
         if not missing:
             return None
-    hit_type_id = platform.ensure_hit_type(plan)
+    hit_type_id = plan.hit_type_id or platform.ensure_hit_type(plan)
     ledger.set_hit_type(plan.plan_id, hit_type_id)
     with output.progress("posting HITs", total=len(missing)) as bar:
         for hit in missing:
@@ -150,7 +181,7 @@ def _post(plan: Plan, platform, ledger: Ledger, result: CreateResult) -> tuple[i
     return None
 
 
-def _known_hits(plan: Plan, ledger: Ledger, platform) -> list[PostedHit]:
+def known_hits(plan: Plan, ledger: Ledger, platform) -> list[PostedHit]:
     """The result's HITs: from the ledger for those that exist, ids None for those that do not."""
     hits = []
     for hit in plan.hits:

@@ -8,6 +8,10 @@ as GetHIT leaves room for, and as many reviewed as it says completed), the numbe
 ledger; otherwise ListAssignmentsForHIT is read in full for that HIT and the ledger updated. A HIT
 deleted by `expire --delete` costs no call at all. A second `status` with nothing new costs one
 call per open HIT.
+
+Every worker it sees is granted the experiment's qualification (`babe_tasks.exclusion`), so the
+DoesNotExist requirement of the experiment's HITs keeps them out of its other HITs from then on —
+`status --watch` does it at every refresh. Workers granted before cost no call.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from .. import money, output
+from .. import exclusion, money, output
 from ..ledger import HitRecord, Ledger
 from ..plugins import collect
 from . import (
@@ -120,6 +124,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
             spent=ledger.spent(h.hit_id for h in hits),
             repeat_workers=repeat_workers(ledger.assignments(settings.experiment, settings.target)),
         )
+        result.warnings.extend(exclusion.grant_seen(settings, platform, ledger).warnings("the experiment's qualification"))
     for plugin, fields in collect(pm, "babe_status", settings=settings, status=result):
         if not isinstance(fields, dict):
             result.warnings.append(f"plugin {plugin}: babe_status returned {type(fields).__name__}, not a dict; ignored")

@@ -1,4 +1,4 @@
-"""The lifecycle tasks: `create`, `status`, `approve`, `expire`.
+"""The lifecycle tasks: `create`, `status`, `approve`, `expire`, `extend`.
 
 Thin on purpose: each task turns its flags into `Settings`, builds the plugin manager, calls its
 step (`babe_tasks.steps`), and prints the outcome — one JSON document with `--json`, else text.
@@ -67,11 +67,19 @@ CREATE_HELP = {
     "duration": "time a worker has for one assignment, e.g. 45m",
     "auto-approve": "delay before MTurk approves submitted work by itself, e.g. 3d (0s to 30d)",
     "frame-height": "frame height in pixels; 0 (default) fits the worker's window",
+    "locale": "workers' countries (ISO 3166), or country-subdivision: US,CA or US-NY (repeat or comma-separate)",
+    "min-approval": "lowest approval rate of a worker, in percent (0 to 100)",
+    "min-approved": "fewest approved HITs of a worker",
+    "masters": "only Masters workers (MTurk charges 5% more)",
+    "qualification": "another requirement as ID:Comparator:Values, e.g. 00000000000000000060:EqualTo:1 (repeat the flag)",
+    "allow-repeat-workers": "let a worker take several HITs of the experiment (default: once per experiment)",
+    "exclude-previous": "keep out every worker of earlier experiments (default all earlier ones in the ledger)",
+    "exclude-experiment": "keep out the workers of this earlier experiment (repeat the flag, or comma-separate)",
     "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
 }
 
 
-@babe_task(help=CREATE_HELP)
+@babe_task(help=CREATE_HELP, iterable=["locale", "qualification", "exclude_experiment"])
 def create(
     c,
     url=None,
@@ -85,6 +93,14 @@ def create(
     duration=None,
     auto_approve=None,
     frame_height=None,
+    locale=None,
+    min_approval=None,
+    min_approved=None,
+    masters=False,
+    qualification=None,
+    allow_repeat_workers=False,
+    exclude_previous=False,
+    exclude_experiment=None,
     yes=False,
     dry_run=False,
     json=False,
@@ -110,6 +126,14 @@ def create(
         duration=duration,
         auto_approve=auto_approve,
         frame_height=frame_height,
+        locale=list(locale) if locale else None,
+        min_approval=min_approval,
+        min_approved=min_approved,
+        masters=masters or None,
+        qualifications=list(qualification) if qualification else None,
+        allow_repeat_workers=allow_repeat_workers or None,
+        exclude_previous=exclude_previous or None,
+        exclude_experiments=list(exclude_experiment) if exclude_experiment else None,
         yes=yes,
         dry_run=dry_run,
         json=json,
@@ -119,9 +143,9 @@ def create(
         strict_plugins=strict_plugins,
     )
 
-    def review(plan) -> bool:
+    def review(plan, excluded) -> bool:
         # The plan goes where people read: stdout, unless stdout carries the JSON document.
-        render_plan(output.stderr_console() if settings.json else output.console(), plan, settings)
+        render_plan(output.stderr_console() if settings.json else output.console(), plan, settings, excluded)
         if settings.target != "live" or settings.dry_run:
             return True
         return output.confirm(settings, f"Post {len(plan.hits)} HITs on live for {_money(plan.cost.total)}?")
@@ -130,9 +154,10 @@ def create(
     output.emit(settings, result.as_json(), lambda console: render_created(console, result, settings))
 
 
-def render_plan(console, plan, settings) -> None:
-    """The plan and its exact cost, line by line as MTurk bills it."""
+def render_plan(console, plan, settings, excluded=None) -> None:
+    """The plan, who may work on it, and its exact cost, line by line as MTurk bills it."""
     from ..durations import format_duration
+    from ..qualifications import describe
 
     cost = plan.cost
     sizes = ", ".join(str(h.assignments) for h in plan.hits)
@@ -145,6 +170,14 @@ def render_plan(console, plan, settings) -> None:
         f"  open for {format_duration(plan.lifetime)}, {format_duration(plan.duration)} per assignment, "
         f"auto-approved after {format_duration(plan.auto_approve)}"
     )
+    who = [describe(r) for r in plan.qualification_requirements] + (["Masters"] if plan.masters else [])
+    if who:
+        console.print(f"  workers     {'; '.join(who)}")
+    if plan.unique_workers:
+        console.print("  unique      one HIT per worker in the whole experiment (--allow-repeat-workers to allow more)")
+    if excluded is not None:
+        names = ", ".join(excluded.experiments) or "no earlier experiment"
+        console.print(f"  keeps out   {len(excluded.workers)} worker(s) of {names}")
     console.print(f"  rewards     {_money(plan.reward)} x {cost.assignments} = {_money(cost.rewards)}")
     console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {_money(cost.commission)}")
     if cost.surcharge:
@@ -184,6 +217,7 @@ def render_created(console, result, settings) -> None:
         "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
         "watch": "refresh until all assignments are in or the HITs expire",
         "interval": "seconds between refreshes with --watch, e.g. 30s, 2m (default 30s)",
+        "sync": "first rebuild the ledger from the platform (HITs found by their annotation, assignments, bonuses)",
         "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     },
 )
@@ -192,6 +226,7 @@ def status(
     hit=None,
     watch=False,
     interval="30s",
+    sync=False,
     json=False,
     target=None,
     endpoint_url=None,
@@ -212,6 +247,10 @@ def status(
     except DurationError as exc:
         raise UsageError(f"--interval {exc}") from None
     hit_ids = _ids(hit)
+    if sync:
+        from ..steps import sync as syncing
+
+        output.stderr_console().print(syncing.run(settings, pm).summary(settings))
     result = step.run(settings, pm, hit_ids=hit_ids)
     if watch and not result.finished:
         with output.progress("assignments in", total=_expected(result)) as bar:
@@ -296,6 +335,7 @@ def approve(
     settings, pm = _start(
         c,
         feedback=feedback,
+        allow_repeat_workers=allow_repeat_workers or None,
         yes=yes,
         dry_run=dry_run,
         json=json,
@@ -316,7 +356,6 @@ def approve(
             pm,
             hit_ids=_ids(hit),
             assignment_ids=_ids(assignment),
-            allow_repeat_workers=allow_repeat_workers,
             review=review,
         )
     except PartialFailure as failure:
@@ -387,3 +426,128 @@ def render_expired(console, document: dict, delete: bool, result=None) -> None:
             console.print(f"Not deleted {item['hit_id']}: {item['reason']}")
     for item in document.get("failed", []):
         console.print(f"Failed {item['hit_id']}: {item['error']}")
+
+
+# -- extend ----------------------------------------------------------------------------------------
+@babe_task(
+    iterable=["hit"],
+    help={
+        "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
+        "assignments": "this many more assignments in all, spread evenly over the HITs (a HIT below 10 stays below 10)",
+        "lifetime": "keep the HITs open this much longer, e.g. 2d (an expired HIT reopens for that long)",
+        "split": "post what does not fit into the HITs as new HIT(s) of the same HIT type (same group)",
+        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
+    },
+)
+def extend(
+    c,
+    hit=None,
+    assignments=None,
+    lifetime=None,
+    split=False,
+    yes=False,
+    dry_run=False,
+    json=False,
+    target=None,
+    endpoint_url=None,
+    profile=None,
+    strict_plugins=False,
+):
+    """More assignments and/or more time for the experiment's HITs, never one MTurk would refuse."""
+    from .. import output
+    from ..errors import PartialFailure
+    from ..steps import extend as step
+
+    settings, pm = _start(
+        c,
+        yes=yes,
+        dry_run=dry_run,
+        json=json,
+        target=target,
+        endpoint_url=endpoint_url,
+        profile=profile,
+        strict_plugins=strict_plugins,
+    )
+
+    def review(plan) -> bool:
+        render_extension(output.stderr_console() if settings.json else output.console(), plan, settings)
+        if settings.target != "live" or settings.dry_run:
+            return True
+        return output.confirm(settings, f"Extend on live for {_money(plan.cost.total)}?")
+
+    try:
+        result = step.run(
+            settings, pm, hit_ids=_ids(hit), assignments=assignments, lifetime=lifetime, split=split, review=review
+        )
+    except PartialFailure as failure:
+        if not settings.json and isinstance(failure.result, dict):
+            render_extended(output.console(), failure.result, settings)
+        raise
+    output.emit(settings, result.as_json(), lambda console: render_extended(console, result.as_json(), settings, result))
+
+
+def render_extension(console, plan, settings) -> None:
+    """The extension HIT by HIT, the new HITs, and the exact cost."""
+    from ..durations import format_duration
+
+    cost = plan.cost
+    wants = []
+    if plan.assignments:
+        wants.append(f"{plan.assignments} more assignment{'s' if plan.assignments != 1 else ''}")
+    if plan.lifetime:
+        wants.append(f"{format_duration(plan.lifetime)} more time")
+    console.print(f"Extension of experiment {plan.experiment} on {plan.target}: {' and '.join(wants)}")
+    for hit in plan.hits:
+        parts = []
+        if hit.add:
+            done = " (added already)" if hit.done else ""
+            parts.append(f"{hit.assignments_before} -> {hit.assignments_after} assignments{done}")
+        if hit.expires_at is not None:
+            parts.append(f"expires {_when(hit.expires_before)} -> {_when(hit.expires_at)}")
+        console.print(f"  HIT {hit.hit_id}  {'; '.join(parts)}")
+    if plan.new_hits is not None:
+        sizes = ", ".join(str(h.assignments) for h in plan.new_hits.hits)
+        count = len(plan.new_hits.hits)
+        console.print(
+            f"  new HIT{'s' if count != 1 else ''} ({sizes}) of the same HIT type {plan.new_hits.hit_type_id}, open until "
+            f"{_when(plan.new_hits_until)}"
+        )
+    if cost.assignments:
+        console.print(f"  rewards     {cost.assignments} assignment(s) = {_money(cost.rewards)}")
+        console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {_money(cost.commission)}")
+        if cost.surcharge:
+            console.print(f"  surcharge   20% for HITs of 10 or more assignments = {_money(cost.surcharge)}")
+        if cost.masters:
+            console.print(f"  Masters     5% = {_money(cost.masters)}")
+    console.print(f"  total       {_money(cost.total)}")
+    if plan.resumed:
+        console.print(f"Resuming unfinished extension {plan.extension_id}: what it did already is not done again.")
+
+
+def render_extended(console, document: dict, settings, result=None) -> None:
+    if document.get("dry_run"):
+        console.print("Dry run: nothing was extended.")
+        return
+    hits = document["hits"]
+    console.print(f"Extended {len(hits)} HIT(s)" + (":" if hits else "."))
+    for hit in hits:
+        console.print(
+            f"  {hit['hit_id']}  {hit['assignments']} assignments (+{hit['assignments_added']}), "
+            f"expires {_when(_parse_time(hit['expires_at']))}"
+        )
+    new = [h for h in document["new_hits"] if h["hit_id"]]
+    if new:
+        console.print(f"Posted {len(new)} new HIT(s) in the same group:")
+        for hit in new:
+            console.print(f"  {hit['hit_id']}  {hit['assignments']} assignments, expires {_when(_parse_time(hit['expires_at']))}")
+    for failed in document.get("failed", []):
+        console.print(f"Failed {failed['hit_id'] or 'new HIT'}: {failed['error']}")
+
+
+def _parse_time(value):
+    """A result's time back from the JSON document (datetime, ISO text, or None)."""
+    from datetime import datetime
+
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))

@@ -45,7 +45,8 @@ def plugins(c, json=False, strict_plugins=False):
 
         table = Table(title=f"Plugins of {settings.folder}", title_justify="left")
         for column in ("plugin", "source", "from", "hooks", "status", "config"):
-            table.add_column(column, overflow="fold")
+            # Hook names are what a reader greps for: never cut one; long paths fold instead.
+            table.add_column(column, overflow="fold", no_wrap=column in ("plugin", "hooks"))
         for row in rows:
             status = row["status"] if not row["error"] else f"{row['status']}: {row['error']}"
             config = "\n".join(f"{key}: {value}" for key, value in (row["config"] or {}).items()) or "-"

@@ -365,7 +365,8 @@ def test_call_first_and_get_platform(exp):
         call_first(pm, "babe_fetch_results", settings=None, destination=exp)
 
 
-def test_the_babe_plugins_task_lists_plugins_sources_and_hooks(exp, babe):
+def test_the_babe_plugins_task_lists_plugins_sources_and_hooks(exp, babe, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the table's content is checked here, not its folding
     plugin(exp, "slack", "def babe_after_create(settings, plan, result):\n    pass\n")
     plugin(exp, "counted", "def babe_describe(settings):\n    return {'channel': '#lab'}\n")
     plugin(exp, "broken", "import nosuchmodule_xyz\n")

@@ -81,7 +81,9 @@ def test_before_create_may_change_the_plan(babe, experiment, mturk):
     # 25% of 0.50 = 0.125 → 0.13 per assignment (half up)
     assert run.json["cost"] == {"rewards": "10.00", "fees": "2.60", "total": "12.60"}
     hit = mturk.get_hit(HITId=run.json["hits"][0]["hit_id"])["HIT"]
-    assert [q["QualificationTypeId"] for q in hit["QualificationRequirements"]] == [MASTERS_IDS["sandbox"]]
+    requirements = [(q["QualificationTypeId"], q["Comparator"]) for q in hit["QualificationRequirements"]]
+    assert requirements[-1] == (MASTERS_IDS["sandbox"], "Exists")
+    assert [c for _, c in requirements[:-1]] == ["DoesNotExist"]  # the experiment's unique-worker type
 
 
 def test_a_plan_made_invalid_by_a_plugin_is_refused_with_2(babe, experiment, mturk):
@@ -264,7 +266,7 @@ def babe_platform(settings):
     monkeypatch.setenv("BABE_PLATFORM", "recording")
     run = babe("create", "--assignments", "10")
     assert run.code == 0, run
-    assert [e["operation"] for e in logged(experiment)] == ["CreateHITType", "CreateHITWithHITType", "CreateHITWithHITType"]
+    assert [e["operation"] for e in logged(experiment)] == ["CreateQualificationType", "CreateHITType", "CreateHITWithHITType", "CreateHITWithHITType"]
 
 
 @pytest.mark.parametrize("task", ["create", "status", "approve", "expire"])

@@ -144,8 +144,9 @@ def test_fewest_calls_getHIT_per_hit_and_lists_only_where_needed(created, experi
     simulate(turk, workers=10, seed=7)
     turk.reset_stats()
     _status(experiment, mturk)
-    # the third HIT has no submissions: its counts add up without a list
-    assert turk.stats()["requests"] == {"GetHIT": 3, "ListAssignmentsForHIT": 2}
+    # the third HIT has no submissions: its counts add up without a list; the 10 new workers are
+    # granted the experiment's unique-worker qualification once each
+    assert turk.stats()["requests"] == {"GetHIT": 3, "ListAssignmentsForHIT": 2, "AssociateQualificationWithWorker": 10}
     turk.reset_stats()
     result = _status(experiment, mturk)
     assert turk.stats()["requests"] == {"GetHIT": 3}  # the ledger has seen every submission

@@ -1,0 +1,809 @@
+"""watch: keep an experiment moving, unattended, until it is complete or a deadline passes.
+
+One refresh is the lifecycle steps themselves, in order: `status` (exact counts, the ledger brought
+up to date, `babe_status` fired), then `approve` if some Submitted work has not been offered
+before (its holds — repeat workers, plugins such as babe-backend — are respected: a held
+assignment stays Submitted and is offered again only together with new work, so a hold does not
+cost a call and a message at every refresh), then `expire` for the HITs still open once the goal
+(approved assignments wanted, default every assignment posted) is reached. Between refreshes it
+waits `interval` — or, with a queue, until MTurk's notifications say something happened.
+
+Progress goes out through the hooks once per milestone, never per refresh: `babe_milestone` fires
+for 25, 50 and 75% of the goal approved, the goal reached, and every HIT closed before the goal
+(see `MILESTONES`). Milestones are kept in `.babe/watch.sqlite`, so a watch that is started again
+does not announce them twice; when one refresh crosses several progress milestones only the
+highest is announced.
+
+The watch ends when nothing more can happen without the lab (no HIT takes workers, nobody is
+still working, and everything not held is approved), or when `until` passes on the platform's
+clock (the local MTurk's clock in tests). Ctrl-C (or SIGTERM) lets the running step finish, then
+stops: nothing is half-done, the run exits 1 ("run it again to go on"). A second Ctrl-C stops at
+once. A platform that stops answering in the middle of a long watch is retried at the next
+refresh, up to `MAX_FAILED_REFRESHES` in a row; at the very first refresh it is an error at once.
+
+Event-driven mode (`queue_url`): the experiment's HIT types are set to notify that SQS queue
+(UpdateNotificationSettings), messages are read, deduplicated on EventDocId (delivery is at least
+once; ids seen are kept in the same state file) and deleted, and a new event triggers a refresh at
+once; the interval stays as a fallback. For the in-process local MTurk this process also runs the
+local courier (`localturk.delivery`) that moves its outbox to the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from .. import folders, output
+from ..durations import DurationError, parse_duration
+from ..errors import BabeError, PartialFailure, PlatformError, UsageError
+from ..ledger import Ledger
+from ..platform.base import OperationFailed
+from ..plugins import call_after, get_platform, hookimpl
+from . import approve as approve_step
+from . import expire as expire_step
+from . import status as status_step
+
+#: Milestones in the order an experiment meets them; the first four are progress towards the goal.
+MILESTONES = ("approved_25", "approved_50", "approved_75", "goal_reached", "hits_closed")
+PROGRESS = {"approved_25": 25, "approved_50": 50, "approved_75": 75, "goal_reached": 100}
+#: What the experiment's HIT types notify the queue of: every change that can alter the counts.
+EVENT_TYPES = ("AssignmentSubmitted", "AssignmentReturned", "AssignmentAbandoned", "HITReviewable", "HITExpired")
+NOTIFICATION_VERSION = "2014-08-15"
+#: Refreshes in a row that may fail on the platform (network, throttling) before the watch gives up.
+MAX_FAILED_REFRESHES = 10
+#: Seconds one SQS receive waits for a message (long polling); 0 polls and then sleeps `POLL_STEP`.
+LONG_POLL = 5
+POLL_STEP = 5
+STATE_FILE = "watch.sqlite"
+#: How the watch waits between refreshes when `run` is given no `sleep`: None means a real,
+#: Ctrl-C-interruptible wait. Tests set it to a function that moves the local MTurk's clock.
+default_sleep: Callable[[float], Any] | None = None
+#: EventDocIds are remembered this long (MTurk repeats a message within minutes, not weeks).
+EVENT_MEMORY = 14 * 86400
+MIN_INTERVAL = 1
+
+hookspec = pluggy.HookspecMarker("babe_tasks")
+
+
+class _MilestoneSpec:
+    """`babe_milestone`, added to a plugin manager whose hook specs do not have it yet."""
+
+    @hookspec
+    def babe_milestone(settings: Any, milestone: Any, status: Any) -> None:
+        """Fires once per milestone of a watched experiment (`babe watch`), never per refresh.
+
+        `milestone` is a `babe_tasks.steps.watch.Milestone` (`name` — one of approved_25,
+        approved_50, approved_75, goal_reached, hits_closed —, `text`, `approved`, `goal`, `at`);
+        `status` the latest status result. For notifications; exceptions become warnings.
+        """
+
+
+def ensure_milestone_hook(pm: Any) -> None:
+    """Make sure `pm` knows `babe_milestone` (a no-op once `hookspecs.py` declares it)."""
+    caller = getattr(pm.hook, "babe_milestone", None)
+    if caller is None or caller.spec is None:
+        pm.add_hookspecs(_MilestoneSpec)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A point the experiment reached, announced once."""
+
+    name: str
+    text: str
+    approved: int
+    goal: int
+    at: datetime
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "text": self.text, "approved": self.approved, "goal": self.goal, "at": self.at}
+
+
+@dataclass
+class Refresh:
+    """What one refresh saw and did, for the task's progress lines (`on_refresh`)."""
+
+    number: int
+    at: datetime
+    status: Any
+    goal: int
+    approved_now: int = 0
+    held: int = 0
+    failed: int = 0
+    expired: list[str] = field(default_factory=list)
+    milestones: list[Milestone] = field(default_factory=list)
+    events: int = 0
+
+    @property
+    def approved(self) -> int:
+        return self.status.totals["approved"]
+
+
+@dataclass
+class WatchResult:
+    reason: str = "complete"  # complete | deadline | interrupted
+    goal: int = 0
+    refreshes: int = 0
+    approved_now: int = 0
+    held: dict[str, str] = field(default_factory=dict)
+    failed: list[dict] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    milestones: list[Milestone] = field(default_factory=list)
+    queue_url: str | None = None
+    events_received: int = 0
+    duplicates: int = 0
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    deadline: datetime | None = None
+    status: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.reason == "complete"
+
+    @property
+    def approved(self) -> int:
+        return self.status.totals["approved"] if self.status is not None else 0
+
+    def as_json(self) -> dict:
+        return {
+            "complete": self.complete,
+            "reason": self.reason,
+            "goal": self.goal,
+            "approved": self.approved,
+            "approved_now": self.approved_now,
+            "held": [{"assignment_id": a, "reason": r} for a, r in sorted(self.held.items())],
+            "failed": self.failed,
+            "expired": self.expired,
+            "milestones": [m.as_json() for m in self.milestones],
+            "refreshes": self.refreshes,
+            "events": (
+                {"queue": self.queue_url, "received": self.events_received, "duplicates": self.duplicates}
+                if self.queue_url
+                else None
+            ),
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "deadline": self.deadline,
+            "status": self.status.as_json() if self.status is not None else None,
+        }
+
+
+class _Stopped(Exception):
+    """Ctrl-C (or SIGTERM) was pressed: stop between two steps."""
+
+
+# -- flags ----------------------------------------------------------------------------------------
+def parse_interval(value: Any) -> int:
+    try:
+        seconds = parse_duration(value)
+    except DurationError as exc:
+        raise UsageError(f"--interval {exc}") from None
+    if seconds < MIN_INTERVAL:
+        raise UsageError(f"--interval {value} is too short: refresh at most once a second (e.g. 30s)")
+    return seconds
+
+
+def parse_until(value: Any) -> int | datetime | None:
+    """`--until`: a duration from the start (`2d`, `36h`) or a time (`2026-12-01T12:00Z`, UTC if no zone)."""
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    try:
+        return parse_duration(text)
+    except DurationError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--until {text!r} is neither a duration nor a time: write for example 2d, 36h or 2026-12-01T12:00Z"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_goal(value: Any) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"--goal {text!r} is not a positive whole number of approved assignments, e.g. 20")
+    return int(text)
+
+
+def check_queue_url(value: Any) -> str | None:
+    """An SQS queue URL as MTurk takes it: https://sqs.<region>.amazonaws.com/<account>/<queue>."""
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    segments = [s for s in parts.path.split("/") if s]
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(segments) != 2 or not segments[0].isdigit():
+        raise UsageError(
+            f"--queue {text!r} is not an SQS queue URL: write https://sqs.<region>.amazonaws.com/<account>/<queue>"
+        )
+    return text
+
+
+# -- the state file: milestones and event ids -----------------------------------------------------
+class WatchState:
+    """`.babe/watch.sqlite`: milestones reached (per experiment, target and goal) and EventDocIds seen.
+
+    A file of its own rather than ledger tables: it holds what the watch announced and consumed,
+    not what the platform established. Claims are INSERT OR IGNORE, so two watchers of the same
+    experiment never announce the same milestone or count the same event twice.
+    """
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS milestones (experiment TEXT NOT NULL, target TEXT NOT NULL, goal INTEGER NOT NULL,"
+        " name TEXT NOT NULL, reached_at REAL NOT NULL, PRIMARY KEY (experiment, target, goal, name))",
+        "CREATE TABLE IF NOT EXISTS events_seen (event_doc_id TEXT PRIMARY KEY, seen_at REAL NOT NULL)",
+    )
+
+    def __init__(self, folder: Path):
+        self.path = folders.state_dir(folder) / STATE_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout = 30000")
+        self._lock = threading.Lock()
+        for statement in self.SCHEMA:
+            self._conn.execute(statement)
+        self._conn.execute("DELETE FROM events_seen WHERE seen_at < ?", (time.time() - EVENT_MEMORY,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def reached(self, experiment: str, target: str, goal: int) -> set[str]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name FROM milestones WHERE experiment = ? AND target = ? AND goal = ?", (experiment, target, goal)
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def claim(self, experiment: str, target: str, goal: int, names: list[str], at: datetime) -> list[str]:
+        """Record these milestones as reached; returns those no one had recorded before."""
+        claimed = []
+        with self._lock:
+            for name in names:
+                cursor = self._conn.execute(
+                    "INSERT OR IGNORE INTO milestones (experiment, target, goal, name, reached_at) VALUES (?, ?, ?, ?, ?)",
+                    (experiment, target, goal, name, at.timestamp()),
+                )
+                if cursor.rowcount:
+                    claimed.append(name)
+        return claimed
+
+    def first_sighting(self, event_doc_id: str) -> bool:
+        """True the first time an EventDocId is seen; False for a repeat delivery."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO events_seen (event_doc_id, seen_at) VALUES (?, ?)", (event_doc_id, time.time())
+            )
+            return bool(cursor.rowcount)
+
+
+# -- milestones -----------------------------------------------------------------------------------
+def reached_milestones(status: Any, goal: int) -> list[str]:
+    """The milestones the experiment has reached by this status, in `MILESTONES` order."""
+    approved = status.totals["approved"]
+    names = [name for name, percent in PROGRESS.items() if approved * 100 >= goal * percent]
+    if status.hits and approved < goal and not any(h.open for h in status.hits):
+        names.append("hits_closed")
+    return names
+
+
+def to_announce(new: list[str]) -> list[str]:
+    """Of the milestones newly reached, those worth a message: the highest progress one, and closing."""
+    progress = [name for name in new if name in PROGRESS]
+    return progress[-1:] + [name for name in new if name not in PROGRESS]
+
+
+def describe_milestone(name: str, approved: int, goal: int, expired: int = 0) -> str:
+    if name == "goal_reached":
+        closed = f"; {expired} open HIT(s) expired now" if expired else ""
+        return f"goal reached: {approved} approved of {goal} wanted{closed}"
+    if name == "hits_closed":
+        return (
+            f"every HIT is closed (expired or full) with {approved} of {goal} approved: "
+            "babe extend adds assignments or time"
+        )
+    share = {25: "a quarter", 50: "half", 75: "three quarters"}[PROGRESS[name]]
+    return f"{share} of the goal approved: {approved} of {goal}"
+
+
+# -- the SQS side ---------------------------------------------------------------------------------
+class QueueListener:
+    """MTurk notifications from an SQS queue: each poll returns the events not seen before.
+
+    Every message is recorded by EventDocId, then deleted from the queue; a repeat delivery is
+    counted in `duplicates` and triggers nothing. Messages that came through an SNS topic are
+    unwrapped. `before_poll` runs first (the local courier, for the in-process local MTurk).
+    """
+
+    def __init__(self, sqs: Any, queue_url: str, state: WatchState, *, before_poll: Callable[[], Any] | None = None):
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.state = state
+        self.before_poll = before_poll
+        self.received = 0
+        self.duplicates = 0
+        self.ignored = 0
+
+    def poll(self, wait: int = 0) -> list[dict]:
+        if self.before_poll is not None:
+            self.before_poll()
+        events: list[dict] = []
+        for _ in range(10):  # a burst: at most 100 messages per poll, the rest at the next
+            answer = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=max(0, min(20, int(wait)))
+            )
+            messages = answer.get("Messages") or []
+            for message in messages:
+                document = mturk_document(message.get("Body", ""))
+                if document is None:
+                    self.ignored += 1
+                elif self.state.first_sighting(document["EventDocId"]):
+                    self.received += 1
+                    events.extend(document.get("Events") or [])
+                else:
+                    self.duplicates += 1
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if len(messages) < 10:
+                break
+            wait = 0
+        return events
+
+
+def mturk_document(body: str) -> dict | None:
+    """MTurk's event document from a message body (also inside an SNS envelope), or None."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(document, dict) and document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
+        return mturk_document(document["Message"])
+    if isinstance(document, dict) and isinstance(document.get("EventDocId"), str):
+        return document
+    return None
+
+
+def subscribe(platform: Any, hit_type_ids: list[str], queue_url: str) -> None:
+    """Point every HIT type at the queue (UpdateNotificationSettings, SQS, `EVENT_TYPES`)."""
+    call = getattr(platform, "call", None)
+    if call is None:
+        raise UsageError(f"platform {platform.name} cannot send notifications to a queue: run babe watch without --queue")
+    for hit_type_id in hit_type_ids:
+        try:
+            call(
+                "UpdateNotificationSettings",
+                HITTypeId=hit_type_id,
+                Notification={
+                    "Destination": queue_url,
+                    "Transport": "SQS",
+                    "Version": NOTIFICATION_VERSION,
+                    "EventTypes": list(EVENT_TYPES),
+                },
+                Active=True,
+            )
+        except OperationFailed as exc:
+            raise UsageError(f"--queue {queue_url}: MTurk refused to notify it ({exc})") from None
+
+
+def queue_policy_warning(sqs: Any, queue_url: str) -> str | None:
+    """A warning when the queue's policy does not let MTurk send to it (real SQS only)."""
+    try:
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"]).get("Attributes", {})
+    except Exception as exc:  # noqa: BLE001 - a warning at most: the receive will say what is wrong
+        return f"could not read the policy of {queue_url}: {type(exc).__name__}"
+    if "mturk-requester.amazonaws.com" not in attributes.get("Policy", ""):
+        return (
+            f"the policy of {queue_url} does not allow principal mturk-requester.amazonaws.com to sqs:SendMessage: "
+            "MTurk cannot deliver events there (refreshes still happen every interval)"
+        )
+    return None
+
+
+# -- Ctrl-C ---------------------------------------------------------------------------------------
+@contextmanager
+def interruptible(stop: threading.Event, notice: Callable[[], None]) -> Iterator[None]:
+    """The first Ctrl-C / SIGTERM sets `stop` (the watch ends after the running step); a second Ctrl-C
+    raises KeyboardInterrupt at once. Outside the main thread signals cannot be caught: nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum, frame):
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if not stop.is_set():
+            stop.set()
+            notice()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+# -- one platform for the whole watch -------------------------------------------------------------
+class _KeepOpen:
+    """The watch's platform as the steps see it: everything delegated, but `close()` left to the watch."""
+
+    def __init__(self, platform: Any):
+        self._platform = platform
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._platform, name)
+
+    def close(self) -> None:
+        """A step ends; the watch goes on with the same client and connection pool."""
+
+
+class SharedPlatform:
+    """A plugin the watch registers for its run: every step gets the watch's one platform.
+
+    Each step opens and closes a platform (`steps.session`); over hours of refreshes that would be
+    a new client, credential lookup and TLS connection several times a refresh. The platform is the
+    one the lab's plugins chose (`get_platform`), so a platform plugin still decides.
+    """
+
+    NAME = "watch-shared-platform"
+
+    def __init__(self, platform: Any):
+        self.platform = _KeepOpen(platform)
+
+    @hookimpl(tryfirst=True)
+    def babe_platform(self, settings):
+        return self.platform
+
+
+# -- the loop -------------------------------------------------------------------------------------
+class Watch:
+    """One watch run; `run()` below is the entry point. Attributes are what the loop keeps between refreshes."""
+
+    def __init__(
+        self,
+        settings,
+        pm,
+        *,
+        goal: int | None,
+        until: int | datetime | None,
+        interval: int,
+        hit_ids: list[str] | None,
+        queue_url: str | None,
+        approve: bool,
+        sleep: Callable[[float], Any] | None,
+        on_refresh: Callable[[Refresh], None] | None,
+        long_poll: int,
+        stop: threading.Event,
+    ):
+        self.settings, self.pm = settings, pm
+        self.wanted_goal, self.until, self.interval = goal, until, interval
+        self.hit_ids = hit_ids or None
+        self.approve = approve
+        self.sleep = sleep or default_sleep or stop.wait
+        self.on_refresh = on_refresh
+        self.long_poll = long_poll
+        self.stop = stop
+        self.result = WatchResult(queue_url=queue_url)
+        self.listener: QueueListener | None = None
+        self.offered: set[str] = set()
+        self.failed_refreshes = 0
+
+    # -- helpers ------------------------------------------------------------------------------
+    def check_stop(self) -> None:
+        if self.stop.is_set():
+            raise _Stopped()
+
+    def now(self) -> datetime:
+        return self.platform.now()
+
+    def status(self):
+        return status_step.run(self.settings, self.pm, hit_ids=self.hit_ids)
+
+    def submitted(self) -> set[str]:
+        """Submitted assignments of the watched HITs, as the ledger knows them after a status."""
+        scope = set(self.hit_ids) if self.hit_ids else None
+        with Ledger(self.settings.folder) as ledger:
+            rows = ledger.assignments(self.settings.experiment, self.settings.target)
+        return {r["assignment_id"] for r in rows if r["status"] == "Submitted" and (scope is None or r["hit_id"] in scope)}
+
+    # -- one refresh --------------------------------------------------------------------------
+    def refresh(self, events: int, status=None) -> Refresh:
+        """status → approve (if new work) → expire (if the goal is reached) → milestones."""
+        result = self.result
+        result.status = status = status or self.status()
+        result.refreshes += 1
+        tick = Refresh(result.refreshes, self.now(), status, result.goal, events=events)
+        self.check_stop()
+        if self.approve and self.submitted() - self.offered:
+            self.approve_now(tick)
+            self.check_stop()
+            result.status = tick.status = status = self.status()
+        if status.totals["approved"] >= result.goal:
+            open_ids = [h.hit_id for h in status.hits if h.open]
+            if open_ids:
+                self.expire_now(tick, open_ids)
+                self.check_stop()
+                result.status = tick.status = status = self.status()
+        self.milestones(tick)
+        return tick
+
+    def approve_now(self, tick: Refresh) -> None:
+        """Offer every Submitted assignment to approve; remember what was offered (held ones stay Submitted)."""
+        result = self.result
+        try:
+            document = approve_step.run(self.settings, self.pm, hit_ids=self.hit_ids).as_json()
+        except PartialFailure as failure:  # the rest were approved; the next refresh retries these
+            document = failure.result if isinstance(failure.result, dict) else {}
+            result.warnings.append(str(failure))
+        self.offered |= self.submitted()
+        result.held = {item["assignment_id"]: item["reason"] for item in document.get("held", [])}
+        result.failed = list(document.get("failed", []))
+        self.offered -= {item["assignment_id"] for item in result.failed}
+        result.approved_now += int(document.get("approved", 0))
+        tick.approved_now, tick.held, tick.failed = int(document.get("approved", 0)), len(result.held), len(result.failed)
+
+    def expire_now(self, tick: Refresh, open_ids: list[str]) -> None:
+        try:
+            expired = expire_step.run(self.settings, self.pm, hit_ids=open_ids).expired
+        except PartialFailure as failure:
+            document = failure.result if isinstance(failure.result, dict) else {}
+            expired = list(document.get("expired", []))
+            self.result.warnings.append(str(failure))
+        tick.expired = list(expired)
+        self.result.expired += [hit_id for hit_id in expired if hit_id not in self.result.expired]
+
+    def milestones(self, tick: Refresh) -> None:
+        settings, result = self.settings, self.result
+        names = reached_milestones(tick.status, result.goal)
+        new = [n for n in names if n not in self.state.reached(settings.experiment, settings.target, result.goal)]
+        if not new:
+            return
+        claimed = self.state.claim(settings.experiment, settings.target, result.goal, new, tick.at)
+        for name in to_announce(new):
+            if name not in claimed:
+                continue  # another watcher of this experiment announced it
+            text = describe_milestone(name, tick.approved, result.goal, len(tick.expired))
+            milestone = Milestone(name, text, tick.approved, result.goal, tick.at)
+            tick.milestones.append(milestone)
+            result.milestones.append(milestone)
+            result.warnings += call_after(self.pm, "babe_milestone", settings=settings, milestone=milestone, status=tick.status)
+
+    # -- waiting ------------------------------------------------------------------------------
+    def wait(self, seconds: float) -> int:
+        """Wait up to `seconds` (platform clock); with a queue, return early when events arrive.
+
+        Returns how many new events woke it (0 when the time ran out or Ctrl-C was pressed).
+        """
+        if seconds <= 0:
+            return 0
+        with output.progress(f"approved of {self.result.goal}; next refresh within {int(seconds)}s", total=self.result.goal) as bar:
+            bar.update(completed=min(self.result.approved, self.result.goal))
+            if self.listener is None:
+                self.sleep(seconds)
+                return 0
+            end = self.now() + timedelta(seconds=seconds)
+            while not self.stop.is_set():
+                remaining = (end - self.now()).total_seconds()
+                events = self.listener.poll(wait=min(self.long_poll, max(0, remaining)))
+                self.result.events_received, self.result.duplicates = self.listener.received, self.listener.duplicates
+                if events:
+                    return len(events)
+                remaining = (end - self.now()).total_seconds()
+                if remaining <= 0:
+                    return 0
+                if self.long_poll <= 0:
+                    self.sleep(min(POLL_STEP, remaining))
+        return 0
+
+    # -- set-up -------------------------------------------------------------------------------
+    def start(self):
+        """Everything checked before the first refresh: HITs exist, the goal, the deadline, live consent, the queue."""
+        settings, result = self.settings, self.result
+        first = self.status()
+        if not first.hits:
+            raise UsageError(f"no HITs of experiment {settings.experiment} on {settings.target} to watch: run babe create first")
+        posted = sum(h.max_assignments for h in first.hits)
+        result.goal = self.wanted_goal or posted
+        if result.goal > posted:
+            result.warnings.append(
+                f"goal {result.goal} is more than the {posted} assignments posted: the watch ends when the HITs are done "
+                "(babe extend adds assignments)"
+            )
+            output.warn(result.warnings[-1])
+        result.started_at = self.now()
+        if isinstance(self.until, int):
+            result.deadline = result.started_at + timedelta(seconds=self.until)
+        elif isinstance(self.until, datetime):
+            result.deadline = self.until
+        if self.approve and settings.target == "live":
+            from ..money import fmt
+
+            if not output.confirm(
+                settings, f"Watch approves submitted work on live as it arrives (up to ${fmt(first.committed)} more)?"
+            ):
+                raise UsageError("not confirmed: nothing was watched")
+        if result.queue_url:
+            self.listen(first)
+        return first
+
+    def listen(self, first) -> None:
+        """Subscribe the HIT types to the queue and make the listener (and, in-process, the local courier)."""
+        from ..localturk.delivery import Clients, deliver
+
+        settings, url = self.settings, self.result.queue_url
+        hit_type_ids = self.hit_types(first)
+        subscribe(self.platform, hit_type_ids, url)
+        session = None
+        if settings.target != "local" and settings.profile:
+            import boto3
+
+            session = boto3.session.Session(profile_name=settings.profile)
+        clients = Clients(session=session)
+        sqs = clients.sqs(url)
+        if settings.target != "local":
+            warning = queue_policy_warning(sqs, url)
+            if warning:
+                self.result.warnings.append(warning)
+                output.warn(warning)
+        turk = getattr(getattr(self.platform, "client", None), "localturk", None)
+        courier = (lambda: deliver(turk, clients=clients)) if turk is not None else None
+        self.listener = QueueListener(sqs, url, self.state, before_poll=courier)
+
+    def hit_types(self, first) -> list[str]:
+        known = {}
+        with Ledger(self.settings.folder) as ledger:
+            for hit in first.hits:
+                record = ledger.hit(hit.hit_id)
+                if record is not None and record.hit_type_id:
+                    known[hit.hit_id] = record.hit_type_id
+        for hit in first.hits:
+            if hit.hit_id not in known and hit.source != "ledger":
+                known[hit.hit_id] = self.platform.get_hit(hit.hit_id).hit_type_id
+        return sorted(set(known.values()))
+
+    # -- the whole run ------------------------------------------------------------------------
+    def run(self) -> WatchResult:
+        result = self.result
+        ensure_milestone_hook(self.pm)
+        self.platform = get_platform(self.pm, self.settings)
+        self.platform.connect()
+        self.pm.register(SharedPlatform(self.platform), name=SharedPlatform.NAME)
+        self.state = WatchState(self.settings.folder)
+        try:
+            self.loop(self.start())
+        except _Stopped:
+            result.reason = "interrupted"
+        finally:
+            self.state.close()
+            result.ended_at = self._safe_now()
+            self.pm.unregister(name=SharedPlatform.NAME)
+            self.platform.close()
+        return result
+
+    def loop(self, first) -> None:
+        result = self.result
+        events, known = 0, first
+        while True:
+            self.check_stop()
+            status, known = known, None  # the start's status serves as the first refresh's
+            try:
+                tick = self.refresh(events, status)
+            except (PlatformError, OperationFailed) as exc:
+                self.failed_refreshes += 1
+                if result.refreshes == 0 or self.failed_refreshes >= MAX_FAILED_REFRESHES:
+                    raise
+                result.warnings.append(f"refresh failed ({self.failed_refreshes} in a row), trying again: {exc}")
+                output.warn(result.warnings[-1])
+            else:
+                self.failed_refreshes = 0
+                if self.on_refresh is not None:
+                    self.on_refresh(tick)
+                if self.finished(tick.status):
+                    result.reason = "complete"
+                    return
+            now = self.now()
+            if result.deadline is not None and now >= result.deadline:
+                result.reason = "deadline"
+                return
+            pause = float(self.interval)
+            if result.deadline is not None:
+                pause = min(pause, (result.deadline - now).total_seconds())
+            events = self.wait(pause)
+
+    def finished(self, status) -> bool:
+        """Nothing more can happen without the lab: no HIT takes workers, nobody works, nothing left to approve."""
+        if not status.finished:
+            return False
+        if not self.approve:
+            return True
+        return not (self.submitted() - set(self.result.held))
+
+    def _safe_now(self) -> datetime:
+        try:
+            return self.now()
+        except BabeError:
+            return datetime.now(UTC)
+
+
+def run(
+    settings,
+    pm,
+    *,
+    goal: int | None = None,
+    until: int | datetime | None = None,
+    interval: int = 30,
+    hit_ids: list[str] | None = None,
+    queue_url: str | None = None,
+    approve: bool = True,
+    sleep: Callable[[float], Any] | None = None,
+    on_refresh: Callable[[Refresh], None] | None = None,
+    long_poll: int = LONG_POLL,
+    stop: threading.Event | None = None,
+) -> WatchResult:
+    """Watch the experiment (or `hit_ids`) until complete, `until` passes, or Ctrl-C.
+
+    `until` is seconds from the start or a datetime (platform clock); `goal` the approved
+    assignments wanted (default: every assignment posted). `sleep(seconds)` waits between
+    refreshes (default: an interruptible wait; tests pass one that moves the local MTurk's clock).
+    Raises `PartialFailure` carrying the result when interrupted, or when approvals still fail at
+    the end; a step's `Veto` or `UsageError` passes through (the watch stops there).
+    """
+    stop = stop or threading.Event()
+    watch = Watch(
+        settings,
+        pm,
+        goal=goal,
+        until=until,
+        interval=interval,
+        hit_ids=hit_ids,
+        queue_url=queue_url,
+        approve=approve,
+        sleep=sleep,
+        on_refresh=on_refresh,
+        long_poll=long_poll,
+        stop=stop,
+    )
+    notice = lambda: output.warn("stopping after the current step (Ctrl-C again stops at once)")  # noqa: E731
+    with interruptible(stop, notice):
+        result = watch.run()
+    if result.reason == "interrupted":
+        raise PartialFailure(
+            f"interrupted after {result.refreshes} refresh(es): everything done is recorded; run babe watch again to go on",
+            result.as_json(),
+        )
+    if result.failed:
+        first = result.failed[0]
+        raise PartialFailure(
+            f"{len(result.failed)} approval(s) still failing ({first['assignment_id']}: {first['error']}); "
+            "run babe watch or babe approve again to finish",
+            result.as_json(),
+        )
+    return result
+
+
+__all__ = [
+    "MILESTONES", "Milestone", "QueueListener", "Refresh", "WatchResult", "WatchState", "check_queue_url",
+    "ensure_milestone_hook", "mturk_document", "parse_goal", "parse_interval", "parse_until", "reached_milestones",
+    "run", "subscribe", "to_announce",
+]

@@ -1,0 +1,70 @@
+"""Fixtures for the exclusion tests: an experiment folder and the real `babe` program, in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from babe_tasks.testing import run_babe
+
+URL = "https://example.org/experiment/"
+WORKER_TYPE_PREFIX = "babe-tasks worker of "
+
+
+def write_config(folder: Path, experiment: str | None = None, extra: str = "") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "invoke.yaml").write_text(
+        "babe:\n"
+        + (f"  experiment: {experiment}\n" if experiment else "")
+        + f"  url: {URL}\n"
+        "  title: A short language study\n"
+        "  description: Read sentences and rate them.\n"
+        '  reward: "0.50"\n' + extra
+    )
+
+
+@pytest.fixture
+def experiment(tmp_path, monkeypatch) -> Path:
+    """An experiment folder `exp1` (the working directory) with the page and the HIT texts."""
+    folder = tmp_path / "exp1"
+    write_config(folder)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.fixture
+def babe(capsys, monkeypatch):
+    """`babe("create", "--json")` → BabeRun (code, out, err, json), through the real program."""
+    monkeypatch.setenv("COLUMNS", "120")
+
+    def run(*args: str):
+        return run_babe(capsys, *args)
+
+    return run
+
+
+def own_types(mturk) -> dict[str, str]:
+    """The caller's qualification types: name → id."""
+    found = {}
+    for page in mturk.get_paginator("list_qualification_types").paginate(MustBeRequestable=False, MustBeOwnedByCaller=True):
+        for qtype in page["QualificationTypes"]:
+            found[qtype["Name"]] = qtype["QualificationTypeId"]
+    return found
+
+
+def all_hits(mturk) -> list[dict]:
+    return [h for page in mturk.get_paginator("list_hits").paginate() for h in page["HITs"]]
+
+
+def requirements_of(mturk, hit_id: str) -> list[dict]:
+    return mturk.get_hit(HITId=hit_id)["HIT"].get("QualificationRequirements", [])
+
+
+def holders(mturk, type_id: str) -> dict[str, int]:
+    """Workers granted a type → their value."""
+    return {
+        q["WorkerId"]: q.get("IntegerValue")
+        for page in mturk.get_paginator("list_workers_with_qualification_type").paginate(QualificationTypeId=type_id)
+        for q in page["Qualifications"]
+    }

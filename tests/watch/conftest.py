@@ -1,0 +1,161 @@
+"""Fixtures for `babe watch`: an experiment with HITs, the real `babe` program, and time that moves.
+
+`clock` replaces the watch's wait between refreshes: instead of sleeping, it moves the local
+MTurk's clock by the same amount (so `--interval 30m --until 2d` runs in well under a second) and
+first lets the test act — usually simulated workers taking some HITs — exactly as if that had
+happened while the watch slept.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+URL = "https://example.org/experiment/"
+
+
+@pytest.fixture
+def experiment(tmp_path, monkeypatch) -> Path:
+    """An experiment folder `exp1` (the working directory) whose invoke.yaml names the page and texts."""
+    folder = tmp_path / "exp1"
+    folder.mkdir()
+    (folder / "invoke.yaml").write_text(
+        "babe:\n"
+        f"  url: {URL}\n"
+        "  title: A short language study\n"
+        "  description: Read sentences and rate them.\n"
+        '  reward: "0.50"\n'
+    )
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.fixture
+def babe(capsys, monkeypatch):
+    """The real `babe` program in-process: `babe("watch", "--json")` → BabeRun (code, out, err, json)."""
+    from babe_tasks.testing import run_babe
+
+    monkeypatch.setenv("COLUMNS", "120")
+    return lambda *args: run_babe(capsys, *args)
+
+
+@pytest.fixture
+def created(babe, experiment):
+    """12 assignments posted on the local MTurk as 2 HITs of 6; the create's JSON document."""
+    run = babe("create", "--assignments", "12", "--batch-size", "6", "--json")
+    assert run.code == 0, run
+    return run.json
+
+
+@dataclass
+class Clock:
+    """The watch's wait, replaced: `during(fn)` queues what happens in the next waits; time jumps."""
+
+    turk: Any
+    waits: list[float] = field(default_factory=list)
+    plan: list[Callable[[], Any]] = field(default_factory=list)
+
+    def during(self, *actions: Callable[[], Any]) -> None:
+        """One action per coming wait, in order (a wait with nothing planned only moves the clock)."""
+        self.plan.extend(actions)
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self.plan:
+            self.plan.pop(0)()
+        self.turk.store.advance_clock(seconds)
+
+
+@pytest.fixture
+def clock(turk, monkeypatch) -> Clock:
+    """Install the fake wait for every watch of this test (also those run through `babe watch`)."""
+    from babe_tasks.steps import watch as step
+
+    fake = Clock(turk)
+    monkeypatch.setattr(step, "default_sleep", fake)
+    return fake
+
+
+@pytest.fixture
+def workers(turk):
+    """`workers(n, **options)`: n simulated workers take the open HITs now (babe_tasks.localturk.workers)."""
+    from babe_tasks.localturk import workers as sim
+
+    def work(n: int, **options: Any) -> dict:
+        return sim.simulate(turk, workers=n, **options)
+
+    return work
+
+
+def write_plugin(folder: Path, name: str, source: str) -> Path:
+    plugins = folder / "plugins"
+    plugins.mkdir(exist_ok=True)
+    path = plugins / f"{name}.py"
+    path.write_text(source)
+    return path
+
+
+#: A plugin that writes every milestone it hears of to milestones.jsonl in the experiment folder.
+MILESTONE_RECORDER = '''
+import json
+from pathlib import Path
+from babe_tasks.plugins import hookimpl
+
+@hookimpl(optionalhook=True)
+def babe_milestone(settings, milestone, status):
+    line = {"name": milestone.name, "text": milestone.text, "approved": milestone.approved,
+            "goal": milestone.goal, "approved_in_status": status.totals["approved"]}
+    with open(Path(settings.folder) / "milestones.jsonl", "a") as f:
+        f.write(json.dumps(line) + "\\n")
+'''
+
+
+def recorded(folder: Path, name: str = "milestones.jsonl") -> list[dict]:
+    path = folder / name
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@dataclass
+class Webhook:
+    """A Slack-like webhook receiver on 127.0.0.1: `url`, and the JSON `posts` it got."""
+
+    url: str = ""
+    posts: list[dict] = field(default_factory=list)
+
+    @property
+    def texts(self) -> list[str]:
+        return [post.get("text", "") for post in self.posts]
+
+
+@pytest.fixture
+def webhook():
+    box = Webhook()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                box.posts.append(json.loads(body))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    box.url = f"http://127.0.0.1:{server.server_address[1]}/services/T0/B0/watchsecret"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield box
+    server.shutdown()
+    server.server_close()
