@@ -278,28 +278,45 @@ def render_status(console, result, settings) -> None:
         console.print(f"No HITs of experiment {settings.experiment} on {settings.target} yet: run babe create.")
         return
     totals = result.totals
-    if console.width >= STATUS_TABLE_WIDTH:
+    # A plugin's extra field keyed by HIT id (e.g. the backend's data rows per HIT) is a column.
+    ids = {hit.hit_id for hit in result.hits}
+    per_hit = {k: v for k, v in result.extra.items() if isinstance(v, dict) and v and set(v) <= ids}
+    if console.width >= STATUS_TABLE_WIDTH + 14 * len(per_hit):
         table = _table(f"HITs of {settings.experiment} on {settings.target}")
         table.add_column("HIT", no_wrap=True)
         table.add_column("status", no_wrap=True)
         for name in STATUS_FIELDS:
             table.add_column(name, justify="right")
+        for key in per_hit:
+            table.add_column(key.replace("_", " "), justify="right")
         table.add_column("expires", no_wrap=True)
         for hit in result.hits:
-            table.add_row(hit.hit_id, hit.status, *(str(getattr(hit, n)) for n in STATUS_FIELDS), _when(hit.expires_at))
-        table.add_row("total", "", *(str(totals[n]) for n in STATUS_FIELDS), "", style="bold")
+            extra_cells = (str(values.get(hit.hit_id, "-")) for values in per_hit.values())
+            table.add_row(hit.hit_id, hit.status, *(str(getattr(hit, n)) for n in STATUS_FIELDS), *extra_cells, _when(hit.expires_at))
+        extra_totals = (_column_total(values) for values in per_hit.values())
+        table.add_row("total", "", *(str(totals[n]) for n in STATUS_FIELDS), *extra_totals, "", style="bold")
         console.print(table)
     else:
         console.print(f"HITs of {settings.experiment} on {settings.target}")
         for hit in result.hits:
             console.print(f"{hit.hit_id}  {hit.status}  expires {_when(hit.expires_at)}")
-            console.print("  " + "  ".join(f"{n} {getattr(hit, n)}" for n in STATUS_FIELDS))
+            cells = [f"{n} {getattr(hit, n)}" for n in STATUS_FIELDS]
+            cells += [f"{key.replace('_', ' ')} {values.get(hit.hit_id, '-')}" for key, values in per_hit.items()]
+            console.print("  " + "  ".join(cells))
         console.print("total  " + "  ".join(f"{n} {totals[n]}" for n in STATUS_FIELDS))
     console.print(f"Spent {_money(result.spent)}; committed {_money(result.committed)} more if all open work is approved.")
-    for worker, ids in sorted(result.repeat_workers.items()):
-        console.print(f"Repeat worker {worker}: {len(ids)} assignments ({', '.join(ids)}); approve holds all but the first.")
+    for worker, ids_of_worker in sorted(result.repeat_workers.items()):
+        console.print(
+            f"Repeat worker {worker}: {len(ids_of_worker)} assignments ({', '.join(ids_of_worker)}); approve holds all but the first."
+        )
     for key, value in result.extra.items():
-        console.print(f"{key}: {value}")
+        if key not in per_hit:
+            console.print(f"{key}: {value}")
+
+
+def _column_total(values: dict) -> str:
+    numbers = [v for v in values.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return str(sum(numbers)) if len(numbers) == len(values) else ""
 
 
 # -- approve ---------------------------------------------------------------------------------------
@@ -310,6 +327,7 @@ def render_status(console, result, settings) -> None:
         "assignment": "only this assignment (repeat the flag, or separate ids with commas)",
         "feedback": "message to the workers with the approval (at most 1024 characters)",
         "allow-repeat-workers": "approve every assignment of a repeat worker, not only the first",
+        "approve-without-data": "approve even assignments whose data is not in the _babe backend (babe-backend plugin)",
         "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     },
 )
@@ -319,6 +337,7 @@ def approve(
     assignment=None,
     feedback=None,
     allow_repeat_workers=False,
+    approve_without_data=False,
     yes=False,
     dry_run=False,
     json=False,
@@ -344,6 +363,11 @@ def approve(
         profile=profile,
         strict_plugins=strict_plugins,
     )
+    if approve_without_data:
+        # The babe-backend plugin's own setting, set for this run: the plugin stays the one that
+        # decides what "data arrived" means, the flag only tells it to let the rest through.
+        backend = {**settings.plugin_settings("babe-backend"), "approve_without_data": True}
+        settings = settings.replace(plugins={**settings.plugins, "babe-backend": backend})
 
     def review(todo, total) -> bool:
         if settings.target != "live":

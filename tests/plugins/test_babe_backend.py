@@ -144,6 +144,15 @@ def test_approve_without_data_setting_pays_the_held_ones(babe, experiment, backe
     assert babe("status", "--json").json["totals"]["approved"] == 8
 
 
+def test_approve_without_data_flag_pays_the_held_ones_for_this_run_only(babe, experiment, backend):
+    assert babe("create", "--assignments", "6", "--json").code == 0
+    babe("local.work", "--post-to", submit_url(backend), "--lose-rate", "0.5", "--seed", "3", "--json")
+    dry = babe("approve", "--dry-run", "--json").json
+    assert len(dry["held"]) == 3
+    run = babe("approve", "--approve-without-data", "--json")
+    assert (run.code, run.json["approved"], run.json["held"]) == (0, 6, [])
+
+
 def test_approve_without_data_from_the_environment(babe, experiment, backend, monkeypatch):
     assert babe("create", "--assignments", "4", "--json").code == 0
     babe("local.work", "--post-to", submit_url(backend), "--lose-rate", "0.5", "--json")
@@ -206,7 +215,7 @@ def test_an_unreachable_backend_approves_nothing(babe, experiment, backend):
 
 
 # -- status ------------------------------------------------------------------------------------------
-def test_status_shows_the_backend_rows_of_each_hit(babe, experiment, backend):
+def test_status_shows_the_backend_rows_of_each_hit(babe, experiment, backend, monkeypatch):
     created = babe("create", "--assignments", "12", "--json").json
     babe("local.work", "--post-to", submit_url(backend), "--lose-rate", "0.25", "--seed", "11", "--json")
     per_hit = Counter(t["hit_id"] for _, trials in backend.backend.submissions("12") for t in trials)
@@ -215,6 +224,17 @@ def test_status_shows_the_backend_rows_of_each_hit(babe, experiment, backend):
     assert run.json["backend_rows"] == {h["hit_id"]: per_hit[h["hit_id"]] for h in created["hits"]}
     assert sum(run.json["backend_rows"].values()) == backend.backend.rows("12") > 0
     assert run.json["backend_submissions"] == 9
+    monkeypatch.setenv("COLUMNS", "200")  # wide: a table with a "backend rows" column
+    wide = babe("status").out.splitlines()
+    assert "backend rows" in wide[1]
+    for hit in created["hits"]:
+        row = next(line for line in wide if line.startswith(hit["hit_id"]))
+        assert str(per_hit[hit["hit_id"]]) in row.split()
+    monkeypatch.setenv("COLUMNS", "120")
+    text = babe("status").out.splitlines()  # 120 columns: one block of lines per HIT
+    for hit in created["hits"]:
+        at = next(i for i, line in enumerate(text) if line.startswith(hit["hit_id"]))
+        assert f"backend rows {per_hit[hit['hit_id']]}" in text[at + 1]
 
 
 def test_status_survives_a_broken_backend_with_a_warning(babe, experiment, backend):
