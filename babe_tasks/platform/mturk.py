@@ -126,11 +126,14 @@ class MTurkPlatform:
             from .. import localturk
 
             config = self._config()
-            return localturk.client(
-                state=self.settings.local_state,
-                retries=config.retries,
-                max_pool_connections=config.max_pool_connections,
-            )
+            try:
+                return localturk.client(
+                    state=self.settings.local_state,
+                    retries=config.retries,
+                    max_pool_connections=config.max_pool_connections,
+                )
+            except ValueError as exc:  # a malformed BABE_LOCAL_FAULTS: the user's input, not a bug
+                raise UsageError(f"{exc}; fix or unset BABE_LOCAL_FAULTS") from None
         if self.target == "local":
             # A local server checks no signature, but botocore refuses to send unsigned-by-default
             # requests without credentials: dummy ones, as for the in-process client.

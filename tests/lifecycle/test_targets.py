@@ -167,3 +167,12 @@ def test_profile_credentials_are_used_for_sandbox(babe, experiment, server, tmp_
         "available"
     ] == 3
     assert babe("status", "--target", "sandbox", "--endpoint-url", server).code == 2  # no profile: no credentials
+
+
+def test_a_malformed_babe_local_faults_exits_2_before_anything(babe, experiment, monkeypatch, mturk):
+    monkeypatch.setenv("BABE_LOCAL_FAULTS", "throttle=2")
+    run = babe("create", "--assignments", "3", "--json")
+    assert run.code == 2
+    assert "BABE_LOCAL_FAULTS" in run.json["error"]["message"] and "Traceback" not in run.err
+    monkeypatch.delenv("BABE_LOCAL_FAULTS")
+    assert mturk.list_hits()["HITs"] == []
