@@ -1,7 +1,8 @@
 """The task collection, assembled fresh by `collection()` so a lab can extend it without side effects.
 
-Root tasks: the lifecycle (`create`, `status`, `approve`, `expire`), `demo`, `init`, `plugins`;
-namespace `local` for the local MTurk. Every module listed here must stay import-light (no boto3,
+Root tasks: the lifecycle (`create`, `status`, `approve`, `expire`, `extend`), payments (`reject`,
+`bonus`, `cost`), `results`, `doctor`, `demo`, `init`, `plugins`, and whatever `ROOT_MODULES`
+lists; namespace `local` for the local MTurk. Every module listed here must stay import-light (no boto3,
 httpx, rich at import time): `babe --list` imports them all.
 """
 
