@@ -193,6 +193,7 @@ class Courier:
         self.on_pass = on_pass
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pass_lock = threading.Lock()
         self.passes = 0
         self.errors: list[str] = []
 
@@ -202,8 +203,10 @@ class Courier:
         return self
 
     def run_once(self) -> DeliveryReport | None:
+        """One pass now (also from another thread: passes never overlap, so nothing is sent twice)."""
         try:
-            report = deliver(self.turk, clients=self.clients)
+            with self._pass_lock:
+                report = deliver(self.turk, clients=self.clients)
         except Exception as exc:  # noqa: BLE001 - a courier never dies of one bad pass
             self.errors.append(_describe(exc))
             return None

@@ -65,6 +65,8 @@ MAX_FAILED_REFRESHES = 10
 #: Seconds one SQS receive waits for a message (long polling); 0 polls and then sleeps `POLL_STEP`.
 LONG_POLL = 5
 POLL_STEP = 5
+#: Seconds between deliveries of the in-process local MTurk's outbox while watching a queue.
+COURIER_EVERY = 1.0
 STATE_FILE = "watch.sqlite"
 #: How the watch waits between refreshes when `run` is given no `sleep`: None means a real,
 #: Ctrl-C-interruptible wait. Tests set it to a function that moves the local MTurk's clock.
@@ -506,6 +508,7 @@ class Watch:
         self.stop = stop
         self.result = WatchResult(queue_url=queue_url)
         self.listener: QueueListener | None = None
+        self.courier = None
         self.offered: set[str] = set()
         self.failed_refreshes = 0
 
@@ -648,12 +651,15 @@ class Watch:
         return first
 
     def listen(self, first) -> None:
-        """Subscribe the HIT types to the queue and make the listener (and, in-process, the local courier)."""
-        from ..localturk.delivery import Clients, deliver
+        """Subscribe the HIT types to the queue and make the listener.
+
+        For the in-process local MTurk, this process is where its outbox lives: a courier thread
+        delivers it to the queue every second, and once more right before each poll.
+        """
+        from ..localturk.delivery import Clients, Courier
 
         settings, url = self.settings, self.result.queue_url
-        hit_type_ids = self.hit_types(first)
-        subscribe(self.platform, hit_type_ids, url)
+        subscribe(self.platform, self.hit_types(first), url)
         session = None
         if settings.target != "local" and settings.profile:
             import boto3
@@ -667,8 +673,9 @@ class Watch:
                 self.result.warnings.append(warning)
                 output.warn(warning)
         turk = getattr(getattr(self.platform, "client", None), "localturk", None)
-        courier = (lambda: deliver(turk, clients=clients)) if turk is not None else None
-        self.listener = QueueListener(sqs, url, self.state, before_poll=courier)
+        if turk is not None:
+            self.courier = Courier(turk, every=COURIER_EVERY, clients=clients).start()
+        self.listener = QueueListener(sqs, url, self.state, before_poll=self.courier.run_once if self.courier else None)
 
     def hit_types(self, first) -> list[str]:
         known = {}
@@ -696,6 +703,8 @@ class Watch:
             result.reason = "interrupted"
         finally:
             self.state.close()
+            if self.courier is not None:
+                self.courier.stop()
             result.ended_at = self._safe_now()
             self.pm.unregister(name=SharedPlatform.NAME)
             self.platform.close()
@@ -758,14 +767,15 @@ def run(
     approve: bool = True,
     sleep: Callable[[float], Any] | None = None,
     on_refresh: Callable[[Refresh], None] | None = None,
-    long_poll: int = LONG_POLL,
+    long_poll: int | None = None,
     stop: threading.Event | None = None,
 ) -> WatchResult:
     """Watch the experiment (or `hit_ids`) until complete, `until` passes, or Ctrl-C.
 
     `until` is seconds from the start or a datetime (platform clock); `goal` the approved
     assignments wanted (default: every assignment posted). `sleep(seconds)` waits between
-    refreshes (default: an interruptible wait; tests pass one that moves the local MTurk's clock).
+    refreshes (default: an interruptible wait; tests pass one that moves the local MTurk's clock);
+    `long_poll` the seconds one SQS receive may wait (default `LONG_POLL`; 0 polls, then sleeps).
     Raises `PartialFailure` carrying the result when interrupted, or when approvals still fail at
     the end; a step's `Veto` or `UsageError` passes through (the watch stops there).
     """
@@ -781,7 +791,7 @@ def run(
         approve=approve,
         sleep=sleep,
         on_refresh=on_refresh,
-        long_poll=long_poll,
+        long_poll=LONG_POLL if long_poll is None else long_poll,
         stop=stop,
     )
     notice = lambda: output.warn("stopping after the current step (Ctrl-C again stops at once)")  # noqa: E731

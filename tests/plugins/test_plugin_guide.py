@@ -1,21 +1,22 @@
 """The "write your own plugin" guide: its example plugin works, and the guide shows it as it is.
 
 `docs/examples/min_time.py` is copied into an experiment's `plugins/` folder and loaded by the
-real plugin manager; simulated workers submit fast (`babe local.work`) and slowly (accept, the
-local MTurk's clock moved five minutes, submit); `babe approve` must pay only the slow one.
-The guide (`docs/writing-plugins.md`) quotes the plugin and this file's main test verbatim.
+real plugin manager; simulated workers submit fast and slowly (one takes five minutes on the local
+MTurk's clock); `babe approve` must pay only the slow one. The tests use the fixtures a lab uses
+(`babe_experiment`, `babe_run`, `babe_workers`: babe-tasks' pytest plugin, docs/testing-plugins.md).
+The guide (`docs/writing-plugins.md`) quotes the plugin, this file's fixture and its main test verbatim.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from babe_tasks.testing import run_babe
+# The pytest plugin's fixtures, also where this checkout is installed without its pytest11 entry point.
+from babe_tasks.pytest_plugin import babe_clock, babe_env, babe_experiment, babe_run, babe_turk, babe_workers  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "docs" / "examples" / "min_time.py"
@@ -23,59 +24,19 @@ GUIDE = REPO / "docs" / "writing-plugins.md"
 
 
 @pytest.fixture
-def babe(capsys):
-    return lambda *argv: run_babe(capsys, *argv)
+def experiment(babe_experiment):
+    """An experiment with the guide's plugin in plugins/ and a 2-minute minimum."""
+    babe_experiment.add_plugin(EXAMPLE)
+    babe_experiment.configure(plugins={"min_time": {"minimum": "2m"}})
+    return babe_experiment
 
 
-@pytest.fixture
-def experiment(tmp_path, monkeypatch) -> Path:
-    """An experiment folder with the guide's plugin in plugins/ and a 2-minute minimum."""
-    folder = tmp_path / "exp1"
-    (folder / "plugins").mkdir(parents=True)
-    shutil.copy(EXAMPLE, folder / "plugins" / "min_time.py")
-    configure(folder, "minimum: 2m")
-    monkeypatch.chdir(folder)
-    return folder
+def test_min_time_holds_back_fast_assignments(experiment, babe_run, babe_workers):
+    hit_id = babe_run("create", "--assignments", "3", "--json").json["hits"][0]["hit_id"]
+    fast = babe_workers.work(workers=2)["submitted"]
+    slow = babe_workers.complete(hit_id, took="5m")
 
-
-def configure(folder: Path, min_time: str | None) -> None:
-    text = (
-        "babe:\n"
-        "  url: https://example.org/experiment/\n"
-        "  title: A short language study\n"
-        "  description: Read sentences and rate them.\n"
-        '  reward: "0.50"\n'
-    )
-    if min_time is not None:
-        text += f"  plugins:\n    min_time:\n      {min_time}\n"
-    (folder / "invoke.yaml").write_text(text)
-
-
-def slow_worker(state_path: Path, hit_id: str, seconds: int) -> str:
-    """One simulated worker who takes `seconds` between accepting and submitting (the clock moves)."""
-    from babe_tasks.localturk import assignments, workers
-    from babe_tasks.localturk.service import Context, LocalTurk
-    from babe_tasks.localturk.store import Store
-
-    turk = LocalTurk(str(state_path))
-    try:
-        (worker_id,) = workers.add_workers(turk, 1)
-        with turk.store.write() as tx:
-            assignment_id = assignments.accept(Context(tx, Store.now(tx), turk), hit_id, worker_id)
-        turk.store.advance_clock(seconds)
-        with turk.store.write() as tx:
-            assignments.submit(Context(tx, Store.now(tx), turk), assignment_id, workers.answer_xml({"done": "yes"}))
-    finally:
-        turk.store.close()
-    return assignment_id
-
-
-def test_min_time_holds_back_fast_assignments(babe, experiment, state_path):
-    hit_id = babe("create", "--assignments", "3", "--json").json["hits"][0]["hit_id"]
-    fast = babe("local.work", "--workers", "2", "--json").json["submitted"]
-    slow = slow_worker(state_path, hit_id, seconds=5 * 60)
-
-    run = babe("approve", "--json")
+    run = babe_run("approve", "--json")
 
     assert run.code == 0, run
     assert run.json["approved"] == 1  # only the worker who took five minutes
@@ -85,16 +46,16 @@ def test_min_time_holds_back_fast_assignments(babe, experiment, state_path):
     assert slow not in [held["assignment_id"] for held in run.json["held"]]
 
 
-def test_the_plugin_is_listed_with_its_hooks(babe, experiment):
-    run = babe("plugins", "--json")
+def test_the_plugin_is_listed_with_its_hooks(experiment, babe_run):
+    run = babe_run("plugins", "--json")
     (info,) = [p for p in run.json["plugins"] if p["name"] == "min_time"]
     assert (info["source"], info["status"]) == ("folder", "loaded")
     assert info["hooks"] == ["babe_before_approve", "babe_configure"]
 
 
-def test_a_bad_minimum_stops_the_run_before_anything_is_done(babe, experiment):
-    configure(experiment, "minimum: soon")
-    run = babe("approve", "--json")
+def test_a_bad_minimum_stops_the_run_before_anything_is_done(experiment, babe_run):
+    experiment.configure(plugins={"min_time": {"minimum": "soon"}})
+    run = babe_run("approve", "--json")
     assert run.code == 2
     assert run.json["error"] == {
         "exit_code": 2,
@@ -103,11 +64,11 @@ def test_a_bad_minimum_stops_the_run_before_anything_is_done(babe, experiment):
     }
 
 
-def test_without_a_minimum_it_holds_nothing(babe, experiment):
-    configure(experiment, None)
-    assert babe("create", "--assignments", "2", "--json").code == 0
-    babe("local.work", "--workers", "2", "--json")
-    run = babe("approve", "--json")
+def test_without_a_minimum_it_holds_nothing(experiment, babe_run, babe_workers):
+    experiment.configure(plugins={"min_time": None})
+    assert babe_run("create", "--assignments", "2", "--json").code == 0
+    assert len(babe_workers.work(workers=2)["submitted"]) == 2
+    run = babe_run("approve", "--json")
     assert (run.code, run.json["approved"], run.json["held"]) == (0, 2, [])
 
 
@@ -118,6 +79,6 @@ def python_blocks(markdown: str) -> list[str]:
 def test_the_guide_quotes_the_plugin_and_its_test_verbatim():
     blocks = python_blocks(GUIDE.read_text())
     assert EXAMPLE.read_text() in blocks
-    test_source = inspect.getsource(test_min_time_holds_back_fast_assignments)
-    assert any(test_source in block for block in blocks)
-    assert any(inspect.getsource(slow_worker) in block for block in blocks)
+    for quoted in (experiment, test_min_time_holds_back_fast_assignments):
+        source = inspect.getsource(getattr(quoted, "__wrapped__", quoted))
+        assert any(source in block for block in blocks), f"the guide does not quote {quoted.__name__} as it is"

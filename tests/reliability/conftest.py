@@ -1,0 +1,80 @@
+"""Fixtures of the reliability campaign: an experiment folder, the real `babe` in-process, faults."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from .helpers import FAULTS, Run, make_experiment
+
+
+@pytest.fixture
+def experiment(tmp_path, monkeypatch):
+    """An experiment folder `exp1` (the working directory) whose invoke.yaml names the page and texts."""
+    folder = make_experiment(tmp_path)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.fixture
+def babe(capsys, monkeypatch):
+    """Run the real `babe` program in-process: `babe("approve", "--json")` → Run."""
+    from babe_tasks.program import BabeProgram
+
+    monkeypatch.setenv("COLUMNS", "120")
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        code = BabeProgram().run(["babe", *args], exit=False)
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+class Faults:
+    """Switches the campaign's faults on for the in-process target and counts what they did."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+        self.injectors: list = []
+        from babe_tasks.localturk import faults
+
+        original = faults.FaultInjector.__init__
+        injectors = self.injectors
+
+        def spying_init(injector, spec):
+            original(injector, spec)
+            injectors.append(injector)
+
+        monkeypatch.setattr(faults.FaultInjector, "__init__", spying_init)
+
+    def on(self, seed: int, spec: str = FAULTS) -> None:
+        # Correctness, not speed, is on trial: standard retries (no adaptive sleeping after
+        # throttles) with enough attempts that a run usually finishes in one go.
+        self.monkeypatch.setenv("BABE_LOCAL_FAULTS", f"{spec},seed={seed}")
+        self.monkeypatch.setenv("AWS_RETRY_MODE", "standard")
+        self.monkeypatch.setenv("AWS_MAX_ATTEMPTS", "8")
+
+    def off(self) -> None:
+        self.monkeypatch.delenv("BABE_LOCAL_FAULTS", raising=False)
+
+    def counts(self) -> Counter:
+        total: Counter = Counter()
+        for injector in self.injectors:
+            total.update(injector.counts())
+        return total
+
+
+@pytest.fixture
+def faults(monkeypatch) -> Faults:
+    return Faults(monkeypatch)
+
+
+def until_done(babe, *args: str, reruns: int = 1) -> list[Run]:
+    """Run a command, and again (at most `reruns` times) while it exits 1; every run, in order."""
+    runs = [babe(*args)]
+    while runs[-1].code == 1 and len(runs) <= reruns:
+        runs.append(babe(*args))
+    return runs

@@ -1,0 +1,137 @@
+"""Shared tools of the reliability campaign: run `babe`, read the local MTurk and the ledger.
+
+Every assertion of the campaign is about the *end state*, read two independent ways: through boto3
+against the local MTurk's state file (what the platform did — HITs, assignments, bonuses, balance)
+and through the ledger file (what the lab's record says). Both must agree with the intended state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+URL = "https://example.org/experiment/"
+INVOKE_YAML = (
+    "babe:\n"
+    f"  url: {URL}\n"
+    "  title: A short language study\n"
+    "  description: Read sentences and rate them.\n"
+    '  reward: "0.50"\n'
+)
+#: The campaign's faults (issue 6): throttling 20 %, server faults 10 %, dropped connections 5 %,
+#: "done but the answer was lost" 10 %.
+FAULTS = "throttle=0.2,fault=0.1,drop=0.05,lost=0.1"
+SEEDS = (1, 2, 3, 4, 5)
+START_BALANCE = Decimal("10000.00")
+
+
+@dataclass
+class Run:
+    """One `babe` command: exit code, stdout, stderr and, with --json, the parsed document."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def __repr__(self) -> str:  # shown by pytest when an assertion fails
+        return f"Run(code={self.code}, out={self.out[-1500:]!r}, err={self.err[-1500:]!r})"
+
+
+def make_experiment(parent: Path, name: str = "exp1") -> Path:
+    folder = parent / name
+    folder.mkdir()
+    (folder / "invoke.yaml").write_text(INVOKE_YAML)
+    return folder
+
+
+def subprocess_env(state: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `babe` child process: the test's state file, no user configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BABE_"))}
+    env.update(
+        AWS_CONFIG_FILE=os.environ["AWS_CONFIG_FILE"],
+        AWS_SHARED_CREDENTIALS_FILE=os.environ["AWS_SHARED_CREDENTIALS_FILE"],
+        AWS_EC2_METADATA_DISABLED="true",
+        BABE_LOCAL_STATE=str(state),
+        # Set but empty: installed plugins (this repository's lab plugins) stay out, as in-process.
+        BABE_PLUGINS="",
+        NO_COLOR="1",
+        COLUMNS="120",
+    )
+    env.update(extra)
+    return env
+
+
+BABE = [sys.executable, "-c", "import sys; from babe_tasks.program import main; sys.exit(main())"]
+
+
+def babe_process(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:
+    """The real `babe` console script's code as a child process (killable with SIGKILL)."""
+    return subprocess.Popen(
+        [*BABE, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def run_babe(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> Run:
+    proc = babe_process(args, cwd, env)
+    out, err = proc.communicate(timeout=timeout)
+    return Run(proc.returncode, out, err)
+
+
+def client(state: Path):
+    """A boto3 client on the state file, without faults (the observer must not be disturbed)."""
+    from babe_tasks.localturk import client as local_client
+
+    return local_client(state=str(state), faults="")
+
+
+def hits(mturk) -> list[dict]:
+    return [h for page in mturk.get_paginator("list_hits").paginate() for h in page["HITs"]]
+
+
+def assignments(mturk, hit_id: str) -> list[dict]:
+    pages = mturk.get_paginator("list_assignments_for_hit").paginate(HITId=hit_id)
+    return [a for page in pages for a in page["Assignments"]]
+
+
+def bonuses(mturk, hit_id: str) -> list[dict]:
+    pages = mturk.get_paginator("list_bonus_payments").paginate(HITId=hit_id)
+    return [b for page in pages for b in page["BonusPayments"]]
+
+
+def balance(mturk) -> Decimal:
+    return Decimal(mturk.get_account_balance()["AvailableBalance"])
+
+
+def ledger_rows(folder: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    """Rows of the experiment's ledger, read with plain sqlite3 (not through the code under test)."""
+    db = sqlite3.connect(folder / ".babe" / "ledger.sqlite")
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def state_dump(mturk) -> dict:
+    """Everything a bad input must leave untouched: HITs, their assignments and bonuses, the balance."""
+    dump: dict[str, Any] = {"balance": str(balance(mturk)), "hits": {}}
+    for hit in hits(mturk):
+        dump["hits"][hit["HITId"]] = {
+            "status": hit["HITStatus"],
+            "max": hit["MaxAssignments"],
+            "expiration": hit["Expiration"].isoformat(),
+            "assignments": sorted((a["AssignmentId"], a["AssignmentStatus"]) for a in assignments(mturk, hit["HITId"])),
+            "bonuses": len(bonuses(mturk, hit["HITId"])),
+        }
+    return dump
