@@ -388,6 +388,30 @@ def babe_cost(settings: Any, report: Any) -> dict[str, Any] | None:
 
 
 @hookspec
+def babe_milestone(settings: Any, milestone: Any, status: Any) -> None:
+    """Fires when a watched experiment (`babe watch`) reaches a milestone: once per milestone, never per refresh.
+
+    `settings` are the run's settings. `milestone` is a `babe_tasks.steps.watch.Milestone`: `name`
+    (`approved_25`, `approved_50`, `approved_75`, `goal_reached`, `hits_closed`), `text` (one line
+    for people), `approved`, `goal` and `at`. `status` is the latest status result (`hits`,
+    `totals`, `spent`, `committed`). Each milestone fires once per experiment, target and goal,
+    also across watch runs (`.babe/watch.sqlite`); when one refresh crosses several progress
+    milestones only the highest fires. It observes: exceptions become warnings, and the watch
+    goes on.
+
+    Example::
+
+        import sys
+
+        from babe_tasks import hookimpl
+
+        @hookimpl
+        def babe_milestone(settings, milestone):
+            print(f"{settings.experiment}: {milestone.text}", file=sys.stderr)
+    """
+
+
+@hookspec
 def babe_status(settings: Any, status: Any) -> dict[str, Any] | None:
     """Fires when `status` has gathered its numbers; return extra fields to show, or None.
 

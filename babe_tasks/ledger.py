@@ -29,8 +29,11 @@ from pathlib import Path
 from uuid import uuid4
 
 from . import money
+from .errors import BabeError, one_line
 
 SCHEMA_VERSION = 2
+#: Seconds a write waits for another process holding the ledger (a second babe run) before giving up.
+BUSY_TIMEOUT = 60.0
 #: HIT statuses after which the platform has nothing more to say about a HIT.
 GONE = ("Disposed", "NotFound")
 
@@ -250,6 +253,31 @@ class BonusRecord:
         )
 
 
+class LedgerUnavailable(BabeError):
+    """The ledger file cannot be written: another program holds it, the disk is full, it is read-only.
+
+    A write either happens whole or not at all, so the platform stays ahead of the ledger at worst;
+    that is the state every re-run already handles (tokens, annotations, "already approved"). So
+    this is exit 1, "re-run to finish", with the file and the fix named instead of an internal error.
+    """
+
+    exit_code = 1
+
+    @classmethod
+    def of(cls, path: Path, exc: sqlite3.Error) -> LedgerUnavailable:
+        text = one_line(exc)
+        lowered = text.lower()
+        if "locked" in lowered or "busy" in lowered:
+            fix = "another program (a second babe run?) holds it: let it finish, then run the same command again"
+        elif "full" in lowered or "i/o" in lowered:
+            fix = "the disk is full or failing: free space, then run the same command again"
+        elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+            fix = "make the .babe folder and its files writable, then run the same command again"
+        else:
+            fix = "repair or move the file, then run the same command again"
+        return cls(f"the ledger {path} cannot be written ({text}); {fix}")
+
+
 class Ledger:
     """The ledger of one experiment folder; one connection, shared by a step's threads."""
 
@@ -258,11 +286,14 @@ class Ledger:
         self.path = self.folder / ".babe" / "ledger.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA busy_timeout = 60000")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise LedgerUnavailable.of(self.path, exc) from None
         with self._write() as tx:
             if tx.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 for statement in filter(None, (s.strip() for s in SCHEMA.split(";"))):
@@ -281,14 +312,24 @@ class Ledger:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: all of it is recorded or none of it (a failed write rolls back)."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise LedgerUnavailable.of(self.path, exc) from None
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite already rolled back (a full disk does that itself)
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise LedgerUnavailable.of(self.path, exc) from None
                 raise
-            self._conn.execute("COMMIT")
 
     def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:

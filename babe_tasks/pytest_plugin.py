@@ -38,6 +38,8 @@ __all__ = [
     "babe_backend", "babe_webhook",
 ]
 
+#: The entry point group installed babe plugins announce themselves in (`babe_tasks.plugins`).
+PLUGIN_GROUP = "babe_tasks"
 #: Where installed plugins are looked for while they are to stay out: a group no package announces.
 HIDDEN_GROUP = "babe_tasks.pytest-plugin.none"
 
@@ -61,6 +63,8 @@ class BabeEnvironment:
         monkeypatch.setenv("NO_COLOR", "1")
         monkeypatch.setenv("COLUMNS", "120")
         monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", HIDDEN_GROUP)
+        # `babe --debug` in one test must not show tracebacks in the next (a process-wide switch).
+        monkeypatch.setattr("babe_tasks.errors._DEBUG", False)
         monkeypatch.chdir(tmp)
 
     def use_installed_plugins(self, *names: str) -> None:
@@ -71,14 +75,14 @@ class BabeEnvironment:
         """
         from importlib.metadata import entry_points
 
-        installed = {ep.name for ep in entry_points(group="babe_tasks")}
+        installed = {ep.name for ep in entry_points(group=PLUGIN_GROUP)}
         unknown = sorted(set(names) - installed)
         if unknown:
             raise ValueError(
                 f"not installed as a babe plugin: {', '.join(unknown)} (installed: {', '.join(sorted(installed)) or 'none'})"
             )
         self.installed_plugins = tuple(dict.fromkeys(names))
-        self.monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", "babe_tasks")
+        self.monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", PLUGIN_GROUP)
         others = sorted(installed - set(names))
         if others:
             self.monkeypatch.setenv("BABE_DISABLE_PLUGINS", ",".join(others))
@@ -87,11 +91,17 @@ class BabeEnvironment:
 
 
 @pytest.fixture
-def babe_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> BabeEnvironment:
+def babe_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[BabeEnvironment]:
     """A hermetic environment for babe (every other babe_ fixture uses it): see the module docstring."""
+    import logging
+
+    root = logging.getLogger()  # `--debug` turns on invoke's logging of the whole process
+    level, handlers = root.level, list(root.handlers)
     work = tmp_path / "babe-work"
     work.mkdir()
-    return BabeEnvironment(monkeypatch, work)
+    yield BabeEnvironment(monkeypatch, work)
+    root.setLevel(level)
+    root.handlers[:] = handlers
 
 
 @pytest.fixture

@@ -92,8 +92,11 @@ KEYS: tuple[Key, ...] = (
     Key("frame_height", 0, "ExternalQuestion frame height in pixels; 0 fits the worker's window.", "0"),
     Key("feedback", None, "Message to workers sent with approvals, at most 1024 characters.",
         "Thank you for taking part!"),
-    Key("max_concurrency", 4, "Most MTurk requests in flight at once for bulk steps (approve, status), 1 to 64.",
-        "4"),
+    Key("max_concurrency", 16, "Most MTurk requests in flight at once for bulk steps (approve, reject, bonus, "
+        "status, expire), 1 to 64.", "16"),
+    Key("max_requests_per_second", None, "Hard ceiling on MTurk requests per second across all threads of a step "
+        "(retries included); none by default: botocore's adaptive retry mode already slows down when throttled.",
+        "20", has_flag=False),
     Key("platform", "mturk", "Recruiting platform, provided by a plugin through babe_platform; mturk is built in.",
         "mturk"),
     Key("strict_plugins", False, "Make a plugin that fails to import or configure fatal (exit 2) instead of a "
@@ -150,7 +153,8 @@ class Settings:
     auto_approve: int = 3 * 86400
     frame_height: int = 0
     feedback: str | None = None
-    max_concurrency: int = 4
+    max_concurrency: int = 16
+    max_requests_per_second: float | None = None
     platform: str = "mturk"
     strict_plugins: bool = False
     plugins: dict = field(default_factory=dict)
@@ -524,6 +528,19 @@ def _optional_bounded(low: int, high: int | None, why: str = "") -> Callable[[An
     return parse
 
 
+def _optional_rate(value: Any, name: str, folder: Path) -> float | None:
+    """A positive number of requests per second (fractions allowed: 0.5 is one every two seconds)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        rate = float(str(value).strip())
+    except ValueError:
+        rate = float("nan")
+    if isinstance(value, bool) or not (0 < rate <= 10_000):
+        raise UsageError(f"{name} {value!r} is not a rate: use a number of requests per second above 0, at most 10000")
+    return rate
+
+
 def _locales(value: Any, name: str, folder: Path) -> tuple[str, ...]:
     from .qualifications import parse_locales
 
@@ -592,6 +609,7 @@ _PARSERS: dict[str, Callable[[Any, str, Path], Any]] = {
     "frame_height": _bounded(0, None),
     "feedback": _optional_text,
     "max_concurrency": _bounded(1, 64),
+    "max_requests_per_second": _optional_rate,
     "platform": _platform,
     "strict_plugins": _boolean,
     "plugins": _plugins,

@@ -23,8 +23,9 @@ server. `Courier` runs `deliver` every second in a thread, for a process that ho
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from . import notifications
@@ -197,7 +198,7 @@ class Courier:
         self.passes = 0
         self.errors: list[str] = []
 
-    def start(self) -> "Courier":
+    def start(self) -> Courier:
         self._thread = threading.Thread(target=self._run, name="localturk-courier", daemon=True)
         self._thread.start()
         return self
@@ -226,8 +227,8 @@ class Courier:
             self._thread = None
         self.run_once()
 
-    def __enter__(self) -> "Courier":
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

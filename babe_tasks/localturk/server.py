@@ -291,9 +291,18 @@ class LocalTurkServer(socketserver.TCPServer):
     # -- life cycle ------------------------------------------------------------------------------
     def start(self) -> "LocalTurkServer":
         """Serve in a daemon thread (tests, benchmarks); stop with `shutdown()`."""
+        self.start_courier()
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="localturk-server", daemon=True)
         self._thread.start()
         return self
+
+    def start_courier(self, every: float = 1.0) -> None:
+        """Deliver notifications (UpdateNotificationSettings) to their SQS queues / SNS topics, as
+        MTurk does, for as long as this server runs (`localturk.delivery.Courier`)."""
+        from .delivery import Courier
+
+        if getattr(self, "courier", None) is None:
+            self.courier = Courier(self.turk, every=every).start()
 
     def shutdown(self) -> None:
         """Stop serving, close every open connection, wait for the threads, release the state."""
@@ -312,6 +321,8 @@ class LocalTurkServer(socketserver.TCPServer):
             except OSError:
                 pass
         self._pool.shutdown(wait=True)
+        if getattr(self, "courier", None) is not None:
+            self.courier.stop()
         if self._owns_turk:
             self.turk.store.close()
 
@@ -359,6 +370,7 @@ def serve(state=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, faults
     try:
         if announce is not None:
             announce(server)
+        server.start_courier()
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
         pass

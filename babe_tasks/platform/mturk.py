@@ -74,6 +74,31 @@ def _message(error: dict) -> str:
     return _TIMESTAMP.sub("", error.get("Message") or "").strip()
 
 
+class RequestCeiling:
+    """`max_requests_per_second`: a hard ceiling on every HTTP attempt of one client, retries included.
+
+    botocore's adaptive retry mode only slows down after the service has throttled, and forgets
+    between runs; a lab that shares an account's rate with other tools, or knows its limit, sets a
+    ceiling so that no request is throttled at all. It is botocore's own token bucket (the one its
+    adaptive mode uses), fixed at the ceiling: bursts of at most `rate` requests, `rate` a second
+    after that — the shape of the limit MTurk (and the local MTurk's `rate=` fault) applies.
+    """
+
+    def __init__(self, rate: float, clock: Any = None):
+        from botocore.retries.bucket import Clock, TokenBucket
+
+        self.rate = rate
+        self.bucket = TokenBucket(max_rate=rate, clock=clock or Clock(), min_rate=rate)
+
+    def install(self, client) -> None:
+        # First of all `before-send` handlers: ahead of the adaptive limiter and of the in-process
+        # local MTurk's handler, which answers the request (and so ends the event) itself.
+        client.meta.events.register_first("before-send.mturk", self.before_send)
+
+    def before_send(self, **_: Any) -> None:
+        self.bucket.acquire()
+
+
 class MTurkPlatform:
     """Mechanical Turk for the settings' target, through one boto3 client shared by all threads."""
 
@@ -86,6 +111,7 @@ class MTurkPlatform:
         self._client = client
         self._owns_client = client is None
         self._lock = threading.Lock()
+        self._ceiling: RequestCeiling | None = None
 
     # -- where the calls go -------------------------------------------------------------------
     @property
@@ -103,6 +129,9 @@ class MTurkPlatform:
         with self._lock:
             if self._client is None:
                 self._client = self._make_client()
+            if self._ceiling is None and getattr(self.settings, "max_requests_per_second", None):
+                self._ceiling = RequestCeiling(self.settings.max_requests_per_second)
+                self._ceiling.install(self._client)
             return self._client
 
     def _config(self):
@@ -117,10 +146,12 @@ class MTurkPlatform:
         return Config(retries={"mode": mode}, max_pool_connections=pool, connect_timeout=10, read_timeout=60)
 
     def _make_client(self):
+        # botocore's session, not boto3's: boto3 adds nothing a client needs and costs ~0.1 s of
+        # imports (s3transfer among them) at the start of every step (docs/performance.md).
         import os
 
-        import boto3
         import botocore.exceptions
+        import botocore.session
 
         if self.target == "local" and not self.endpoint_url:
             from .. import localturk
@@ -137,12 +168,12 @@ class MTurkPlatform:
         if self.target == "local":
             # A local server checks no signature, but botocore refuses to send unsigned-by-default
             # requests without credentials: dummy ones, as for the in-process client.
-            session = boto3.session.Session(
-                aws_access_key_id="LOCALTURKLOCALTURK00", aws_secret_access_key="localturk", region_name=REGION
-            )
+            session = botocore.session.Session()
+            session.set_credentials("LOCALTURKLOCALTURK00", "localturk")
         else:
             try:
-                session = boto3.session.Session(profile_name=self.settings.profile, region_name=REGION)
+                session = botocore.session.Session(profile=self.settings.profile)
+                session.get_scoped_config()  # an unknown profile is refused here, as boto3 would
             except botocore.exceptions.ProfileNotFound:
                 raise UsageError(
                     f"AWS profile {self.settings.profile!r} is not configured (see ~/.aws/config), "
@@ -154,7 +185,7 @@ class MTurkPlatform:
                 raise UsageError(
                     f"no AWS credentials for {self.target} ({hint}); try --target local — {CLOSURE}"
                 )
-        return session.client(
+        return session.create_client(
             "mturk", region_name=REGION, endpoint_url=self.endpoint_url or ENDPOINTS.get(self.target), config=self._config()
         )
 

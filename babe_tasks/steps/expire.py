@@ -51,26 +51,36 @@ def run(settings, pm, *, hit_ids: list[str] | None = None, delete: bool = False)
         call_before(pm, "babe_before_expire", settings=settings, hit_ids=ids)
         result = ExpireResult()
         now = platform.now()
+
+        def close(hit_id: str) -> ExpireResult:
+            """One HIT, on its own result: the HITs go concurrently, the results merge in input order."""
+            mine = ExpireResult()
+            info = infos.get(hit_id) or platform.get_hit(hit_id)
+            if info.is_open(now):
+                try:
+                    platform.expire(hit_id)
+                except OperationFailed as exc:
+                    mine.failed.append({"hit_id": hit_id, "error": str(exc)})
+                    return mine
+                mine.expired.append(hit_id)
+                if delete:  # deleting depends on the status the expiry led to
+                    info = platform.get_hit(hit_id)
+                ledger.update_hit(hit_id, status=info.status, expires_at=now)
+            else:
+                mine.already_closed.append(hit_id)
+                ledger.update_hit(hit_id, status=info.status, expires_at=info.expires_at)
+            if delete and info.status != "Disposed":  # deleted by another tool: nothing left to do
+                _delete(platform, ledger, info, mine)
+            return mine
+
         with output.progress("expiring", total=len(ids)) as bar:
-            for hit_id in ids:
-                info = infos.get(hit_id) or platform.get_hit(hit_id)
-                if info.is_open(now):
-                    try:
-                        platform.expire(hit_id)
-                    except OperationFailed as exc:
-                        result.failed.append({"hit_id": hit_id, "error": str(exc)})
-                        bar.advance()
-                        continue
-                    result.expired.append(hit_id)
-                    if delete:  # deleting depends on the status the expiry led to
-                        info = platform.get_hit(hit_id)
-                    ledger.update_hit(hit_id, status=info.status, expires_at=now)
-                else:
-                    result.already_closed.append(hit_id)
-                    ledger.update_hit(hit_id, status=info.status, expires_at=info.expires_at)
-                if delete and info.status != "Disposed":  # deleted by another tool: nothing left to do
-                    _delete(platform, ledger, info, result)
-                bar.advance()
+            closed = concurrently(settings, close, ids, advance=bar.advance)
+        for outcome in closed:
+            if outcome.error is not None:  # a BabeError outside expire/delete, e.g. the GetHIT after expiring
+                result.failed.append({"hit_id": outcome.item, "error": str(outcome.error)})
+                continue
+            for name in ("expired", "deleted", "not_deleted", "already_closed", "failed"):
+                getattr(result, name).extend(getattr(outcome.value, name))
     result.warnings = call_after(pm, "babe_after_expire", settings=settings, result=result)
     if result.failed:
         first = result.failed[0]

@@ -35,14 +35,15 @@ import signal
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import pluggy
 
 from .. import folders, output
 from ..durations import DurationError, parse_duration
@@ -74,29 +75,6 @@ default_sleep: Callable[[float], Any] | None = None
 #: EventDocIds are remembered this long (MTurk repeats a message within minutes, not weeks).
 EVENT_MEMORY = 14 * 86400
 MIN_INTERVAL = 1
-
-hookspec = pluggy.HookspecMarker("babe_tasks")
-
-
-class _MilestoneSpec:
-    """`babe_milestone`, added to a plugin manager whose hook specs do not have it yet."""
-
-    @hookspec
-    def babe_milestone(settings: Any, milestone: Any, status: Any) -> None:
-        """Fires once per milestone of a watched experiment (`babe watch`), never per refresh.
-
-        `milestone` is a `babe_tasks.steps.watch.Milestone` (`name` — one of approved_25,
-        approved_50, approved_75, goal_reached, hits_closed —, `text`, `approved`, `goal`, `at`);
-        `status` the latest status result. For notifications; exceptions become warnings.
-        """
-
-
-def ensure_milestone_hook(pm: Any) -> None:
-    """Make sure `pm` knows `babe_milestone` (a no-op once `hookspecs.py` declares it)."""
-    caller = getattr(pm.hook, "babe_milestone", None)
-    if caller is None or caller.spec is None:
-        pm.add_hookspecs(_MilestoneSpec)
-
 
 @dataclass(frozen=True)
 class Milestone:
@@ -183,6 +161,18 @@ class WatchResult:
         }
 
 
+_WATCHING = threading.Event()
+
+
+def watching() -> bool:
+    """True while `babe watch` runs its steps in this process.
+
+    For plugins that announce every step: during a watch, progress is announced once per
+    milestone (`babe_milestone`), so a per-step message (e.g. each approve) can stay quiet.
+    """
+    return _WATCHING.is_set()
+
+
 class _Stopped(Exception):
     """Ctrl-C (or SIGTERM) was pressed: stop between two steps."""
 
@@ -230,8 +220,6 @@ def check_queue_url(value: Any) -> str | None:
     if value is None or str(value).strip() == "":
         return None
     text = str(value).strip()
-    from urllib.parse import urlsplit
-
     parts = urlsplit(text)
     segments = [s for s in parts.path.split("/") if s]
     if parts.scheme not in ("http", "https") or not parts.hostname or len(segments) != 2 or not segments[0].isdigit():
@@ -251,8 +239,10 @@ class WatchState:
     """
 
     SCHEMA = (
-        "CREATE TABLE IF NOT EXISTS milestones (experiment TEXT NOT NULL, target TEXT NOT NULL, goal INTEGER NOT NULL,"
-        " name TEXT NOT NULL, reached_at REAL NOT NULL, PRIMARY KEY (experiment, target, goal, name))",
+        (
+            "CREATE TABLE IF NOT EXISTS milestones (experiment TEXT NOT NULL, target TEXT NOT NULL, goal INTEGER NOT NULL,"
+            " name TEXT NOT NULL, reached_at REAL NOT NULL, PRIMARY KEY (experiment, target, goal, name))"
+        ),
         "CREATE TABLE IF NOT EXISTS events_seen (event_doc_id TEXT PRIMARY KEY, seen_at REAL NOT NULL)",
     )
 
@@ -510,6 +500,8 @@ class Watch:
         self.listener: QueueListener | None = None
         self.courier = None
         self.offered: set[str] = set()
+        #: Consecutive failed approvals per assignment.
+        self.failures: Counter[str] = Counter()
         self.failed_refreshes = 0
 
     # -- helpers ------------------------------------------------------------------------------
@@ -523,12 +515,16 @@ class Watch:
     def status(self):
         return status_step.run(self.settings, self.pm, hit_ids=self.hit_ids)
 
-    def submitted(self) -> set[str]:
-        """Submitted assignments of the watched HITs, as the ledger knows them after a status."""
+    def submitted(self) -> dict[str, str]:
+        """Submitted assignments of the watched HITs (id → HIT id), as the ledger knows them after a status."""
         scope = set(self.hit_ids) if self.hit_ids else None
         with Ledger(self.settings.folder) as ledger:
             rows = ledger.assignments(self.settings.experiment, self.settings.target)
-        return {r["assignment_id"] for r in rows if r["status"] == "Submitted" and (scope is None or r["hit_id"] in scope)}
+        return {
+            r["assignment_id"]: r["hit_id"]
+            for r in rows
+            if r["status"] == "Submitted" and (scope is None or r["hit_id"] in scope)
+        }
 
     # -- one refresh --------------------------------------------------------------------------
     def refresh(self, events: int, status=None) -> Refresh:
@@ -538,8 +534,9 @@ class Watch:
         result.refreshes += 1
         tick = Refresh(result.refreshes, self.now(), status, result.goal, events=events)
         self.check_stop()
-        if self.approve and self.submitted() - self.offered:
-            self.approve_now(tick)
+        waiting = self.submitted()
+        if self.approve and set(waiting) - self.offered:
+            self.approve_now(tick, sorted(set(waiting.values())))
             self.check_stop()
             result.status = tick.status = status = self.status()
         if status.totals["approved"] >= result.goal:
@@ -551,18 +548,25 @@ class Watch:
         self.milestones(tick)
         return tick
 
-    def approve_now(self, tick: Refresh) -> None:
-        """Offer every Submitted assignment to approve; remember what was offered (held ones stay Submitted)."""
+    def approve_now(self, tick: Refresh, hit_ids: list[str]) -> None:
+        """Offer every Submitted assignment of these HITs to approve; remember what was offered (held
+        ones stay Submitted). Only the HITs with Submitted work are listed, not the whole experiment.
+
+        An approval that failed is offered again at the next refresh, until it has failed
+        `MAX_FAILED_REFRESHES` times in a row: then it is left for the lab (the watch exits 1).
+        """
         result = self.result
         try:
-            document = approve_step.run(self.settings, self.pm, hit_ids=self.hit_ids).as_json()
-        except PartialFailure as failure:  # the rest were approved; the next refresh retries these
+            document = approve_step.run(self.settings, self.pm, hit_ids=hit_ids).as_json()
+        except PartialFailure as failure:  # the rest were approved
             document = failure.result if isinstance(failure.result, dict) else {}
-            result.warnings.append(str(failure))
-        self.offered |= self.submitted()
+            self.warn(f"{failure} (the watch tries again at the next refresh)")
+        self.offered |= set(self.submitted())
         result.held = {item["assignment_id"]: item["reason"] for item in document.get("held", [])}
         result.failed = list(document.get("failed", []))
-        self.offered -= {item["assignment_id"] for item in result.failed}
+        failed = {item["assignment_id"] for item in result.failed}
+        self.failures = Counter({a: self.failures[a] + 1 for a in failed})
+        self.offered -= {a for a in failed if self.failures[a] < MAX_FAILED_REFRESHES}
         result.approved_now += int(document.get("approved", 0))
         tick.approved_now, tick.held, tick.failed = int(document.get("approved", 0)), len(result.held), len(result.failed)
 
@@ -572,9 +576,13 @@ class Watch:
         except PartialFailure as failure:
             document = failure.result if isinstance(failure.result, dict) else {}
             expired = list(document.get("expired", []))
-            self.result.warnings.append(str(failure))
+            self.warn(f"{failure} (the watch tries again at the next refresh)")
         tick.expired = list(expired)
         self.result.expired += [hit_id for hit_id in expired if hit_id not in self.result.expired]
+
+    def warn(self, message: str) -> None:
+        self.result.warnings.append(message)
+        output.warn(message)
 
     def milestones(self, tick: Refresh) -> None:
         settings, result = self.settings, self.result
@@ -600,7 +608,8 @@ class Watch:
         """
         if seconds <= 0:
             return 0
-        with output.progress(f"approved of {self.result.goal}; next refresh within {int(seconds)}s", total=self.result.goal) as bar:
+        description = f"approved (goal {self.result.goal}), next refresh within {int(seconds)}s"
+        with output.progress(description, total=self.result.goal) as bar:
             bar.update(completed=min(self.result.approved, self.result.goal))
             if self.listener is None:
                 self.sleep(seconds)
@@ -629,11 +638,10 @@ class Watch:
         posted = sum(h.max_assignments for h in first.hits)
         result.goal = self.wanted_goal or posted
         if result.goal > posted:
-            result.warnings.append(
+            self.warn(
                 f"goal {result.goal} is more than the {posted} assignments posted: the watch ends when the HITs are done "
                 "(babe extend adds assignments)"
             )
-            output.warn(result.warnings[-1])
         result.started_at = self.now()
         if isinstance(self.until, int):
             result.deadline = result.started_at + timedelta(seconds=self.until)
@@ -670,8 +678,7 @@ class Watch:
         if settings.target != "local":
             warning = queue_policy_warning(sqs, url)
             if warning:
-                self.result.warnings.append(warning)
-                output.warn(warning)
+                self.warn(warning)
         turk = getattr(getattr(self.platform, "client", None), "localturk", None)
         if turk is not None:
             self.courier = Courier(turk, every=COURIER_EVERY, clients=clients).start()
@@ -692,16 +699,17 @@ class Watch:
     # -- the whole run ------------------------------------------------------------------------
     def run(self) -> WatchResult:
         result = self.result
-        ensure_milestone_hook(self.pm)
         self.platform = get_platform(self.pm, self.settings)
         self.platform.connect()
         self.pm.register(SharedPlatform(self.platform), name=SharedPlatform.NAME)
         self.state = WatchState(self.settings.folder)
+        _WATCHING.set()
         try:
             self.loop(self.start())
         except _Stopped:
             result.reason = "interrupted"
         finally:
+            _WATCHING.clear()
             self.state.close()
             if self.courier is not None:
                 self.courier.stop()
@@ -720,10 +728,9 @@ class Watch:
                 tick = self.refresh(events, status)
             except (PlatformError, OperationFailed) as exc:
                 self.failed_refreshes += 1
-                if result.refreshes == 0 or self.failed_refreshes >= MAX_FAILED_REFRESHES:
+                if self.failed_refreshes >= MAX_FAILED_REFRESHES:
                     raise
-                result.warnings.append(f"refresh failed ({self.failed_refreshes} in a row), trying again: {exc}")
-                output.warn(result.warnings[-1])
+                self.warn(f"refresh failed ({self.failed_refreshes} in a row), trying again: {exc}")
             else:
                 self.failed_refreshes = 0
                 if self.on_refresh is not None:
@@ -746,7 +753,8 @@ class Watch:
             return False
         if not self.approve:
             return True
-        return not (self.submitted() - set(self.result.held))
+        given_up = {a for a, n in self.failures.items() if n >= MAX_FAILED_REFRESHES}
+        return not (set(self.submitted()) - set(self.result.held) - given_up)
 
     def _safe_now(self) -> datetime:
         try:
@@ -794,7 +802,10 @@ def run(
         long_poll=LONG_POLL if long_poll is None else long_poll,
         stop=stop,
     )
-    notice = lambda: output.warn("stopping after the current step (Ctrl-C again stops at once)")  # noqa: E731
+
+    def notice() -> None:
+        output.warn("stopping after the current step (Ctrl-C again stops at once)")
+
     with interruptible(stop, notice):
         result = watch.run()
     if result.reason == "interrupted":
@@ -814,6 +825,6 @@ def run(
 
 __all__ = [
     "MILESTONES", "Milestone", "QueueListener", "Refresh", "WatchResult", "WatchState", "check_queue_url",
-    "ensure_milestone_hook", "mturk_document", "parse_goal", "parse_interval", "parse_until", "reached_milestones",
-    "run", "subscribe", "to_announce",
+    "mturk_document", "parse_goal", "parse_interval", "parse_until", "reached_milestones",
+    "run", "subscribe", "to_announce", "watching",
 ]

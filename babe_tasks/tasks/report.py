@@ -12,7 +12,7 @@ from ..taskkit import babe_task
         "target": "the target whose HITs are reported: local (default), sandbox or live",
     }
 )
-def report(c, all=False, out=None, json=False, target=None):  # noqa: A002 - the flag is --all
+def report(c, all=False, out=None, json=False, target=None):
     """Write reports/<experiment>-<target>.html: submissions, reviews, money by day, completion times."""
     from .. import output
     from ..money import fmt

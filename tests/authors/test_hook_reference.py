@@ -94,7 +94,7 @@ def test_the_page_has_every_hook_its_signature_and_example():
 def test_the_firstresult_hooks_say_the_first_answer_wins():
     page = hookref.render()
     firsts = [hook.name for hook in hookref.hooks() if hook.firstresult]
-    assert firsts == ["babe_platform", "babe_fetch_results"]
+    assert {"babe_platform", "babe_fetch_results"} <= set(firsts)
     for name in firsts:
         section = page.split(f"\n## {name}\n", 1)[1].split("\n## ", 1)[0]
         assert "the first plugin whose answer is not None wins" in section

@@ -96,10 +96,6 @@ def nothing(world: World) -> None:
     pass
 
 
-def settings_only(world: World) -> None:
-    pass
-
-
 def _type(name: str) -> dict:
     return {"type": name}
 
@@ -127,6 +123,7 @@ EXPIRE = ("expire", "--json")
 REJECT = ("reject", "--assignment", "{assignment}", "--reason", REASON, "--yes", "--json")
 BONUS = ("bonus", "--worker", "{worker}", "--assignment", "{assignment}", "--amount", "1.00", "--reason", "Thanks", "--json")
 EXTEND = ("extend", "--assignments", "2", "--json")
+WATCH = ("watch", "--goal", "2", "--interval", "1s", "--until", "2m", "--json")
 
 ROWS: dict[str, Row] = {
     "babe_configure": Row(("status", "--json"), SETTINGS),
@@ -150,6 +147,7 @@ ROWS: dict[str, Row] = {
         code=3,
     ),
     "babe_cost": Row(("cost", "--json"), {**SETTINGS, "report": _type("CostReport")}),
+    "babe_milestone": Row(WATCH, {**SETTINGS, "milestone": _type("Milestone"), "status": _type("StatusResult")}, World.submit, times=None),
     "babe_status": Row(("status", "--json"), {**SETTINGS, "status": _type("StatusResult")}, World.post),
     "babe_describe": Row(("plugins", "--json"), SETTINGS),
     "babe_fetch_results": Row(

@@ -170,6 +170,19 @@ def test_a_clean_environment(babe_env, babe_run, tmp_path):
     assert [p["name"] for p in plugins if p["source"] == "entry point"] == []
 
 
+def test_a_debug_run(babe_run):
+    from babe_tasks.errors import debug_enabled
+
+    assert babe_run("--debug", "status", "--json").code == 0
+    assert debug_enabled()
+
+
+def test_debug_does_not_leak_into_the_next_test(babe_run):
+    from babe_tasks.errors import debug_enabled
+
+    assert not debug_enabled()
+
+
 def test_asking_for_an_installed_plugin_by_name(babe_env, babe_run):
     babe_env.use_installed_plugins("slack")
     listed = {p["name"]: p["status"] for p in babe_run("plugins --json").json["plugins"] if p["source"] == "entry point"}
@@ -179,7 +192,7 @@ def test_asking_for_an_installed_plugin_by_name(babe_env, babe_run):
         encoding="utf-8",
     )
     result = run_lab(lab, "tests/test_env.py")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=4)
     assert not outside_state.exists()
 
 

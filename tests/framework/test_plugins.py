@@ -42,6 +42,7 @@ CONTRACT = {
     "babe_vetoed": ["settings", "step", "plugin", "message"],
     "babe_cost": ["settings", "report"],
     "babe_describe": ["settings"],
+    "babe_milestone": ["settings", "milestone", "status"],
     "babe_status": ["settings", "status"],
     "babe_fetch_results": ["settings", "destination"],
     "babe_preflight": ["settings"],

@@ -139,12 +139,13 @@ def test_babe_works_from_the_wheel_in_any_folder(venv, tmp_path):
     demo = run(["babe", "demo"], cwd=folder, env=env, timeout=120)
     assert "$ babe approve" in demo.stdout and "Approved 20" in demo.stdout, demo.stdout
 
+    version = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     plugins = json.loads(run(["babe", "plugins", "--json"], cwd=folder, env=env).stdout)["plugins"]
     installed = {p["name"]: p for p in plugins if p["source"] == "entry point"}
     assert set(installed) == set(LAB_PLUGINS)
     for name, module in LAB_PLUGINS.items():
         assert installed[name]["status"] == "loaded", installed[name]
-        assert installed[name]["from"].startswith("babe-tasks ") and installed[name]["from"].endswith(f"({module})")
+        assert installed[name]["origin"] == f"babe-tasks {version} ({module})", installed[name]
 
 
 def test_a_labs_plugin_test_finds_the_fixtures_by_itself(venv, tmp_path):
@@ -186,7 +187,13 @@ def test_the_lower_bounds_file_pins_every_dependency_at_its_bound():
         if line:
             name, _, version = line.partition("==")
             pinned[canonical(name)] = version.strip()
-    assert pinned == bounds, "pin each dependency of pyproject.toml at its lower bound (name==version), and nothing else"
+    differences = [
+        f"{name}: pyproject.toml >={bounds[name] if name in bounds else '(not a dependency)'}, "
+        f"lower-bounds.txt =={pinned[name] if name in pinned else '(not pinned)'}"
+        for name in sorted(set(bounds) | set(pinned))
+        if bounds.get(name) != pinned.get(name)
+    ]
+    assert differences == [], "pin each dependency of pyproject.toml at its lower bound, and nothing else"
 
 
 def canonical(name: str) -> str:

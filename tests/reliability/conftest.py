@@ -37,7 +37,12 @@ class Faults:
     """Switches the campaign's faults on for the in-process target and counts what they did."""
 
     def __init__(self, monkeypatch):
+        from botocore.retries import standard
+
         self.monkeypatch = monkeypatch
+        # botocore still decides every retry (and spends its retry quota); only its exponential
+        # back-off sleep is removed, so a campaign of thousands of faults runs in seconds.
+        monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
         self.injectors: list = []
         from babe_tasks.localturk import faults
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -107,7 +108,7 @@ import json
 from pathlib import Path
 from babe_tasks.plugins import hookimpl
 
-@hookimpl(optionalhook=True)
+@hookimpl
 def babe_milestone(settings, milestone, status):
     line = {"name": milestone.name, "text": milestone.text, "approved": milestone.approved,
             "goal": milestone.goal, "approved_in_status": status.totals["approved"]}
@@ -139,7 +140,7 @@ def webhook():
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with lock:
                 box.posts.append(json.loads(body))

@@ -1,0 +1,116 @@
+"""Fixtures for the call-count tests: a local MTurk over HTTP that counts requests, and `babe` in-process.
+
+Counts, not times: every figure these tests check is the number of requests of each operation
+the local MTurk served, which is exact and independent of the machine's load.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+INVOKE_YAML = (
+    "babe:\n"
+    "  url: https://example.org/experiment/\n"
+    "  title: A short language study\n"
+    "  description: Read sentences and rate them.\n"
+    '  reward: "0.50"\n'
+)
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def __repr__(self) -> str:
+        return f"Run(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A local MTurk server on 127.0.0.1 (what `babe local.serve` runs); babe is pointed at it."""
+    from babe_tasks.localturk.server import serve_in_thread
+
+    running, url = serve_in_thread(tmp_path / "served.sqlite")
+    monkeypatch.setenv("BABE_ENDPOINT_URL", url)
+    yield running
+    running.shutdown()
+
+
+@pytest.fixture
+def experiment(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "exp1"
+    folder.mkdir()
+    (folder / "invoke.yaml").write_text(INVOKE_YAML)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.fixture
+def babe(capsys, monkeypatch, experiment, server):
+    """Run the real `babe` program in-process against the server: `babe("status", "--json")` → Run."""
+    from babe_tasks.program import BabeProgram
+
+    monkeypatch.setenv("COLUMNS", "120")
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        code = BabeProgram().run(["babe", *args], exit=False)
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+class Counter:
+    """The requests the server answered since the last `reset()`, by operation."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def reset(self) -> None:
+        from babe_tasks.localturk import stats
+
+        stats.reset(self.server.turk, self.server.faults)
+
+    def __call__(self) -> dict[str, int]:
+        from babe_tasks.localturk import stats
+
+        return stats.snapshot(self.server.turk, self.server.faults)["requests"]
+
+
+@pytest.fixture
+def calls(server) -> Counter:
+    return Counter(server)
+
+
+def post(babe, assignments: int, *extra: str) -> list[str]:
+    """Create the experiment's HITs; their ids in order."""
+    run = babe("create", "--assignments", str(assignments), "--yes", "--json", *extra)
+    assert run.code == 0, run
+    return [hit["hit_id"] for hit in run.json["hits"]]
+
+
+def work(server, workers: int, seed: int = 7) -> list[str]:
+    """Simulated workers submit `workers` assignments; their ids."""
+    from babe_tasks.localturk.workers import simulate
+
+    done = simulate(server.turk, workers=workers, seed=seed)
+    assert len(done["submitted"]) == workers, done
+    return done["submitted"]
+
+
+def per_hit(server) -> dict[str, int]:
+    """Assignments per HIT as the service holds them."""
+    rows = server.turk.store.conn.execute("SELECT hit_id, COUNT(*) FROM assignments GROUP BY hit_id").fetchall()
+    return {hit_id: count for hit_id, count in rows}
