@@ -351,11 +351,30 @@ class Ledger:
         return OpenPlan(rows[0]["plan_id"], rows[0]["hit_type_id"], {r["idx"]: r["hit_id"] for r in posted})
 
     def start_plan(self, plan, location: str) -> str:
-        """Write a new plan and the HITs it will post, before any call; returns its id."""
-        plan_id = uuid4().hex[:16]
-        plan.assign_id(plan_id)
+        """Write a new plan and the HITs it will post, before any call; returns its id.
+
+        Two creates started at the same moment both find no unfinished plan; the check is made
+        again inside this write's exclusive transaction, and the later one adopts the plan the
+        other just wrote (`plan.resumed`), so the HITs' tokens are shared and nothing posts twice.
+        """
         now = time.time()
         with self._write() as tx:
+            rival = tx.execute(
+                "SELECT plan_id FROM plans WHERE experiment = ? AND target = ? AND fingerprint = ?"
+                " AND status = 'open' ORDER BY created_at DESC LIMIT 1",
+                (plan.experiment, plan.target, plan.fingerprint()),
+            ).fetchone()
+            if rival is not None:
+                plan.assign_id(rival["plan_id"])
+                plan.resumed = True
+                posted = tx.execute(
+                    "SELECT idx, hit_id FROM hits WHERE plan_id = ? AND hit_id IS NOT NULL", (rival["plan_id"],)
+                ).fetchall()
+                for hit in plan.hits:
+                    hit.hit_id = {r["idx"]: r["hit_id"] for r in posted}.get(hit.index)
+                return rival["plan_id"]
+            plan_id = uuid4().hex[:16]
+            plan.assign_id(plan_id)
             tx.execute(
                 "INSERT INTO plans (plan_id, experiment, target, location, fingerprint, parameters, status,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",

@@ -82,8 +82,8 @@ def babe_status(settings, status):
 @hookimpl
 def babe_after_approve(settings, result):
     cfg = _active(settings, "approve")
-    if cfg is None or getattr(result, "dry_run", False):
-        return
+    if cfg is None or getattr(result, "dry_run", False) or _watching():
+        return  # a watch announces milestones instead: one message per milestone, not per poll
     paid_now, spent = _approve_money(settings, result)
     _send(cfg, messages.approved(settings, result, paid_now, spent))
 
@@ -144,6 +144,19 @@ def babe_after_expire(settings, result):
     expired_ids = list(getattr(result, "expired", []) or [])
     if expired_ids:
         seen.mark(settings, expired_ids, "expired")
+
+
+@hookimpl
+def babe_milestone(settings, milestone, status):
+    cfg = _active(settings, "milestone")
+    if cfg is not None:
+        _send(cfg, messages.milestone(settings, milestone, status))
+
+
+def _watching() -> bool:
+    from babe_tasks.steps.watch import watching
+
+    return watching()
 
 
 @hookimpl

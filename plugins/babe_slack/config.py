@@ -34,7 +34,7 @@ DEFAULT_TIMEOUT = 3.0
 MAX_TIMEOUT = 5.0
 #: What can be announced, in the order a lifecycle meets them. `status` covers HITs seen filling
 #: up or expiring; `veto` a step stopped by any plugin.
-EVENTS = ("create", "status", "approve", "reject", "bonus", "extend", "expire", "veto")
+EVENTS = ("create", "status", "approve", "reject", "bonus", "extend", "expire", "veto", "milestone")
 KEYS = ("webhook_env", "webhook_file", "timeout", "events")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOOPBACK = {"localhost"}

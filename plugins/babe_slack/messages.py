@@ -274,6 +274,20 @@ def expired(settings: Any, result: Any) -> Message | None:
     return Message(headline, lines, context(settings))
 
 
+# -- milestones (babe watch) ---------------------------------------------------------------------
+def milestone(settings: Any, reached: Any, status: Any) -> Message:
+    """One message per milestone of a watched experiment, with where the experiment stands."""
+    headline = f":triangular_flag_on_post: {_who(settings)} on *{escape(settings.target)}*: {escape(reached.text)}"
+    totals = status.totals
+    open_hits = sum(1 for hit in status.hits if hit.status in ("Assignable", "Unassignable"))
+    lines = [
+        f"{totals['submitted']} waiting for review, {totals['pending']} being worked on, "
+        f"{plural(open_hits, 'HIT')} still open",
+        f"Spent on this experiment so far: {dollars(status.spent)}",
+    ]
+    return Message(headline, lines, context(settings))
+
+
 # -- vetoes ---------------------------------------------------------------------------------------
 def vetoed(settings: Any, step: str, plugin: str | None, message: str) -> Message:
     who = f"*{escape(plugin)}*" if plugin else "a plugin"

@@ -90,6 +90,8 @@ def test_the_wheel_holds_the_package_the_lab_plugins_and_the_entry_points(wheel)
         assert module in names
     for package in LAB_PLUGINS.values():
         assert f"{package}/__init__.py" in names
+    for data in package_data():  # templates and other non-Python files the code opens at run time
+        assert data in names, f"{data} is not in the wheel: declare it in [tool.setuptools.package-data]"
     assert not any(name.startswith(("tests/", "docs/", "plugins/")) for name in names)  # the lab plugins under their own names
 
     sections = parse_entry_points(entry_points)
@@ -103,6 +105,17 @@ def test_the_wheel_holds_the_package_the_lab_plugins_and_the_entry_points(wheel)
     assert len(runtime) >= 8
     for requirement in requirements:
         assert re.search(r">=\s*\d", requirement), f"{requirement}: every dependency needs a lower bound"
+
+
+def package_data() -> list[str]:
+    """Every file of the packages that is not Python source: the wheel must carry them all."""
+    roots = [REPO / "babe_tasks"] + [REPO / "plugins" / package for package in LAB_PLUGINS.values()]
+    found = []
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
+                found.append(path.relative_to(root.parent).as_posix())
+    return sorted(found)
 
 
 def parse_entry_points(text: str) -> dict[str, dict[str, str]]:
@@ -138,6 +151,16 @@ def test_babe_works_from_the_wheel_in_any_folder(venv, tmp_path):
 
     demo = run(["babe", "demo"], cwd=folder, env=env, timeout=120)
     assert "$ babe approve" in demo.stdout and "Approved 20" in demo.stdout, demo.stdout
+
+    # A short lifecycle of the folder's own experiment, and the report page (a template in the wheel).
+    env["BABE_LOCAL_STATE"] = str(tmp_path / "localturk.sqlite")
+    texts = ["--url", "https://example.org/study/", "--title", "Word order", "--description", "Rate sentences"]
+    run(["babe", "create", *texts, "--reward", "0.50", "--assignments", "3", "--yes"], cwd=folder, env=env)
+    run(["babe", "local.work"], cwd=folder, env=env)
+    assert json.loads(run(["babe", "approve", "--json"], cwd=folder, env=env).stdout)["approved"] == 3
+    (report,) = json.loads(run(["babe", "report", "--json"], cwd=folder, env=env).stdout)["reports"]
+    assert (report["approved"], report["spent"]) == (3, "1.80")
+    assert Path(report["path"]).read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
 
     version = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     plugins = json.loads(run(["babe", "plugins", "--json"], cwd=folder, env=env).stdout)["plugins"]

@@ -334,7 +334,7 @@ def test_the_configuration_is_described_with_the_url_redacted(slack, experiment)
         "webhook": f"http://127.0.0.1:{slack.port}/…",
         "webhook_from": "BABE_SLACK_WEBHOOK",
         "timeout": 1.0,
-        "events": ["create", "status", "approve", "reject", "bonus", "extend", "expire", "veto"],
+        "events": ["create", "status", "approve", "reject", "bonus", "extend", "expire", "veto", "milestone"],
     }
 
 

@@ -3,8 +3,8 @@
 The plugin posts from `babe_status` (a HIT filled or expired: once per change) and from
 `babe_after_approve` (an approve that approved or held something). The watch runs approve only
 when work it has not offered yet arrived, so quiet refreshes post nothing and a held assignment
-is not announced again at every refresh. (The assertions hold whether or not the plugin also
-announces milestones and stays quiet on approves during a watch.)
+is not announced again at every refresh; during a watch the plugin announces milestones
+(`babe_milestone`) instead of each approve.
 """
 
 from __future__ import annotations
@@ -63,3 +63,6 @@ def test_quiet_refreshes_and_held_work_post_nothing(babe, created, experiment, c
     assert sum("2 HITs filled" in text for text in texts) == 1
     assert len(texts) <= 3
     assert webhook.url.rsplit("/", 1)[1] not in run.out + run.err  # the secret never shows
+    # While a watch runs, approvals are not announced one by one: milestones are.
+    assert not any(text.startswith(":white_check_mark:") for text in texts), texts
+    assert any("three quarters of the goal approved: 11 of 12" in text for text in texts), texts
