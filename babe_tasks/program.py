@@ -109,6 +109,10 @@ class BabeProgram(Program):
         except KeyboardInterrupt:
             print("interrupted: whatever was done is recorded; run the same command again to finish", file=sys.stderr)
             return 1
+        except BrokenPipeError:
+            # The reader went away (`babe --list | head`): nothing to say, and nothing left to say it to.
+            _silence_stdout()
+            return 0 if not executing else 1
         except Exception as exc:
             config_problem = _config_error(exc)
             if config_problem is not None:
@@ -153,6 +157,14 @@ def _config_error(exc: Exception) -> UsageError | None:
         problem = getattr(exc, "problem", None) or one_line(exc)
         return UsageError(f"{where}: not valid YAML ({problem}); fix the file or remove it")
     return None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again on the closed pipe."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -18,7 +18,8 @@ Hermetic: no AWS_* or BABE_* variable of the person running the tests reaches th
 MTurk's state is a file in the test's tmp_path; the working directory is a tmp folder; and the
 plugins installed in the environment (entry point group `babe_tasks`) stay out unless the test asks
 for them by name (`babe_env.use_installed_plugins("slack")`) — a lab's test sees the plugin under
-test, not whatever else happens to be installed. Every fixture is function-scoped and cleans up.
+test, not whatever else happens to be installed; and `babe --debug` in one test does not show
+tracebacks in the next. Every fixture is function-scoped and cleans up.
 
 This module imports nothing heavy at import time: pytest loads it in every session of an
 environment where babe-tasks is installed.

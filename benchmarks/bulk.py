@@ -18,7 +18,7 @@ includes starting the interpreter.
 4. startup: `babe --list` vs `python -c "import invoke"`, medians of 15 runs each.
 5. memory: peak RSS of `babe approve` over 10,000 assignments (os.wait4's rusage of the child).
 
-`python benchmarks/bulk.py` (about four minutes on 2 cores), `--quick` (smaller sizes, about a
+`python benchmarks/bulk.py` (about six minutes on 2 cores), `--quick` (smaller sizes, about a
 minute: CI's smoke run), `--json` (the rows for machines). No test asserts a time: these are
 figures, not checks.
 """
@@ -29,11 +29,13 @@ import argparse
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 LATENCY_MS = 50
@@ -48,17 +50,26 @@ INVOKE_YAML = (
 )
 
 
-def precompile() -> None:
-    """Compile babe_tasks to bytecode, as `pip install` does for a lab's installation.
+@contextmanager
+def precompiled():
+    """babe_tasks compiled to bytecode for the run, as `pip install` does for a lab's installation.
 
     An editable install on a machine with PYTHONDONTWRITEBYTECODE (this one) has none, and invoke
     turns bytecode writing off in every run it starts (`--write-pyc` is off by default), so each
     `babe` step would compile its modules from source again: 0.1 s to 0.6 s that no installed
-    copy pays. `__pycache__/` is ignored by git.
+    copy pays. The `__pycache__/` folders made here are removed afterwards (they would change the
+    start-up time of other people's runs on this shared tree).
     """
     import babe_tasks
 
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(babe_tasks.__file__).parent)], check=True)
+    package = Path(babe_tasks.__file__).parent
+    before = {p for p in package.rglob("__pycache__")}
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+    try:
+        yield
+    finally:
+        for made in sorted({p for p in package.rglob("__pycache__")} - before, reverse=True):
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def clean_env() -> dict[str, str]:
@@ -90,7 +101,7 @@ class Lab:
         return env
 
     def babe(self, *args: str, **env: str) -> subprocess.CompletedProcess:
-        done = subprocess.run(["babe", *args], cwd=self.folder, env=self.env(**env), capture_output=True, text=True)
+        done = subprocess.run(["babe", *args], check=False, cwd=self.folder, env=self.env(**env), capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"babe {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
         return done
@@ -224,7 +235,8 @@ def rate_figure(root: Path, n: int, concurrency: int | None) -> dict:
         env = {"BABE_MAX_CONCURRENCY": str(concurrency)} if concurrency else {}
         start = time.perf_counter()
         done = subprocess.run(
-            ["babe", "approve", "--yes", "--json"], cwd=lab.folder, env=lab.env(**env), capture_output=True, text=True
+            ["babe", "approve", "--yes", "--json"], check=False, cwd=lab.folder, env=lab.env(**env), capture_output=True,
+            text=True,
         )
         wall = time.perf_counter() - start
         calls = lab.calls()
@@ -335,16 +347,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke run of about a minute")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--table", metavar="FILE", help="print the table of a JSON file written by --json, run nothing")
     parser.add_argument("--concurrency", type=int, default=None, help="max_concurrency for babe (default: its default)")
     parser.add_argument(
         "--only", default="baseline,approve,rate,status,startup,memory", help="comma-separated figures (approve without baseline skips it)"
     )
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(Path(args.table).read_text())))
+        return 0
     only = set(args.only.split(","))
     n, rate_n, hits, runs, memory_n = (100, 100, 12, 10, 1000) if args.quick else (1000, 1000, 120, 15, 10000)
     rows: list[dict] = []
-    precompile()
-    with tempfile.TemporaryDirectory(prefix="babe-bulk-") as tmp:
+    load_before = os.getloadavg()[0]
+    with precompiled(), tempfile.TemporaryDirectory(prefix="babe-bulk-") as tmp:
         root = Path(tmp)
         os.environ["BABE_LOCAL_STATE"] = str(root / "unused.sqlite")
         if "approve" in only or "baseline" in only:
@@ -357,12 +373,54 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(startup_figure(runs))
         if "memory" in only:
             rows.append(memory_figure(root, memory_n))
+    rows.append({"figure": "machine", "cores": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()[0]})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        for row in rows:
-            print(" | ".join(f"{k}={v}" for k, v in row.items()))
+        print(table(rows))
     return 0
+
+
+def table(rows: list[dict]) -> str:
+    """The figures as a Markdown table: figure, measured, target, how far, calls vs minimum."""
+    lines = ["| figure | measured | target | ratio | calls (minimum) |", "| --- | --- | --- | ---: | --- |"]
+    baseline = next((r["wall_s"] for r in rows if r["figure"].endswith("baseline (sequential)")), None)
+    for row in rows:
+        figure, calls = row["figure"], ""
+        if "minimum_calls" in row:
+            by_op = ", ".join(f"{op} {n}" for op, n in sorted(row["calls_by_operation"].items()))
+            calls = f"{row['calls']} ({row['minimum_calls']}): {by_op}"
+        if figure.endswith("baseline (sequential)"):
+            lines.append(f"| {figure} | {row['wall_s']} s | — | 1.0× | {calls} |")
+        elif "babe approve" in figure:
+            speedup = f"{baseline / row['wall_s']:.1f}× faster" if baseline else "no baseline run"
+            lines.append(f"| {figure} | {row['wall_s']} s, {row['failed']} failed | ≥ 10× faster than baseline | {speedup} | {calls} |")
+            lines.append(
+                f"| … vs floor N × latency / max_concurrency = {row['floor_s']} s | {row['wall_s']} s | ≤ 1.5× floor | "
+                f"{row['of_floor']}× | |"
+            )
+        elif "rate=" in figure:
+            lines.append(
+                f"| {figure} | {row['wall_s']} s, {row['failed']} failed, {row['throttled']} throttled | "
+                f"no failures, ≤ 1.25 × N/{RATE} = {row['ideal_s'] * 1.25:.1f} s | {row['of_ideal']}× | "
+                f"{row['served']} served ({row['served_time_s']} s at {RATE}/s) |"
+            )
+        elif figure.startswith("status"):
+            lines.append(f"| {figure} | {row['wall_s']} s | calls = minimum | {row['calls'] / row['minimum_calls']:.2f}× | {calls} |")
+        elif figure.startswith("startup"):
+            lines.append(
+                f"| {figure}: `babe --list` vs `python -c \"import invoke\"` | {row['babe_list_s']} s vs "
+                f"{row['import_invoke_s']} s | ≤ 1.3× | {row['ratio']}× | |"
+            )
+        elif "peak RSS" in figure:
+            lines.append(f"| {figure} | {row['peak_rss_mb']} MB ({row['wall_s']} s) | < 150 MB | {row['peak_rss_mb'] / 150:.2f}× of limit | |")
+    machine = next((r for r in rows if r["figure"] == "machine"), None)
+    if machine:
+        lines.append(
+            f"\nmachine: {machine['cores']} cores, load average {machine['load_before']:.1f} before the run and "
+            f"{machine['load_after']:.1f} after (shared with other work)"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

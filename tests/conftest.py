@@ -34,6 +34,21 @@ def hermetic_env(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def no_debug_leak(monkeypatch):
+    """`--debug` runs in-process turn on invoke's logging and babe's debug flag: undo both after the test."""
+    import logging
+
+    import babe_tasks.errors as errors
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    monkeypatch.setattr(errors, "_DEBUG", False)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+
+
 @pytest.fixture
 def state_path(tmp_path):
     return tmp_path / "localturk.sqlite"

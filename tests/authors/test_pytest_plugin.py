@@ -121,9 +121,9 @@ def lab(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Py
 
 
 def run_lab(lab: pytest.Pytester, *args: str) -> pytest.RunResult:
-    # The plugin module is imported already (by this session), so pytest cannot rewrite its asserts: it has none.
-    quiet = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
-    return lab.runpytest("-p", "babe_tasks.pytest_plugin", "-p", "no:cacheprovider", *quiet, *args)
+    # In a subprocess, as a lab runs it: an in-process run would also drop the modules it first
+    # imported (httpx, httpcore, …) from sys.modules afterwards, splitting later tests' classes.
+    return lab.runpytest_subprocess("-p", "babe_tasks.pytest_plugin", "-p", "no:cacheprovider", *args)
 
 
 def test_a_labs_plugin_tests_pass_with_the_fixtures(lab):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -21,19 +20,6 @@ def hermetic_plugins(monkeypatch):
     import babe_tasks.plugins as plugins
 
     monkeypatch.setattr(plugins, "ENTRY_POINT_GROUP", "babe_tasks_framework_tests")
-
-
-@pytest.fixture(autouse=True)
-def no_debug_leak(monkeypatch):
-    """`--debug` runs in-process turn on invoke's logging and babe's debug flag: undo both after the test."""
-    import babe_tasks.errors as errors
-
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    monkeypatch.setattr(errors, "_DEBUG", False)
-    yield
-    root.setLevel(level)
-    root.handlers[:] = handlers
 
 
 @pytest.fixture

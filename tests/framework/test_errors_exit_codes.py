@@ -209,3 +209,21 @@ def test_installed_babe_script_exit_codes(exp, babe_cmd):
     assert one_line(run.err) == "error: max_concurrency 0 is out of range: use 1 to 64 (set by BABE_MAX_CONCURRENCY)"
     run = babe_cmd(exp, "plugins", "--json", env={"BABE_MAX_CONCURRENCY": "0"})
     assert json.loads(run.out)["error"]["exit_code"] == 2
+
+
+def test_a_reader_that_goes_away_is_not_an_error():
+    """`babe --list | head`: the pipe closes early; babe says nothing and exits 0."""
+    import subprocess
+    import sys
+
+    code = (
+        "import io, os, sys\n"
+        "class Closed(io.TextIOWrapper):\n"
+        "    def write(self, text):\n"
+        "        raise BrokenPipeError(32, 'Broken pipe')\n"
+        "sys.stdout = Closed(open(os.devnull, 'wb'))\n"
+        "from babe_tasks.program import main\n"
+        "main(['babe', '--list'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")

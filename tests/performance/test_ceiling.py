@@ -47,7 +47,7 @@ def test_no_more_requests_pass_than_the_clock_allows():
     assert passed == []
     for second, expected in ((1, 5), (2, 10), (3, 12)):
         clock.now += 1.0
-        wait_for(lambda: len(passed) >= expected)
+        wait_for(lambda expected=expected: len(passed) >= expected)
         time.sleep(0.3)
         assert len(passed) == expected
     thread.join(timeout=10)

@@ -1,0 +1,209 @@
+"""Part 4 of issue 6: a table of bad inputs, each answered the documented way by `babe`.
+
+For every row: the documented exit code (2 bad input or configuration, 4 platform unreachable or
+credentials refused — DESIGN.md), exactly one line on stderr that names the problem (`word`) and
+says what to do, no traceback, and the local MTurk's state (HITs, their assignments and bonuses,
+the balance) exactly as before. The experiment has posted HITs and submitted work, so a bad input
+that slipped through would have something to change.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from .helpers import client, state_dump
+
+OTHER_EXPERIMENT = "other"
+
+
+@dataclass
+class Case:
+    """One bad input: the command, files to write first, environment, and the expected answer."""
+
+    name: str
+    args: tuple[str, ...]
+    code: int
+    word: str
+    files: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+HEADER = "worker_id,assignment_id,amount,reason\n"
+# Placeholders filled from the posted experiment: {W} a worker, {A} and {A2} two of its assignments,
+# {H} one of its HITs, {OA} an assignment and {OH} a HIT of another experiment, {REFUSE} a server
+# that refuses every credential.
+CASES = [
+    # -- flags ------------------------------------------------------------------------------------
+    Case("unknown task", ("nosuchtask",), 2, "nosuchtask"),
+    Case("unknown flag", ("create", "--nope"), 2, "--nope"),
+    Case("assignments not a number", ("create", "--assignments", "many"), 2, "many"),
+    Case("assignments zero", ("create", "--assignments", "0"), 2, "assignments"),
+    Case("assignments negative", ("create", "--assignments", "-3"), 2, "assignments"),
+    Case("reward not money", ("create", "--assignments", "5", "--reward", "lots"), 2, "reward"),
+    Case("reward three decimals", ("create", "--assignments", "5", "--reward", "0.505"), 2, "reward"),
+    Case("reward negative", ("create", "--assignments", "5", "--reward", "-1"), 2, "reward"),
+    Case("unknown target", ("create", "--assignments", "5", "--target", "moon"), 2, "moon"),
+    Case("lifetime not a duration", ("create", "--assignments", "5", "--lifetime", "soon"), 2, "soon"),
+    Case("duration zero", ("create", "--assignments", "5", "--duration", "0"), 2, "duration"),
+    Case("approve an unknown assignment", ("approve", "--assignment", "NOSUCHASSIGNMENT0000000000000"), 2, "NOSUCHASSIGNMENT"),
+    Case("expire an unknown HIT", ("expire", "--hit", "NOSUCHHIT000000000000000000000"), 2, "NOSUCHHIT"),
+    Case("status of an unknown HIT", ("status", "--hit", "NOSUCHHIT000000000000000000000"), 2, "NOSUCHHIT"),
+    Case("HIT id from another target (expire)",
+         ("expire", "--hit", "{H}", "--target", "sandbox", "--endpoint-url", "{REFUSE}"), 2, "--target local",
+         env={"AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY": "fake"}),
+    Case("HIT id from another target (approve)",
+         ("approve", "--hit", "{H}", "--target", "sandbox", "--endpoint-url", "{REFUSE}", "--yes"), 2, "--target local",
+         env={"AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY": "fake"}),
+    Case("extend beyond what MTurk allows", ("extend", "--assignments", "50"), 2, "--split"),
+    Case("extend lifetime not a duration", ("extend", "--lifetime", "later"), 2, "later"),
+    Case("bonus amount without reason", ("bonus", "--worker", "{W}", "--assignment", "{A}", "--amount", "1.00"), 2, "reason"),
+    Case("bonus amount zero", ("bonus", "--worker", "{W}", "--assignment", "{A}", "--amount", "0", "--reason", "x"), 2, "amount"),
+    Case("bonus for another experiment's assignment",
+         ("bonus", "--worker", "{W}", "--assignment", "{OA}", "--amount", "1.00", "--reason", "x"), 2, "{OA}"),
+    Case("reject without a reason", ("reject", "--assignment", "{A}"), 2, "reason"),
+    # -- environment and settings -----------------------------------------------------------------
+    Case("BABE_REWARD not money", ("create", "--assignments", "5"), 2, "reward", env={"BABE_REWARD": "cheap"}),
+    Case("BABE_TARGET unknown", ("status",), 2, "mars", env={"BABE_TARGET": "mars"}),
+    Case("BABE_MAX_CONCURRENCY zero", ("status",), 2, "max_concurrency", env={"BABE_MAX_CONCURRENCY": "0"}),
+    Case("BABE_LOCAL_FAULTS malformed", ("status",), 2, "BABE_LOCAL_FAULTS", env={"BABE_LOCAL_FAULTS": "throttle=lots"}),
+    Case("BABE_LOCAL_FAULTS over 1", ("status",), 2, "BABE_LOCAL_FAULTS", env={"BABE_LOCAL_FAULTS": "throttle=0.9,fault=0.9"}),
+    # -- invoke.yaml ------------------------------------------------------------------------------
+    Case("invoke.yaml not YAML", ("status",), 2, "invoke.yaml", files={"invoke.yaml": "babe:\n  url: [unclosed\n"}),
+    Case("invoke.yaml tab indentation", ("status",), 2, "invoke.yaml", files={"invoke.yaml": "babe:\n\turl: x\n"}),
+    Case("invoke.yaml unknown key", ("status",), 2, "colour", files={"invoke.yaml": "babe:\n  colour: blue\n"}),
+    Case("invoke.yaml babe is a list", ("status",), 2, "babe", files={"invoke.yaml": "babe:\n  - url\n"}),
+    Case("invoke.yaml http url", ("create", "--assignments", "5"), 2, "url",
+         files={"invoke.yaml": "babe:\n  url: http://example.org/x/\n  title: T\n  description: D\n"}),
+    Case("invoke.yaml reward with three decimals", ("create", "--assignments", "5"), 2, "reward",
+         files={"invoke.yaml": "babe:\n  url: https://example.org/x/\n  title: T\n  description: D\n  reward: 0.505\n"}),
+    # -- bonus CSV --------------------------------------------------------------------------------
+    Case("bonus csv bad amount", ("bonus", "--csv", "b.csv"), 2, "$1", files={"b.csv": HEADER + "{W},{A},$1,thanks\n"}),
+    Case("bonus csv duplicate row", ("bonus", "--csv", "b.csv"), 2, "line 3",
+         files={"b.csv": HEADER + "{W},{A},1.00,thanks\n{W},{A},1.00,thanks\n"}),
+    Case("bonus csv unknown assignment", ("bonus", "--csv", "b.csv"), 2, "NOSUCHASSIGNMENT",
+         files={"b.csv": HEADER + "{W},NOSUCHASSIGNMENT0000000000000,1.00,thanks\n"}),
+    Case("bonus csv negative", ("bonus", "--csv", "b.csv"), 2, "-1.00", files={"b.csv": HEADER + "{W},{A},-1.00,thanks\n"}),
+    Case("bonus csv three decimals", ("bonus", "--csv", "b.csv"), 2, "1.005", files={"b.csv": HEADER + "{W},{A},1.005,thanks\n"}),
+    Case("bonus csv missing column", ("bonus", "--csv", "b.csv"), 2, "reason",
+         files={"b.csv": "worker_id,assignment_id,amount\n{W},{A},1.00\n"}),
+    Case("bonus csv wrong worker", ("bonus", "--csv", "b.csv"), 2, "{A}", files={"b.csv": HEADER + "AWRONGWORKER00,{A},1.00,x\n"}),
+    Case("bonus csv another experiment's assignment", ("bonus", "--csv", "b.csv"), 2, "{OA}",
+         files={"b.csv": HEADER + "{W},{OA},1.00,thanks\n"}),
+    Case("bonus csv header only", ("bonus", "--csv", "b.csv"), 2, "b.csv", files={"b.csv": HEADER}),
+    Case("cost of a bonus csv with a bad amount", ("cost", "--bonus-csv", "b.csv"), 2, "1,00",
+         files={"b.csv": HEADER + '{W},{A},"1,00",thanks\n'}),
+    Case("clock moved by a bad duration", ("local.clock", "--advance", "yesterday"), 2, "yesterday"),
+    Case("bonus csv missing file", ("bonus", "--csv", "nosuch.csv"), 2, "nosuch.csv"),
+    Case("bonus csv one bad row among good", ("bonus", "--csv", "b.csv"), 2, "line 3",
+         files={"b.csv": HEADER + "{W},{A},1.00,thanks\n{W},{A2},1.0.0,thanks\n"}),
+    # -- plugins ----------------------------------------------------------------------------------
+    Case("unknown plugin (strict)", ("status", "--strict-plugins"), 2, "nosuchplugin", env={"BABE_PLUGINS": "nosuchplugin"}),
+    Case("plugin raises on import (strict)", ("status", "--strict-plugins"), 2, "broken",
+         files={"plugins/broken.py": "raise RuntimeError('cannot start')\n"}),
+    # -- the platform -----------------------------------------------------------------------------
+    Case("unreachable endpoint", ("status", "--endpoint-url", "http://127.0.0.1:1"), 4, "http://127.0.0.1:1",
+         env={"AWS_MAX_ATTEMPTS": "2"}),
+    Case("refused credentials", ("create", "--assignments", "5", "--target", "sandbox", "--endpoint-url", "{REFUSE}",
+                                 "--yes"), 4, "credentials", env={"AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY": "fake"}),
+]
+
+
+@pytest.fixture(scope="module")
+def refusing_server():
+    """A server answering every call as AWS does for unknown credentials (400 UnrecognizedClientException)."""
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = json.dumps({"__type": "UnrecognizedClientException", "message": "The security token is invalid."}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def posted(babe, experiment, tmp_path, state_path, monkeypatch):
+    """exp1 with two HITs of submitted work, and experiment `other` with one HIT of its own."""
+    from babe_tasks.localturk.service import LocalTurk
+    from babe_tasks.localturk.workers import simulate
+
+    from .helpers import assignments, make_experiment
+
+    other = make_experiment(tmp_path, OTHER_EXPERIMENT)
+    monkeypatch.chdir(other)
+    other_hit = babe("create", "--assignments", "2", "--json").json["hits"][0]["hit_id"]
+    monkeypatch.chdir(experiment)
+    run = babe("create", "--assignments", "12", "--json")
+    assert run.code == 0, run
+    hit_ids = [h["hit_id"] for h in run.json["hits"]]
+    turk = LocalTurk(str(state_path))
+    try:
+        simulate(turk, seed=2)
+    finally:
+        turk.store.close()
+    assert babe("status").code == 0
+    mturk = client(state_path)
+    mine = assignments(mturk, hit_ids[0])
+    theirs = assignments(mturk, other_hit)
+    return {
+        "W": mine[0]["WorkerId"],
+        "A": mine[0]["AssignmentId"],
+        "A2": mine[1]["AssignmentId"],
+        "H": hit_ids[0],
+        "OA": theirs[0]["AssignmentId"],
+        "OH": other_hit,
+    }
+
+
+def test_the_table_has_forty_rows():
+    assert len(CASES) >= 40
+    assert len({case.name for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_bad_input(case, babe, posted, experiment, state_path, monkeypatch, refusing_server):
+    values = {**posted, "REFUSE": refusing_server}
+
+    def fill(text: str) -> str:
+        for key in sorted(values, key=len, reverse=True):
+            text = text.replace("{" + key + "}", values[key])
+        return text
+
+    for name, content in case.files.items():
+        path = experiment / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(fill(content))
+    for key, value in case.env.items():
+        monkeypatch.setenv(key, value)
+    before = state_dump(client(state_path))
+
+    run = babe(*(fill(arg) for arg in case.args))
+
+    assert run.code == case.code, run
+    lines = [line for line in run.err.splitlines() if line.strip()]
+    assert len(lines) == 1, run
+    assert lines[0].startswith("error: "), run
+    assert fill(case.word) in lines[0], run
+    assert "Traceback" not in run.err + run.out, run
+    for key in case.env:
+        monkeypatch.delenv(key)
+    assert state_dump(client(state_path)) == before
