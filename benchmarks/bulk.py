@@ -18,7 +18,7 @@ includes starting the interpreter.
 4. startup: `babe --list` vs `python -c "import invoke"`, medians of 15 runs each.
 5. memory: peak RSS of `babe approve` over 10,000 assignments (os.wait4's rusage of the child).
 
-`python benchmarks/bulk.py` (about six minutes on 2 cores), `--quick` (smaller sizes, about a
+`python benchmarks/bulk.py` (about five minutes on 2 cores), `--quick` (smaller sizes, about half a
 minute: CI's smoke run), `--json` (the rows for machines). No test asserts a time: these are
 figures, not checks.
 """
@@ -345,7 +345,7 @@ def memory_figure(root: Path, n: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke run of about a minute")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke run of about half a minute")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     parser.add_argument("--table", metavar="FILE", help="print the table of a JSON file written by --json, run nothing")
     parser.add_argument("--concurrency", type=int, default=None, help="max_concurrency for babe (default: its default)")

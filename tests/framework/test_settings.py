@@ -24,7 +24,7 @@ def test_defaults(exp):
     assert settings.experiment == "my-exp"
     assert settings.folder == exp.resolve()
     assert (settings.target, settings.platform, settings.endpoint_url, settings.profile) == ("local", "mturk", None, None)
-    assert (settings.assignments, settings.batch_size, settings.frame_height, settings.max_concurrency) == (1, 9, 0, 4)
+    assert (settings.assignments, settings.batch_size, settings.frame_height, settings.max_concurrency) == (1, 9, 0, 16)
     assert (settings.lifetime, settings.duration, settings.auto_approve) == (7 * 86400, 3600, 3 * 86400)
     assert settings.reward is None and settings.url is None and settings.title is None
     assert settings.keywords == "" and settings.plugins == {} and settings.strict_plugins is False

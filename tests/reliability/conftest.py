@@ -56,11 +56,17 @@ class Faults:
         monkeypatch.setattr(faults.FaultInjector, "__init__", spying_init)
 
     def on(self, seed: int, spec: str = FAULTS) -> None:
+        self.seed, self.spec, self.runs = seed, spec, 0
         # Correctness, not speed, is on trial: standard retries (no adaptive sleeping after
         # throttles) with enough attempts that a run usually finishes in one go.
         self.monkeypatch.setenv("BABE_LOCAL_FAULTS", f"{spec},seed={seed}")
         self.monkeypatch.setenv("AWS_RETRY_MODE", "standard")
         self.monkeypatch.setenv("AWS_MAX_ATTEMPTS", "8")
+
+    def rerun(self) -> None:
+        """A re-run meets other faults than the run before, as it would on a real network."""
+        self.runs += 1
+        self.monkeypatch.setenv("BABE_LOCAL_FAULTS", f"{self.spec},seed={self.seed * 1000 + self.runs}")
 
     def off(self) -> None:
         self.monkeypatch.delenv("BABE_LOCAL_FAULTS", raising=False)
@@ -77,9 +83,14 @@ def faults(monkeypatch) -> Faults:
     return Faults(monkeypatch)
 
 
-def until_done(babe, *args: str, reruns: int = 1) -> list[Run]:
-    """Run a command, and again (at most `reruns` times) while it exits 1; every run, in order."""
+def until_done(babe, *args: str, reruns: int = 1, faults: Faults | None = None) -> list[Run]:
+    """Run a command, and again (at most `reruns` times) while it exits 1; every run, in order.
+
+    With `faults`, each re-run draws a new fault sequence (a seed of its own, still fixed).
+    """
     runs = [babe(*args)]
     while runs[-1].code == 1 and len(runs) <= reruns:
+        if faults is not None:
+            faults.rerun()
         runs.append(babe(*args))
     return runs

@@ -10,6 +10,7 @@ that slipped through would have something to change.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -100,7 +101,8 @@ CASES = [
     Case("bonus csv header only", ("bonus", "--csv", "b.csv"), 2, "b.csv", files={"b.csv": HEADER}),
     Case("cost of a bonus csv with a bad amount", ("cost", "--bonus-csv", "b.csv"), 2, "1,00",
          files={"b.csv": HEADER + '{W},{A},"1,00",thanks\n'}),
-    Case("clock moved by a bad duration", ("local.clock", "--advance", "yesterday"), 2, "yesterday"),
+    Case("reject an unknown assignment", ("reject", "--assignment", "NOSUCHASSIGNMENT0000000000000", "--reason", "x"), 2,
+         "NOSUCHASSIGNMENT"),
     Case("bonus csv missing file", ("bonus", "--csv", "nosuch.csv"), 2, "nosuch.csv"),
     Case("bonus csv one bad row among good", ("bonus", "--csv", "b.csv"), 2, "line 3",
          files={"b.csv": HEADER + "{W},{A},1.00,thanks\n{W},{A2},1.0.0,thanks\n"}),
@@ -140,38 +142,59 @@ def refusing_server():
     srv.server_close()
 
 
-@pytest.fixture
-def posted(babe, experiment, tmp_path, state_path, monkeypatch):
+#: Built once per process: the posted experiments, copied into each test's own folder.
+_TEMPLATE: dict = {}
+
+
+def _build_template(babe, root, monkeypatch) -> dict:
     """exp1 with two HITs of submitted work, and experiment `other` with one HIT of its own."""
     from babe_tasks.localturk.service import LocalTurk
     from babe_tasks.localturk.workers import simulate
 
     from .helpers import assignments, make_experiment
 
-    other = make_experiment(tmp_path, OTHER_EXPERIMENT)
+    state = root / "localturk.sqlite"
+    monkeypatch.setenv("BABE_LOCAL_STATE", str(state))
+    other, mine = make_experiment(root, OTHER_EXPERIMENT), make_experiment(root, "exp1")
     monkeypatch.chdir(other)
     other_hit = babe("create", "--assignments", "2", "--json").json["hits"][0]["hit_id"]
-    monkeypatch.chdir(experiment)
+    monkeypatch.chdir(mine)
     run = babe("create", "--assignments", "12", "--json")
     assert run.code == 0, run
     hit_ids = [h["hit_id"] for h in run.json["hits"]]
-    turk = LocalTurk(str(state_path))
+    turk = LocalTurk(str(state))
     try:
         simulate(turk, seed=2)
     finally:
         turk.store.close()
     assert babe("status").code == 0
-    mturk = client(state_path)
-    mine = assignments(mturk, hit_ids[0])
+    mturk = client(state)
+    own = assignments(mturk, hit_ids[0])
     theirs = assignments(mturk, other_hit)
     return {
-        "W": mine[0]["WorkerId"],
-        "A": mine[0]["AssignmentId"],
-        "A2": mine[1]["AssignmentId"],
+        "W": own[0]["WorkerId"],
+        "A": own[0]["AssignmentId"],
+        "A2": own[1]["AssignmentId"],
         "H": hit_ids[0],
         "OA": theirs[0]["AssignmentId"],
         "OH": other_hit,
     }
+
+
+@pytest.fixture
+def posted(babe, tmp_path, state_path, monkeypatch, tmp_path_factory):
+    """This test's copy of the posted experiments: (exp1's folder, the ids to fill in)."""
+    if not _TEMPLATE:
+        root = tmp_path_factory.mktemp("bad-input-template")
+        _TEMPLATE.update(root=root, values=_build_template(babe, root, monkeypatch))
+        monkeypatch.setenv("BABE_LOCAL_STATE", str(state_path))
+    root = _TEMPLATE["root"]
+    for part in root.glob("localturk.sqlite*"):  # the database and, if any, its WAL files
+        shutil.copyfile(part, state_path.with_name(part.name))
+    for name in ("exp1", OTHER_EXPERIMENT):
+        shutil.copytree(root / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path / "exp1")
+    return tmp_path / "exp1", _TEMPLATE["values"]
 
 
 def test_the_table_has_forty_rows():
@@ -180,8 +203,9 @@ def test_the_table_has_forty_rows():
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_bad_input(case, babe, posted, experiment, state_path, monkeypatch, refusing_server):
-    values = {**posted, "REFUSE": refusing_server}
+def test_bad_input(case, babe, posted, state_path, monkeypatch, refusing_server):
+    experiment, ids = posted
+    values = {**ids, "REFUSE": refusing_server}
 
     def fill(text: str) -> str:
         for key in sorted(values, key=len, reverse=True):

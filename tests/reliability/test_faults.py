@@ -39,7 +39,7 @@ def work(state_path, hit_ids: list[str], seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_create_60_posts_exactly_7_hits(seed, babe, experiment, faults, state_path):
     faults.on(seed)
-    runs = until_done(babe, "create", "--assignments", "60", "--json")
+    runs = until_done(babe, "create", "--assignments", "60", "--json", faults=faults)
     assert runs[-1].code == 0, runs
     counts = faults.counts()
     assert counts["lost"] + counts["drop"] + counts["throttle"] + counts["fault"] > 0
@@ -62,7 +62,7 @@ def test_approve_pays_each_assignment_once(seed, babe, experiment, faults, state
     # units per client, 5-10 per retry) runs dry after ~100 calls and then every fault fails its
     # call, so a run needs several re-runs (finding F1 in docs/reliability.md; the fix belongs in
     # platform/mturk.py). What is asserted here is what must never break: exactly once, to the cent.
-    runs = until_done(babe, "approve", "--json", reruns=12)
+    runs = until_done(babe, "approve", "--json", reruns=12, faults=faults)
     assert runs[-1].code == 0, runs
     assert all(r.code == 1 for r in runs[:-1]), runs
     # An approval whose answer was lost on the last attempt is done on MTurk but failed here: the
@@ -99,7 +99,7 @@ def test_bonus_csv_pays_each_row_once(seed, babe, experiment, faults, state_path
     (experiment / "bonus.csv").write_text("\n".join(lines) + "\n")
 
     faults.on(seed)
-    first = until_done(babe, "bonus", "--csv", "bonus.csv", "--json")
+    first = until_done(babe, "bonus", "--csv", "bonus.csv", "--json", faults=faults)
     assert first[-1].code == 0, first
     second = babe("bonus", "--csv", "bonus.csv", "--json")  # the same command, run twice
     assert second.code == 0, second
@@ -122,13 +122,13 @@ def test_expire_and_extend_reach_the_intended_state(seed, babe, experiment, faul
     mturk = client(state_path)
     sizes = {h["HITId"]: h["MaxAssignments"] for h in hits(mturk)}
     faults.on(seed)
-    extended = until_done(babe, "extend", "--assignments", "3", "--lifetime", "2d", "--json")
+    extended = until_done(babe, "extend", "--assignments", "3", "--lifetime", "2d", "--json", faults=faults)
     assert extended[-1].code == 0, extended
     after = {h["HITId"]: h for h in hits(mturk)}
     assert sum(h["MaxAssignments"] for h in after.values()) == sum(sizes.values()) + 3
     assert set(after) == set(hit_ids)
 
-    expired = until_done(babe, "expire", "--json")
+    expired = until_done(babe, "expire", "--json", faults=faults)
     assert expired[-1].code == 0, expired
     faults.off()
     assert sum(faults.counts().values()) > 0

@@ -1,0 +1,162 @@
+"""Part 5 of issue 6: secrets in the environment never reach an output or a file.
+
+Fake AWS keys, a Slack webhook URL (a real receiver on 127.0.0.1, its secret in the path) and a
+_babe backend password (a real fake backend on 127.0.0.1) are in the environment, BABE_DEBUG=1
+too, and the lab plugins that use them (slack, babe-backend) are loaded by their entry points.
+Every task runs — the whole lifecycle, the checks, an error path with a debug traceback — and then
+every stdout and stderr, every file under the test's folder (the experiment: ledger, results,
+reports; the local MTurk's state) is searched for each secret, as text and as bytes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from .helpers import Run, client
+
+REPO = Path(__file__).resolve().parents[2]
+ACCESS_KEY = "AKIA" + secrets.token_hex(8).upper()
+SECRET_KEY = "sk" + secrets.token_urlsafe(30)
+SESSION_TOKEN = "st" + secrets.token_urlsafe(40)
+WEBHOOK_SECRET = secrets.token_hex(16)
+PASSWORD = "pw-" + secrets.token_hex(10)
+
+
+@pytest.fixture
+def receiver():
+    """A Slack-like webhook receiver: the number of messages it got."""
+    posts: list[str] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            posts.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/services/T0LAB/B0BABE/{WEBHOOK_SECRET}", posts
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def backend():
+    from babe_tasks.testing import serve_backend
+
+    server, _ = serve_backend(password=PASSWORD)
+    server.backend.add_experiment(12, name="ratings")
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch, receiver, backend):
+    """An experiment using both lab plugins, with every secret in the environment."""
+    from babe_tasks.testing import write_deploy_config
+
+    folder = tmp_path / "exp1"
+    folder.mkdir()
+    (folder / "invoke.yaml").write_text(
+        "babe:\n"
+        "  url: https://example.org/experiment/\n"
+        "  title: A short language study\n"
+        "  description: Read sentences and rate them.\n"
+        '  reward: "0.50"\n'
+        "  plugins:\n"
+        "    slack: {timeout: 2}\n"
+        "    babe-backend: {}\n"
+    )
+    write_deploy_config(folder, experiment_id=12, server_app_url=f"{backend.url}/api/submit_experiment/")
+    monkeypatch.syspath_prepend(str(REPO / "plugins"))
+    monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", "babe_tasks")
+    monkeypatch.setenv("BABE_PLUGINS", "slack,babe-backend")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.setenv("BABE_SLACK_WEBHOOK", receiver[0])
+    monkeypatch.setenv("BABE_BACKEND_PASSWORD", PASSWORD)
+    monkeypatch.setenv("BABE_BACKEND_USER", "admin")
+    monkeypatch.setenv("BABE_DEBUG", "1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.fixture
+def babe(capfd):
+    """The real `babe` in-process; file-descriptor capture, so anything logged to stderr is seen."""
+    from babe_tasks.program import BabeProgram
+
+    def run(*args: str) -> Run:
+        capfd.readouterr()
+        code = BabeProgram().run(["babe", *args], exit=False)
+        captured = capfd.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+def test_no_secret_in_any_output_or_file(babe, lab, tmp_path, state_path, receiver, backend):
+    from babe_tasks.localturk.service import LocalTurk
+    from babe_tasks.localturk.workers import simulate
+
+    runs: list[Run] = []
+
+    def run(*args: str, codes=(0,)) -> Run:
+        result = babe(*args)
+        runs.append(result)
+        assert result.code in codes, (args, result)
+        return result
+
+    run("plugins")
+    run("doctor", codes=(0, 2))
+    created = run("create", "--assignments", "6", "--json")
+    turk = LocalTurk(str(state_path))
+    try:
+        simulate(turk, seed=1, post_to=f"{backend.url}/api/submit_experiment/12")
+    finally:
+        turk.store.close()
+    run("status")
+    run("status", "--json")
+    mturk = client(state_path)
+    hit_id = created.json["hits"][0]["hit_id"]
+    work = mturk.list_assignments_for_hit(HITId=hit_id)["Assignments"]
+    run("reject", "--assignment", work[0]["AssignmentId"], "--reason", "The answers were random.", "--yes")
+    run("approve", "--json")
+    run("bonus", "--worker", work[1]["WorkerId"], "--assignment", work[1]["AssignmentId"], "--amount", "0.25",
+        "--reason", "Thank you")
+    run("cost")
+    run("extend", "--assignments", "1", "--lifetime", "1d")
+    run("results")
+    run("report")
+    run("watch", "--until", "1s", "--interval", "1s", codes=(0, 1))
+    run("expire")
+    run("expire", "--delete")
+    run("local.clock", "--advance", "1h")
+    # An error with BABE_DEBUG=1 (a traceback may be printed): a platform that does not answer.
+    run("create", "--assignments", "1", "--target", "sandbox", "--endpoint-url", "http://127.0.0.1:1", "--yes", codes=(4,))
+    run("init", "--folder", str(tmp_path / "fresh"))
+    assert receiver[1], "the slack plugin posted nothing: the test would not prove anything"
+
+    needles = [ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, WEBHOOK_SECRET, receiver[0], PASSWORD]
+    for result in runs:
+        for needle in needles:
+            assert needle not in result.out and needle not in result.err, (needle[:6], result)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "ledger.sqlite" for p in files) and any(p.suffix == ".csv" for p in files)
+    for path in files:
+        data = path.read_bytes()
+        for needle in needles:
+            assert needle.encode() not in data, (needle[:6], path)
