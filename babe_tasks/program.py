@@ -26,6 +26,9 @@ from . import __version__
 from .errors import BabeError, UsageError, debug_enabled, describe_unexpected, enable_debug, one_line
 
 
+_INTERPRETER_DONT_WRITE_BYTECODE = sys.dont_write_bytecode
+
+
 class BabeProgram(Program):
     """`babe`: same tasks and flags as `invoke` with `from babe_tasks import ns`, anywhere."""
 
@@ -53,6 +56,9 @@ class BabeProgram(Program):
             enable_debug()
 
     def parse_collection(self) -> None:
+        # invoke stops bytecode writing so a project's tasks.py leaves no .pyc; babe loads no
+        # tasks.py, and without bytecode an editable install recompiles babe_tasks at every command.
+        sys.dont_write_bytecode = _INTERPRETER_DONT_WRITE_BYTECODE
         super().parse_collection()
         from .folders import experiment_folder
         from .settings import check_config_file
