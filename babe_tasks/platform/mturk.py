@@ -255,10 +255,26 @@ class MTurkPlatform:
         self.client  # noqa: B018 - building the client checks the profile and the credentials
 
     def now(self) -> datetime:
-        # The in-process local MTurk's clock may have been moved forward (`babe local.clock`).
+        # A local MTurk's clock may have been moved forward (`babe local.clock`): in-process, read
+        # it from the state; behind `--endpoint-url`, ask the server's private clock route.
         turk = getattr(self.client, "localturk", None)
-        offset = turk.store.clock_offset() if turk is not None else 0.0
+        if turk is not None:
+            offset = turk.store.clock_offset()
+        elif self.target == "local" and self.endpoint_url:
+            offset = self._server_clock_offset()
+        else:
+            offset = 0.0
         return datetime.fromtimestamp(datetime.now(UTC).timestamp() + offset, UTC)
+
+    def _server_clock_offset(self) -> float:
+        """The offset of a `babe local.serve` clock (`GET /_local/clock`); 0 for any other server."""
+        import httpx
+
+        try:
+            answer = httpx.get(f"{self.endpoint_url.rstrip('/')}/_local/clock", timeout=5).json()
+            return float(answer["offset"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return 0.0
 
     def requirements(self, plan) -> list[dict]:
         requirements = [dict(r) for r in plan.qualification_requirements]

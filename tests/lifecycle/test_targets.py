@@ -176,3 +176,16 @@ def test_a_malformed_babe_local_faults_exits_2_before_anything(babe, experiment,
     assert "BABE_LOCAL_FAULTS" in run.json["error"]["message"] and "Traceback" not in run.err
     monkeypatch.delenv("BABE_LOCAL_FAULTS")
     assert mturk.list_hits()["HITs"] == []
+
+
+def test_the_platform_reads_the_clock_of_a_local_server_behind_endpoint_url(experiment, server, turk):
+    """`babe local.clock --advance` moves a served local MTurk's time; deadlines (`watch --until`)
+    and expiry arithmetic must follow it over HTTP as they do in-process."""
+    from datetime import UTC, datetime
+
+    turk.store.advance_clock(25 * 3600)
+    platform = MTurkPlatform(Settings.build(endpoint_url=server))
+    ahead = (platform.now() - datetime.now(UTC)).total_seconds()
+    assert 25 * 3600 - 60 < ahead < 25 * 3600 + 60
+    elsewhere = MTurkPlatform(Settings.build(endpoint_url="http://127.0.0.1:1"))
+    assert abs((elsewhere.now() - datetime.now(UTC)).total_seconds()) < 60  # not our server: machine time

@@ -4,13 +4,15 @@ Each command runs as a real child process (the `babe` console script's code) on 
 one experiment folder; a seeded schedule kills it 10 times at random moments, then the same command
 is re-run until it exits 0. The end state is read back through boto3 and from the ledger: no
 duplicate HIT, every assignment approved once, every bonus paid once, the balance exact to the cent.
-Every call carries a small latency so the kills land in the middle of the work.
+Every call carries a small latency, and each kill waits for a random amount of progress in the
+ledger, so the kills land in the middle of the work.
 """
 
 from __future__ import annotations
 
 import random
 import signal
+import sqlite3
 import time
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -31,21 +33,38 @@ KILLS = 10
 CENT = Decimal("0.01")
 
 
-def kill_and_finish(
-    args: list[str], cwd, env, seed: int, window: tuple[float, float], *, stop_when_done: bool = False
-) -> dict:
-    """Kill `babe args` KILLS times (in at most KILLS + 6 runs) at seeded random moments, then finish it.
+def progress_of(folder, sql: str):
+    """A counter read from the ledger (0 while it does not exist yet): how far the work has got."""
 
-    With `stop_when_done`, a run that ends by itself before its kill has finished the job and no
-    further run is made (running a finished `create` again is a new batch, by design). Otherwise
-    (approve, bonus: running them again must pay nothing) the kills go on after a finished run.
+    def read() -> int:
+        try:
+            return int(ledger_rows(folder, sql)[0][0])
+        except sqlite3.Error:
+            return 0
+
+    return read
+
+
+def kill_and_finish(
+    args: list[str], cwd, env, seed: int, progress, max_step: int, *, stop_when_done: bool = False
+) -> dict:
+    """Kill `babe args` KILLS times (in at most KILLS + 6 runs), then re-run it until it exits 0.
+
+    Each kill lands at a seeded random point of the work: once `progress()` has advanced by a
+    random 1..`max_step` since the run started (so every kill interrupts work in flight, whatever
+    the machine's speed). With `stop_when_done`, a run that ends by itself has finished the job
+    and no further run is made (running a finished `create` again is a new batch, by design);
+    otherwise (approve, bonus: running them again must pay nothing) the kills go on.
     """
     rng = random.Random(seed)
     killed = attempts = 0
     while killed < KILLS and attempts < KILLS + 6:
         attempts += 1
+        target = progress() + rng.randint(1, max_step)
         proc = babe_process(args, cwd, env)
-        time.sleep(rng.uniform(*window))
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and progress() < target and time.monotonic() < deadline:
+            time.sleep(0.005)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
@@ -60,14 +79,15 @@ def kill_and_finish(
 
 
 def slow_env(state):
-    # 40 ms per requester call, 4 in flight: a run of a few hundred calls lasts seconds, so the kills
-    # (after the ~1 s the interpreter takes to start) land in the middle of the work.
+    # 40 ms per requester call, 4 in flight: a run of a few hundred calls lasts seconds, long enough
+    # for the test to see its progress in the ledger and kill it in the middle of the work.
     return env_for(state, BABE_LOCAL_FAULTS="latency_ms=40,seed=1", BABE_MAX_CONCURRENCY="4")
 
 
 def test_create_killed_ten_times_posts_each_hit_once(experiment, state_path):
     env = slow_env(state_path)
-    outcome = kill_and_finish(["create", "--assignments", "1350"], experiment, env, seed=11, window=(0.9, 1.4), stop_when_done=True)
+    posted = progress_of(experiment, "SELECT COUNT(hit_id) FROM hits")
+    outcome = kill_and_finish(["create", "--assignments", "1350"], experiment, env, 11, posted, 10, stop_when_done=True)
     assert outcome["killed"] == KILLS, outcome  # every kill landed while the process was working
 
     found = hits(client(state_path))
@@ -98,7 +118,8 @@ def _posted_and_worked(experiment, state_path, n: int) -> list[str]:
 def test_approve_killed_ten_times_pays_each_assignment_once(experiment, state_path):
     n = 450
     hit_ids = _posted_and_worked(experiment, state_path, n)
-    outcome = kill_and_finish(["approve"], experiment, slow_env(state_path), seed=12, window=(0.9, 1.4))
+    approved = progress_of(experiment, "SELECT COUNT(*) FROM payments WHERE kind = 'reward'")
+    outcome = kill_and_finish(["approve"], experiment, slow_env(state_path), 12, approved, 30)
     assert outcome["killed"] == KILLS, outcome
 
     mturk = client(state_path)
@@ -125,7 +146,8 @@ def test_bonus_killed_ten_times_pays_each_row_once(experiment, state_path):
     lines += [f"{a['WorkerId']},{a['AssignmentId']},{amt},thanks" for a, amt in zip(rows, amounts)]
     (experiment / "bonus.csv").write_text("\n".join(lines) + "\n")
 
-    outcome = kill_and_finish(["bonus", "--csv", "bonus.csv"], experiment, slow_env(state_path), seed=13, window=(0.9, 1.3))
+    sent = progress_of(experiment, "SELECT COUNT(*) FROM bonuses")
+    outcome = kill_and_finish(["bonus", "--csv", "bonus.csv"], experiment, slow_env(state_path), 13, sent, 15)
     assert outcome["killed"] == KILLS, outcome
     again = run_babe(["bonus", "--csv", "bonus.csv", "--json"], experiment, env_for(state_path))
     assert again.code == 0, again

@@ -118,7 +118,7 @@ def test_bonus_csv_pays_each_row_once(seed, babe, experiment, faults, state_path
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_expire_and_extend_reach_the_intended_state(seed, babe, experiment, faults, state_path):
-    hit_ids = post(babe, 20)  # 9, 9, 2... the planner's split, whatever it is: sizes are read back
+    hit_ids = post(babe, 20)  # sizes are read back from the platform, whatever the split
     mturk = client(state_path)
     sizes = {h["HITId"]: h["MaxAssignments"] for h in hits(mturk)}
     faults.on(seed)
