@@ -84,12 +84,14 @@ def faults(monkeypatch) -> Faults:
 
 
 def until_done(babe, *args: str, reruns: int = 1, faults: Faults | None = None) -> list[Run]:
-    """Run a command, and again (at most `reruns` times) while it exits 1; every run, in order.
+    """Run a command, and again (at most `reruns` times) while it exits 1 (or 4); every run, in order.
 
     With `faults`, each re-run draws a new fault sequence (a seed of its own, still fixed).
     """
     runs = [babe(*args)]
-    while runs[-1].code == 1 and len(runs) <= reruns:
+    # Exit 4 too: a call whose connection dropped on every attempt says "cannot reach the endpoint"
+    # even in the middle of a run (finding F6 in docs/reliability.md).
+    while runs[-1].code in (1, 4) and len(runs) <= reruns:
         if faults is not None:
             faults.rerun()
         runs.append(babe(*args))

@@ -64,7 +64,7 @@ def test_approve_pays_each_assignment_once(seed, babe, experiment, faults, state
     # platform/mturk.py). What is asserted here is what must never break: exactly once, to the cent.
     runs = until_done(babe, "approve", "--json", reruns=12, faults=faults)
     assert runs[-1].code == 0, runs
-    assert all(r.code == 1 for r in runs[:-1]), runs
+    assert all(r.code in (1, 4) for r in runs[:-1]), runs
     # An approval whose answer was lost on the last attempt is done on MTurk but failed here: the
     # re-run finds it Approved ("already approved"), so the runs' "approved" add up to at most n.
     assert sum(r.json.get("approved", 0) for r in runs) <= n  # a run may stop at the listing

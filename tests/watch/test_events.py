@@ -281,8 +281,11 @@ def test_a_local_serve_server_delivers_its_events_while_it_runs(moto_server, tur
     """`babe local.serve` is an MTurk too: notifications reach the queue with no courier of one's own."""
     from babe_tasks.localturk.server import serve_in_thread
 
+    import uuid
+
     sqs = local_client("sqs", moto_server)
-    queue = sqs.create_queue(QueueName=QUEUE_NAME)["QueueUrl"]
+    # moto's state is one per process, shared by every moto server: a queue of this test's own
+    queue = sqs.create_queue(QueueName=f"served-{uuid.uuid4().hex[:12]}")["QueueUrl"]
     notify(mturk, hit_type_of(mturk), queue, ["AssignmentSubmitted"])
     server, _ = serve_in_thread(turk)
     try:
