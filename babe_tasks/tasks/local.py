@@ -25,7 +25,7 @@ def _fail(message: str, code: int, as_json: bool = False) -> Exit:
         import json
 
         print(json.dumps({"error": {"exit_code": code, "message": message, "plugin": None}}))
-    return Exit(message, code=code)
+    return Exit(f"error: {message}", code=code)
 
 
 def _number(name: str, text, kind=float, *, low=None, high=None, as_json=False):

@@ -170,7 +170,8 @@ def test_bad_input_is_one_line_and_exit_2(args, fragments):
 def test_json_errors_are_a_document_on_stdout():
     result = babe("local.clock", "--advance", "soon", "--json")
     assert result.returncode == 2
-    assert json.loads(result.stdout) == {"error": {"exit_code": 2, "message": result.stderr.strip(), "plugin": None}}
+    assert result.stderr.startswith("error: ")  # one line, like every other task's errors
+    assert json.loads(result.stdout) == {"error": {"exit_code": 2, "message": result.stderr.strip().removeprefix("error: "), "plugin": None}}
 
 
 def test_an_unreachable_server_is_exit_4():
