@@ -402,26 +402,33 @@ def faults(c, spec, endpoint_url=DEFAULT_SERVER, json=False):
     help={
         "state": "state file to delete (default: BABE_LOCAL_STATE or the user's data directory)",
         "yes": "really delete it: every local HIT, assignment, qualification and the balance",
+        "json": 'print one JSON document: {"state", "deleted"}',
     },
 )
-def reset(c, state=None, yes=False):
+def reset(c, state=None, yes=False, json=False):
     """Delete a local MTurk state file (a fresh account with $10,000.00 next time)."""
     from pathlib import Path
 
     from babe_tasks.localturk.store import default_state_path
 
-    state = _configured_state(c, state)
+    as_json = json
+    state = _configured_state(c, state, as_json)
     path = Path(state).expanduser() if state else default_state_path()
     if not yes:
-        raise _fail(f"refusing to delete {path} without --yes", EXIT_BAD_INPUT)
+        raise _fail(f"refusing to delete {path} without --yes", EXIT_BAD_INPUT, as_json)
     removed = []
     for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         if candidate.exists():
             if candidate.is_dir():
-                raise _fail(f"{candidate} is a directory, not a state file", EXIT_BAD_INPUT)
+                raise _fail(f"{candidate} is a directory, not a state file", EXIT_BAD_INPUT, as_json)
             candidate.unlink()
             removed.append(candidate)
-    _console().print(f"deleted {path}" if removed else f"nothing to delete: {path} does not exist")
+    if as_json:
+        import json as json_module
+
+        print(json_module.dumps({"state": str(path), "deleted": bool(removed)}))
+    else:
+        _console().print(f"deleted {path}" if removed else f"nothing to delete: {path} does not exist")
 
 
 # -- local.demo ------------------------------------------------------------------------------------

@@ -264,6 +264,8 @@ def test_reset_deletes_the_state_only_with_yes(tmp_path):
     assert not state.exists() and not (tmp_path / "doomed.sqlite-wal").exists()
     again = babe("local.reset", "--state", str(state), "--yes")
     assert again.returncode == 0 and "nothing to delete" in again.stdout
+    as_json = babe("local.reset", "--state", str(state), "--yes", "--json")
+    assert json.loads(as_json.stdout) == {"state": str(state), "deleted": False}
 
 
 # -- staying light ---------------------------------------------------------------------------------------
