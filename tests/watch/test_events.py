@@ -35,12 +35,16 @@ def aws():
 @pytest.fixture
 def moto_server():
     """moto as a real server on 127.0.0.1 (a random port); its base URL."""
+    import socket
+
     from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    with socket.socket() as probe:  # a free port (moto 5.0, our lower bound, cannot report port 0's)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    yield f"http://127.0.0.1:{port}"
     server.stop()
 
 
