@@ -14,6 +14,11 @@ experiments (MTurk allows only 10). The value tells the two apart — 1 took par
 `--allow-repeat-workers` nobody is granted on sight, and exclusion uses a second type,
 `babe-tasks excluded from <experiment>`, instead.
 
+A platform without qualification types (`supports_qualifications` False, e.g. Prolific) gets
+none of this: nothing is created or granted, and `create` fills `plan.blocklist_hits` instead —
+the ledger's HITs of this experiment (unique workers) and of the excluded experiments — which
+the platform turns into its own "not those who took part in ..." filter (`fill_blocklist`).
+
 What was granted is remembered in this module's own tables in the ledger's SQLite file (the ledger
 itself belongs to another module), so a worker is granted once, not at every `status`; the
 platform stays the truth, and `status --sync` rebuilds the tables from it.
@@ -30,6 +35,7 @@ from typing import Self
 
 from . import output
 from .errors import UsageError
+from .platform.base import capability
 
 #: The two kinds of type an experiment may have, and the values granted in them.
 WORKER = "worker"
@@ -73,6 +79,11 @@ CREATE TABLE IF NOT EXISTS exclusion_experiments (
     PRIMARY KEY (experiment, target)
 );
 """
+
+
+def has_types(platform) -> bool:
+    """Whether the platform has qualification types (else this module grants nothing)."""
+    return bool(capability(platform, "supports_qualifications"))
 
 
 def type_name(experiment: str, kind: str = WORKER) -> str:
@@ -230,8 +241,11 @@ def grant_seen(settings, platform, ledger) -> GrantReport:
     """Grant the experiment's worker type to every worker the ledger has seen in it (status, approve).
 
     Nothing to do, and no call, when the experiment has no worker type (its HITs were posted with
-    `--allow-repeat-workers`, or before the tool kept workers unique) or everyone is granted.
+    `--allow-repeat-workers`, or before the tool kept workers unique), everyone is granted, or the
+    platform has no qualification types (it keeps workers out through `plan.blocklist_hits`).
     """
+    if not has_types(platform):
+        return GrantReport()
     with Table(ledger) as table:
         seen = {row["worker_id"]: TOOK_PART for row in ledger.assignments(settings.experiment, settings.target)}
         row = table.type_row(settings.experiment, settings.target, WORKER)
@@ -282,19 +296,19 @@ def workers_of(settings, platform, ledger, table: Table, experiment: str) -> set
     and the holders of its worker type on the platform with value 1 (experiments run from
     another folder, or whose ledger was lost).
     """
-    from .platform.base import NotFound
+    from .platform.base import NotFound, pricing_of
 
-    hits = [hit for hit in ledger.hits(experiment, settings.target) if not hit.gone]
+    pricing = pricing_of(platform)
+    hits = [hit for hit in ledger.hits(experiment, settings.target, settings.platform) if not hit.gone]
     for hit in hits:
         try:
             listed = list(platform.iter_assignments(hit.hit_id))
         except NotFound:
             continue
-        ledger.record_assignments(
-            experiment, settings.target, listed, lambda _hit, hit=hit: (hit.reward, hit.fee)
-        )
+        fee = pricing.assignment_fee(hit.reward, hit.max_assignments, hit.masters)
+        ledger.record_assignments(experiment, settings.target, listed, lambda _hit, hit=hit, fee=fee: (hit.reward, fee))
     workers = {row["worker_id"] for row in ledger.assignments(experiment, settings.target)}
-    type_id = known_type(settings, platform, table, WORKER, experiment)
+    type_id = known_type(settings, platform, table, WORKER, experiment) if has_types(platform) else None
     if type_id is not None:
         workers |= {worker for worker, value in platform.iter_qualified_workers(type_id) if value == TOOK_PART}
     if not hits and not workers and type_id is None:
@@ -315,6 +329,23 @@ def resolve(settings, ledger, plan) -> None:
         output.warn(f"exclude_previous: this ledger has no earlier experiment on {settings.target}; nobody is kept out")
 
 
+def fill_blocklist(settings, ledger, plan) -> None:
+    """For a platform without qualification types: the HITs whose workers the plan keeps out.
+
+    Unique workers: every HIT of this experiment the ledger has posted on the target (deleted ones
+    too: their workers took part). Excluded experiments: all their HITs. Ids in posting order,
+    each once. The platform keeps those HITs' workers out natively (Prolific: a "previous studies"
+    block list), so nobody takes part twice without any grant.
+    """
+    names = ([settings.experiment] if plan.unique_workers else []) + list(plan.exclude_experiments or [])
+    ids: dict[str, None] = {}
+    for name in names:
+        for hit in ledger.hits(name, settings.target, settings.platform):
+            if hit.hit_id:
+                ids.setdefault(hit.hit_id, None)
+    plan.blocklist_hits = list(ids)
+
+
 def exclusion(settings, platform, ledger, plan) -> Exclusion | None:
     """Who the plan keeps out (None when it keeps out nobody); refuses experiments unknown here.
 
@@ -328,9 +359,10 @@ def exclusion(settings, platform, ledger, plan) -> Exclusion | None:
         for name in plan.exclude_experiments:
             workers = workers_of(settings, platform, ledger, table, name)
             if workers is None:
+                known = f" and no qualification type {type_name(name)!r}" if has_types(platform) else ""
                 raise UsageError(
                     f"exclude_experiments: experiment {name!r} is unknown on {settings.target}: no HITs of it in this "
-                    f"folder's ledger and no qualification type {type_name(name)!r}; check the name"
+                    f"folder's ledger{known}; check the name"
                 )
             result.workers |= workers
     # Workers of this very experiment are granted as participants (value 1), not as excluded.
@@ -347,6 +379,8 @@ def apply(settings, platform, ledger, plan, excluded: Exclusion | None) -> Grant
     post while any grant failed, or an excluded worker could slip in.
     """
     if not plan.unique_workers and not (excluded and excluded.workers):
+        return GrantReport()
+    if not has_types(platform):
         return GrantReport()
     kind = WORKER if plan.unique_workers else EXCLUDED
     with Table(ledger) as table:
@@ -370,6 +404,8 @@ def restore(settings, platform, ledger) -> int:
     found = 0
     with Table(ledger) as table:
         table.remember_experiment(settings.experiment, settings.target)
+        if not has_types(platform):
+            return found
         for kind in (WORKER, EXCLUDED):
             type_id = platform.find_qualification_type(type_name(settings.experiment, kind))
             if type_id is None:

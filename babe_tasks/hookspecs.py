@@ -66,7 +66,9 @@ def babe_platform(settings: Any) -> Any:
 
     Called when a step needs the platform; the first non-None answer wins. The built-in plugin
     `mturk` answers for `platform: mturk` (every target: local, sandbox, live, endpoint URL). The
-    object follows the protocol in `babe_tasks.platform.base`. A `BabeError` raised here (e.g.
+    object follows the protocol in `babe_tasks.platform.base`, optionally with its own `pricing`,
+    `supports_qualifications`, `check_plan`, `approve_many`, `describe_plan`, `describe_created`
+    and `created_json` (docs/platforms.md); the `prolific` plugin is one such platform. A `BabeError` raised here (e.g.
     `UsageError` for a platform that is misconfigured) stops the step with its own exit code; any
     other exception stops it with exit 3 naming the plugin.
 
@@ -259,12 +261,15 @@ def babe_after_reject(settings: Any, result: Any) -> None:
 
 
 @hookspec
-def babe_before_bonus(settings: Any, payments: Any) -> None:
+def babe_before_bonus(settings: Any, payments: Any, pricing: Any) -> None:
     """Fires when `bonus` has validated every payment and worked out the fees, before paying any.
 
     `payments` is the list of `babe_tasks.steps.bonus.Payment` still to pay (frozen: `worker_id`,
     `assignment_id`, `hit_id`, `amount`, `fee`, `reason`, `token`, `resumed` — True for a payment
-    an earlier run started), already without those the ledger shows as paid. Raise `Veto("why")` to
+    an earlier run started), already without those the ledger shows as paid. `pricing` is the
+    platform's fee rules and currency (`babe_tasks.money.Pricing`: `symbol`, `currency`,
+    `bonus_fee`, ...), so a plugin can count and show the money as the platform bills it; a plugin
+    that does not need it leaves it out of its signature. Raise `Veto("why")` to
     pay nothing (e.g. a payment cap); the list may be shortened in place to hold some back. Also
     fired on `--dry-run`. Return value ignored.
 

@@ -7,6 +7,11 @@ fees), every bonus from before its call to its confirmation, and every rejection
 the worker read. `status` reads it to spend as few calls as possible; `approve` to find repeat
 workers across HITs; `create` and `bonus` for idempotency; `cost` for what was spent.
 
+Every HIT row names its platform (`mturk`, `prolific`, ...): one folder may run an experiment on
+several platforms on the same target (a lab moving from MTurk to Prolific), and each step sees
+only the HITs of the platform it talks to (`steps.chosen_hits`). Ledgers from before the column
+existed were MTurk's: the upgrade gives their rows `mturk`.
+
 The platform stays the truth about the present: the ledger only ever adds what a call already
 established, so losing a write never makes a re-run unsafe — it only costs the re-run a call.
 Several processes may share the file (two terminals, a watcher): WAL lets readers run beside one
@@ -31,7 +36,7 @@ from uuid import uuid4
 from . import money
 from .errors import BabeError, one_line
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Seconds a write waits for another process holding the ledger (a second babe run) before giving up.
 BUSY_TIMEOUT = 60.0
 #: HIT statuses after which the platform has nothing more to say about a HIT.
@@ -69,6 +74,7 @@ CREATE TABLE IF NOT EXISTS hits (
     status           TEXT NOT NULL DEFAULT 'Planned',
     posted_at        REAL,
     updated_at       REAL,
+    platform         TEXT NOT NULL DEFAULT 'mturk',
     PRIMARY KEY (plan_id, idx)
 );
 CREATE INDEX IF NOT EXISTS hits_by_experiment ON hits (experiment, target);
@@ -162,6 +168,8 @@ class HitRecord:
     annotation: str
     expires_at: datetime | None
     status: str
+    #: The platform it was posted on (`settings.platform` of the create).
+    platform: str = "mturk"
 
     @property
     def gone(self) -> bool:
@@ -169,7 +177,7 @@ class HitRecord:
 
     @property
     def fee(self) -> Decimal:
-        """MTurk's fee per approved assignment of this HIT."""
+        """MTurk's fee per approved assignment of this HIT (steps use their platform's `pricing`)."""
         return money.assignment_fee(self.reward, self.max_assignments, self.masters)
 
     @classmethod
@@ -190,6 +198,7 @@ class HitRecord:
             annotation=row["annotation"],
             expires_at=_dt(row["expires_at"]),
             status=row["status"],
+            platform=row["platform"],
         )
 
 
@@ -286,6 +295,7 @@ class Ledger:
         self.path = self.folder / ".babe" / "ledger.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._locked_out: LedgerUnavailable | None = None
         try:
             self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
             self._conn.row_factory = sqlite3.Row
@@ -298,6 +308,9 @@ class Ledger:
             if tx.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 for statement in filter(None, (s.strip() for s in SCHEMA.split(";"))):
                     tx.execute(statement)
+                columns = {row[1] for row in tx.execute("PRAGMA table_info(hits)")}
+                if "platform" not in columns:  # a version-2 ledger: every HIT in it was MTurk's
+                    tx.execute("ALTER TABLE hits ADD COLUMN platform TEXT NOT NULL DEFAULT 'mturk'")
                 tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -312,12 +325,21 @@ class Ledger:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction: all of it is recorded or none of it (a failed write rolls back)."""
+        """One transaction: all of it is recorded or none of it (a failed write rolls back).
+
+        Once a write has waited the whole BUSY_TIMEOUT for another program's lock, later writes of
+        this run fail at once with the same error instead of each waiting again, one after another.
+        """
         with self._lock:
+            if self._locked_out is not None:
+                raise self._locked_out
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise LedgerUnavailable.of(self.path, exc) from None
+                error = LedgerUnavailable.of(self.path, exc)
+                if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+                    self._locked_out = error
+                raise error from None
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
@@ -350,8 +372,8 @@ class Ledger:
         )
         return OpenPlan(rows[0]["plan_id"], rows[0]["hit_type_id"], {r["idx"]: r["hit_id"] for r in posted})
 
-    def start_plan(self, plan, location: str) -> str:
-        """Write a new plan and the HITs it will post, before any call; returns its id.
+    def start_plan(self, plan, location: str, platform: str = "mturk") -> str:
+        """Write a new plan and the HITs it will post (on `platform`), before any call; returns its id.
 
         Two creates started at the same moment both find no unfinished plan; the check is made
         again inside this write's exclusive transaction, and the later one adopts the plan the
@@ -390,7 +412,7 @@ class Ledger:
             )
             tx.executemany(
                 "INSERT INTO hits (plan_id, idx, experiment, target, location, max_assignments, reward, masters,"
-                " token, annotation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " token, annotation, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         plan_id,
@@ -403,6 +425,7 @@ class Ledger:
                         int(plan.uses_masters),
                         hit.token,
                         hit.annotation,
+                        platform,
                     )
                     for hit in plan.hits
                 ],
@@ -438,12 +461,13 @@ class Ledger:
             tx.execute("UPDATE plans SET status = 'done', finished_at = ? WHERE plan_id = ?", (time.time(), plan_id))
 
     # -- HITs ---------------------------------------------------------------------------------
-    def hits(self, experiment: str, target: str) -> list[HitRecord]:
-        """The experiment's posted HITs on a target, oldest first."""
-        rows = self._read(
-            "SELECT * FROM hits WHERE experiment = ? AND target = ? AND hit_id IS NOT NULL ORDER BY posted_at, idx",
-            (experiment, target),
-        )
+    def hits(self, experiment: str, target: str, platform: str | None = None) -> list[HitRecord]:
+        """The experiment's posted HITs on a target (on one platform, or all), oldest first."""
+        sql = "SELECT * FROM hits WHERE experiment = ? AND target = ? AND hit_id IS NOT NULL"
+        params: tuple = (experiment, target)
+        if platform is not None:
+            sql, params = sql + " AND platform = ?", (*params, platform)
+        rows = self._read(sql + " ORDER BY posted_at, idx", params)
         return [HitRecord.from_row(r) for r in rows]
 
     def hit(self, hit_id: str) -> HitRecord | None:

@@ -10,7 +10,9 @@ with 10 or more assignments; another 5% of the reward when the HIT requires Mast
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Protocol, runtime_checkable
 
 CENT = Decimal("0.01")
 BASE_RATE = Decimal("0.20")
@@ -79,3 +81,66 @@ def assignment_fee(reward: Decimal, max_assignments: int, masters: bool = False)
 def bonus_fee(amount: Decimal) -> Decimal:
     """The fee on one bonus payment (never the large-HIT surcharge)."""
     return max(MIN_FEE, round_cents(Decimal(amount) * BASE_RATE))
+
+
+# -- a platform's fee rules ------------------------------------------------------------------------
+@runtime_checkable
+class Pricing(Protocol):
+    """What a recruiting platform charges, and in which currency: what every step prices through.
+
+    A platform offers it as `platform.pricing` (`platform.base.pricing_of` falls back to
+    `MTURK_PRICING`), so `create`, `cost`, `status`, `approve`, `bonus` and `extend` never apply
+    MTurk's rules to another platform's money.
+    """
+
+    #: ISO 4217 code ("USD") and the sign text output puts before amounts ("$", "£").
+    currency: str
+    symbol: str
+    #: True: a plan is one HIT holding all its assignments (batch_size is ignored).
+    single_batch: bool
+    #: The HIT size from which MTurk adds its surcharge and below which a HIT can never grow to
+    #: it (`extend`'s rule, `--split`); None: the platform has no such rule.
+    large_hit_assignments: int | None
+
+    def assignment_fee(self, reward: Decimal, hit_size: int, masters: bool = False) -> Decimal:
+        """The fee (VAT included) charged when one assignment of such a HIT is approved."""
+
+    def assignments_cost(self, reward: Decimal, hit_size: int, count: int, masters: bool = False) -> Any:
+        """What `count` approved assignments of a HIT of `hit_size` cost, as a `planning.Cost`."""
+
+    def bonus_fee(self, amount: Decimal) -> Decimal:
+        """The fee (VAT included) on one bonus payment of `amount`."""
+
+
+@dataclass(frozen=True)
+class MTurkPricing:
+    """MTurk's rules (this module's functions) as a `Pricing`."""
+
+    currency: str = "USD"
+    symbol: str = "$"
+    single_batch: bool = False
+    large_hit_assignments: int | None = LARGE_HIT_ASSIGNMENTS
+
+    def assignment_fee(self, reward: Decimal, hit_size: int, masters: bool = False) -> Decimal:
+        return assignment_fee(reward, hit_size, masters)
+
+    def assignments_cost(self, reward: Decimal, hit_size: int, count: int, masters: bool = False):
+        """The cost split as MTurk bills it: commission, large-HIT surcharge, Masters fee."""
+        from .planning import Cost
+
+        commission = assignment_fee(reward, 1, False)
+        plain = assignment_fee(reward, hit_size, False)
+        full = assignment_fee(reward, hit_size, masters)
+        n = count
+        return Cost(n, reward * n, commission * n, (plain - commission) * n, (full - plain) * n)
+
+    def bonus_fee(self, amount: Decimal) -> Decimal:
+        return bonus_fee(amount)
+
+
+MTURK_PRICING = MTurkPricing()
+
+
+def shown(value: Decimal, pricing: Any = None) -> str:
+    """Money for text output: the pricing's symbol and two decimals (`$12.00`; MTurk's by default)."""
+    return f"{pricing.symbol if pricing is not None else '$'}{fmt(value)}"

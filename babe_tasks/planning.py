@@ -23,7 +23,8 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
@@ -61,11 +62,12 @@ def batch_sizes(assignments: int, batch_size: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Cost:
-    """Money for a set of assignments, split the way MTurk bills it.
+    """Money for a set of assignments, split the way the platform bills it.
 
-    `commission` is the 20% fee with its $0.01 minimum, `surcharge` the extra 20% of HITs with
-    10 or more assignments, `masters` the 5% Masters fee; `fees` is their sum exactly as MTurk
-    charges it (each assignment's fee rounded once), so the parts always add up to the cent.
+    On MTurk `commission` is the 20% fee with its $0.01 minimum, `surcharge` the extra 20% of
+    HITs with 10 or more assignments, `masters` the 5% Masters fee; `vat` is the tax a platform
+    adds to its fees (never on MTurk). `fees` is their sum exactly as the platform charges it
+    (each assignment's fee rounded once), so the parts always add up to the cent.
     """
 
     assignments: int = 0
@@ -73,10 +75,11 @@ class Cost:
     commission: Decimal = Decimal("0.00")
     surcharge: Decimal = Decimal("0.00")
     masters: Decimal = Decimal("0.00")
+    vat: Decimal = Decimal("0.00")
 
     @property
     def fees(self) -> Decimal:
-        return self.commission + self.surcharge + self.masters
+        return self.commission + self.surcharge + self.masters + self.vat
 
     @property
     def total(self) -> Decimal:
@@ -89,28 +92,28 @@ class Cost:
             self.commission + other.commission,
             self.surcharge + other.surcharge,
             self.masters + other.masters,
+            self.vat + other.vat,
         )
 
     def as_json(self) -> dict[str, Decimal]:
-        return {"rewards": self.rewards, "fees": self.fees, "total": self.total}
+        document = {"rewards": self.rewards, "fees": self.fees, "total": self.total}
+        if self.vat:
+            document["vat"] = self.vat
+        return document
 
 
-def hit_cost(reward: Decimal, max_assignments: int, masters: bool = False) -> Cost:
-    """What one HIT costs if every assignment is approved (fees from `babe_tasks.money`)."""
-    return assignments_cost(reward, max_assignments, max_assignments, masters)
+def hit_cost(reward: Decimal, max_assignments: int, masters: bool = False, pricing=None) -> Cost:
+    """What one HIT costs if every assignment is approved (MTurk's fees unless another `pricing`)."""
+    return assignments_cost(reward, max_assignments, max_assignments, masters, pricing)
 
 
-def assignments_cost(reward: Decimal, hit_size: int, count: int, masters: bool = False) -> Cost:
+def assignments_cost(reward: Decimal, hit_size: int, count: int, masters: bool = False, pricing=None) -> Cost:
     """What `count` approved assignments of a HIT of `hit_size` assignments cost.
 
     The fee depends on the HIT's size, not on how many are bought: assignments added by `extend`
-    to a HIT of 10 or more pay the surcharge like the HIT's first ones.
+    to a HIT of 10 or more pay MTurk's surcharge like the HIT's first ones.
     """
-    commission = money.assignment_fee(reward, 1, False)
-    plain = money.assignment_fee(reward, hit_size, False)
-    full = money.assignment_fee(reward, hit_size, masters)
-    n = count
-    return Cost(n, reward * n, commission * n, (plain - commission) * n, (full - plain) * n)
+    return (pricing or money.MTURK_PRICING).assignments_cost(reward, hit_size, count, masters)
 
 
 def request_token(experiment: str, plan_id: str, index: int) -> str:
@@ -189,10 +192,27 @@ class Plan:
     hit_type_id: str | None = None
     #: The question exactly as an existing HIT has it (`extend --split`); None: built from `url`.
     question_xml: str | None = None
+    #: HITs whose workers the platform keeps out natively (platforms without qualification types,
+    #: `supports_qualifications` False): the experiment's earlier HITs when workers stay unique, and
+    #: the excluded experiments' HITs. Filled by the create step from the ledger; not part of the
+    #: fingerprint (it grows as the experiment posts, and a resumed plan must still be found).
+    blocklist_hits: list[str] = field(default_factory=list)
+    #: The platform it is posted on (`settings.platform`): the same parameters on another platform
+    #: are another plan (never resumed across platforms).
+    platform: str = "mturk"
     hits: list[PlannedHit] = field(default_factory=list)
     plan_id: str | None = None
     #: True when this plan is an unfinished earlier `create` being carried on.
     resumed: bool = False
+    #: The platform's fee rules (`money.Pricing`): how `cost` is computed and whether the plan is
+    #: one HIT (`single_batch`). Not a parameter: the same intent on the same platform.
+    pricing: Any = field(default=money.MTURK_PRICING, repr=False, compare=False)
+    #: False when the platform has no qualification types: unique workers and exclusion go through
+    #: `blocklist_hits`, and no experiment type counts towards the requirements.
+    qualification_types: bool = field(default=True, repr=False, compare=False)
+    #: How the plan runs on its platform, as the review shows it (the platform's `describe_plan`);
+    #: empty: MTurk's lifetime, assignment duration, auto-approval and unique-worker lines.
+    platform_lines: list[str] = field(default_factory=list, repr=False, compare=False)
 
     # -- derived ------------------------------------------------------------------------------
     @property
@@ -203,7 +223,7 @@ class Plan:
     @property
     def needs_exclusion_type(self) -> bool:
         """Whether the HITs require DoesNotExist on an experiment qualification type of ours."""
-        return self.unique_workers or bool(self.exclude_experiments)
+        return self.qualification_types and (self.unique_workers or bool(self.exclude_experiments))
 
     @property
     def requirement_count(self) -> int:
@@ -220,7 +240,7 @@ class Plan:
     def cost(self) -> Cost:
         total = Cost()
         for hit in self.hits:
-            total = total + hit_cost(self.reward, hit.assignments, self.uses_masters)
+            total = total + hit_cost(self.reward, hit.assignments, self.uses_masters, self.pricing)
         return total
 
     def question(self) -> str:
@@ -229,16 +249,25 @@ class Plan:
         return external_question(self.url, self.frame_height)
 
     def parameters(self) -> dict[str, Any]:
-        """The parameters that make two plans "the same" (everything but ids and progress)."""
-        data = asdict(self)
-        for key in ("hits", "plan_id", "resumed"):
-            data.pop(key)
+        """The parameters that make two plans "the same" (everything but ids, progress and pricing).
+
+        `blocklist_hits` is written only when there are some and `platform` only when it is not
+        mturk, so an MTurk plan's parameters (and fingerprint) stay what they were before the
+        fields existed, and an unfinished plan from then is still resumed.
+        """
+        data = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name not in NOT_PARAMETERS}
+        if not data["blocklist_hits"]:
+            data.pop("blocklist_hits")
+        if data["platform"] == "mturk":
+            data.pop("platform")
         data["reward"] = money.fmt(self.reward)
         data["hit_sizes"] = [hit.assignments for hit in self.hits]
         return data
 
     def fingerprint(self) -> str:
-        canonical = json.dumps(self.parameters(), sort_keys=True, separators=(",", ":"), default=str)
+        parameters = self.parameters()
+        parameters.pop("blocklist_hits", None)
+        canonical = json.dumps(parameters, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def assign_id(self, plan_id: str) -> None:
@@ -249,8 +278,12 @@ class Plan:
             hit.annotation = annotation(self.experiment, plan_id, hit.index, len(self.hits))
 
     def rebatch(self) -> None:
-        """Recompute the HITs from `assignments` and `batch_size` (after a plugin changed them)."""
-        self.hits = [PlannedHit(i, n) for i, n in enumerate(batch_sizes(self.assignments, self.batch_size))]
+        """Recompute the HITs from `assignments` and `batch_size` (after a plugin changed them).
+
+        A `single_batch` platform (one study holds every place) gets one HIT whatever the batch size.
+        """
+        size = self.assignments if self.pricing.single_batch and self.assignments >= 1 else self.batch_size
+        self.hits = [PlannedHit(i, n) for i, n in enumerate(batch_sizes(self.assignments, size))]
 
     # -- rules --------------------------------------------------------------------------------
     def validate(self, settings) -> None:
@@ -294,8 +327,14 @@ class Plan:
             raise UsageError(f"url is too long: the question must stay within {MAX_QUESTION_BYTES} bytes")
 
 
-def make_plan(settings) -> Plan:
+#: Plan fields that are not its parameters (ids, progress, the platform's rules).
+NOT_PARAMETERS = frozenset({"hits", "plan_id", "resumed", "pricing", "qualification_types", "platform_lines"})
+
+
+def make_plan(settings, pricing=None) -> Plan:
     """The plan for the settings' experiment; HITs batched, not yet given an id.
+
+    `pricing` is the platform's (`platform.base.pricing_of`); None: MTurk's.
 
     `exclude_experiments` is the list the lab named (empty: "all earlier ones", which only the
     ledger knows — the create step fills it in), or None when nobody is to be kept out.
@@ -322,6 +361,8 @@ def make_plan(settings) -> Plan:
         qualification_requirements=requirements(settings),
         unique_workers=not settings.allow_repeat_workers,
         exclude_experiments=list(settings.exclude_experiments) if excluding else None,
+        platform=settings.platform,
+        pricing=pricing or money.MTURK_PRICING,
     )
     plan.rebatch()
     return plan

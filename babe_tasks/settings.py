@@ -70,10 +70,11 @@ class Key:
 KEYS: tuple[Key, ...] = (
     Key("experiment", None, "Name of the experiment, written into every HIT's RequesterAnnotation and idempotency "
         "token; letters, digits, '.', '_', '-', at most 64. Default: the experiment folder's name.", "my-experiment"),
-    Key("target", "local", "Where HITs go: local (the embedded MTurk, no money, no credentials), sandbox, or live "
-        "(real money).", "sandbox"),
-    Key("endpoint_url", None, "Any server speaking the MTurk API (e.g. `babe local.serve`); the target still "
-        "decides the Masters id, the preview host and the deployMethod preflight expects.", "http://127.0.0.1:8443"),
+    Key("target", "local", "Where HITs go: local (the platform's local server, e.g. the embedded MTurk: no money, "
+        "no credentials), sandbox (MTurk), or live (real money).", "sandbox"),
+    Key("endpoint_url", None, "Any server speaking the platform's API (e.g. `babe local.serve` for MTurk); the "
+        "target still decides the Masters id, the preview host and the deployMethod preflight expects.",
+        "http://127.0.0.1:8443"),
     Key("profile", None, "AWS profile for sandbox and live (standard boto3 credential chain otherwise).", "lab"),
     Key("url", None, "The experiment page workers open (HTTPS; http://localhost is allowed on target local).",
         "https://example.org/my-experiment/"),
@@ -97,7 +98,8 @@ KEYS: tuple[Key, ...] = (
     Key("max_requests_per_second", None, "Hard ceiling on MTurk requests per second across all threads of a step "
         "(retries included); none by default: botocore's adaptive retry mode already slows down when throttled.",
         "20", has_flag=False),
-    Key("platform", "mturk", "Recruiting platform, provided by a plugin through babe_platform; mturk is built in.",
+    Key("platform", "mturk", "Recruiting platform, provided by a plugin through babe_platform; mturk is built in, "
+        "prolific is a plugin (docs/platforms.md).",
         "mturk"),
     Key("strict_plugins", False, "Make a plugin that fails to import or configure fatal (exit 2) instead of a "
         "warning.", "true"),

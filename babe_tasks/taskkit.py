@@ -7,6 +7,12 @@ exit alike. Anything else that escapes a task is a bug or a library surprise: it
 "a plugin said no", "the platform") would send the user the wrong way; 1 says "look, then re-run".
 Tracebacks only with `babe --debug`, `invoke --debug` or `BABE_DEBUG=1`.
 
+`@babe_task(common=True)` gives a task the flags every lifecycle task shares (`COMMON_FLAGS`:
+`--json`, `--target`, `--endpoint-url`, `--profile`, `--platform`, `--strict-plugins`) without
+repeating them: they are added to the signature invoke reads (invoke builds flags from
+`inspect.signature`, which honours `__signature__`), and the body receives them in `**common`,
+to hand to `Settings.build` as they are. One list, so a new common flag reaches every task.
+
 Flags that are settings default to None (so `invoke.yaml` and `BABE_*` show through) and are passed
 to `Settings.build` as they are. A boolean setting's flag (`--strict-plugins`) defaults to False,
 and a command line cannot say "false": pass `flag or None` so it only ever turns the setting on.
@@ -28,35 +34,67 @@ from .errors import BabeError, PartialFailure, debug_enabled, describe_unexpecte
 #: The flags every babe task takes, and the extra ones of a task that spends money (for help texts).
 COMMON_HELP = {
     "json": "print one JSON document on stdout (everything else goes to stderr)",
-    "target": "local (default), sandbox or live",
-    "endpoint-url": "any server speaking the MTurk API, e.g. one started by `babe local.serve`",
-    "profile": "AWS profile for sandbox and live",
+    "target": "local (default: the platform's local server), sandbox or live",
+    "endpoint-url": "any server speaking the platform's API, e.g. one started by `babe local.serve` (MTurk)",
+    "profile": "AWS profile for MTurk's sandbox and live",
+    "platform": "recruiting platform: mturk (built in, default) or one a plugin provides, e.g. prolific",
+    "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
 }
+#: The flags `common=True` adds to a task, with their defaults (None: not given; see the docstring).
+COMMON_FLAGS: tuple[tuple[str, Any], ...] = (
+    ("json", False),
+    ("target", None),
+    ("endpoint_url", None),
+    ("profile", None),
+    ("platform", None),
+    ("strict_plugins", False),
+)
 SPENDING_HELP = {
     "yes": "do not ask for confirmation (needed on live without a terminal)",
     "dry-run": "show what would be done and what it would cost; do nothing",
 }
 
 
-def babe_task(*args: Any, help: dict[str, str] | None = None, **kwargs: Any) -> Any:
+def babe_task(*args: Any, help: dict[str, str] | None = None, common: bool = False, **kwargs: Any) -> Any:
     """Like `invoke.task`, with babe's error handling, no automatic short flags, and common flag help.
 
-    Use as `@babe_task` or `@babe_task(help={...}, iterable=[...])`. The task declares its flags as
-    parameters (`json=False, target=None, ...`); invoke builds the flags from the signature.
+    Use as `@babe_task` or `@babe_task(help={...}, iterable=[...], common=True)`. The task declares
+    its flags as parameters; invoke builds the flags from the signature. With `common=True` the
+    body takes `**common` instead of declaring `COMMON_FLAGS` itself.
     """
     kwargs.setdefault("auto_shortflags", False)
 
     def decorate(body: Callable[..., Any]) -> Any:
-        names = set(_parameter_names(body))
+        runner = guard(body)
+        if common:
+            runner.__signature__ = with_common_flags(body)  # type: ignore[attr-defined]
+        names = set(_parameter_names(runner))
         merged = {k: v for k, v in {**COMMON_HELP, **SPENDING_HELP}.items() if k.replace("-", "_") in names}
         merged.update(help or {})
-        return task(guard(body), help=merged, **kwargs)
+        return task(runner, help=merged, **kwargs)
 
     if len(args) == 1 and callable(args[0]) and help is None:
         return decorate(args[0])
     if args:
         raise TypeError("babe_task takes the task body or keyword arguments only")
     return decorate
+
+
+def with_common_flags(body: Callable[..., Any]) -> Any:
+    """The body's signature with `COMMON_FLAGS` in place of its `**common` (a TypeError if it has
+    none, or declares one of them itself: a task author's mistake, seen at import)."""
+    import inspect
+
+    signature = inspect.signature(body)
+    params = list(signature.parameters.values())
+    if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        raise TypeError(f"task {body.__name__}: common=True needs a **common parameter to receive the common flags")
+    own = params[:-1]
+    taken = {p.name for p in own} & {name for name, _ in COMMON_FLAGS}
+    if taken:
+        raise TypeError(f"task {body.__name__}: declares {', '.join(sorted(taken))} itself; common=True adds them")
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default) for name, default in COMMON_FLAGS]
+    return signature.replace(parameters=own + added)
 
 
 def guard(body: Callable[..., Any]) -> Callable[..., Any]:

@@ -4,15 +4,23 @@ The shapes are MTurk's (it is the platform this project was built for), in plain
 `Decimal` money, timezone-aware `datetime`s, and no wire names, so a step reads the same whatever
 platform answers. A platform raises `babe_tasks.errors` exceptions only; a failure of one
 operation that should not stop the others is an `OperationFailed`.
+
+Beyond the members every platform has, a few are optional (MTurk, the first platform, has no
+need of them, and `platform/mturk.py` defines none but `add_assignments(total=)`): `pricing`,
+`supports_qualifications`, `check_plan`, `approve_many`, `describe_plan`, `describe_created`,
+`created_json`. They are documented on `OptionalMembers` below. Steps never read them with a bare `getattr`: they
+ask `pricing_of`, `capability` and `accepts` here, so the MTurk default of each lives in one
+place (docs/platforms.md).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..errors import BabeError, UsageError
 
@@ -162,9 +170,16 @@ class Platform(Protocol):
     def iter_qualified_workers(self, qualification_type_id: str) -> Iterator[tuple[str, int | None]]:
         """(worker id, value) of every worker granted the type (all pages)."""
 
-    def add_assignments(self, hit_id: str, count: int, token: str) -> bool:
+    def add_assignments(self, hit_id: str, count: int, token: str, *, total: int | None = None) -> bool:
         """Add assignments to a HIT under an idempotency token: True if added now, False if the token
-        was already processed (an earlier call whose answer was lost added them)."""
+        was already processed (an earlier call whose answer was lost added them).
+
+        `total` (optional in a platform's signature: the step passes it only when the method accepts
+        it, see `accepts`) is the HIT's size once these are added, known from the extension's plan.
+        A platform without request tokens makes the call idempotent with it: it sets the size to
+        `total` (absolute) instead of adding `count` (relative), and answers False when the HIT is
+        that big already.
+        """
 
     def set_expiration(self, hit_id: str, expires_at: datetime) -> None:
         """Move the HIT's expiration to a future time (reopening it if it had expired)."""
@@ -201,3 +216,96 @@ class HitDetails(HitInfo):
     duration: int = 0
     auto_approve: int = 0
     requirements: tuple[dict, ...] = ()
+
+
+class OptionalMembers(Protocol):
+    """The members a platform may define; each has an MTurk default the steps use when it is absent.
+
+    Read them through `pricing_of(platform)` and `capability(platform, name)`, never directly.
+    """
+
+    #: The fee rules and the currency: an object with the members of `money.Pricing`. Absent:
+    #: `money.MTURK_PRICING` (USD, 20% + 20% at 10 or more assignments + 5% Masters, batches).
+    #: It may be read before `connect()` (`babe cost` of a create makes no other call) and used
+    #: after `close()`: reading the attribute may make a call (a platform whose fees depend on the
+    #: account fetches them then, e.g. as a property), the object it returns must need none.
+    pricing: Any
+
+    #: Whether the platform has MTurk's qualification types. Absent: True. False: no type is
+    #: created or granted (`status`, `approve` and `watch` grant nothing), and `create` keeps the
+    #: workers of the experiment's earlier HITs (unique workers) and of the excluded experiments
+    #: out through `plan.blocklist_hits` — the ids, from the ledger, of the HITs whose workers the
+    #: platform must keep out natively.
+    supports_qualifications: bool
+
+    def check_plan(self, plan) -> None:
+        """Refuse, with a UsageError of one line, a plan this platform cannot honour as asked.
+
+        Called by `create` after the before-create plugins and before the review/confirmation,
+        so nothing is posted (exit 2). For example a `--masters` or a `--qualification` id the
+        platform has no counterpart for. Absent: every plan that passed `Plan.validate` is fine.
+        """
+
+    def approve_many(self, assignment_ids: list[str], feedback: str | None) -> dict[str, bool | Exception]:
+        """Approve several Submitted assignments in one request (the step sends chunks of <= 1000).
+
+        Answers, per id: True approved now, False already approved, an exception (an
+        `OperationFailed`) when that one failed. Absent: `approve` is called once per assignment.
+        """
+
+    def describe_plan(self, plan) -> list[str]:
+        """The lines of create's plan review that say how the plan will run on this platform, in
+        place of MTurk's ("open for 7d, 1h per assignment, auto-approved after 3d" and "one HIT per
+        worker in the whole experiment"), which would be untrue elsewhere. Absent: MTurk's lines."""
+
+    def describe_created(self, plan) -> list[str]:
+        """Extra lines `create` prints once the plan is posted (e.g. the completion code and URL the
+        experiment's page must send workers to). Absent: none."""
+
+    def created_json(self, plan) -> dict:
+        """What `create --json` adds under `"platform"` (same facts as `describe_created`). Absent: no key."""
+
+
+#: What an optional member is when a platform does not define it (MTurk's behaviour).
+DEFAULTS: dict[str, Any] = {
+    "supports_qualifications": True,
+    "check_plan": None,
+    "approve_many": None,
+    "describe_plan": None,
+    "describe_created": None,
+    "created_json": None,
+}
+
+
+def pricing_of(platform) -> Any:
+    """The platform's fee rules and currency (`money.Pricing`): its `pricing`, else MTurk's."""
+    from ..money import MTURK_PRICING
+
+    pricing = getattr(platform, "pricing", None) if platform is not None else None
+    return pricing if pricing is not None else MTURK_PRICING
+
+
+def capability(platform, name: str) -> Any:
+    """An optional member of the platform (see `OptionalMembers`), or its MTurk default.
+
+    Methods come back bound (or None when absent), flags as their value. Asking for a name that
+    is not an optional member is a bug in the caller, not a platform's fault: KeyError.
+    """
+    default = DEFAULTS[name]
+    value = getattr(platform, name, None)
+    return default if value is None else value
+
+
+def accepts(method, keyword: str) -> bool:
+    """Whether a callable takes this keyword argument (by name or through `**kwargs`).
+
+    Lets a step pass what newer platforms understand (`add_assignments(total=)`) without breaking
+    platforms written against the older signature.
+    """
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    if keyword in parameters and parameters[keyword].kind is not inspect.Parameter.POSITIONAL_ONLY:
+        return True
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())

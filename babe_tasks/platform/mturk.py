@@ -3,10 +3,13 @@
 It decides where calls go (the target: the embedded local MTurk, Amazon's sandbox or live
 endpoint, or any `--endpoint-url` speaking the protocol), how they are retried (botocore's
 `adaptive` mode: standard retries plus a client-side rate limiter that slows down as soon as the
-service throttles, shared by every thread of a step), and what a failure means to the lab: every
-botocore exception leaves this module as a `babe_tasks.errors` exception with a one-line message.
-Mechanical Turk closed on 2026-09-30, so a sandbox or live endpoint that does not answer, or that
-refuses the credentials, gets a message naming that closure instead of a traceback.
+service throttles, shared by every thread of a step; with a retry budget that refills on every
+success, `RetryBudget`), and what a failure means to the lab: every botocore exception leaves this
+module as a `babe_tasks.errors` exception with a one-line message. A platform that never answered
+is exit 4 ("unreachable"); one that answered earlier calls of the run and then drops one is that
+call's failure (exit 1 through the step: re-running finishes). Mechanical Turk closed on
+2026-09-30, so a sandbox or live endpoint that does not answer, or that refuses the credentials,
+gets a message naming that closure instead of a traceback.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from botocore import xform_name
 
 from ..errors import PlatformError, UsageError
 from ..planning import MASTERS_IDS, annotation, annotation_prefix
-from .base import AssignmentInfo, BonusInfo, HitDetails, HitInfo, NotFound, OperationFailed
+from .base import (
+    AssignmentInfo,
+    BonusInfo,
+    HitDetails,
+    HitInfo,
+    NotFound,
+    OperationFailed,
+)
 
 ENDPOINTS = {
     "live": "https://mturk-requester.us-east-1.amazonaws.com",
@@ -99,6 +109,83 @@ class RequestCeiling:
         self.bucket.acquire()
 
 
+class RetryBudget:
+    """botocore's retry quota, refilled by every successful answer instead of one unit at a time.
+
+    botocore's standard and adaptive modes give each client a quota of 500 units: a retry costs 5
+    (10 after a timeout), a call that succeeds at its first attempt gives back 1, one that succeeds
+    after retries gives back what its last retry cost. That spares a failing service a storm of
+    retries, but it is a budget for the client's whole life: a bulk step's thousands of calls to a
+    service that throttles or drops a fraction of them drain it (about 100 faulted calls at the
+    reliability campaign's rates), and from then on every fault fails its call at the first attempt
+    — an `approve` of 1,000 needed 3 to 5 runs (finding F1 in docs/reliability.md).
+
+    Here the units count the retries made *since the last success*: any 2xx answer refills the
+    budget. A platform that keeps answering gives every call its full `max_attempts`; one that
+    stops answering empties the budget after about 100 retries without a success (as botocore's
+    quota does for a fresh client), and every call fails at its first attempt from then on, so a
+    dead server still ends the run quickly. The interface is botocore's `RetryQuota`'s.
+    """
+
+    CAPACITY = 500
+
+    def __init__(self, capacity: int = CAPACITY):
+        self.capacity = capacity
+        self._available = capacity
+        self._lock = threading.Lock()
+
+    def acquire(self, capacity_amount: int) -> bool:
+        with self._lock:
+            if capacity_amount > self._available:
+                return False
+            self._available -= capacity_amount
+            return True
+
+    def release(self, capacity_amount: int) -> None:
+        # botocore passes what to give back; any success gives back everything, whatever it was.
+        with self._lock:
+            self._available = self.capacity
+
+    @property
+    def available_capacity(self) -> int:
+        return self._available
+
+
+def install_retry_budget(client, budget: RetryBudget | None = None) -> RetryBudget | None:
+    """Give a client in standard or adaptive retry mode a `RetryBudget` instead of botocore's quota.
+
+    botocore has no setting for its quota, so its standard retry handler is registered again,
+    from botocore's own parts (the same conditions, back-off and `max_attempts`: AWS_MAX_ATTEMPTS,
+    the profile's `max_attempts`, else botocore's default of 3), under the unique id botocore uses,
+    with the budget as the quota. The adaptive rate limiter is a separate handler and stays as it
+    is. Legacy mode has no quota: the client is left alone and None returned.
+    """
+    from botocore.retries import standard
+
+    retries = client.meta.config.retries or {}
+    if retries.get("mode") not in ("standard", "adaptive"):
+        return None
+    budget = budget or RetryBudget()
+    service = client.meta.service_model.service_id.hyphenize()
+    checker = standard.RetryQuotaChecker(budget)
+    handler = standard.RetryHandler(
+        retry_policy=standard.RetryPolicy(
+            retry_checker=standard.StandardRetryConditions(
+                max_attempts=retries.get("total_max_attempts") or standard.DEFAULT_MAX_ATTEMPTS
+            ),
+            retry_backoff=standard.ExponentialBackoff(),
+        ),
+        retry_event_adapter=standard.RetryEventAdapter(),
+        retry_quota=checker,
+    )
+    events = client.meta.events
+    unique_id = f"retry-config-{service}"
+    events.unregister(f"needs-retry.{service}", unique_id=unique_id)
+    events.register(f"needs-retry.{service}", handler.needs_retry, unique_id=unique_id)
+    events.register(f"after-call.{service}", checker.release_retry_quota)
+    return budget
+
+
 class MTurkPlatform:
     """Mechanical Turk for the settings' target, through one boto3 client shared by all threads."""
 
@@ -112,6 +199,12 @@ class MTurkPlatform:
         self._owns_client = client is None
         self._lock = threading.Lock()
         self._ceiling: RequestCeiling | None = None
+        #: Whether the endpoint has answered any attempt (even with an error) in this run: a
+        #: connection failure before that is "unreachable" (exit 4), after it one call's failure.
+        self.answered = False
+        self._watched: Any = None
+        #: The retry budget of the client this platform made (None for a client passed in).
+        self.retry_budget: RetryBudget | None = None
 
     # -- where the calls go -------------------------------------------------------------------
     @property
@@ -129,6 +222,11 @@ class MTurkPlatform:
         with self._lock:
             if self._client is None:
                 self._client = self._make_client()
+                if self._owns_client:
+                    self.retry_budget = install_retry_budget(self._client)
+            if self._watched is not self._client:
+                self._client.meta.events.register("needs-retry.mturk", self._saw_attempt)
+                self._watched = self._client
             if self._ceiling is None and getattr(self.settings, "max_requests_per_second", None):
                 self._ceiling = RequestCeiling(self.settings.max_requests_per_second)
                 self._ceiling.install(self._client)
@@ -189,6 +287,12 @@ class MTurkPlatform:
             "mturk", region_name=REGION, endpoint_url=self.endpoint_url or ENDPOINTS.get(self.target), config=self._config()
         )
 
+    def _saw_attempt(self, response=None, **_: Any) -> None:
+        # botocore's `needs-retry` fires after every attempt: `response` is None only when no
+        # answer arrived (refused, dropped, timed out). Returns None: the retry decision is not ours.
+        if response is not None:
+            self.answered = True
+
     # -- calls and error translation -----------------------------------------------------------
     def call(self, operation: str, **params: Any) -> dict:
         """One MTurk operation by its API name; every failure becomes a BabeError subclass."""
@@ -229,6 +333,20 @@ class MTurkPlatform:
         if isinstance(exc, bx.ProfileNotFound):
             return UsageError(f"{exc}; {CLOSURE}")
         if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionError, bx.HTTPClientError)):
+            if self.answered:
+                # It answered earlier calls of this run: this call failed, the platform is there.
+                # The step reports it with the others (exit 1) and a re-run finishes the job.
+                return OperationFailed(
+                    f"cannot reach the MTurk endpoint {where} for {operation} ({exc}), though it answered "
+                    "earlier calls; run the command again to finish",
+                    "ConnectionError",
+                )
+            if self.target == "local" and not self.endpoint_url:
+                # In-process there is no network: only fault injection drops every attempt.
+                return PlatformError(
+                    f"the in-process local MTurk answered no attempt of {operation} ({exc}); "
+                    "BABE_LOCAL_FAULTS drops too many requests: lower drop= and lost=, or unset it"
+                )
             hint = " (is `babe local.serve` running there?)" if self.target == "local" else ""
             return PlatformError(f"cannot reach the MTurk endpoint {where}{hint}: {exc}; {CLOSURE}")
         if isinstance(exc, bx.ClientError):
@@ -432,7 +550,9 @@ class MTurkPlatform:
             for raw in page.get("Qualifications", []):
                 yield raw["WorkerId"], raw.get("IntegerValue")
 
-    def add_assignments(self, hit_id: str, count: int, token: str) -> bool:
+    def add_assignments(self, hit_id: str, count: int, token: str, total: int | None = None) -> bool:
+        # `total` (the HIT's intended size after the call) is for platforms without request
+        # tokens; MTurk's UniqueRequestToken already makes a retried call a no-op, so it is unused.
         try:
             self.call(
                 "CreateAdditionalAssignmentsForHIT",

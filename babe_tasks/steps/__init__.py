@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from .. import output
 from ..errors import BabeError, UsageError
-from ..ledger import HitRecord, Ledger
+from ..ledger import HitRecord, Ledger, LedgerUnavailable
 from ..platform import Platform
 from ..platform.base import NotFound
 from ..plugins import get_platform
@@ -45,6 +45,22 @@ def session(settings, pm) -> Iterator[tuple[Platform, Ledger]]:
         platform.close()
 
 
+def pricing_for(settings, pm) -> Any:
+    """The fee rules of the settings' platform (`money.Pricing`), for questions that need no call.
+
+    `cost` of a create and `doctor`'s plan check price without a session: the platform is built
+    (not connected), its `pricing` read, and it is closed again. An unknown platform is the
+    UsageError `get_platform` raises.
+    """
+    from ..platform.base import pricing_of
+
+    platform = get_platform(pm, settings)
+    try:
+        return pricing_of(platform)
+    finally:
+        platform.close()
+
+
 def chosen_hits(
     settings, ledger: Ledger, hit_ids: Iterable[str] | None, *, include_gone: bool = False
 ) -> list[HitRecord | str]:
@@ -53,12 +69,14 @@ def chosen_hits(
     HITs the ledger knows are deleted (or vanished) are left out unless `include_gone`: only
     `status` still shows them, from the ledger, without a call.
 
-    A `--hit` id the ledger knows from another target is refused (a sandbox HIT on live is a
-    mistake that would otherwise surface as a confusing "does not exist"). Ids the ledger does not
-    know are returned as plain strings: HITs posted by other tools are welcome.
+    Only the HITs of the settings' platform: an experiment run on MTurk and then on Prolific from
+    the same folder keeps the two sets apart. A `--hit` id the ledger knows from another target or
+    platform is refused (a sandbox HIT on live is a mistake that would otherwise surface as a
+    confusing "does not exist"). Ids the ledger does not know are returned as plain strings: HITs
+    posted by other tools are welcome.
     """
     if not hit_ids:
-        hits = ledger.hits(settings.experiment, settings.target)
+        hits = ledger.hits(settings.experiment, settings.target, settings.platform)
         return [hit for hit in hits if include_gone or not hit.gone]
     chosen: list[HitRecord | str] = []
     for hit_id in dict.fromkeys(h.strip() for h in hit_ids if h and h.strip()):
@@ -66,6 +84,10 @@ def chosen_hits(
         if record is not None and record.target != settings.target:
             raise UsageError(
                 f"HIT {hit_id} was posted on {record.target}, not {settings.target}: pass --target {record.target}"
+            )
+        if record is not None and record.platform != settings.platform:
+            raise UsageError(
+                f"HIT {hit_id} was posted on {record.platform}, not {settings.platform}: pass --platform {record.platform}"
             )
         if record is None:
             chosen.append(hit_id)
@@ -97,12 +119,21 @@ def concurrently(
     """Run `fn` over items with at most `max_concurrency` calls in flight, in input order.
 
     A BabeError from one item is kept with it and never stops the others; anything else is a bug
-    and propagates. The request rate is further bounded by the client's adaptive retry mode.
+    and propagates. A `LedgerUnavailable` is different: the calls still to come could not be
+    recorded either (and would pay without a record), so items not started yet are not run — they
+    carry that error, the step reports them as failed, and the re-run does them. The request rate
+    is further bounded by the client's adaptive retry mode.
     """
+    halted: list[LedgerUnavailable] = []
 
     def one(item: T) -> Outcome:
         try:
+            if halted:
+                return Outcome(item, error=halted[0])
             return Outcome(item, fn(item))
+        except LedgerUnavailable as exc:
+            halted.append(exc)
+            return Outcome(item, error=exc)
         except BabeError as exc:
             return Outcome(item, error=exc)
         finally:

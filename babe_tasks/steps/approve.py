@@ -10,6 +10,10 @@ assignment already approved (by an earlier run or by MTurk's auto-approval) coun
 
 Like `status`, it grants the experiment's qualification to every worker it sees (not on a dry
 run), so the experiment's other HITs keep them out (`babe_tasks.exclusion`).
+
+A platform with `approve_many` approves in bulk: chunks of at most `APPROVE_CHUNK` ids, one call
+each, with the same per-assignment outcomes (approved now, already approved, failed). The fees
+booked in the ledger are the platform's (`pricing`).
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from .. import exclusion, money, output
-from ..errors import PartialFailure, UsageError
+from ..errors import BabeError, PartialFailure, UsageError
 from ..ledger import Ledger
-from ..platform.base import AssignmentInfo
+from ..platform.base import AssignmentInfo, OperationFailed, capability, pricing_of
 from ..plugins import call_after, call_before
 from . import (
     REPEAT_REASON,
+    Outcome,
     chosen_hits,
     concurrently,
     first_error,
@@ -32,6 +38,9 @@ from . import (
     session,
     vanished,
 )
+
+#: The most ids one `approve_many` call carries (the contract's bound, Prolific's bulk-approve limit).
+APPROVE_CHUNK = 1000
 
 
 @dataclass
@@ -44,6 +53,8 @@ class ApproveResult:
     #: The assignments approved now (or, on a dry run, that would be).
     assignments: list[AssignmentInfo] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The platform's fee rules and currency (`money.Pricing`), for after-approve plugins' messages.
+    pricing: Any = field(default=money.MTURK_PRICING, repr=False)
 
     def as_json(self) -> dict:
         document = {
@@ -68,11 +79,12 @@ def run(
     hit_ids: list[str] | None = None,
     assignment_ids: list[str] | None = None,
     allow_repeat_workers: bool | None = None,
-    review: Callable[[list[AssignmentInfo], Decimal], bool] | None = None,
+    review: Callable[[list[AssignmentInfo], Decimal, Any], bool] | None = None,
 ) -> ApproveResult:
     """Approve the experiment's Submitted assignments (or those of `hit_ids`, or `assignment_ids`).
 
-    `review(assignments, cost)` is asked before anything is paid (a prompt on live); declining
+    `review(assignments, cost, pricing)` is asked before anything is paid (a prompt on live; the
+    platform's `pricing` says in which currency); declining
     is a UsageError. Raises `PartialFailure` carrying the result when some approvals failed.
     `allow_repeat_workers` None follows the setting of that name.
     """
@@ -81,7 +93,7 @@ def run(
     with session(settings, pm) as (platform, ledger):
         prices = _Prices(platform, ledger)
         seen = _gather(settings, platform, ledger, prices, hit_ids, assignment_ids)
-        result = ApproveResult(dry_run=settings.dry_run)
+        result = ApproveResult(dry_run=settings.dry_run, pricing=prices.pricing)
         if not settings.dry_run:
             granting = exclusion.grant_seen(settings, platform, ledger)
             result.warnings.extend(granting.warnings("the experiment's qualification"))
@@ -104,7 +116,7 @@ def run(
             result.approved, result.assignments = len(todo), todo
             return result
         cost = sum((sum(prices(a.hit_id)) for a in todo), Decimal("0.00"))
-        if todo and review is not None and not review(todo, cost):
+        if todo and review is not None and not review(todo, cost, prices.pricing):
             raise UsageError("not confirmed: nothing was approved")
 
         def approve(a: AssignmentInfo) -> bool:
@@ -113,8 +125,12 @@ def run(
             ledger.record_approved(settings.experiment, settings.target, a, reward, fee)
             return done_now
 
+        many = capability(platform, "approve_many")
         with output.progress("approving", total=len(todo)) as bar:
-            outcomes = concurrently(settings, approve, todo, advance=bar.advance)
+            if many is not None:
+                outcomes = _approve_in_bulk(settings, many, ledger, prices, todo, bar.advance)
+            else:
+                outcomes = concurrently(settings, approve, todo, advance=bar.advance)
         for outcome in outcomes:
             if outcome.error is not None:
                 result.failed.append({"assignment_id": outcome.item.assignment_id, "error": str(outcome.error)})
@@ -133,21 +149,53 @@ def run(
     return result
 
 
+def _approve_in_bulk(settings, many, ledger: Ledger, prices, todo: list[AssignmentInfo], advance) -> list[Outcome]:
+    """Approve through the platform's `approve_many`, chunk by chunk, with per-assignment outcomes.
+
+    A chunk whose call fails as a whole fails each of its assignments (re-running approve finishes
+    the job: approving is idempotent); an id the platform's answer leaves out counts as failed,
+    never as approved.
+    """
+    outcomes: list[Outcome] = []
+    for start in range(0, len(todo), APPROVE_CHUNK):
+        chunk = todo[start : start + APPROVE_CHUNK]
+        try:
+            answers = many([a.assignment_id for a in chunk], settings.feedback)
+        except OperationFailed as exc:
+            answers = {a.assignment_id: exc for a in chunk}
+        for a in chunk:
+            answer = answers.get(a.assignment_id, OperationFailed("the platform did not answer for it"))
+            if isinstance(answer, BaseException):
+                error = answer if isinstance(answer, BabeError) else OperationFailed(str(answer))
+                outcomes.append(Outcome(a, error=error))
+            else:
+                reward, fee = prices(a.hit_id)
+                ledger.record_approved(settings.experiment, settings.target, a, reward, fee)
+                outcomes.append(Outcome(a, bool(answer)))
+            advance()
+    return outcomes
+
+
 class _Prices:
-    """Reward and fee per HIT for the ledger's payments: from the ledger, else one GetHIT."""
+    """Reward and fee per HIT for the ledger's payments: from the ledger, else one GetHIT.
+
+    The fee is the platform's (`pricing`), from the HIT's reward, size and Masters flag.
+    """
 
     def __init__(self, platform, ledger: Ledger):
         self.platform, self.ledger = platform, ledger
+        self.pricing = pricing_of(platform)
         self._known: dict[str, tuple[Decimal, Decimal]] = {}
 
     def __call__(self, hit_id: str) -> tuple[Decimal, Decimal]:
         if hit_id not in self._known:
             record = self.ledger.hit(hit_id)
             if record is not None:
-                self._known[hit_id] = (record.reward, record.fee)
+                fee = self.pricing.assignment_fee(record.reward, record.max_assignments, record.masters)
+                self._known[hit_id] = (record.reward, fee)
             else:
                 info = self.platform.get_hit(hit_id)
-                fee = money.assignment_fee(info.reward, info.max_assignments, info.masters)
+                fee = self.pricing.assignment_fee(info.reward, info.max_assignments, info.masters)
                 self._known[hit_id] = (info.reward, fee)
         return self._known[hit_id]
 

@@ -30,11 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from .. import money, output
 from ..errors import BabeError, PartialFailure, UsageError
 from ..ledger import Ledger
-from ..platform.base import AssignmentInfo
+from ..platform.base import AssignmentInfo, pricing_of
 from ..plugins import call_after, call_before
 from . import concurrently, session
 from .reject import MAX_REASON, lookup_assignments, refuse
@@ -43,6 +44,22 @@ from .reject import MAX_REASON, lookup_assignments, refuse
 COLUMNS = ("worker_id", "assignment_id", "amount", "reason")
 WORKER_ID = re.compile(r"^A[A-Z0-9]{1,63}$")
 ASSIGNMENT_ID = re.compile(r"^[A-Z0-9]{1,64}$")
+#: Ids of another platform (Prolific's are 24 lowercase hex digits): checked loosely here, by the
+#: platform when looked up.
+OTHER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def id_rules(platform: str = "mturk") -> tuple[re.Pattern, str, re.Pattern, str]:
+    """(worker pattern, what it is, assignment pattern, what it is) for the platform's ids."""
+    if platform == "mturk":
+        return (
+            WORKER_ID,
+            "an MTurk worker id (A followed by capital letters and digits)",
+            ASSIGNMENT_ID,
+            "an MTurk assignment id (capital letters and digits)",
+        )
+    what = f"a {platform} id (1 to 64 letters, digits, - or _)"
+    return OTHER_ID, what, OTHER_ID, what
 #: MTurk remembers a UniqueRequestToken for 24 hours; an hour of margin for clocks that disagree.
 TOKEN_MEMORY = 23 * 3600
 
@@ -114,6 +131,8 @@ class BonusResult:
     failed: list[tuple[Payment, str]] = field(default_factory=list)
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: The platform's fee rules and currency (`money.Pricing`): what text output shows money in.
+    pricing: Any = field(default=money.MTURK_PRICING, repr=False)
 
     @property
     def total(self) -> Decimal:
@@ -135,7 +154,9 @@ class BonusResult:
 
 
 # -- reading what to pay ----------------------------------------------------------------------------
-def row_from_flags(worker: str | None, assignment: str | None, amount: str | None, reason: str | None) -> Row:
+def row_from_flags(
+    worker: str | None, assignment: str | None, amount: str | None, reason: str | None, platform: str = "mturk"
+) -> Row:
     """The one payment given by `--worker --assignment --amount --reason` (all four required)."""
     given = {"--worker": worker, "--assignment": assignment, "--amount": amount, "--reason": reason}
     missing = [flag for flag, value in given.items() if value is None or not str(value).strip()]
@@ -144,13 +165,13 @@ def row_from_flags(worker: str | None, assignment: str | None, amount: str | Non
             f"{', '.join(missing)} missing: one bonus needs --worker, --assignment, --amount and --reason "
             "(or give a file with --csv)"
         )
-    row, problem = _check(str(worker), str(assignment), str(amount), str(reason), where="", flags=True)
+    row, problem = _check(str(worker), str(assignment), str(amount), str(reason), where="", flags=True, platform=platform)
     if problem:
         raise UsageError(problem)
     return row  # type: ignore[return-value]
 
 
-def read_csv(path: str | Path) -> list[Row]:
+def read_csv(path: str | Path, platform: str = "mturk") -> list[Row]:
     """Every row of a bonus file, format-checked; the first problem (with a count of the rest) refuses it all."""
     path = Path(path)
     shown = str(path)
@@ -196,7 +217,7 @@ def read_csv(path: str | Path) -> list[Row]:
                     'contains commas in double quotes ("…")'
                 )
                 continue
-            row, problem = _check(*(record[index[c]] for c in COLUMNS), where=where, flags=False)
+            row, problem = _check(*(record[index[c]] for c in COLUMNS), where=where, flags=False, platform=platform)
             if problem:
                 problems.append(problem)
                 continue
@@ -220,7 +241,9 @@ def read_csv(path: str | Path) -> list[Row]:
     return rows
 
 
-def _check(worker: str, assignment: str, amount: str, reason: str, *, where: str, flags: bool) -> tuple[Row | None, str | None]:
+def _check(
+    worker: str, assignment: str, amount: str, reason: str, *, where: str, flags: bool, platform: str = "mturk"
+) -> tuple[Row | None, str | None]:
     """One payment's format: (Row, None) or (None, the line that says what is wrong and what to do)."""
     prefix = f"{where}: " if where else ""
 
@@ -228,10 +251,11 @@ def _check(worker: str, assignment: str, amount: str, reason: str, *, where: str
         return "--" + column.split("_")[0] if flags else column
 
     worker, assignment, reason = worker.strip(), assignment.strip(), reason.strip()
-    if not WORKER_ID.match(worker):
-        return None, f"{prefix}{name('worker_id')} {worker!r} is not an MTurk worker id (A followed by capital letters and digits)"
-    if not ASSIGNMENT_ID.match(assignment):
-        return None, f"{prefix}{name('assignment_id')} {assignment!r} is not an MTurk assignment id (capital letters and digits)"
+    worker_id, worker_what, assignment_id, assignment_what = id_rules(platform)
+    if not worker_id.match(worker):
+        return None, f"{prefix}{name('worker_id')} {worker!r} is not {worker_what}"
+    if not assignment_id.match(assignment):
+        return None, f"{prefix}{name('assignment_id')} {assignment!r} is not {assignment_what}"
     try:
         value = money.parse_amount(amount, what=name("amount"))
     except money.MoneyError as exc:
@@ -277,15 +301,15 @@ def prepare(settings, platform, ledger: Ledger, rows: list[Row], pay_again: bool
     done: list[Payment] = []
     warnings: list[str] = []
     for row in rows:
-        payment, paid = _payment(settings, ledger, row, known[row.assignment_id].hit_id, pay_again)
+        payment, paid = _payment(settings, ledger, row, known[row.assignment_id].hit_id, pay_again, pricing_of(platform))
         (done if paid else todo).append(payment)
         if not paid and not payment.resumed:
-            warnings.extend(_other_bonuses(settings, ledger, payment))
+            warnings.extend(_other_bonuses(settings, ledger, payment, pricing_of(platform)))
     return todo, done, warnings
 
 
-def _payment(settings, ledger: Ledger, row: Row, hit_id: str, pay_again: bool) -> tuple[Payment, bool]:
-    """The row's payment and whether the ledger shows it paid (and not to be paid again)."""
+def _payment(settings, ledger: Ledger, row: Row, hit_id: str, pay_again: bool, pricing) -> tuple[Payment, bool]:
+    """The row's payment (its fee by the platform's `pricing`) and whether the ledger shows it paid."""
     identity = bonus_token(settings.experiment, row.worker_id, row.assignment_id, row.amount, row.reason)
     attempts = ledger.bonus_attempts(identity)
     base = {
@@ -293,7 +317,7 @@ def _payment(settings, ledger: Ledger, row: Row, hit_id: str, pay_again: bool) -
         "assignment_id": row.assignment_id,
         "hit_id": hit_id,
         "amount": row.amount,
-        "fee": money.bonus_fee(row.amount),
+        "fee": pricing.bonus_fee(row.amount),
         "reason": row.reason,
         "identity": identity,
         "where": row.where,
@@ -308,7 +332,7 @@ def _payment(settings, ledger: Ledger, row: Row, hit_id: str, pay_again: bool) -
     return Payment(**base, token=token, attempt=attempt), False
 
 
-def _other_bonuses(settings, ledger: Ledger, payment: Payment) -> list[str]:
+def _other_bonuses(settings, ledger: Ledger, payment: Payment, pricing=money.MTURK_PRICING) -> list[str]:
     """A heads-up when this assignment already got a different bonus (another amount or reason)."""
     others = [
         b
@@ -317,9 +341,9 @@ def _other_bonuses(settings, ledger: Ledger, payment: Payment) -> list[str]:
     ]
     if not others:
         return []
-    paid = ", ".join(f"${money.fmt(b.amount)} ({b.reason})" for b in others)
+    paid = ", ".join(f"{money.shown(b.amount, pricing)} ({b.reason})" for b in others)
     line = (
-        f"assignment {payment.assignment_id} already got {paid}; this pays ${money.fmt(payment.amount)} more "
+        f"assignment {payment.assignment_id} already got {paid}; this pays {money.shown(payment.amount, pricing)} more "
         f"({payment.reason})"
     )
     return [line]
@@ -332,12 +356,12 @@ def run(
     *,
     rows: list[Row],
     pay_again: bool = False,
-    review: Callable[[list[Payment], Decimal], bool] | None = None,
+    review: Callable[[list[Payment], Decimal, Any], bool] | None = None,
 ) -> BonusResult:
     """Check every row, let the plugins look, then pay what the ledger does not show as paid.
 
-    `review(payments, total)` is asked before anything is paid (it shows the total; a prompt on
-    live); declining is a UsageError. Raises `PartialFailure` carrying the result when some
+    `review(payments, total, pricing)` is asked before anything is paid (it shows the total in the
+    platform's currency; a prompt on live); declining is a UsageError. Raises `PartialFailure` carrying the result when some
     payments failed: running the same command again finishes them, paying none twice.
     """
     if not rows:
@@ -350,24 +374,25 @@ def run(
         if unfinished:
             warnings.append(
                 f"{len(unfinished)} bonus(es) of an earlier run are unconfirmed (first: worker {unfinished[0].worker_id}, "
-                f"assignment {unfinished[0].assignment_id}, ${money.fmt(unfinished[0].amount)}): run that bonus "
+                f"assignment {unfinished[0].assignment_id}, {money.shown(unfinished[0].amount, pricing_of(platform))}): run that bonus "
                 "command again to finish them"
             )
         for warning in warnings:
             output.warn(warning)
         offered = list(todo)
-        call_before(pm, "babe_before_bonus", settings=settings, payments=offered)
+        call_before(pm, "babe_before_bonus", settings=settings, payments=offered, pricing=pricing_of(platform))
         kept = {p.token for p in offered}
         result.held = [p for p in todo if p.token not in kept]
         todo = [p for p in todo if p.token in kept]
         total = sum((p.total for p in todo), Decimal("0.00"))
+        result.pricing = pricing_of(platform)
         if settings.dry_run:
             if review is not None:
-                review(todo, total)
+                review(todo, total, result.pricing)
             result.paid = todo
             result.warnings = warnings
             return result
-        if todo and review is not None and not review(todo, total):
+        if todo and review is not None and not review(todo, total, result.pricing):
             raise UsageError("not confirmed: nothing was paid")
 
         def pay(payment: Payment) -> str:

@@ -11,7 +11,8 @@ Four questions, one report shape (`CostReport`):
   committed — what the posted HITs may still cost (one GetHIT per HIT that is not gone: work
   submitted or in progress, and open slots of HITs still open; the same number `status` shows)
   plus bonuses whose outcome is not confirmed yet.
-Nothing is spent and nothing is changed on the platform. `babe_cost` plugins add fields (a payment
+Every figure is priced by the platform's `pricing` (MTurk's rules above unless another platform
+is chosen; `vat` appears when the platform charges it). Nothing is spent and nothing is changed on the platform. `babe_cost` plugins add fields (a payment
 cap shows its room); their failures are warnings.
 """
 
@@ -24,7 +25,8 @@ from typing import Any
 from .. import money, output
 from ..planning import Cost, Plan
 from ..plugins import collect
-from . import chosen_hits, concurrently, first_error, hit_id_of, session, vanished
+from ..platform.base import pricing_of
+from . import chosen_hits, concurrently, first_error, hit_id_of, pricing_for, session, vanished
 
 ZERO = Decimal("0.00")
 #: Keys of the report a plugin may not take over.
@@ -47,6 +49,8 @@ class CostReport:
     spent: Decimal | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: The platform's fee rules and currency (`money.Pricing`): what text output shows money in.
+    pricing: Any = field(default=money.MTURK_PRICING, repr=False)
 
     def as_json(self) -> dict:
         document: dict[str, Any] = {"kind": self.kind, **self.parts}
@@ -59,25 +63,30 @@ class CostReport:
 
 
 def cost_parts(cost: Cost) -> dict[str, Any]:
-    """A `planning.Cost` as report parts: assignments, rewards, each fee, all fees."""
-    return {
+    """A `planning.Cost` as report parts: assignments, rewards, each fee (VAT when charged), all fees."""
+    parts = {
         "assignments": cost.assignments,
         "rewards": cost.rewards,
         "commission": cost.commission,
         "surcharge": cost.surcharge,
         "masters": cost.masters,
-        "fees": cost.fees,
     }
+    if cost.vat:
+        parts["vat"] = cost.vat
+    parts["fees"] = cost.fees
+    return parts
 
 
 # -- the four questions ------------------------------------------------------------------------------
-def of_create(settings) -> CostReport:
+def of_create(settings, pm=None) -> CostReport:
     """The HITs `create` would post with these settings: only `reward` is needed, not the page or texts.
 
     Qualification requirements other than Masters cost nothing, so they are not planned here;
-    `babe create --dry-run` shows the plan as the before-create plugins leave it.
+    `babe create --dry-run` shows the plan as the before-create plugins leave it. With `pm`, the
+    settings' platform prices it (`pricing_for`, no call); without, MTurk's rules.
     """
     reward = settings.require("reward")
+    pricing = pricing_for(settings, pm) if pm is not None else money.MTURK_PRICING
     plan = Plan(
         experiment=settings.experiment,
         target=settings.target,
@@ -92,11 +101,13 @@ def of_create(settings) -> CostReport:
         duration=settings.duration,
         auto_approve=settings.auto_approve,
         masters=bool(getattr(settings, "masters", False)),
+        platform=settings.platform,
+        pricing=pricing,
     )
     plan.rebatch()
     cost = plan.cost
     parts = {"reward": plan.reward, "hits": [hit.assignments for hit in plan.hits], **cost_parts(cost)}
-    return CostReport("create", cost.total, parts)
+    return CostReport("create", cost.total, parts, pricing=pricing)
 
 
 def of_extend(settings, pm, **extension: Any) -> CostReport:
@@ -106,15 +117,19 @@ def of_extend(settings, pm, **extension: Any) -> CostReport:
     plan = extend.plan(settings, pm, **extension)
     new_hits = [hit.assignments for hit in plan.new_hits.hits if hit.hit_id is None] if plan.new_hits else []
     parts = {"hits": [hit.as_json() for hit in plan.hits], "new_hits": new_hits, **cost_parts(plan.cost)}
-    return CostReport("extend", plan.cost.total, parts)
+    return CostReport("extend", plan.cost.total, parts, pricing=plan.pricing)
 
 
-def of_bonus_file(settings, path) -> CostReport:
-    """A bonus file's payments and fees; those the ledger shows as paid are counted apart (not paid again)."""
+def of_bonus_file(settings, path, pm=None) -> CostReport:
+    """A bonus file's payments and fees; those the ledger shows as paid are counted apart (not paid again).
+
+    With `pm`, the settings' platform's bonus fee (no call); without, MTurk's.
+    """
     from ..ledger import Ledger
     from .bonus import bonus_token, read_csv
 
-    rows = read_csv(path)
+    rows = read_csv(path, settings.platform)
+    pricing = pricing_for(settings, pm) if pm is not None else money.MTURK_PRICING
     with Ledger(settings.folder) as ledger:
         paid = [
             row
@@ -128,15 +143,15 @@ def of_bonus_file(settings, path) -> CostReport:
         ]
     todo = [row for row in rows if row not in paid]
     bonuses = sum((row.amount for row in todo), ZERO)
-    fees = sum((money.bonus_fee(row.amount) for row in todo), ZERO)
+    fees = sum((pricing.bonus_fee(row.amount) for row in todo), ZERO)
     parts = {
         "payments": len(todo),
         "bonuses": bonuses,
         "fees": fees,
         "already_paid": len(paid),
-        "already_paid_total": sum((row.amount + money.bonus_fee(row.amount) for row in paid), ZERO),
+        "already_paid_total": sum((row.amount + pricing.bonus_fee(row.amount) for row in paid), ZERO),
     }
-    return CostReport("bonus", bonuses + fees, parts)
+    return CostReport("bonus", bonuses + fees, parts, pricing=pricing)
 
 
 def of_experiment(settings, pm) -> CostReport:
@@ -145,6 +160,7 @@ def of_experiment(settings, pm) -> CostReport:
         paid = ledger.payment_totals(settings.experiment, settings.target)
         hits = chosen_hits(settings, ledger, None)
         now = platform.now()
+        pricing = pricing_of(platform)
         outcomes = concurrently(settings, lambda hit: _still_payable(platform, hit_id_of(hit), now), hits)
         outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome)]
         first_error(outcomes)
@@ -164,7 +180,7 @@ def of_experiment(settings, pm) -> CostReport:
         "fees_committed": open_fees,
         "bonuses_unconfirmed": unconfirmed,
     }
-    return CostReport("experiment", spent + committed, parts, committed=committed, spent=spent)
+    return CostReport("experiment", spent + committed, parts, committed=committed, spent=spent, pricing=pricing)
 
 
 def _still_payable(platform, hit_id: str, now) -> tuple[Decimal, Decimal]:
@@ -176,7 +192,7 @@ def _still_payable(platform, hit_id: str, now) -> tuple[Decimal, Decimal]:
     info = platform.get_hit(hit_id)
     submitted = max(0, info.max_assignments - info.available - info.pending - info.completed)
     count = submitted + info.pending + (info.available if info.is_open(now) else 0)
-    fee = money.assignment_fee(info.reward, info.max_assignments, info.masters)
+    fee = pricing_of(platform).assignment_fee(info.reward, info.max_assignments, info.masters)
     return info.reward * count, fee * count
 
 

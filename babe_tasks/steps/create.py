@@ -11,6 +11,11 @@ Who may work: the plan carries the requirements built from the settings, and —
 the first HIT is posted. A grant that fails stops the run before any HIT exists (exit 1; the same
 command finishes the job), so an excluded worker can never slip in.
 
+On a platform without qualification types (`supports_qualifications` False) nothing is created
+or granted: the plan's `blocklist_hits` names the HITs whose workers the platform keeps out
+itself. A platform's `check_plan` may refuse the plan (exit 2) before anything is confirmed or
+posted; `describe_created` and `created_json` add what the lab must know once it is posted.
+
 Idempotency: the plan is in the ledger before the first call, and every HIT's UniqueRequestToken
 derives from the plan id. A run that stopped half-way (crash, network, Ctrl-C) is finished by
 running the same command again: the unfinished plan with the same parameters is found and only
@@ -29,7 +34,7 @@ from ..errors import PartialFailure, UsageError
 from ..exclusion import Exclusion
 from ..ledger import Ledger
 from ..planning import Plan, make_plan
-from ..platform.base import OperationFailed
+from ..platform.base import OperationFailed, capability, pricing_of
 from ..plugins import call_after, call_before
 from ..qualifications import check_types_exist
 from . import session
@@ -57,6 +62,9 @@ class CreateResult:
     warnings: list[str] = field(default_factory=list)
     #: Who `--exclude-previous` keeps out (None when nobody is).
     excluded: Exclusion | None = None
+    #: What the platform says about the posted plan: lines for people, and a JSON object.
+    platform_lines: list[str] = field(default_factory=list)
+    platform_json: dict | None = None
 
     @property
     def resumed(self) -> bool:
@@ -79,17 +87,34 @@ class CreateResult:
         }
         if self.excluded is not None:
             document["excluded"] = self.excluded.as_json()
+        if self.plan.blocklist_hits:
+            document["blocklist_hits"] = list(self.plan.blocklist_hits)
+        if self.platform_json is not None:
+            document["platform"] = self.platform_json
         if self.dry_run:
             document["dry_run"] = True
         return document
 
 
-def prepare(settings, pm, ledger: Ledger) -> Plan:
-    """The plan as the plugins left it, checked, and matched to an unfinished earlier run."""
-    plan = make_plan(settings)
+def prepare(settings, pm, ledger: Ledger, platform=None) -> Plan:
+    """The plan as the plugins left it, checked, and matched to an unfinished earlier run.
+
+    The platform (None: MTurk's rules) prices the plan and decides how workers are kept unique;
+    its `check_plan` has the last word, after the plugins', before anything is confirmed.
+    """
+    plan = make_plan(settings, pricing_of(platform))
+    plan.qualification_types = bool(capability(platform, "supports_qualifications"))
     exclusion.resolve(settings, ledger, plan)
+    if not plan.qualification_types:
+        exclusion.fill_blocklist(settings, ledger, plan)
     call_before(pm, "babe_before_create", settings=settings, plan=plan)
     plan.validate(settings)
+    check_plan = capability(platform, "check_plan")
+    if check_plan is not None:
+        check_plan(plan)
+    describe_plan = capability(platform, "describe_plan")
+    if describe_plan is not None:
+        plan.platform_lines = [str(line) for line in describe_plan(plan)]
     unfinished = ledger.open_plan(plan.experiment, plan.target, plan.fingerprint())
     if unfinished is not None:
         plan.assign_id(unfinished.plan_id)
@@ -110,8 +135,9 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
     posted): running the same create again finishes the job.
     """
     with session(settings, pm) as (platform, ledger):
-        plan = prepare(settings, pm, ledger)
-        check_types_exist(platform, plan.qualification_requirements, settings.target)
+        plan = prepare(settings, pm, ledger, platform)
+        if plan.qualification_types:
+            check_types_exist(platform, plan.qualification_requirements, settings.target)
         excluded = exclusion.exclusion(settings, platform, ledger, plan)
         if settings.dry_run:
             if review is not None:
@@ -120,7 +146,7 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
         if review is not None and not review(plan, excluded):
             raise UsageError("not confirmed: nothing was posted")
         if not plan.resumed:
-            ledger.start_plan(plan, platform.location)
+            ledger.start_plan(plan, platform.location, settings.platform)
         exclusion.remember_experiment(settings, ledger)
         result = CreateResult(plan, [], excluded=excluded)
         granting = exclusion.apply(settings, platform, ledger, plan, excluded)
@@ -136,6 +162,7 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
         result.hits = known_hits(plan, ledger, platform)
         if failure is None:
             ledger.finish_plan(plan.plan_id)
+            describe(platform, plan, result)
         result.warnings = call_after(pm, "babe_after_create", settings=settings, plan=plan, result=result)
         if failure is not None:
             posted = sum(h.hit_id is not None for h in result.hits)
@@ -145,6 +172,16 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
                 result.as_json(),
             )
         return result
+
+
+def describe(platform, plan: Plan, result: CreateResult) -> None:
+    """What the platform adds about the posted plan (`describe_created`, `created_json`), if it does."""
+    lines = capability(platform, "describe_created")
+    if lines is not None:
+        result.platform_lines = [str(line) for line in lines(plan)]
+    document = capability(platform, "created_json")
+    if document is not None:
+        result.platform_json = document(plan)
 
 
 def post(plan: Plan, platform, ledger: Ledger, result) -> tuple[int, str] | None:

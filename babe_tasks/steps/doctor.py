@@ -90,23 +90,36 @@ def run(settings, pm) -> DoctorResult:
     result.add(
         "settings", OK, f"experiment {settings.experiment}, target {settings.target}, platform {settings.platform}"
     )
-    cost = _plan(settings, result)
+    pricing = _pricing(settings, pm)
+    cost = _plan(settings, result, pricing)
     _plugins(pm, result)
     if settings.platform == "mturk" and settings.target in ("sandbox", "live"):
         _credentials(settings, result)
     else:
-        result.add("credentials", SKIPPED, f"no AWS credentials needed for target {settings.target}")
+        needless = f"target {settings.target}" if settings.platform == "mturk" else f"platform {settings.platform}"
+        result.add("credentials", SKIPPED, f"no AWS credentials needed for {needless}")
     balance = _platform(settings, pm, result)
-    _balance(balance, cost, result)
+    _balance(balance, cost, result, pricing)
     _preflight(settings, pm, result)
     return result
 
 
-def _plan(settings, result: DoctorResult) -> Decimal | None:
+def _pricing(settings, pm) -> Any:
+    """The platform's fee rules for the plan check; MTurk's when the platform cannot be built
+    (the platform check then says why)."""
+    from ..steps import pricing_for
+
+    try:
+        return pricing_for(settings, pm)
+    except BabeError:
+        return money.MTURK_PRICING
+
+
+def _plan(settings, result: DoctorResult, pricing=money.MTURK_PRICING) -> Decimal | None:
     from ..planning import make_plan
 
     try:
-        plan = make_plan(settings)
+        plan = make_plan(settings, pricing)
         plan.validate(settings)
     except UsageError as exc:
         result.add("create settings", FAILED, str(exc))
@@ -116,7 +129,7 @@ def _plan(settings, result: DoctorResult) -> Decimal | None:
         "create settings",
         OK,
         f"{plan.assignments} assignments in {len(plan.hits)} HIT{'s' if len(plan.hits) != 1 else ''} ({sizes}) at "
-        f"${money.fmt(plan.reward)}: ${money.fmt(plan.cost.total)} with MTurk's fees",
+        f"{money.shown(plan.reward, pricing)}: {money.shown(plan.cost.total, pricing)} with {_owner(settings)}'s fees",
     )
     return plan.cost.total
 
@@ -176,24 +189,33 @@ def _platform(settings, pm, result: DoctorResult) -> Decimal | None:
     finally:
         if platform is not None:
             platform.close()
-    result.add("platform", OK, f"{platform.name} on {settings.target} answered GetAccountBalance ({platform.location})")
+    asked = "GetAccountBalance" if settings.platform == "mturk" else "the balance request"
+    result.add("platform", OK, f"{platform.name} on {settings.target} answered {asked} ({platform.location})")
     return balance
 
 
-def _balance(balance: Decimal | None, cost: Decimal | None, result: DoctorResult) -> None:
+def _owner(settings) -> str:
+    """Whose fees: MTurk's, or the platform's name."""
+    return "MTurk" if settings.platform == "mturk" else settings.platform
+
+
+def _balance(balance: Decimal | None, cost: Decimal | None, result: DoctorResult, pricing=money.MTURK_PRICING) -> None:
+    def shown(value: Decimal) -> str:
+        return money.shown(value, pricing)
+
     if balance is None:
         result.add("balance", SKIPPED, "unknown: the platform did not answer")
     elif cost is None:
-        result.add("balance", OK, f"${money.fmt(balance)} available")
+        result.add("balance", OK, f"{shown(balance)} available")
     elif balance < cost:
         result.add(
             "balance",
             FAILED,
-            f"${money.fmt(balance)} available, less than the ${money.fmt(cost)} create would cost: add funds, or "
+            f"{shown(balance)} available, less than the {shown(cost)} create would cost: add funds, or "
             "post fewer assignments",
         )
     else:
-        result.add("balance", OK, f"${money.fmt(balance)} available, enough for create's ${money.fmt(cost)}")
+        result.add("balance", OK, f"{shown(balance)} available, enough for create's {shown(cost)}")
 
 
 def _preflight(settings, pm, result: DoctorResult) -> None:

@@ -21,6 +21,11 @@ ledger with their own tokens. An extension that stopped half-way is finished by 
 command again: the unfinished extension with the same flags is found, HITs that already have their
 assignments (the platform's count says so) are not extended twice, and only missing HITs are
 posted. Once finished, the same command extends again — that is what it asks for.
+
+Another platform's rules come from its `pricing`: the fees, and whether MTurk's 10-assignment line
+exists at all (`large_hit_assignments` None: any HIT grows freely, and `--split` has no purpose and
+is refused). `add_assignments` also gets `total=` — the HIT's size after the extension — when the
+platform's method takes it, so a platform without request tokens can set an absolute size.
 """
 
 from __future__ import annotations
@@ -52,13 +57,14 @@ from ..planning import (
     external_parts,
     hit_cost,
 )
-from ..platform.base import HitInfo
+from ..platform.base import HitInfo, accepts, pricing_of
 from ..plugins import call_after, call_before
 from ..settings import MAX_LIFETIME, MIN_LIFETIME
 from . import chosen_hits, concurrently, first_error, hit_id_of, session, vanished
 from .create import PostedHit, known_hits, post
 
-#: MTurk's line: a HIT created below it can never reach it (reference/mturk-api.md).
+#: MTurk's line: a HIT created below it can never reach it (reference/mturk-api.md). Another
+#: platform's line is its `pricing.large_hit_assignments` (None: no line).
 LARGE_HIT = money.LARGE_HIT_ASSIGNMENTS
 #: Statuses in which a HIT can take more assignments (Reviewing and Disposed cannot).
 EXTENSIBLE = frozenset({"Assignable", "Unassignable", "Reviewable"})
@@ -108,10 +114,14 @@ class HitExtension:
 
     @property
     def cost(self) -> Cost:
+        """What the added assignments cost when approved, at MTurk's fees (`cost_with` another's)."""
+        return self.cost_with(None)
+
+    def cost_with(self, pricing) -> Cost:
         """What the added assignments cost when approved (at the fee of the HIT's new size)."""
         if not self.add or self.done:
             return Cost()
-        return assignments_cost(self.reward, self.assignments_after, self.add, self.masters)
+        return assignments_cost(self.reward, self.assignments_after, self.add, self.masters, pricing)
 
     def as_json(self) -> dict:
         return {
@@ -143,16 +153,20 @@ class ExtendPlan:
     extension_id: str | None = None
     #: True when this is an unfinished earlier extension being carried on.
     resumed: bool = False
+    #: The platform's fee rules (`money.Pricing`); not stored: the platform says it again on resume.
+    pricing: Any = field(default=money.MTURK_PRICING, repr=False, compare=False)
 
     @property
     def cost(self) -> Cost:
         total = Cost()
         for hit in self.hits:
-            total = total + hit.cost
+            total = total + hit.cost_with(self.pricing)
         if self.new_hits is not None:
             for planned in self.new_hits.hits:
                 if planned.hit_id is None:
-                    total = total + hit_cost(self.new_hits.reward, planned.assignments, self.new_hits.uses_masters)
+                    total = total + hit_cost(
+                        self.new_hits.reward, planned.assignments, self.new_hits.uses_masters, self.pricing
+                    )
         return total
 
     @property
@@ -345,13 +359,24 @@ def plan(settings, pm, hit_ids=None, assignments=None, lifetime=None, split=Fals
 
 
 def _prepare(settings, platform, ledger, table: _Extensions, hit_ids, count, seconds, split) -> ExtendPlan:
+    pricing = pricing_of(platform)
+    if split and pricing.large_hit_assignments is None:
+        raise UsageError(
+            f"--split posts what MTurk's 10-assignment rule keeps out of a HIT; {settings.platform} has no such rule "
+            "and every HIT can grow: drop --split"
+        )
     unfinished = table.open_extension(
         settings.experiment, settings.target, fingerprint(settings, hit_ids, count, seconds, split)
     )
     if unfinished is not None:
-        return _resume(settings, platform, ledger, *unfinished)
-    grown = table.added(settings.experiment, settings.target)
-    return _fresh(settings, platform, ledger, hit_ids, count, seconds, split, grown)
+        plan = _resume(settings, platform, ledger, *unfinished)
+    else:
+        grown = table.added(settings.experiment, settings.target)
+        plan = _fresh(settings, platform, ledger, hit_ids, count, seconds, split, grown, pricing.large_hit_assignments)
+    plan.pricing = pricing
+    if plan.new_hits is not None:
+        plan.new_hits.pricing = pricing
+    return plan
 
 
 def _resume(settings, platform, ledger, extension_id: str, stored: str) -> ExtendPlan:
@@ -370,12 +395,15 @@ def _resume(settings, platform, ledger, extension_id: str, stored: str) -> Exten
     return plan
 
 
-def _fresh(settings, platform, ledger, hit_ids, count, seconds, split, grown: dict[str, int] | None = None) -> ExtendPlan:
+def _fresh(
+    settings, platform, ledger, hit_ids, count, seconds, split, grown: dict[str, int] | None = None, line: int | None = LARGE_HIT
+) -> ExtendPlan:
+    """A new extension; `line` is the platform's large-HIT line (None: HITs grow freely)."""
     chosen = chosen_hits(settings, ledger, hit_ids)
     if not chosen:
         raise UsageError(f"no HITs of experiment {settings.experiment} on {settings.target} to extend: run babe create first")
     if count is not None and not split:
-        _refuse_from_the_ledger(chosen, count, grown or {})
+        _refuse_from_the_ledger(chosen, count, grown or {}, line)
     outcomes = concurrently(settings, lambda hit: platform.get_hit(hit_id_of(hit)), chosen)
     outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome)]
     first_error(outcomes)
@@ -399,10 +427,10 @@ def _fresh(settings, platform, ledger, hit_ids, count, seconds, split, grown: di
                 eligible.append(info)
             elif named:
                 raise UsageError(f"HIT {info.hit_id} cannot take more assignments: {reason}")
-        placed = _spread(count, eligible, changes)
+        placed = _spread(count, eligible, changes, line)
         leftover = count - placed
         if leftover and not split:
-            raise UsageError(_refusal(count, placed, leftover, eligible, infos, now, seconds))
+            raise UsageError(_refusal(count, placed, leftover, eligible, infos, now, seconds, line))
 
     if seconds is not None:
         for info in infos:
@@ -433,7 +461,7 @@ class _KnownSize:
     max_assignments: int
 
 
-def _refuse_from_the_ledger(chosen: list, count: int, grown: dict[str, int]) -> None:
+def _refuse_from_the_ledger(chosen: list, count: int, grown: dict[str, int], line: int | None = LARGE_HIT) -> None:
     """Refuse, without a single call, what cannot fit even by the sizes known here.
 
     The known size is the ledger's (the size at posting) plus what finished extensions added. A
@@ -444,11 +472,11 @@ def _refuse_from_the_ledger(chosen: list, count: int, grown: dict[str, int]) -> 
     if any(isinstance(hit, str) for hit in chosen):
         return
     known = [_KnownSize(hit.hit_id, hit.max_assignments + grown.get(hit.hit_id, 0)) for hit in chosen]
-    room = [_room(hit.max_assignments) for hit in known]
+    room = [_room(hit.max_assignments, line) for hit in known]
     if any(r is UNLIMITED for r in room) or count <= sum(room):
         return
     placed = sum(room)
-    raise UsageError(_refusal(count, placed, count - placed, known, known, None, None))
+    raise UsageError(_refusal(count, placed, count - placed, known, known, None, None, line))
 
 
 def _cannot_take_more(info: HitInfo, now: datetime, seconds: int | None) -> str | None:
@@ -460,34 +488,37 @@ def _cannot_take_more(info: HitInfo, now: datetime, seconds: int | None) -> str 
     return None
 
 
-def _room(size: int) -> int | None:
-    """How many assignments a HIT of this size may still take (None: no limit)."""
-    return LARGE_HIT - 1 - size if size < LARGE_HIT else UNLIMITED
+def _room(size: int, line: int | None = LARGE_HIT) -> int | None:
+    """How many assignments a HIT of this size may still take (None: no limit, or no line at all)."""
+    if line is None:
+        return UNLIMITED
+    return line - 1 - size if size < line else UNLIMITED
 
 
-def _spread(count: int, eligible: list[HitInfo], changes: dict[str, HitExtension]) -> int:
+def _spread(count: int, eligible: list[HitInfo], changes: dict[str, HitExtension], line: int | None = LARGE_HIT) -> int:
     """Give `count` assignments one at a time to the smallest HIT that may take one; returns how many fit.
 
     Smallest first keeps the HITs even (7, 7, 6 plus 3 → 8, 8, 7), and fills HITs below 10 — which
     take no surcharge — before HITs of 10 or more.
     """
     heap = [(info.max_assignments, order, info.hit_id) for order, info in enumerate(eligible)]
-    heap = [entry for entry in heap if _room(entry[0]) is UNLIMITED or _room(entry[0]) > 0]
+    heap = [entry for entry in heap if _room(entry[0], line) is UNLIMITED or _room(entry[0], line) > 0]
     heapq.heapify(heap)
     placed = 0
     while placed < count and heap:
         size, order, hit_id = heapq.heappop(heap)
         changes[hit_id].add += 1
         placed += 1
-        room = _room(size + 1)
+        room = _room(size + 1, line)
         if room is UNLIMITED or room > 0:
             heapq.heappush(heap, (size + 1, order, hit_id))
     return placed
 
 
-def _refusal(count: int, placed: int, leftover: int, eligible, infos, now, seconds) -> str:
+def _refusal(count: int, placed: int, leftover: int, eligible, infos, now, seconds, line: int | None = LARGE_HIT) -> str:
     """The one line that refuses an extension MTurk would refuse, with what to do instead."""
-    small = [info for info in eligible if info.max_assignments < LARGE_HIT]
+    line = LARGE_HIT if line is None else line
+    small = [info for info in eligible if info.max_assignments < line]
     full = max(small, key=lambda info: info.max_assignments) if small else None
     if not eligible:
         example = infos[0]
@@ -500,8 +531,8 @@ def _refusal(count: int, placed: int, leftover: int, eligible, infos, now, secon
     example = f" (HIT {full.hit_id} has {full.max_assignments})" if full is not None else ""
     instead = f", or extend by {placed}" if placed else ""
     return (
-        f"cannot add {count} assignment(s): {fit} — MTurk refuses to raise a HIT created with fewer than {LARGE_HIT} "
-        f"assignments to {LARGE_HIT} or more{example}; pass --split to post the {'other ' if placed else ''}{leftover} "
+        f"cannot add {count} assignment(s): {fit} — MTurk refuses to raise a HIT created with fewer than {line} "
+        f"assignments to {line} or more{example}; pass --split to post the {'other ' if placed else ''}{leftover} "
         f"as a new HIT in the same group (same HIT type){instead}"
     )
 
@@ -538,27 +569,29 @@ def _split_plan(settings, platform, infos: list[HitInfo], leftover: int, remaini
         exclude_experiments=None,
         hit_type_id=details.hit_type_id,
         question_xml=details.question,
+        platform=settings.platform,
     )
     new.hits = [PlannedHit(i, n) for i, n in enumerate(batch_sizes(leftover, settings.batch_size))]
     return new
 
 
 def validate(plan: ExtendPlan, now: datetime) -> None:
-    """Refuse what MTurk would refuse, after plugins had their say (one line, nothing done)."""
+    """Refuse what the platform would refuse, after plugins had their say (one line, nothing done)."""
+    line = plan.pricing.large_hit_assignments
     for hit in plan.hits:
         if hit.add < 0:
             raise UsageError(f"HIT {hit.hit_id}: cannot add {hit.add} assignments")
-        if not hit.done and hit.assignments_before < LARGE_HIT <= hit.assignments_after:
+        if line is not None and not hit.done and hit.assignments_before < line <= hit.assignments_after:
             raise UsageError(
                 f"HIT {hit.hit_id} has {hit.assignments_before} assignments: MTurk refuses to raise a HIT created with "
-                f"fewer than {LARGE_HIT} to {LARGE_HIT} or more ({hit.assignments_after}); post the rest as a new HIT "
+                f"fewer than {line} to {line} or more ({hit.assignments_after}); post the rest as a new HIT "
                 "with --split"
             )
     if plan.new_hits is not None:
         if not plan.new_hits.hits or any(h.assignments < 1 for h in plan.new_hits.hits):
             raise UsageError("every new HIT of the extension needs at least one assignment")
-        if any(h.assignments >= LARGE_HIT for h in plan.new_hits.hits):
-            output.warn(f"a new HIT of {LARGE_HIT} or more assignments pays MTurk's 20% surcharge")
+        if line is not None and any(h.assignments >= line for h in plan.new_hits.hits):
+            output.warn(f"a new HIT of {line} or more assignments pays MTurk's 20% surcharge")
 
 
 # -- running -----------------------------------------------------------------------------------------
@@ -640,7 +673,7 @@ def run(
                     if hit.add:
                         hit.token = extension_token(plan.experiment, plan.extension_id, hit.hit_id)
                 if plan.new_hits is not None:
-                    ledger.start_plan(plan.new_hits, platform.location)
+                    ledger.start_plan(plan.new_hits, platform.location, settings.platform)
                 table.start(plan, platform.location, print_)
             result = ExtendResult(plan, plan.cost)
             _extend_hits(settings, platform, ledger, plan, result, now)
@@ -670,6 +703,7 @@ def run(
 def _extend_hits(settings, platform, ledger, plan: ExtendPlan, result: ExtendResult, now: datetime) -> None:
     """Add the assignments (with their tokens) and move the expirations, concurrently."""
     todo = [hit for hit in plan.hits if (hit.add and not hit.done) or hit.expires_at is not None]
+    takes_total = accepts(platform.add_assignments, "total")
     for hit in plan.hits:
         if hit.done and hit.expires_at is None:
             result.already_done.append(hit.hit_id)
@@ -677,7 +711,10 @@ def _extend_hits(settings, platform, ledger, plan: ExtendPlan, result: ExtendRes
     def extend_one(hit: HitExtension) -> bool:
         added_now = False
         if hit.add and not hit.done:
-            added_now = platform.add_assignments(hit.hit_id, hit.add, hit.token)
+            if takes_total:
+                added_now = platform.add_assignments(hit.hit_id, hit.add, hit.token, total=hit.assignments_after)
+            else:
+                added_now = platform.add_assignments(hit.hit_id, hit.add, hit.token)
         if hit.expires_at is not None:
             if hit.expires_at > now:
                 platform.set_expiration(hit.hit_id, hit.expires_at)

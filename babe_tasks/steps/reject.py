@@ -26,6 +26,8 @@ from . import concurrently, session
 #: MTurk's limit on RequesterFeedback (the reason a rejected worker reads).
 MAX_REASON = 1024
 ASSIGNMENT_ID = re.compile(r"^[A-Z0-9]{1,64}$")
+#: Another platform's ids, checked loosely (see `check_ids`).
+OTHER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass
@@ -62,14 +64,20 @@ def check_reason(reason: str | None, *, flag: str = "--reason", what: str = "rej
     return text
 
 
-def check_ids(ids: list[str]) -> list[str]:
-    """Assignment ids, deduplicated in order; a malformed one is refused before any call."""
+def check_ids(ids: list[str], platform: str = "mturk") -> list[str]:
+    """Assignment ids, deduplicated in order; a malformed one is refused before any call.
+
+    Another platform's ids are checked loosely (letters, digits, - and _); the platform itself
+    says when one does not exist.
+    """
     chosen = list(dict.fromkeys(i.strip() for i in ids if i and i.strip()))
     for assignment_id in chosen:
-        if not ASSIGNMENT_ID.match(assignment_id):
+        if platform == "mturk" and not ASSIGNMENT_ID.match(assignment_id):
             raise UsageError(
                 f"{assignment_id!r} is not an MTurk assignment id (1 to 64 capital letters and digits)"
             )
+        if platform != "mturk" and not OTHER_ID.match(assignment_id):
+            raise UsageError(f"{assignment_id!r} is not a {platform} id (1 to 64 letters, digits, - or _)")
     return chosen
 
 
@@ -143,7 +151,7 @@ def run(
     UsageError. Raises `PartialFailure` carrying the result when some rejections failed.
     """
     reason = check_reason(reason)
-    ids = check_ids(assignment_ids)
+    ids = check_ids(assignment_ids, settings.platform)
     if not ids:
         raise UsageError("name the assignments to reject: --assignment ID (repeat it, or separate ids with commas) or --from FILE")
     with session(settings, pm) as (platform, ledger):

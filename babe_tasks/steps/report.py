@@ -9,7 +9,9 @@ mailed, archived or opened offline years later. Worker ids are left out, so the 
 It reads the ledger read-only (never creating one) and makes no platform call: the page shows
 what this folder's ledger knows — run `babe status` (or `babe watch`) first for the latest counts.
 Times are UTC. Submission and accept times are the platform's; a payment's day is when this
-folder's ledger recorded it.
+folder's ledger recorded it. One page covers one platform's HITs (`--platform`; the ledger keeps
+each platform's apart): money in its currency symbol, and a platform other than MTurk gets its own
+file name (`<experiment>-<platform>-<target>.html`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ class ExperimentData:
     hits: list[dict] = field(default_factory=list)
     assignments: list[dict] = field(default_factory=list)
     payments: list[dict] = field(default_factory=list)
+    platform: str = "mturk"
+    #: The currency symbol money is shown with (the platform's `pricing.symbol`).
+    symbol: str = "$"
+
+    @property
+    def fee_label(self) -> str:
+        return "MTurk fees" if self.platform == "mturk" else f"{self.platform} fees"
 
     @property
     def posted(self) -> int:
@@ -111,44 +120,63 @@ def _connect(folder: Path) -> sqlite3.Connection:
     return conn
 
 
-def experiments(folder: Path, target: str) -> list[str]:
-    """The experiments with HITs posted on `target` in this folder's ledger, oldest first."""
+def _platform_of(conn: sqlite3.Connection) -> str:
+    """The SQL for a HIT row's platform: its column, or 'mturk' in a ledger from before it existed
+    (read-only here: the report never upgrades a ledger)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(hits)")}
+    return "platform" if "platform" in columns else "'mturk'"
+
+
+def experiments(folder: Path, target: str, platform: str = "mturk") -> list[str]:
+    """The experiments with HITs posted on `target` (on `platform`) in this folder's ledger, oldest first."""
     conn = _connect(folder)
     try:
         rows = conn.execute(
             "SELECT experiment, MIN(posted_at) AS first FROM hits WHERE target = ? AND hit_id IS NOT NULL"
-            " GROUP BY experiment ORDER BY first",
-            (target,),
+            f" AND {_platform_of(conn)} = ? GROUP BY experiment ORDER BY first",
+            (target, platform),
         ).fetchall()
     finally:
         conn.close()
     return [row["experiment"] for row in rows]
 
 
-def gather(folder: Path, experiment: str, target: str) -> ExperimentData:
+def gather(folder: Path, experiment: str, target: str, platform: str = "mturk", symbol: str = "$") -> ExperimentData:
+    """What the ledger knows of the experiment's HITs on one platform; the work and money of HITs
+    posted on another platform are left out."""
     conn = _connect(folder)
     try:
-        data = ExperimentData(experiment, target)
+        data = ExperimentData(experiment, target, platform=platform, symbol=symbol)
+        of = _platform_of(conn)
         data.hits = [
             dict(row)
             for row in conn.execute(
                 "SELECT hit_id, max_assignments, reward, status, posted_at, expires_at FROM hits"
-                " WHERE experiment = ? AND target = ? AND hit_id IS NOT NULL ORDER BY posted_at",
-                (experiment, target),
+                f" WHERE experiment = ? AND target = ? AND hit_id IS NOT NULL AND {of} = ? ORDER BY posted_at",
+                (experiment, target, platform),
             )
         ]
-        data.assignments = [
-            dict(row)
+        elsewhere = {
+            row["hit_id"]
             for row in conn.execute(
-                "SELECT worker_id, status, accept_time, submit_time FROM assignments WHERE experiment = ? AND target = ?",
+                f"SELECT hit_id FROM hits WHERE experiment = ? AND target = ? AND hit_id IS NOT NULL AND {of} != ?",
+                (experiment, target, platform),
+            )
+        }
+        data.assignments = [
+            {key: row[key] for key in ("worker_id", "status", "accept_time", "submit_time")}
+            for row in conn.execute(
+                "SELECT hit_id, worker_id, status, accept_time, submit_time FROM assignments WHERE experiment = ? AND target = ?",
                 (experiment, target),
             )
+            if row["hit_id"] not in elsewhere
         ]
         data.payments = [
             {"kind": row["kind"], "amount": Decimal(row["amount"]), "created_at": row["created_at"]}
             for row in conn.execute(
-                "SELECT kind, amount, created_at FROM payments WHERE experiment = ? AND target = ?", (experiment, target)
+                "SELECT hit_id, kind, amount, created_at FROM payments WHERE experiment = ? AND target = ?", (experiment, target)
             )
+            if row["hit_id"] not in elsewhere
         ]
     finally:
         conn.close()
@@ -172,7 +200,7 @@ def nice_step(top: float, ticks: int = 4) -> float:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
-def _y_axis(top_value: float, *, integer: bool, money: bool = False) -> tuple[str, float]:
+def _y_axis(top_value: float, *, integer: bool, money: bool = False, symbol: str = "$") -> tuple[str, float]:
     """Grid lines and labels for 0..top; returns the SVG and the value at the top of the area."""
     step = nice_step(top_value)
     if integer:
@@ -184,7 +212,7 @@ def _y_axis(top_value: float, *, integer: bool, money: bool = False) -> tuple[st
     while value <= ceiling + 1e-9:
         y = _y(value, ceiling)
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        text = f"${value:,.2f}" if money else (f"{value:,.0f}" if integer else f"{value:,.1f}")
+        text = f"{symbol}{value:,.2f}" if money else (f"{value:,.0f}" if integer else f"{value:,.1f}")
         labels.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{text}</text>')
         value += step
     parts.append("</g>")
@@ -275,7 +303,7 @@ def money_chart(data: ExperimentData) -> str:
         return _empty("Nothing has been paid yet.")
     days = sorted(by_day)
     totals = [sum(by_day[d].values(), Decimal("0.00")) for d in days]
-    axis, ceiling = _y_axis(float(max(totals)), integer=False, money=True)
+    axis, ceiling = _y_axis(float(max(totals)), integer=False, money=True, symbol=data.symbol)
     slot = (WIDTH - LEFT - RIGHT) / len(days)
     width = min(56.0, slot * 0.7)
     body = [axis]
@@ -294,12 +322,13 @@ def money_chart(data: ExperimentData) -> str:
             base += amount
         body.append(f'<text x="{x + width / 2:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">{day.strftime("%b %d")}</text>')
         body.append(
-            f'<text x="{x + width / 2:.1f}" y="{_y(base, ceiling) - 5:.1f}" text-anchor="middle">${fmt(totals[i])}</text>'
+            f'<text x="{x + width / 2:.1f}" y="{_y(base, ceiling) - 5:.1f}" text-anchor="middle">{_e(data.symbol)}{fmt(totals[i])}</text>'
         )
     kinds_used = [kind for kind in KINDS if any(by_day[d][kind] for d in days)]
-    legend = '<p class="legend">' + "".join(f'<span><i class="{k}"></i>{KIND_LABELS[k]}</span>' for k in kinds_used) + "</p>"
+    labels = {**KIND_LABELS, "fee": data.fee_label}
+    legend = '<p class="legend">' + "".join(f'<span><i class="{k}"></i>{_e(labels[k])}</span>' for k in kinds_used) + "</p>"
     total = sum(totals, Decimal("0.00"))
-    note = f'<p class="note">${fmt(total)} in all over {len(days)} day(s).</p>'
+    note = f'<p class="note">{_e(data.symbol)}{fmt(total)} in all over {len(days)} day(s).</p>'
     return _svg("chart-money", "Money paid per day", "".join(body)) + legend + note
 
 
@@ -346,7 +375,7 @@ def summary_table(data: ExperimentData) -> str:
         ("rejected", data.count("Rejected")),
         ("waiting for review", data.count("Submitted")),
         ("workers", len({a["worker_id"] for a in data.assignments})),
-        ("spent (rewards, bonuses and fees)", f"${fmt(data.spent)}"),
+        ("spent (rewards, bonuses and fees)", f"{data.symbol}{fmt(data.spent)}"),
         ("median time to complete", _minutes(statistics.median(minutes)) if minutes else "-"),
     ]
     cells = "".join(f"<tr><th>{_e(label)}</th><td>{_e(value)}</td></tr>" for label, value in rows)
@@ -379,11 +408,14 @@ def page(data: ExperimentData, folder: Path, now: datetime) -> str:
 
 
 # -- the step -------------------------------------------------------------------------------------
-def run(settings, *, every: bool = False, out: str | Path | None = None) -> ReportResult:
+def run(settings, *, every: bool = False, out: str | Path | None = None, symbol: str = "$") -> ReportResult:
     """Write `reports/<experiment>-<target>.html` for the experiment (or, with `every`, for each in
-    the ledger on the target); `out` is another folder. Each file is written whole or not at all."""
+    the ledger on the target); `out` is another folder. Each file is written whole or not at all.
+
+    Only the HITs of `settings.platform`; `symbol` is its currency's (the task asks the platform)."""
     folder = Path(settings.folder)
-    names = experiments(folder, settings.target) if every else [settings.experiment]
+    platform = settings.platform
+    names = experiments(folder, settings.target, platform) if every else [settings.experiment]
     if every and not names:
         raise UsageError(f"the ledger in {folder} has no HITs on {settings.target}: nothing to report")
     directory = Path(out).expanduser() if out else folder / REPORTS_DIR
@@ -391,7 +423,7 @@ def run(settings, *, every: bool = False, out: str | Path | None = None) -> Repo
         directory = (Path.cwd() / directory).resolve()
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--out {directory} is a file, not a folder: give a folder for the reports")
-    gathered = [gather(folder, name, settings.target) for name in names]
+    gathered = [gather(folder, name, settings.target, platform, symbol) for name in names]
     if not every and not gathered[0].hits:
         raise UsageError(
             f"no HITs of experiment {settings.experiment} on {settings.target} in the ledger: nothing to report "
@@ -402,7 +434,8 @@ def run(settings, *, every: bool = False, out: str | Path | None = None) -> Repo
     written = []
     with output.progress("writing reports", total=len(gathered)) as bar:
         for data in gathered:
-            path = directory / f"{data.experiment}-{data.target}.html"
+            where = data.target if platform == "mturk" else f"{platform}-{data.target}"
+            path = directory / f"{data.experiment}-{where}.html"
             temporary = path.with_name(f".{path.name}.part")
             temporary.write_text(page(data, folder, now), encoding="utf-8")
             temporary.replace(path)

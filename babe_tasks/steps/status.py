@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from typing import Any
+
 from .. import exclusion, money, output
 from ..ledger import HitRecord, Ledger
+from ..platform.base import pricing_of
 from ..plugins import collect
 from . import (
     chosen_hits,
@@ -80,6 +83,8 @@ class StatusResult:
     repeat_workers: dict[str, list[str]]
     extra: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: The platform's fee rules and currency (`money.Pricing`): what text output shows money in.
+    pricing: Any = field(default=money.MTURK_PRICING, repr=False)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -114,15 +119,17 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
         now = platform.now()
         # No progress bar of its own: `status --watch` draws one around repeated runs.
         outcomes = concurrently(settings, lambda hit: _one(settings, platform, ledger, hit, now), chosen)
+        pricing = pricing_of(platform)
         for outcome in outcomes:
             if vanished(settings, ledger, outcome):
-                outcome.value, outcome.error = _from_ledger(ledger, outcome.item, "NotFound"), None
+                outcome.value, outcome.error = _from_ledger(ledger, outcome.item, "NotFound", pricing), None
         first_error(outcomes)
         hits = [outcome.value for outcome in outcomes]
         result = StatusResult(
             hits=hits,
             spent=ledger.spent(h.hit_id for h in hits),
             repeat_workers=repeat_workers(ledger.assignments(settings.experiment, settings.target)),
+            pricing=pricing,
         )
         result.warnings.extend(exclusion.grant_seen(settings, platform, ledger).warnings("the experiment's qualification"))
     for plugin, fields in collect(pm, "babe_status", settings=settings, status=result):
@@ -141,10 +148,11 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
 
 def _one(settings, platform, ledger: Ledger, hit: HitRecord | str, now: datetime) -> HitStatus:
     """One HIT's exact counts with GetHIT, plus a full listing only when the ledger cannot fill in."""
+    pricing = pricing_of(platform)
     if isinstance(hit, HitRecord) and hit.gone:
-        return _from_ledger(ledger, hit, hit.status)
+        return _from_ledger(ledger, hit, hit.status, pricing)
     info = platform.get_hit(hit_id_of(hit))
-    price = info.reward + money.assignment_fee(info.reward, info.max_assignments, info.masters)
+    price = info.reward + pricing.assignment_fee(info.reward, info.max_assignments, info.masters)
     known = ledger.status_counts(info.hit_id)
     room = info.max_assignments - info.available - info.pending
     reviewed = known["Approved"] + known["Rejected"]
@@ -172,7 +180,7 @@ def _one(settings, platform, ledger: Ledger, hit: HitRecord | str, now: datetime
     )
 
 
-def _from_ledger(ledger: Ledger, hit: HitRecord, status: str) -> HitStatus:
+def _from_ledger(ledger: Ledger, hit: HitRecord, status: str, pricing) -> HitStatus:
     """A HIT the platform no longer shows: what the ledger saw last (all reviewed, if deleted by us)."""
     known = ledger.status_counts(hit.hit_id)
     return HitStatus(
@@ -185,7 +193,7 @@ def _from_ledger(ledger: Ledger, hit: HitRecord, status: str) -> HitStatus:
         rejected=known["Rejected"],
         expires_at=hit.expires_at,
         max_assignments=hit.max_assignments,
-        price=hit.reward + hit.fee,
+        price=hit.reward + pricing.assignment_fee(hit.reward, hit.max_assignments, hit.masters),
         open=False,
         source="ledger",
     )

@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .. import exclusion, money, output
+from .. import exclusion, output
 from ..planning import Plan, PlannedHit, annotation, external_parts, request_token
-from ..platform.base import HitDetails
+from ..platform.base import HitDetails, pricing_of
 from ..settings import MAX_LIFETIME, MIN_LIFETIME
 from . import session
 
@@ -83,7 +83,7 @@ def run(settings, pm) -> SyncResult:
         with exclusion.Table(ledger) as table:
             row = table.type_row(settings.experiment, settings.target, exclusion.WORKER)
             worker_type = row["qualification_type_id"] if row is not None else None
-        known = ledger.hits(settings.experiment, settings.target)
+        known = ledger.hits(settings.experiment, settings.target, settings.platform)
         known_plans = {record.plan_id for record in known}
         groups: dict[str, list[tuple[int, int, HitDetails]]] = {}
         for details in found:
@@ -98,7 +98,7 @@ def run(settings, pm) -> SyncResult:
                     ledger.record_posted(plan_id, index, details)
             else:
                 restored = _restore_plan(settings, plan_id, members, worker_type)
-                ledger.start_plan(restored, platform.location)
+                ledger.start_plan(restored, platform.location, settings.platform)
                 ledger.set_hit_type(restored.plan_id, members[0][2].hit_type_id)
                 for index, _count, details in members:
                     ledger.record_posted(restored.plan_id, index, details)
@@ -152,7 +152,7 @@ def _lifetime(details: HitDetails) -> int | None:
 
 def _assignments(settings, platform, ledger, details: HitDetails) -> int:
     listed = list(platform.iter_assignments(details.hit_id))
-    fee = money.assignment_fee(details.reward, details.max_assignments, details.masters)
+    fee = pricing_of(platform).assignment_fee(details.reward, details.max_assignments, details.masters)
     ledger.record_assignments(settings.experiment, settings.target, listed, lambda _hit: (details.reward, fee))
     ledger.update_hit(details.hit_id, status=details.status, expires_at=details.expires_at)
     return len(listed)
@@ -177,7 +177,7 @@ def _bonuses(settings, platform, ledger, details: HitDetails) -> int:
             assignment_id=bonus.assignment_id,
             hit_id=details.hit_id,
             amount=bonus.amount,
-            fee=money.bonus_fee(bonus.amount),
+            fee=pricing_of(platform).bonus_fee(bonus.amount),
             reason=reason,
             token=token,
             identity=identity,

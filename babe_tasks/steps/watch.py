@@ -668,10 +668,11 @@ class Watch:
         elif isinstance(self.until, datetime):
             result.deadline = self.until
         if self.approve and settings.target == "live":
-            from ..money import fmt
+            from ..money import shown
 
             if not output.confirm(
-                settings, f"Watch approves submitted work on live as it arrives (up to ${fmt(first.committed)} more)?"
+                settings,
+                f"Watch approves submitted work on live as it arrives (up to {shown(first.committed, first.pricing)} more)?",
             ):
                 raise UsageError("not confirmed: nothing was watched")
         if result.queue_url:

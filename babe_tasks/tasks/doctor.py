@@ -12,12 +12,13 @@ MARKS = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip"}
 
 
 @babe_task(
+    common=True,
     help={
         "json": 'print one JSON document: {"ok", "experiment", "target", "checks": [{"check", "status", "detail", "plugin"}]} (plus "error" on failure)',
         "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     }
 )
-def doctor(c, json=False, target=None, endpoint_url=None, profile=None, strict_plugins=False):
+def doctor(c, **common):
     """Check settings, plugins, credentials, the platform, the balance and every plugin's preflight."""
     from invoke.exceptions import Exit
 
@@ -26,9 +27,8 @@ def doctor(c, json=False, target=None, endpoint_url=None, profile=None, strict_p
     from ..settings import Settings
     from ..steps import doctor as step
 
-    settings = Settings.build(
-        c, json=json, target=target, endpoint_url=endpoint_url, profile=profile, strict_plugins=strict_plugins or None
-    )
+    common["strict_plugins"] = common["strict_plugins"] or None
+    settings = Settings.build(c, **common)
     result = step.run(settings, plugin_manager(settings))
 
     def render(console) -> None:

@@ -4,10 +4,17 @@ It never overwrites a file: re-running it only adds what is missing, so it is sa
 folder that is already set up (or half set up by hand). The target written is always `local`,
 whatever the experiment's deployMethod says: a fresh setup must not be able to spend money; the
 deployMethod is noted next to the target with what to set when the local run looks right.
+
+A `config/config_deploy.js` that is broken — an object or string never closed, a missing comma, an
+unquoted word as a value, a deployMethod _babe does not know — is refused (exit 2, the file, the
+line and the fix), before anything is written: that file decides where workers' submissions go,
+and a page that cannot run is better found now than after HITs are posted and paid for.
+`--ignore-deploy-config` sets the folder up without taking anything from it.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -54,10 +61,11 @@ see docs/plugins.md of babe-tasks for the hooks.
     help={
         "folder": "experiment folder to set up (default: the current directory; created if missing)",
         "experiment": "experiment name to write (default: the folder's name)",
+        "ignore-deploy-config": "take nothing from config/config_deploy.js (e.g. while it is broken)",
         "json": "print one JSON document on stdout",
     }
 )
-def init(c, folder=None, experiment=None, json=False):
+def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False):
     """Set up an experiment folder: commented invoke.yaml, tasks.py, plugins/ (never overwrites)."""
     from .. import deployconfig, folders
     from ..errors import UsageError
@@ -68,9 +76,17 @@ def init(c, folder=None, experiment=None, json=False):
     if root.exists() and not root.is_dir():
         raise UsageError(f"--folder {root} is a file, not a folder")
     name = parse_value("experiment", experiment, root) if experiment else folders.experiment_name(root)
-    deploy = deployconfig.find(root) if root.is_dir() else None
+    deploy = None
+    if root.is_dir() and not ignore_deploy_config:
+        problem = deploy_problem(root / deployconfig.CONFIG_FILE)
+        if problem is not None:
+            raise UsageError(
+                f"{deployconfig.CONFIG_FILE} {problem}; fix the file, or pass --ignore-deploy-config "
+                "to set up without it"
+            )
+        deploy = deployconfig.find(root)
     warnings = deploy_warnings(deploy)
-    if deploy is None and (root / deployconfig.CONFIG_FILE).is_file():
+    if deploy is None and not ignore_deploy_config and (root / deployconfig.CONFIG_FILE).is_file():
         warnings.append(
             f"{deployconfig.CONFIG_FILE} has no `var config_deploy = {{...}}` that could be read: "
             "nothing was taken from it"
@@ -135,6 +151,156 @@ def deploy_warnings(deploy: Any) -> list[str]:
             "and workers could not submit their assignment; set it to MTurkSandbox or MTurk before posting HITs"
         ]
     return []
+
+
+#: The deployMethods _babe knows (reference/babe.md); any other value is a typo the page cannot run.
+DEPLOY_METHODS = ("debug", "localServer", "MTurk", "MTurkSandbox", "Prolific", "directLink")
+_CONFIG_START = re.compile(r"\bconfig_deploy\s*=\s*\{")
+_KEY = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[A-Za-z_$][\w$]*)"""
+_VALUE = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`|-?\d+(?:\.\d+)?|true|false|null)"""
+_ENTRY_HEAD = re.compile(_KEY + r"\s*:\s*")
+_WORD = re.compile(r"[A-Za-z_$][\w$]*")
+_VALUE_THEN_MORE = re.compile(_VALUE + r"\s*(\S.*)", re.DOTALL)
+
+
+def deploy_problem(path: Path) -> str | None:
+    """What is broken in a `config_deploy.js`, as "line N: what", or None (also when there is none).
+
+    Only mistakes that stop the page or send submissions nowhere are named: an object or string
+    never closed, a missing comma, an unquoted word as a value (a ReferenceError in the browser), a
+    deployMethod _babe does not know. A file of another shape (no `config_deploy = {`) is not
+    judged here: init warns that it could not read it, as before.
+    """
+    from .. import deployconfig
+
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")  # as a browser shows a bad byte
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    code = _blank_comments(text)
+    start = _CONFIG_START.search(code)
+    if start is None:
+        return None
+    entries, unclosed = _top_level_entries(code, start.end() - 1)
+    if unclosed is not None:
+        return unclosed
+    for offset, entry in entries:
+        problem = _entry_problem(entry)
+        if problem is not None:
+            return f"line {_line(code, offset + problem[0])}: {problem[1]}"
+    parsed = deployconfig.parse(text, path)
+    method = parsed.deploy_method if parsed else None
+    if method is not None and method not in DEPLOY_METHODS:
+        where = code.find("deployMethod", start.start())
+        return (
+            f"line {_line(code, max(where, 0))}: deployMethod {method!r} is not one _babe knows "
+            f"({', '.join(DEPLOY_METHODS)})"
+        )
+    return None
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _blank_comments(text: str) -> str:
+    """JavaScript with its comments turned into spaces, newlines kept: offsets and lines stay true."""
+    out = list(text)
+    i, n = 0, len(text)
+    quote: str | None = None
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote or (ch == "\n" and quote != "`"):
+                quote = None
+            i += 1
+        elif ch in "\"'`":
+            quote = ch
+            i += 1
+        elif text.startswith("//", i) or text.startswith("/*", i):
+            end = text.find("\n", i) if text[i + 1] == "/" else text.find("*/", i + 2)
+            end = n if end < 0 else (end if text[i + 1] == "/" else end + 2)
+            for j in range(i, end):
+                if out[j] != "\n":
+                    out[j] = " "
+            i = end
+        else:
+            i += 1
+    return "".join(out)
+
+
+def _top_level_entries(code: str, brace: int) -> tuple[list[tuple[int, str]], str | None]:
+    """The `key: value` entries of the object whose `{` is at `brace`, split at its own commas.
+
+    Returns (offset, text) per entry, and a "line N: …" problem when the object or a string in it
+    is never closed.
+    """
+    entries: list[tuple[int, str]] = []
+    depth, quote, opened = 0, None, 0
+    begin = brace + 1
+    i = brace
+    while i < len(code):
+        ch = code[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+            elif ch == "\n" and quote != "`":
+                return entries, f"line {_line(code, opened)}: a string opened here is never closed (a {quote} is missing)"
+        elif ch in "\"'`":
+            quote, opened = ch, i
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                if code[begin:i].strip():  # nothing after a trailing comma (or in `{}`) is fine
+                    entries.append((begin, code[begin:i]))
+                return entries, None
+        elif ch == "," and depth == 1:
+            entries.append((begin, code[begin:i]))
+            begin = i + 1
+        i += 1
+    if quote:
+        return entries, f"line {_line(code, opened)}: a string opened here is never closed (a {quote} is missing)"
+    return entries, f"line {_line(code, brace)}: the object `config_deploy = {{` is never closed (a }} is missing)"
+
+
+def _entry_problem(entry: str) -> tuple[int, str] | None:
+    """Why one `key: value` entry cannot be right, with its offset in the entry; None if it can.
+
+    Nested objects and arrays, and expressions this reader cannot judge, pass.
+    """
+    stripped = entry.strip()
+    lead = len(entry) - len(entry.lstrip())
+    if not stripped:
+        return 0, "an empty entry (two commas in a row)"
+    head = _ENTRY_HEAD.match(stripped)
+    if head is None:
+        return lead, f"`{_short(stripped)}` is not `key: value`"
+    value = stripped[head.end():].strip()
+    if not value:
+        return lead, f"`{_short(stripped)}` has no value"
+    if re.fullmatch(_VALUE, value) or value[0] in "{[":
+        return None
+    if _WORD.fullmatch(value) and value != "undefined":
+        return lead, f"the value {value} of `{_short(stripped)}` is not quoted: write \"{value}\""
+    more = _VALUE_THEN_MORE.fullmatch(value)
+    if more is not None:
+        return lead + head.end() + more.start(1), f"a comma is missing before `{_short(more.group(1))}`"
+    return None
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def config_template(experiment: str, deploy: Any = None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..taskkit import babe_task
 
-TARGET_FLAGS = ("target", "endpoint_url", "profile")
+TARGET_FLAGS = ("target", "endpoint_url", "profile", "platform")
 STATUS_FIELDS = ("available", "pending", "submitted", "approved", "rejected")
 
 
@@ -33,10 +33,11 @@ def _start(c, **flags: Any):
     return settings, plugin_manager(settings)
 
 
-def _money(value) -> str:
-    from ..money import fmt
+def _money(value, pricing=None) -> str:
+    """Money for people: the platform's currency symbol (`pricing`; MTurk's $ by default), two decimals."""
+    from ..money import shown
 
-    return f"${fmt(value)}"
+    return shown(value, pricing)
 
 
 def _when(value) -> str:
@@ -60,9 +61,9 @@ CREATE_HELP = {
     "title": "HIT title shown to workers (at most 128 characters)",
     "description": "HIT description (at most 2000 characters)",
     "keywords": "comma-separated search keywords",
-    "reward": "reward per assignment in dollars, e.g. 0.50 (no currency sign)",
+    "reward": "reward per assignment in the platform's currency (dollars on MTurk), e.g. 0.50 (no currency sign)",
     "assignments": "total number of assignments (participants)",
-    "batch-size": "assignments per HIT (default 9: 10 or more costs MTurk's 20% surcharge)",
+    "batch-size": "assignments per HIT (default 9: 10 or more costs MTurk's 20% surcharge; one study on Prolific)",
     "lifetime": "how long the HITs stay open, e.g. 7d, 36h (30s to 365d)",
     "duration": "time a worker has for one assignment, e.g. 45m",
     "auto-approve": "delay before MTurk approves submitted work by itself, e.g. 3d (0s to 30d)",
@@ -79,7 +80,7 @@ CREATE_HELP = {
 }
 
 
-@babe_task(help=CREATE_HELP, iterable=["locale", "qualification", "exclude_experiment"])
+@babe_task(common=True, help=CREATE_HELP, iterable=["locale", "qualification", "exclude_experiment"])
 def create(
     c,
     url=None,
@@ -103,11 +104,7 @@ def create(
     exclude_experiment=None,
     yes=False,
     dry_run=False,
-    json=False,
-    target=None,
-    endpoint_url=None,
-    profile=None,
-    strict_plugins=False,
+    **common,
 ):
     """Post the experiment URL as ExternalQuestion HITs (batched, costed, idempotent)."""
     from .. import output
@@ -136,11 +133,7 @@ def create(
         exclude_experiments=list(exclude_experiment) if exclude_experiment else None,
         yes=yes,
         dry_run=dry_run,
-        json=json,
-        target=target,
-        endpoint_url=endpoint_url,
-        profile=profile,
-        strict_plugins=strict_plugins,
+        **common,
     )
 
     def review(plan, excluded) -> bool:
@@ -148,7 +141,7 @@ def create(
         render_plan(output.stderr_console() if settings.json else output.console(), plan, settings, excluded)
         if settings.target != "live" or settings.dry_run:
             return True
-        return output.confirm(settings, f"Post {len(plan.hits)} HITs on live for {_money(plan.cost.total)}?")
+        return output.confirm(settings, f"Post {len(plan.hits)} HITs on live for {_money(plan.cost.total, plan.pricing)}?")
 
     result = step.run(settings, pm, review=review)
     output.emit(settings, result.as_json(), lambda console: render_created(console, result, settings))
@@ -161,57 +154,90 @@ def render_plan(console, plan, settings, excluded=None) -> None:
 
     cost = plan.cost
     sizes = ", ".join(str(h.assignments) for h in plan.hits)
-    console.print(
-        f"Plan for experiment {plan.experiment} on {plan.target}: {plan.assignments} assignments in "
-        f"{len(plan.hits)} HIT{'s' if len(plan.hits) != 1 else ''} ({sizes}) of one HIT type"
-    )
+    if plan.platform_lines:  # the platform's own lines say how it holds the assignments
+        console.print(f"Plan for experiment {plan.experiment} on {plan.platform} ({plan.target}): {plan.assignments} assignments")
+    else:
+        console.print(
+            f"Plan for experiment {plan.experiment} on {plan.target}: {plan.assignments} assignments in "
+            f"{len(plan.hits)} HIT{'s' if len(plan.hits) != 1 else ''} ({sizes}) of one HIT type"
+        )
     console.print(f"  url {plan.url}")
-    console.print(
-        f"  open for {format_duration(plan.lifetime)}, {format_duration(plan.duration)} per assignment, "
-        f"auto-approved after {format_duration(plan.auto_approve)}"
-    )
+    if not plan.platform_lines:
+        console.print(
+            f"  open for {format_duration(plan.lifetime)}, {format_duration(plan.duration)} per assignment, "
+            f"auto-approved after {format_duration(plan.auto_approve)}"
+        )
     who = [describe(r) for r in plan.qualification_requirements] + (["Masters"] if plan.masters else [])
     if who:
         console.print(f"  workers     {'; '.join(who)}")
-    if plan.unique_workers:
+    for line in plan.platform_lines:
+        console.print(f"  {line}")
+    if plan.unique_workers and not plan.platform_lines:
         console.print("  unique      one HIT per worker in the whole experiment (--allow-repeat-workers to allow more)")
     if excluded is not None:
         names = ", ".join(excluded.experiments) or "no earlier experiment"
         console.print(f"  keeps out   {len(excluded.workers)} worker(s) of {names}")
-    console.print(f"  rewards     {_money(plan.reward)} x {cost.assignments} = {_money(cost.rewards)}")
-    console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {_money(cost.commission)}")
-    if cost.surcharge:
-        console.print(f"  surcharge   20% for HITs of 10 or more assignments = {_money(cost.surcharge)}")
-    if cost.masters:
-        console.print(f"  Masters     5% = {_money(cost.masters)}")
-    console.print(f"  total       {_money(cost.total)}")
+    if plan.blocklist_hits:
+        console.print(f"  blocks      the workers of {len(plan.blocklist_hits)} earlier HIT(s), through {settings.platform}")
+    pricing = plan.pricing
+    console.print(f"  rewards     {_money(plan.reward, pricing)} x {cost.assignments} = {_money(cost.rewards, pricing)}")
+    _fee_lines(console, cost, settings, pricing)
     if plan.resumed:
         done = sum(h.hit_id is not None for h in plan.hits)
         console.print(f"Resuming unfinished plan {plan.plan_id}: {done} of {len(plan.hits)} HITs were already posted.")
+
+
+def _fee_lines(console, cost, settings, pricing, *, total: bool = True) -> None:
+    """The fees as the platform bills them: MTurk's three rules by name, another platform's fee and VAT."""
+    if settings.platform == "mturk":
+        console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {_money(cost.commission, pricing)}")
+        if cost.surcharge:
+            console.print(f"  surcharge   20% for HITs of 10 or more assignments = {_money(cost.surcharge, pricing)}")
+        if cost.masters:
+            console.print(f"  Masters     5% = {_money(cost.masters, pricing)}")
+    else:
+        console.print(f"  fees        {settings.platform}'s fee = {_money(cost.fees - cost.vat, pricing)}")
+        if cost.vat:
+            console.print(f"  VAT         on the fees = {_money(cost.vat, pricing)}")
+    if total:
+        console.print(f"  total       {_money(cost.total, pricing)}")
 
 
 def render_created(console, result, settings) -> None:
     if result.dry_run:
         console.print("Dry run: nothing was posted.")
         return
-    table = _table(f"HITs of {result.plan.experiment} on {settings.target}")
-    for column in ("HIT", "assignments", "expires"):
-        table.add_column(column, no_wrap=True)
-    for hit in result.hits:
-        table.add_row(hit.hit_id or "-", str(hit.assignments), _when(hit.expires_at))
-    console.print(table)
     posted = result.posted_now
-    console.print(f"Posted {posted} HIT{'s' if posted != 1 else ''} now" + (", the rest earlier." if result.resumed else "."))
+    if result.plan.platform_lines:
+        # Another platform: its own words were in the plan review; no HIT lifetime to show.
+        table = _table(f"Posted on {result.plan.platform} ({settings.target}) for {result.plan.experiment}")
+        for column in ("id", "assignments"):
+            table.add_column(column, no_wrap=True)
+        for hit in result.hits:
+            table.add_row(hit.hit_id or "-", str(hit.assignments))
+        console.print(table)
+        console.print(f"Posted {posted} now" + (", the rest earlier." if result.resumed else "."))
+    else:
+        table = _table(f"HITs of {result.plan.experiment} on {settings.target}")
+        for column in ("HIT", "assignments", "expires"):
+            table.add_column(column, no_wrap=True)
+        for hit in result.hits:
+            table.add_row(hit.hit_id or "-", str(hit.assignments), _when(hit.expires_at))
+        console.print(table)
+        console.print(f"Posted {posted} HIT{'s' if posted != 1 else ''} now" + (", the rest earlier." if result.resumed else "."))
     previews = sorted({h.preview_url for h in result.hits if h.preview_url})
     if previews:
         for url in previews:
             console.print(f"Workers preview it at {url}")
-    elif settings.target == "local":
+    elif settings.target == "local" and settings.platform == "mturk":
         console.print("Local MTurk: no worker site; let simulated workers in with `babe local.work`.")
+    for line in result.platform_lines:
+        console.print(line)
 
 
 # -- status ----------------------------------------------------------------------------------------
 @babe_task(
+    common=True,
     iterable=["hit"],
     help={
         "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
@@ -227,11 +253,7 @@ def status(
     watch=False,
     interval="30s",
     sync=False,
-    json=False,
-    target=None,
-    endpoint_url=None,
-    profile=None,
-    strict_plugins=False,
+    **common,
 ):
     """Counts per HIT and in total, money spent and committed, repeat workers."""
     from .. import output
@@ -239,9 +261,7 @@ def status(
     from ..errors import UsageError
     from ..steps import status as step
 
-    settings, pm = _start(
-        c, json=json, target=target, endpoint_url=endpoint_url, profile=profile, strict_plugins=strict_plugins
-    )
+    settings, pm = _start(c, **common)
     try:
         pause = parse_duration(interval)
     except DurationError as exc:
@@ -304,7 +324,10 @@ def render_status(console, result, settings) -> None:
             cells += [f"{key.replace('_', ' ')} {values.get(hit.hit_id, '-')}" for key, values in per_hit.items()]
             console.print("  " + "  ".join(cells))
         console.print("total  " + "  ".join(f"{n} {totals[n]}" for n in STATUS_FIELDS))
-    console.print(f"Spent {_money(result.spent)}; committed {_money(result.committed)} more if all open work is approved.")
+    pricing = result.pricing
+    console.print(
+        f"Spent {_money(result.spent, pricing)}; committed {_money(result.committed, pricing)} more if all open work is approved."
+    )
     for worker, ids_of_worker in sorted(result.repeat_workers.items()):
         console.print(
             f"Repeat worker {worker}: {len(ids_of_worker)} assignments ({', '.join(ids_of_worker)}); approve holds all but the first."
@@ -321,6 +344,7 @@ def _column_total(values: dict) -> str:
 
 # -- approve ---------------------------------------------------------------------------------------
 @babe_task(
+    common=True,
     iterable=["hit", "assignment"],
     help={
         "hit": "only this HIT's assignments (repeat the flag, or separate ids with commas)",
@@ -340,11 +364,7 @@ def approve(
     approve_without_data=False,
     yes=False,
     dry_run=False,
-    json=False,
-    target=None,
-    endpoint_url=None,
-    profile=None,
-    strict_plugins=False,
+    **common,
 ):
     """Approve every Submitted assignment (repeat workers and plugin holds excepted)."""
     from .. import output
@@ -357,11 +377,7 @@ def approve(
         allow_repeat_workers=allow_repeat_workers or None,
         yes=yes,
         dry_run=dry_run,
-        json=json,
-        target=target,
-        endpoint_url=endpoint_url,
-        profile=profile,
-        strict_plugins=strict_plugins,
+        **common,
     )
     if approve_without_data:
         # The babe-backend plugin's own setting, set for this run: the plugin stays the one that
@@ -369,10 +385,10 @@ def approve(
         backend = {**settings.plugin_settings("babe-backend"), "approve_without_data": True}
         settings = settings.replace(plugins={**settings.plugins, "babe-backend": backend})
 
-    def review(todo, total) -> bool:
+    def review(todo, total, pricing=None) -> bool:
         if settings.target != "live":
             return True
-        return output.confirm(settings, f"Approve {len(todo)} assignments on live for {_money(total)}?")
+        return output.confirm(settings, f"Approve {len(todo)} assignments on live for {_money(total, pricing)}?")
 
     try:
         result = step.run(
@@ -404,6 +420,7 @@ def render_approved(console, document: dict, settings) -> None:
 
 # -- expire ----------------------------------------------------------------------------------------
 @babe_task(
+    common=True,
     iterable=["hit"],
     help={
         "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
@@ -415,20 +432,14 @@ def expire(
     c,
     hit=None,
     delete=False,
-    json=False,
-    target=None,
-    endpoint_url=None,
-    profile=None,
-    strict_plugins=False,
+    **common,
 ):
     """Stop the experiment's open HITs now; with --delete, remove the finished ones."""
     from .. import output
     from ..errors import PartialFailure
     from ..steps import expire as step
 
-    settings, pm = _start(
-        c, json=json, target=target, endpoint_url=endpoint_url, profile=profile, strict_plugins=strict_plugins
-    )
+    settings, pm = _start(c, **common)
     try:
         result = step.run(settings, pm, hit_ids=_ids(hit), delete=delete)
     except PartialFailure as failure:
@@ -454,6 +465,7 @@ def render_expired(console, document: dict, delete: bool, result=None) -> None:
 
 # -- extend ----------------------------------------------------------------------------------------
 @babe_task(
+    common=True,
     iterable=["hit"],
     help={
         "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
@@ -471,11 +483,7 @@ def extend(
     split=False,
     yes=False,
     dry_run=False,
-    json=False,
-    target=None,
-    endpoint_url=None,
-    profile=None,
-    strict_plugins=False,
+    **common,
 ):
     """More assignments and/or more time for the experiment's HITs, never one MTurk would refuse."""
     from .. import output
@@ -486,18 +494,14 @@ def extend(
         c,
         yes=yes,
         dry_run=dry_run,
-        json=json,
-        target=target,
-        endpoint_url=endpoint_url,
-        profile=profile,
-        strict_plugins=strict_plugins,
+        **common,
     )
 
     def review(plan) -> bool:
         render_extension(output.stderr_console() if settings.json else output.console(), plan, settings)
         if settings.target != "live" or settings.dry_run:
             return True
-        return output.confirm(settings, f"Extend on live for {_money(plan.cost.total)}?")
+        return output.confirm(settings, f"Extend on live for {_money(plan.cost.total, plan.pricing)}?")
 
     try:
         result = step.run(
@@ -536,14 +540,11 @@ def render_extension(console, plan, settings) -> None:
             f"  new HIT{'s' if count != 1 else ''} ({sizes}) of the same HIT type {plan.new_hits.hit_type_id}, open until "
             f"{_when(plan.new_hits_until)}"
         )
+    pricing = plan.pricing
     if cost.assignments:
-        console.print(f"  rewards     {cost.assignments} assignment(s) = {_money(cost.rewards)}")
-        console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {_money(cost.commission)}")
-        if cost.surcharge:
-            console.print(f"  surcharge   20% for HITs of 10 or more assignments = {_money(cost.surcharge)}")
-        if cost.masters:
-            console.print(f"  Masters     5% = {_money(cost.masters)}")
-    console.print(f"  total       {_money(cost.total)}")
+        console.print(f"  rewards     {cost.assignments} assignment(s) = {_money(cost.rewards, pricing)}")
+        _fee_lines(console, cost, settings, pricing, total=False)
+    console.print(f"  total       {_money(cost.total, pricing)}")
     if plan.resumed:
         console.print(f"Resuming unfinished extension {plan.extension_id}: what it did already is not done again.")
 

@@ -17,6 +17,7 @@ STRICT_HELP = "fail (exit 2) when a plugin cannot be imported or configured"
 
 # -- reject ----------------------------------------------------------------------------------------
 @babe_task(
+    common=True,
     iterable=["assignment"],
     help={
         "assignment": "an assignment to reject (repeat the flag, or separate ids with commas)",
@@ -34,11 +35,7 @@ def reject(
     reason=None,
     yes=False,
     dry_run=False,
-    json=False,
-    target=None,
-    endpoint_url=None,
-    profile=None,
-    strict_plugins=False,
+    **common,
 ):
     """Reject Submitted assignments with a reason the workers read (irreversible: checks first)."""
     from .. import output
@@ -49,11 +46,7 @@ def reject(
         c,
         yes=yes,
         dry_run=dry_run,
-        json=json,
-        target=target,
-        endpoint_url=endpoint_url,
-        profile=profile,
-        strict_plugins=strict_plugins,
+        **common,
     )
     ids = _ids(assignment) + (ids_from_file(from_) if from_ else [])
     shown = output.stderr_console() if settings.json else output.console()
@@ -117,6 +110,7 @@ def render_rejected(console, document: dict, reason: str | None) -> None:
 
 # -- bonus -----------------------------------------------------------------------------------------
 @babe_task(
+    common=True,
     help={
         "csv": "a file of payments with the header worker_id,assignment_id,amount,reason",
         "assignment": "the assignment the bonus is for (one payment; with --worker, --amount, --reason)",
@@ -137,11 +131,7 @@ def bonus(
     pay_again=False,
     yes=False,
     dry_run=False,
-    json=False,
-    target=None,
-    endpoint_url=None,
-    profile=None,
-    strict_plugins=False,
+    **common,
 ):
     """Pay bonuses (one, or a CSV file), each exactly once; shows the total with fees first."""
     from .. import output
@@ -152,68 +142,81 @@ def bonus(
         c,
         yes=yes,
         dry_run=dry_run,
-        json=json,
-        target=target,
-        endpoint_url=endpoint_url,
-        profile=profile,
-        strict_plugins=strict_plugins,
+        **common,
     )
     single = [flag for flag, value in (("--assignment", assignment), ("--worker", worker), ("--amount", amount), ("--reason", reason)) if value is not None]
     if csv is not None and single:
         raise UsageError(f"give either --csv FILE or --worker, --assignment, --amount and --reason, not both ({single[0]} with --csv)")
-    rows = step.read_csv(csv) if csv is not None else step.row_from_flags(worker, assignment, amount, reason)
+    rows = (
+        step.read_csv(csv, settings.platform)
+        if csv is not None
+        else step.row_from_flags(worker, assignment, amount, reason, settings.platform)
+    )
     rows = rows if isinstance(rows, list) else [rows]
     shown = output.stderr_console() if settings.json else output.console()
 
-    def review(todo, total) -> bool:
-        render_payments_plan(shown, todo, settings)
+    seen: dict = {}
+
+    def review(todo, total, pricing=None) -> bool:
+        seen["pricing"] = pricing
+        render_payments_plan(shown, todo, settings, pricing)
         if settings.target != "live" or settings.dry_run:
             return True
-        return output.confirm(settings, f"Pay {len(todo)} bonuses on live for {_money(total)}?")
+        return output.confirm(settings, f"Pay {len(todo)} bonuses on live for {_money(total, pricing)}?")
 
     try:
         result = step.run(settings, pm, rows=rows, pay_again=pay_again, review=review)
     except PartialFailure as failure:
         if not settings.json:
-            render_bonus(output.console(), failure.result)
+            render_bonus(output.console(), failure.result, _symbol(seen.get("pricing")))
         raise
-    output.emit(settings, result.as_json(), lambda console: render_bonus(console, result.as_json()))
+    output.emit(settings, result.as_json(), lambda console: render_bonus(console, result.as_json(), result.pricing.symbol))
 
 
-def render_payments_plan(console, todo, settings) -> None:
+def _symbol(pricing) -> str:
+    return pricing.symbol if pricing is not None else "$"
+
+
+def render_payments_plan(console, todo, settings, pricing=None) -> None:
     """What is about to be paid and its total with fees, shown before paying."""
     from decimal import Decimal
 
     amounts = sum((p.amount for p in todo), Decimal("0.00"))
     fees = sum((p.fee for p in todo), Decimal("0.00"))
     console.print(f"Bonuses for experiment {settings.experiment} on {settings.target}: {len(todo)} payment(s)")
-    console.print(f"  bonuses     {_money(amounts)}")
-    console.print(f"  MTurk fee   20%, at least $0.01 per payment = {_money(fees)}")
-    console.print(f"  total       {_money(amounts + fees)}")
+    console.print(f"  bonuses     {_money(amounts, pricing)}")
+    if settings.platform == "mturk":
+        console.print(f"  MTurk fee   20%, at least $0.01 per payment = {_money(fees, pricing)}")
+    else:
+        console.print(f"  fees        {settings.platform}'s fee on bonuses = {_money(fees, pricing)}")
+    console.print(f"  total       {_money(amounts + fees, pricing)}")
 
 
-def render_bonus(console, document: dict) -> None:
+def render_bonus(console, document: dict, symbol: str = "$") -> None:
     paid = document["paid"]
     if document.get("dry_run"):
-        console.print(f"Dry run: would pay {len(paid)} bonus(es), ${document['total']} with fees; nothing was paid.")
+        console.print(f"Dry run: would pay {len(paid)} bonus(es), {symbol}{document['total']} with fees; nothing was paid.")
     elif paid:
-        console.print(f"Paid {len(paid)} bonus(es): ${document['total']} with fees.")
+        console.print(f"Paid {len(paid)} bonus(es): {symbol}{document['total']} with fees.")
     else:
         console.print("Paid nothing now.")
     for item in paid:
-        console.print(f"  {item['worker_id']}  {item['assignment_id']}  ${item['amount']} + ${item['fee']} fee  {item['reason']}")
+        console.print(
+            f"  {item['worker_id']}  {item['assignment_id']}  {symbol}{item['amount']} + {symbol}{item['fee']} fee  {item['reason']}"
+        )
     if document["already_paid"]:
         console.print(
             f"Already paid {len(document['already_paid'])} (the ledger has them; --pay-again pays them once more)."
         )
     for item in document.get("held", []):
-        console.print(f"Held by a plugin: {item['worker_id']}  {item['assignment_id']}  ${item['amount']}")
+        console.print(f"Held by a plugin: {item['worker_id']}  {item['assignment_id']}  {symbol}{item['amount']}")
     for item in document["failed"]:
-        console.print(f"Failed {item['worker_id']}  {item['assignment_id']}  ${item['amount']}: {item['error']}")
+        console.print(f"Failed {item['worker_id']}  {item['assignment_id']}  {symbol}{item['amount']}: {item['error']}")
 
 
 # -- cost ------------------------------------------------------------------------------------------
 @babe_task(
+    common=True,
     iterable=["hit"],
     help={
         "create": "cost the HITs create would post with the settings (implied by --reward, --assignments, "
@@ -242,11 +245,7 @@ def cost(
     hit=None,
     lifetime=None,
     split=False,
-    json=False,
-    target=None,
-    endpoint_url=None,
-    profile=None,
-    strict_plugins=False,
+    **common,
 ):
     """The exact cost of a create, an extension or a bonus file; else what the experiment spent and committed."""
     from .. import output
@@ -269,18 +268,14 @@ def cost(
         assignments=None if extend else assignments,
         batch_size=batch_size,
         masters=masters or None,
-        json=json,
-        target=target,
-        endpoint_url=endpoint_url,
-        profile=profile,
-        strict_plugins=strict_plugins,
+        **common,
     )
     if extend:
         report = step.of_extend(settings, pm, **_extension(assignments, hit, lifetime, split))
     elif bonus_csv is not None:
-        report = step.of_bonus_file(settings, bonus_csv)
+        report = step.of_bonus_file(settings, bonus_csv, pm)
     elif create or create_flags or assignments is not None:
-        report = step.of_create(settings)
+        report = step.of_create(settings, pm)
     else:
         report = step.of_experiment(settings, pm)
     step.with_plugins(settings, pm, report)
@@ -294,6 +289,10 @@ def _extension(assignments, hit, lifetime, split) -> dict:
 
 def render_cost(console, report, settings, bonus_csv=None) -> None:
     parts = report.parts
+
+    def money(value) -> str:
+        return _money(value, report.pricing)
+
     if report.kind in ("create", "extend"):
         if report.kind == "create":
             sizes = ", ".join(str(n) for n in parts["hits"])
@@ -303,7 +302,7 @@ def render_cost(console, report, settings, bonus_csv=None) -> None:
                 f"Cost of creating {n} assignment{'s' if n != 1 else ''} in {hits} HIT{'s' if hits != 1 else ''} ({sizes}) "
                 f"for experiment {settings.experiment} on {settings.target}"
             )
-            console.print(f"  rewards     {_money(parts['reward'])} x {parts['assignments']} = {_money(parts['rewards'])}")
+            console.print(f"  rewards     {money(parts['reward'])} x {parts['assignments']} = {money(parts['rewards'])}")
         else:
             n, changed, new = parts["assignments"], len(parts["hits"]), parts["new_hits"]
             posted = f" and {len(new)} new HIT(s) ({', '.join(str(size) for size in new)})" if new else ""
@@ -311,43 +310,49 @@ def render_cost(console, report, settings, bonus_csv=None) -> None:
                 f"Cost of extending experiment {settings.experiment} on {settings.target}: {n} more "
                 f"assignment{'s' if n != 1 else ''} over {changed} HIT(s){posted}"
             )
-            console.print(f"  rewards     {_money(parts['rewards'])}")
-        console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {_money(parts['commission'])}")
-        if parts["surcharge"]:
-            console.print(f"  surcharge   20% for HITs of 10 or more assignments = {_money(parts['surcharge'])}")
-        if parts["masters"]:
-            console.print(f"  Masters     5% = {_money(parts['masters'])}")
-        console.print(f"  total       {_money(report.total)}")
+            console.print(f"  rewards     {money(parts['rewards'])}")
+        if settings.platform == "mturk":
+            console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {money(parts['commission'])}")
+            if parts["surcharge"]:
+                console.print(f"  surcharge   20% for HITs of 10 or more assignments = {money(parts['surcharge'])}")
+            if parts["masters"]:
+                console.print(f"  Masters     5% = {money(parts['masters'])}")
+        else:
+            console.print(f"  fees        {settings.platform}'s fee = {money(parts['fees'] - parts.get('vat', 0))}")
+            if parts.get("vat"):
+                console.print(f"  VAT         on the fees = {money(parts['vat'])}")
+        console.print(f"  total       {money(report.total)}")
     elif report.kind == "bonus":
         console.print(f"Cost of {bonus_csv}: {parts['payments']} payment(s) for experiment {settings.experiment} on {settings.target}")
-        console.print(f"  bonuses     {_money(parts['bonuses'])}")
-        console.print(f"  MTurk fee   20%, at least $0.01 per payment = {_money(parts['fees'])}")
-        console.print(f"  total       {_money(report.total)}")
+        console.print(f"  bonuses     {money(parts['bonuses'])}")
+        if settings.platform == "mturk":
+            console.print(f"  MTurk fee   20%, at least $0.01 per payment = {money(parts['fees'])}")
+        else:
+            console.print(f"  fees        {settings.platform}'s fee on bonuses = {money(parts['fees'])}")
+        console.print(f"  total       {money(report.total)}")
         if parts["already_paid"]:
             console.print(
-                f"  already paid: {parts['already_paid']} payment(s), {_money(parts['already_paid_total'])} "
+                f"  already paid: {parts['already_paid']} payment(s), {money(parts['already_paid_total'])} "
                 "with fees (not paid again)"
             )
     else:
         hits = parts["hits"]
         console.print(f"Cost of experiment {settings.experiment} on {settings.target} ({hits} HIT{'s' if hits != 1 else ''})")
         console.print(
-            f"  spent       {_money(report.spent)}  (rewards {_money(parts['rewards_paid'])}, fees {_money(parts['fees_paid'])}, "
-            f"bonuses {_money(parts['bonuses_paid'])}, bonus fees {_money(parts['bonus_fees_paid'])})"
+            f"  spent       {money(report.spent)}  (rewards {money(parts['rewards_paid'])}, fees {money(parts['fees_paid'])}, "
+            f"bonuses {money(parts['bonuses_paid'])}, bonus fees {money(parts['bonus_fees_paid'])})"
         )
-        unconfirmed = f", unconfirmed bonuses {_money(parts['bonuses_unconfirmed'])}" if parts["bonuses_unconfirmed"] else ""
+        unconfirmed = f", unconfirmed bonuses {money(parts['bonuses_unconfirmed'])}" if parts["bonuses_unconfirmed"] else ""
         console.print(
-            f"  committed   {_money(report.committed)}  may still be spent (rewards {_money(parts['rewards_committed'])}, "
-            f"fees {_money(parts['fees_committed'])}{unconfirmed})"
+            f"  committed   {money(report.committed)}  may still be spent (rewards {money(parts['rewards_committed'])}, "
+            f"fees {money(parts['fees_committed'])}{unconfirmed})"
         )
-        console.print(f"  total       {_money(report.total)}")
+        console.print(f"  total       {money(report.total)}")
     for key, value in report.extra.items():
-        console.print(f"{key}: {_plain(value)}")
+        console.print(f"{key}: {_plain(value, report.pricing)}")
 
 
-def _plain(value) -> str:
+def _plain(value, pricing=None) -> str:
     from decimal import Decimal
 
-    from ..money import fmt
-
-    return f"${fmt(value)}" if isinstance(value, Decimal) else str(value)
+    return _money(value, pricing) if isinstance(value, Decimal) else str(value)

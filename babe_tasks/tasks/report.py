@@ -10,23 +10,30 @@ from ..taskkit import babe_task
         "all": "one page for every experiment in this folder's ledger on the target, not only this one",
         "out": "write the pages into this folder (default: reports/ in the experiment folder)",
         "target": "the target whose HITs are reported: local (default), sandbox or live",
+        "platform": "the platform whose HITs are reported: mturk (default) or one a plugin provides",
     }
 )
-def report(c, all=False, out=None, json=False, target=None):
+def report(c, all=False, out=None, json=False, target=None, platform=None):
     """Write reports/<experiment>-<target>.html: submissions, reviews, money by day, completion times."""
     from .. import output
     from ..money import fmt
     from ..settings import Settings
     from ..steps import report as step
 
-    settings = Settings.build(c, json=json, target=target)
-    result = step.run(settings, every=all, out=out)
+    settings = Settings.build(c, json=json, target=target, platform=platform)
+    symbol = "$"
+    if settings.platform != "mturk":  # only another platform needs its plugin (for its currency)
+        from ..plugins import plugin_manager
+        from ..steps import pricing_for
+
+        symbol = pricing_for(settings, plugin_manager(settings)).symbol
+    result = step.run(settings, every=all, out=out, symbol=symbol)
 
     def render(console) -> None:
         for written in result.reports:
             console.print(
                 f"Wrote {written.path}: {written.submitted} of {written.posted} assignments in, "
-                f"{written.approved} approved, {written.rejected} rejected, ${fmt(written.spent)} spent."
+                f"{written.approved} approved, {written.rejected} rejected, {symbol}{fmt(written.spent)} spent."
             )
 
     output.emit(settings, result.as_json(), render)

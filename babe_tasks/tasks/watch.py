@@ -23,7 +23,7 @@ WATCH_HELP = {
 }
 
 
-@babe_task(help=WATCH_HELP, iterable=["hit"])
+@babe_task(common=True, help=WATCH_HELP, iterable=["hit"])
 def watch(
     c,
     goal=None,
@@ -33,11 +33,7 @@ def watch(
     approve=True,
     hit=None,
     yes=False,
-    json=False,
-    target=None,
-    endpoint_url=None,
-    profile=None,
-    strict_plugins=False,
+    **common,
 ):
     """Refresh, approve and expire until complete or --until passes; Ctrl-C stops cleanly."""
     from .. import output
@@ -50,7 +46,9 @@ def watch(
     pause = step.parse_interval(interval)
     queue_url = step.check_queue_url(queue)
     settings, pm = _start(
-        c, yes=yes, json=json, target=target, endpoint_url=endpoint_url, profile=profile, strict_plugins=strict_plugins
+        c,
+        yes=yes,
+        **common,
     )
     lines = _Lines(output.stderr_console())
     try:

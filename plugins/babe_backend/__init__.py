@@ -6,8 +6,11 @@ so a worker can be paid while their data is lost. This plugin closes that gap:
 
 - `approve` holds back every Submitted assignment whose `assignment_id` has no row in the
   backend (`held`, reason `no data in backend`), unless `approve_without_data` is set
-  (`babe approve --approve-without-data`, or `BABE_APPROVE_WITHOUT_DATA=1`);
-- `status` gains the backend's data rows per HIT (`backend_rows`) and its submission count;
+  (`babe approve --approve-without-data`, or `BABE_APPROVE_WITHOUT_DATA=1`); on Prolific a
+  submission has data when a row carries its participant id (`prolific_id`) or its submission id
+  (`session_id`);
+- `status` gains the backend's data rows per HIT (`backend_rows`) and its submission count (on
+  Prolific per study, by the rows' `study_id`);
 - `babe results` downloads the results (`babe_fetch_results`): the CSV route with HTTP Basic auth
   when `BABE_BACKEND_PASSWORD` is set, else the JSON retrieval API turned into the same CSV layout;
 - `babe doctor` and `create` check first (`babe_preflight`, `babe_before_create`): deployMethod
@@ -28,6 +31,7 @@ from babe_tasks.errors import UsageError, Veto
 
 from . import checks, client
 from .config import NAME, PASSWORD_ENV, USER_ENV, load, validate
+from .table import PROLIFIC_COLUMNS, SESSION_COLUMNS, STUDY_COLUMNS
 
 __all__ = ["HOLD_REASON", "NAME"]
 
@@ -66,6 +70,8 @@ def babe_before_approve(settings: Any, assignments: Any) -> list[tuple[str, str]
     if config is None or config.approve_without_data or not assignments:
         return None
     table, _ = client.fetch(config)
+    if getattr(settings, "platform", "mturk") == "prolific":
+        return _prolific_holds(config, table, assignments)
     present = table.assignment_ids()
     if present is None and table.rows:
         raise UsageError(
@@ -77,14 +83,42 @@ def babe_before_approve(settings: Any, assignments: Any) -> list[tuple[str, str]
     return [(a.assignment_id, HOLD_REASON) for a in assignments if a.assignment_id not in present]
 
 
+def _prolific_holds(config: Any, table: Any, assignments: Any) -> list[tuple[str, str]]:
+    """Hold every submission with no row carrying its participant id or its submission id."""
+    participants = table.ids(PROLIFIC_COLUMNS)
+    sessions = table.ids(SESSION_COLUMNS)
+    if participants is None and sessions is None and table.rows:
+        raise UsageError(
+            f"the backend's data for experiment {config.experiment_id} has neither a prolific_id nor a session_id "
+            "column, so no submission can be matched to its data: add them to the experiment's dynamic retrieval keys "
+            f"(or set {USER_ENV} and {PASSWORD_ENV} for the full CSV), or pass --approve-without-data"
+        )
+    participants, sessions = participants or set(), sessions or set()
+    return [
+        (a.assignment_id, HOLD_REASON)
+        for a in assignments
+        if a.assignment_id not in sessions and a.worker_id not in participants
+    ]
+
+
 @hookimpl
 def babe_status(settings: Any, status: Any) -> dict[str, Any] | None:
-    """The backend's data rows per HIT (`backend_rows`) and its submissions (`backend_submissions`)."""
+    """The backend's data rows per HIT (`backend_rows`) and its submissions (`backend_submissions`).
+
+    On Prolific the rows are counted per study by their `study_id`; data without one (_babe's
+    Prolific mode stores only `prolific_id`) belongs to the experiment's only study when it has
+    one study, and is counted nowhere when it has several (which study it came from is unknown).
+    """
     config = load(settings)
     if config is None:
         return None
     table, _ = client.fetch(config)
-    per_hit = table.rows_per_hit()
+    if getattr(settings, "platform", "mturk") == "prolific":
+        per_hit = table.rows_per_hit(STUDY_COLUMNS)
+        if table.index(STUDY_COLUMNS) is None and len(status.hits) == 1:
+            per_hit = {status.hits[0].hit_id: len(table.rows)}
+    else:
+        per_hit = table.rows_per_hit()
     return {
         "backend_rows": {hit.hit_id: per_hit.get(hit.hit_id, 0) for hit in status.hits},
         "backend_submissions": table.submissions(),

@@ -6,6 +6,13 @@ Nothing in _babe notices these (reference/babe.md): the page hard-codes where it
 their assignment never arrives. A `serverAppURL` that does not end in `/api/submit_experiment/`
 posts the trials nowhere, and an experiment the backend does not know, or has switched off, loses
 every submission ("submissions … are just lost"). Each problem is one line with its fix.
+
+On Prolific (`platform: prolific`) the page must say `deployMethod: "Prolific"` and send the
+participant to `prolificURL` = `https://app.prolific.com/submissions/complete?cc=<CODE>` with the
+study's completion code: any other URL (a typo, an old code, the retired app.prolific.ac address)
+leaves participants without a way to submit, so nobody is ever paid. The code is the Prolific
+plugin's (`babe-prolific code` prints it); without that plugin installed only the URL's shape is
+checked.
 """
 
 from __future__ import annotations
@@ -27,13 +34,17 @@ from .config import (
 #: deployMethod each target's HITs need (local accepts either MTurk method).
 EXPECTED = {"live": ("MTurk",), "sandbox": ("MTurkSandbox",), "local": ("MTurk", "MTurkSandbox")}
 NO_FORM = ("debug", "directLink", "Prolific", "localServer")
+PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete?cc="
 
 
 def problems(settings: Any, config: BackendConfig) -> list[str]:
     """Every problem found, one line each; empty when the experiment and its backend are ready."""
     found: list[str] = []
-    if getattr(settings, "platform", "mturk") == "mturk":
+    platform = getattr(settings, "platform", "mturk")
+    if platform == "mturk":
         found.extend(_deploy_method(settings.target, config))
+    elif platform == "prolific":
+        found.extend(_prolific(settings, config))
     missing = [name for name in ("experiment_id", "server_app_url") if not getattr(config, name)]
     if missing:
         found.append(missing_message(config, missing))
@@ -71,6 +82,50 @@ def _deploy_method(target: str, config: BackendConfig) -> list[str]:
             (
                 f"deployMethod is {method} ({where}) but target is {target}: the page would submit to MTurk's {other}, "
                 f"not where the HITs are; set deployMethod to {want}, or use --target {other}"
+            )
+        ]
+    return []
+
+
+def prolific_code(settings: Any) -> str | None:
+    """The completion code the Prolific plugin gives this experiment's study, or None without the plugin."""
+    try:
+        from babe_prolific.config import load
+    except ImportError:
+        return None
+    return load(settings).code_for(settings.experiment)
+
+
+def _prolific(settings: Any, config: BackendConfig) -> list[str]:
+    """deployMethod Prolific, and prolificURL carrying the study's completion code."""
+    method = config.deploy_method
+    code = prolific_code(settings)
+    expected = PROLIFIC_COMPLETE + (code or "<the study's completion code>")
+    if method != "Prolific":
+        shown = f"is {method}" if method else "is not set"
+        return [
+            (
+                f"deployMethod {shown} ({config.where('deploy_method')}) but the platform is prolific: set it to "
+                f'Prolific (with "prolificURL": "{expected}") so the page sends participants back to Prolific'
+            )
+        ]
+    url = (config.prolific_url or "").strip()
+    where = config.where("prolific_url")
+    if not url:
+        return [f"prolificURL is not set ({where}): set it to {expected} (babe-prolific code prints it)"]
+    if not url.startswith(PROLIFIC_COMPLETE):
+        return [
+            (
+                f"prolificURL {redact(url)} ({where}) is not Prolific's completion address: participants could not "
+                f"submit; set it to {expected}"
+            )
+        ]
+    given = url[len(PROLIFIC_COMPLETE) :]
+    if code is not None and given != code:
+        return [
+            (
+                f"prolificURL ({where}) carries completion code {given!r}, but the study's is {code!r}: participants "
+                f"would submit a code the study does not know; set it to {expected}"
             )
         ]
     return []

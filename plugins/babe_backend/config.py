@@ -27,7 +27,7 @@ from babe_tasks.errors import UsageError
 NAME = "babe-backend"
 SECTION = f"babe.plugins.{NAME}"
 #: The plugin's settings; anything else under the section is a typo.
-KEYS = ("experiment_id", "server_app_url", "deploy_method", "user", "timeout", "approve_without_data")
+KEYS = ("experiment_id", "server_app_url", "deploy_method", "prolific_url", "user", "timeout", "approve_without_data")
 #: Keys that look like secrets: refused, because invoke.yaml is committed with the experiment.
 SECRET_HINTS = ("password", "passwd", "secret", "token", "salt", "auth")
 #: Every deployMethod a _babe template knows (reference/babe.md).
@@ -40,7 +40,12 @@ APPROVE_WITHOUT_DATA_ENV = "BABE_APPROVE_WITHOUT_DATA"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 #: The `config_deploy.js` field behind each setting, for messages.
-JS_FIELDS = {"experiment_id": "experimentID", "server_app_url": "serverAppURL", "deploy_method": "deployMethod"}
+JS_FIELDS = {
+    "experiment_id": "experimentID",
+    "server_app_url": "serverAppURL",
+    "deploy_method": "deployMethod",
+    "prolific_url": "prolificURL",
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class BackendConfig:
     password: str | None = field(repr=False)
     timeout: float = DEFAULT_TIMEOUT
     approve_without_data: bool = False
+    #: Where a Prolific participant is sent at the end (`prolificURL`); checked on platform prolific.
+    prolific_url: str | None = None
 
     @property
     def base_url(self) -> str | None:
@@ -116,6 +123,8 @@ def validate(section: dict) -> None:
             f"{SECTION}.deploy_method {section['deploy_method']!r} is not a _babe deployMethod: "
             f"use one of {', '.join(DEPLOY_METHODS)}"
         )
+    if section.get("prolific_url") is not None:
+        _url(section["prolific_url"], f"{SECTION}.prolific_url")
     if section.get("user") is not None and not str(section["user"]).strip():
         raise UsageError(f"{SECTION}.user is empty: remove it or name the backend's AUTH_USERNAME")
     _timeout(section.get("timeout", DEFAULT_TIMEOUT))
@@ -146,6 +155,7 @@ def load(settings: Any) -> BackendConfig | None:
         experiment_id=values.get("experiment_id"),
         server_app_url=values.get("server_app_url"),
         deploy_method=values.get("deploy_method"),
+        prolific_url=values.get("prolific_url"),
         sources=sources,
         deploy_file=deploy.source if deploy is not None else None,
         user=user or None,

@@ -22,6 +22,11 @@ from babe_tasks.errors import BabeError
 #: Columns that carry the MTurk ids the page merged into every trial (`glb_` when a trial had its own).
 ASSIGNMENT_COLUMNS = ("assignment_id", "glb_assignment_id", "assignmentId")
 HIT_COLUMNS = ("hit_id", "glb_hit_id", "hitId")
+#: On Prolific: the participant id (_babe asks for it: `prolific_id`; magpie reads PROLIFIC_PID), the
+#: submission id (magpie's SESSION_ID, the platform's assignment id) and the study id (STUDY_ID).
+PROLIFIC_COLUMNS = ("prolific_id", "glb_prolific_id", "PROLIFIC_PID", "prolific_pid")
+SESSION_COLUMNS = ("session_id", "glb_session_id", "SESSION_ID")
+STUDY_COLUMNS = ("study_id", "glb_study_id", "STUDY_ID")
 SUBMISSION_COLUMN = "submission_id"
 
 
@@ -60,8 +65,13 @@ class Table:
         ids = self.values(ASSIGNMENT_COLUMNS)
         return {value.strip() for value in ids if value.strip()} if ids is not None else None
 
-    def rows_per_hit(self) -> Counter:
-        ids = self.values(HIT_COLUMNS)
+    def ids(self, names: tuple[str, ...]) -> set[str] | None:
+        """The non-empty values of the first of `names` present, or None when no such column exists."""
+        values = self.values(names)
+        return {value.strip() for value in values if value.strip()} if values is not None else None
+
+    def rows_per_hit(self, columns: tuple[str, ...] = HIT_COLUMNS) -> Counter:
+        ids = self.values(columns)
         return Counter(value.strip() for value in ids or [] if value.strip())
 
     def to_csv(self) -> str:

@@ -7,6 +7,11 @@ cap is $400.00 and $312.00 is already committed ($88.00 left); …` — exit 3, 
 bonus sent. On `live` it also refuses a create that costs more than the account's balance.
 `babe status` and `babe cost` show each cap and what is left (`payment_caps`).
 
+Caps are amounts in the run's platform currency: each ledger row is priced by the platform it
+was posted on, and only commitments in the run's currency count (`book`, `prices`). The run's
+pricing comes from the hook arguments (`plan.pricing`, `status.pricing`, `report.pricing`, the
+`pricing` of `babe_before_bonus`).
+
 Nothing happens until `babe.plugins.payment-cap` exists in `invoke.yaml` (see `config`). The
 plugin uses only babe-tasks' public API: `hookimpl`, `Veto`, `Settings.plugin_settings`, the hook
 arguments, the ledger (public methods, and its documented tables read-only) and `babe_tasks.money`.
@@ -23,6 +28,7 @@ from . import book as _book
 from . import caps as _caps
 from . import config as _config
 from .balance import account_balance
+from .prices import Prices
 
 __all__ = ["describe_config"]
 
@@ -41,8 +47,9 @@ def babe_describe(settings):
     return describe_config(settings)
 
 
-def _book_of(settings: Any, caps: _config.CapSettings) -> _book.Book:
-    return _book.book(settings, caps.zone)
+def _book_of(settings: Any, caps: _config.CapSettings, pricing: Any = None) -> _book.Book:
+    """The run's book; `pricing` is the run's platform's as the hook got it (None: asked of the platform)."""
+    return _book.book(settings, caps.zone, Prices(settings, pricing))
 
 
 @hookimpl
@@ -64,7 +71,7 @@ def babe_before_create(settings, plan):
     posted = _book.already_posted(settings, plan)
     amount = sum(
         (
-            _book.hit_commitment(plan.reward, hit.assignments, plan.uses_masters)
+            _book.hit_commitment(plan.reward, hit.assignments, plan.uses_masters, plan.pricing)
             for hit in plan.hits
             if hit.index not in posted
         ),
@@ -73,9 +80,9 @@ def babe_before_create(settings, plan):
     if amount <= 0:
         return
     if caps.caps():
-        _caps.check(caps, _book_of(settings, caps), amount, "create")
+        _caps.check(caps, _book_of(settings, caps, plan.pricing), amount, "create")
     if caps.check_balance and settings.target == "live":
-        _caps.check_balance(amount, account_balance(settings), settings.target)
+        _caps.check_balance(amount, account_balance(settings), settings.target, plan.pricing)
 
 
 @hookimpl
@@ -91,24 +98,31 @@ def babe_before_extend(settings, plan):
     if plan.resumed:
         new = plan.new_hits
         amount = ZERO if new is None else sum(
-            (_book.hit_commitment(new.reward, hit.assignments, new.uses_masters) for hit in new.hits if hit.hit_id is None),
+            (
+                _book.hit_commitment(new.reward, hit.assignments, new.uses_masters, new.pricing)
+                for hit in new.hits
+                if hit.hit_id is None
+            ),
             ZERO,
         )
     else:
         amount = Decimal(plan.cost.total)
     if amount > 0:
-        _caps.check(caps, _book_of(settings, caps), amount, "extend")
+        _caps.check(caps, _book_of(settings, caps, plan.pricing), amount, "extend")
 
 
 @hookimpl
-def babe_before_bonus(settings, payments):
-    """Veto bonuses that would cross a cap. Payments an earlier run left unconfirmed are committed already."""
+def babe_before_bonus(settings, payments, pricing):
+    """Veto bonuses that would cross a cap. Payments an earlier run left unconfirmed are committed already.
+
+    Each payment's `fee` is the platform's already; the book is priced with the run's `pricing`.
+    """
     caps = _config.load(settings)
     if caps is None or not caps.caps():
         return
     amount = sum((p.total for p in payments if not p.resumed), ZERO)
     if amount > 0:
-        _caps.check(caps, _book_of(settings, caps), amount, "bonus")
+        _caps.check(caps, _book_of(settings, caps, pricing), amount, "bonus")
 
 
 @hookimpl
@@ -116,7 +130,7 @@ def babe_status(settings, status):
     caps = _config.load(settings)
     if caps is None or not caps.caps():
         return None
-    return {"payment_caps": _caps.report(caps, _book_of(settings, caps))}
+    return {"payment_caps": _caps.report(caps, _book_of(settings, caps, status.pricing))}
 
 
 @hookimpl
@@ -127,4 +141,4 @@ def babe_cost(settings, report):
         return None
     kind = getattr(report, "kind", None)
     amount = Decimal(report.total) if kind in ("create", "extend", "bonus") else None
-    return {"payment_caps": _caps.report(caps, _book_of(settings, caps), amount)}
+    return {"payment_caps": _caps.report(caps, _book_of(settings, caps, report.pricing), amount)}

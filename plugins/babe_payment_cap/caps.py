@@ -4,6 +4,9 @@ Pure functions over a `book.Book`, so the rules can be checked against hand-comp
 without a ledger: a step that commits `amount` fits a cap when already-committed + amount ≤ cap
 (reaching a cap exactly is allowed). The first cap crossed — experiment, then daily, then total —
 is named in the veto, with the three numbers a person needs to decide what to do.
+
+Amounts are in the run's platform currency (`Book.pricing`) and shown with its symbol
+(`money.shown`): `$400.00` on MTurk, `£400.00` on a Prolific account in pounds.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ REMEDY = {
 }
 
 
-def dollars(value: Decimal) -> str:
-    return f"${money.fmt(value)}"
+def shown(value: Decimal, pricing: Any = money.MTURK_PRICING) -> str:
+    """An amount as messages write it, in the pricing's currency (`$12.00`, `£12.00`)."""
+    return money.shown(value, pricing)
 
 
 def crossed(caps: CapSettings, book: Book, amount: Decimal) -> str | None:
@@ -52,18 +56,22 @@ def check(caps: CapSettings, book: Book, amount: Decimal, step: str) -> None:
     already = book.committed[scope]
     name, done = SCOPE_WORDS[scope]
     left = cap - already
-    room = f"{dollars(left)} left" if left >= 0 else f"already {dollars(-left)} over it"
+
+    def cash(value: Decimal) -> str:
+        return shown(value, book.pricing)
+
+    room = f"{cash(left)} left" if left >= 0 else f"already {cash(-left)} over it"
     raise Veto(
-        f"this {step} commits {dollars(amount)}; {name} is {dollars(cap)} and {dollars(already)} is "
+        f"this {step} commits {cash(amount)}; {name} is {cash(cap)} and {cash(already)} is "
         f"{done.format(day=_day(book, caps))} ({room}); {REMEDY.get(step, 'commit less')} or raise {setting(scope)}"
     )
 
 
-def check_balance(amount: Decimal, balance: Decimal, target: str) -> None:
-    """On live: refuse a create whose cost the account cannot pay."""
+def check_balance(amount: Decimal, balance: Decimal, target: str, pricing: Any = money.MTURK_PRICING) -> None:
+    """On live: refuse a create whose cost the account cannot pay (both in the platform's currency)."""
     if amount > balance:
         raise Veto(
-            f"this create commits {dollars(amount)} but the {target} account balance is {dollars(balance)}: "
+            f"this create commits {shown(amount, pricing)} but the {target} account balance is {shown(balance, pricing)}: "
             "add funds to the requester account or post fewer assignments"
         )
 
@@ -75,29 +83,42 @@ def _day(book: Book, caps: CapSettings) -> str:
 class CapReport(dict):
     """Each cap with what is committed, spent and left — a dict for JSON, one line for people.
 
-    `babe status` prints extra fields as `key: value`, so `str()` gives the sentence while
-    `--json` gets the numbers (money as "12.00" strings, by babe's JSON rules).
+    `babe status` prints extra fields as `key: value`, so `str()` gives the sentence (amounts with
+    the run's currency symbol, `pricing`) while `--json` gets the numbers (money as "12.00"
+    strings, by babe's JSON rules).
     """
 
+    def __init__(self, pricing: Any = money.MTURK_PRICING, elsewhere: dict[str, Decimal] | None = None):
+        super().__init__()
+        self.pricing = pricing
+        #: What other currencies committed (`Book.elsewhere`): named in the sentence, never counted.
+        self.elsewhere = dict(elsewhere or {})
+
     def __str__(self) -> str:
+        def cash(value: Decimal) -> str:
+            return shown(value, self.pricing)
+
         parts = []
         for scope, row in self.items():
             when = f" ({row['day']} {row['timezone']})" if scope == "daily" else ""
-            line = f"{scope} cap {dollars(row['cap'])}{when}: {dollars(row['committed'])} committed"
+            line = f"{scope} cap {cash(row['cap'])}{when}: {cash(row['committed'])} committed"
             if "this" in row:
-                line += f", this {dollars(row['this'])}"
-                line += f", {dollars(row['left_after'])} left after it" if row["fits"] else " would cross it"
+                line += f", this {cash(row['this'])}"
+                line += f", {cash(row['left_after'])} left after it" if row["fits"] else " would cross it"
             elif row["left"] >= 0:
-                line += f", {dollars(row['left'])} left"
+                line += f", {cash(row['left'])} left"
             else:
-                line += f", {dollars(-row['left'])} over it"
+                line += f", {cash(-row['left'])} over it"
             parts.append(line)
+        if parts and self.elsewhere:
+            other = ", ".join(f"{money.fmt(value)} {currency}" for currency, value in sorted(self.elsewhere.items()))
+            parts.append(f"not counted (another currency): {other} committed")
         return "; ".join(parts) if parts else "no caps set"
 
 
 def report(caps: CapSettings, book: Book, amount: Decimal | None = None) -> CapReport:
     """What `status` and `cost` show: per cap, committed, spent and left (and, for a costed step, after it)."""
-    result = CapReport()
+    result = CapReport(book.pricing, book.elsewhere)
     for scope, cap in caps.caps().items():
         committed = book.committed[scope]
         row: dict[str, Any] = {"cap": cap, "committed": committed, "spent": book.spent[scope], "left": cap - committed}

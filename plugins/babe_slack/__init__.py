@@ -11,8 +11,10 @@ A notification never stops or slows a step beyond the timeout (≤ 5 s): a Slack
 or answering an error makes the after-hook raise `WebhookFailed`, which babe prints as one warning
 line naming the plugin while the step's work and exit code stand.
 
+Amounts are in the platform's currency and fees carry its name (`messages`, `pricing`).
+
 The plugin uses only babe-tasks' public API: `hookimpl`, `Settings.plugin_settings`, the hook
-arguments, the ledger's public methods and `babe_tasks.money`.
+arguments, the ledger's public methods, `babe_tasks.money` and `platform.base.pricing_of`.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from babe_tasks.errors import BabeError
 from babe_tasks.plugins import hookimpl
 
 from . import config as _config
 from . import messages, seen
 from .config import SlackConfig, WebhookMissing
 from .post import WebhookFailed, post
+from .pricing import run_pricing
 
 __all__ = ["describe_config", "SlackConfig", "WebhookFailed", "WebhookMissing"]
 
@@ -84,15 +88,21 @@ def babe_after_approve(settings, result):
     cfg = _active(settings, "approve")
     if cfg is None or getattr(result, "dry_run", False) or _watching():
         return  # a watch announces milestones instead: one message per milestone, not per poll
-    paid_now, spent = _approve_money(settings, result)
-    _send(cfg, messages.approved(settings, result, paid_now, spent))
+    try:
+        pricing = run_pricing(settings, result)
+    except BabeError:  # the fees cannot be read now: the message goes out without amounts
+        _send(cfg, messages.approved(settings, result, None, None))
+        return
+    paid_now, spent = _approve_money(settings, result, pricing)
+    _send(cfg, messages.approved(settings, result, paid_now, spent, pricing))
 
 
-def _approve_money(settings: Any, result: Any) -> tuple[Decimal | None, Decimal | None]:
-    """What this approve paid (reward + fee of each assignment approved now) and the experiment's spending.
+def _approve_money(settings: Any, result: Any, pricing: Any) -> tuple[Decimal | None, Decimal | None]:
+    """What this approve paid (reward + the platform's fee of each assignment approved now) and the
+    experiment's spending on this platform (another platform's money may be another currency).
 
-    From the ledger, which approve has just written; HITs it does not know (posted by another tool)
-    make the amount unknown rather than wrong.
+    From the ledger, which approve has just written, priced as approve books it; HITs it does not
+    know (posted by another tool) make the amount unknown rather than wrong.
     """
     from babe_tasks.ledger import Ledger
 
@@ -103,8 +113,8 @@ def _approve_money(settings: Any, result: Any) -> tuple[Decimal | None, Decimal 
             if record is None:
                 paid_now = None
                 break
-            paid_now += record.reward + record.fee
-        hits = ledger.hits(settings.experiment, settings.target)
+            paid_now += record.reward + pricing.assignment_fee(record.reward, record.max_assignments, record.masters)
+        hits = ledger.hits(settings.experiment, settings.target, getattr(settings, "platform", None) or "mturk")
         spent = ledger.spent(hit.hit_id for hit in hits) if hits else None
     return paid_now, spent
 

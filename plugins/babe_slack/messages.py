@@ -10,6 +10,12 @@ assignment.
 Results are read through the attributes their steps define (`steps.create.CreateResult`,
 `steps.approve.ApproveResult`, `steps.reject.RejectResult`, `steps.bonus.BonusResult`,
 `steps.extend.ExtendResult`, `steps.expire.ExpireResult`), as the hook specs hand them over.
+
+Money is shown in the platform's currency (`money.shown` with its `money.Pricing`: `$0.50` on
+MTurk, `£0.50` on a Prolific account in pounds) and fees are named after the platform that
+charges them ("MTurk fees", "Prolific fees", VAT shown when the platform charges it). Each
+builder gets the pricing from what its hook received: the plan (`create`), the result
+(`bonus`, `extend`), the status (`milestone`); `approved` is handed it by the hook.
 """
 
 from __future__ import annotations
@@ -59,8 +65,27 @@ def escape(text: Any) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def dollars(value: Any) -> str:
-    return f"${money.fmt(Decimal(str(value)))}"
+#: How platforms are written in a sentence; any other is written as its setting (`babe.platform`).
+PLATFORM_NAMES = {"mturk": "MTurk", "prolific": "Prolific"}
+
+
+def dollars(value: Any, pricing: Any = None) -> str:
+    """An amount with the platform's currency symbol (MTurk's `$` when no pricing is given)."""
+    return money.shown(Decimal(str(value)), pricing)
+
+
+def platform_name(settings: Any) -> str:
+    name = str(getattr(settings, "platform", None) or "mturk")
+    return escape(PLATFORM_NAMES.get(name, name))
+
+
+def fees_text(settings: Any, cost: Any, pricing: Any) -> str:
+    """`MTurk fees $2.00`, or with a VAT share: `Prolific fees £3.60 (VAT £0.60 included)`."""
+    text = f"{platform_name(settings)} fees {dollars(cost.fees, pricing)}"
+    vat = getattr(cost, "vat", None)
+    if vat:
+        text += f" (VAT {dollars(vat, pricing)} included)"
+    return text
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -76,7 +101,10 @@ def listed(items: list[str]) -> list[str]:
 
 
 def context(settings: Any) -> str:
-    return f"babe-tasks · experiment {escape(settings.experiment)} · target {escape(settings.target)}"
+    """Under every message: the experiment, the platform (when it is not MTurk, the default) and the target."""
+    platform = str(getattr(settings, "platform", None) or "mturk")
+    where = "" if platform == "mturk" else f" · platform {platform_name(settings)}"
+    return f"babe-tasks · experiment {escape(settings.experiment)}{where} · target {escape(settings.target)}"
 
 
 def _who(settings: Any) -> str:
@@ -97,12 +125,16 @@ def created(settings: Any, plan: Any, result: Any) -> Message | None:
     posted = [hit for hit in hits if hit.hit_id]
     if not posted:
         return None
-    cost = plan.cost
+    cost, pricing = plan.cost, plan.pricing
     headline = (
         f":rocket: {_who(settings)} is on *{escape(settings.target)}*: {plural(len(posted), 'HIT')}, "
-        f"{plural(sum(h.assignments for h in posted), 'assignment')} at {dollars(plan.reward)}"
+        f"{plural(sum(h.assignments for h in posted), 'assignment')} at {dollars(plan.reward, pricing)}"
     )
-    lines = [f"Cost if all approved: *{dollars(cost.total)}* (rewards {dollars(cost.rewards)} + MTurk fees {dollars(cost.fees)})"]
+    cost_line = (
+        f"Cost if all approved: *{dollars(cost.total, pricing)}* "
+        f"(rewards {dollars(cost.rewards, pricing)} + {fees_text(settings, cost, pricing)})"
+    )
+    lines = [cost_line]
     if len(posted) < len(hits):
         lines.append(
             f":warning: only {len(posted)} of {len(hits)} HITs are posted — run `babe create` again to post the rest"
@@ -150,13 +182,16 @@ def hit_changes(settings: Any, changes: list[tuple[Any, str]], status: Any) -> M
 
 
 # -- approve --------------------------------------------------------------------------------------
-def approved(settings: Any, result: Any, paid_now: Decimal | None, spent: Decimal | None) -> Message | None:
+def approved(
+    settings: Any, result: Any, paid_now: Decimal | None, spent: Decimal | None, pricing: Any = None
+) -> Message | None:
+    """`paid_now` and `spent` are in the platform's currency (`pricing`; None: MTurk's)."""
     held, failed = list(result.held or []), list(result.failed or [])
     if not (result.approved or held or failed):
         return None
     headline = f":white_check_mark: {_who(settings)} on *{escape(settings.target)}*: approved {plural(result.approved, 'assignment')}"
     if paid_now is not None and result.approved:
-        headline += f", paid {dollars(paid_now)} (rewards and fees)"
+        headline += f", paid {dollars(paid_now, pricing)} (rewards and fees)"
     lines = []
     if result.already_approved:
         lines.append(f"{plural(result.already_approved, 'assignment')} had been approved already")
@@ -167,7 +202,7 @@ def approved(settings: Any, result: Any, paid_now: Decimal | None, spent: Decima
         lines.append(f":warning: {len(failed)} failed — run `babe approve` again:")
         lines += listed(_with_reasons(failed, "assignment_id", "error"))
     if spent is not None:
-        lines.append(f"Spent on this experiment so far: {dollars(spent)}")
+        lines.append(f"Spent on this experiment so far: {dollars(spent, pricing)}")
     return Message(headline, lines, context(settings))
 
 
@@ -200,19 +235,24 @@ def bonused(settings: Any, result: Any) -> Message | None:
     paid, held, failed = list(result.paid), list(result.held or []), list(result.failed or [])
     if not (paid or held or failed):
         return None
+    pricing = result.pricing
+
+    def cash(value: Any) -> str:
+        return dollars(value, pricing)
+
     headline = (
         f":gift: {_who(settings)} on *{escape(settings.target)}*: paid {plural(len(paid), 'bonus', 'bonuses')}, "
-        f"{dollars(result.total)} with fees"
+        f"{cash(result.total)} with fees"
     )
-    lines = listed([f"`{escape(p.worker_id)}` {dollars(p.amount)} — {escape(p.reason)}" for p in paid])
+    lines = listed([f"`{escape(p.worker_id)}` {cash(p.amount)} — {escape(p.reason)}" for p in paid])
     if result.already_paid:
         lines.append(f"{plural(len(result.already_paid), 'bonus', 'bonuses')} had been paid already (not paid twice)")
     if held:
         lines.append(f"Held back {len(held)} by a plugin:")
-        lines += listed([f"`{escape(p.worker_id)}` {dollars(p.amount)}" for p in held])
+        lines += listed([f"`{escape(p.worker_id)}` {cash(p.amount)}" for p in held])
     if failed:
         lines.append(f":warning: {len(failed)} failed — run the same `babe bonus` again (nothing is paid twice):")
-        lines += listed([f"`{escape(p.worker_id)}` {dollars(p.amount)} — {escape(error)}" for p, error in failed])
+        lines += listed([f"`{escape(p.worker_id)}` {cash(p.amount)} — {escape(error)}" for p, error in failed])
     return Message(headline, lines, context(settings))
 
 
@@ -243,7 +283,7 @@ def extended(settings: Any, result: Any) -> Message | None:
     items += [f"`{escape(hit.hit_id)}` new, {hit.assignments} assignments" for hit in posted]
     lines = listed(items)
     if result.cost.total:
-        lines.append(f"Commits up to {dollars(result.cost.total)} more if all is approved")
+        lines.append(f"Commits up to {dollars(result.cost.total, result.plan.pricing)} more if all is approved")
     if failed:
         lines.append(f":warning: {len(failed)} failed — run the same `babe extend` again:")
         lines += listed([f"`{escape(item.get('hit_id') or 'new HITs')}` — {escape(item.get('error', ''))}" for item in failed])
@@ -283,7 +323,7 @@ def milestone(settings: Any, reached: Any, status: Any) -> Message:
     lines = [
         f"{totals['submitted']} waiting for review, {totals['pending']} being worked on, "
         f"{plural(open_hits, 'HIT')} still open",
-        f"Spent on this experiment so far: {dollars(status.spent)}",
+        f"Spent on this experiment so far: {dollars(status.spent, status.pricing)}",
     ]
     return Message(headline, lines, context(settings))
 

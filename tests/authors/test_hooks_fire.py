@@ -136,7 +136,9 @@ ROWS: dict[str, Row] = {
     "babe_after_expire": Row(EXPIRE, {**SETTINGS, "result": _type("ExpireResult")}, World.post),
     "babe_before_reject": Row(REJECT, {**SETTINGS, "assignments": _list("AssignmentInfo", 1)}, World.submit),
     "babe_after_reject": Row(REJECT, {**SETTINGS, "result": _type("RejectResult")}, World.submit),
-    "babe_before_bonus": Row(BONUS, {**SETTINGS, "payments": _list("Payment", 1)}, World.submit),
+    "babe_before_bonus": Row(
+        BONUS, {**SETTINGS, "payments": _list("Payment", 1), "pricing": _type("MTurkPricing")}, World.submit
+    ),
     "babe_after_bonus": Row(BONUS, {**SETTINGS, "result": _type("BonusResult")}, World.submit),
     "babe_before_extend": Row(EXTEND, {**SETTINGS, "plan": _type("ExtendPlan")}, World.post),
     "babe_after_extend": Row(EXTEND, {**SETTINGS, "result": _type("ExtendResult")}, World.post),

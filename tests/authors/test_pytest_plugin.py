@@ -187,7 +187,11 @@ def test_asking_for_an_installed_plugin_by_name(babe_env, babe_run):
     babe_env.use_installed_plugins("slack")
     listed = {p["name"]: p["status"] for p in babe_run("plugins --json").json["plugins"] if p["source"] == "entry point"}
     assert listed["slack"] == "loaded"
-    assert {name: status for name, status in listed.items() if name != "slack"} == {"payment-cap": "disabled", "babe-backend": "disabled"}
+    assert {name: status for name, status in listed.items() if name != "slack"} == {
+        "payment-cap": "disabled",
+        "babe-backend": "disabled",
+        "prolific": "disabled",
+    }
 ''',
         encoding="utf-8",
     )

@@ -353,7 +353,6 @@ def test_an_interrupted_extension_is_finished_by_the_same_command(babe, experime
 
 
 def test_the_exit_code_of_a_partial_failure_through_the_program(babe, experiment, monkeypatch):
-    hits = _create(babe, 4)
     plugins = experiment / "plugins"
     plugins.mkdir()
     (plugins / "flaky.py").write_text(
@@ -367,7 +366,8 @@ def test_the_exit_code_of_a_partial_failure_through_the_program(babe, experiment
         "    if settings.platform == 'flaky':\n"
         "        return Flaky(settings)\n"
     )
-    monkeypatch.setenv("BABE_PLATFORM", "flaky")
+    monkeypatch.setenv("BABE_PLATFORM", "flaky")  # the ledger keeps each platform's HITs apart: create on it too
+    hits = _create(babe, 4)
     run = babe("extend", "--assignments", "1", "--json")
     assert run.code == 1, run
     assert run.json["failed"] == [{"hit_id": hits[0], "error": "CreateAdditionalAssignmentsForHIT: rate exceeded"}]

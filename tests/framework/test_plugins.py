@@ -35,7 +35,7 @@ CONTRACT = {
     "babe_after_expire": ["settings", "result"],
     "babe_before_reject": ["settings", "assignments"],
     "babe_after_reject": ["settings", "result"],
-    "babe_before_bonus": ["settings", "payments"],
+    "babe_before_bonus": ["settings", "payments", "pricing"],
     "babe_after_bonus": ["settings", "result"],
     "babe_before_extend": ["settings", "plan"],
     "babe_after_extend": ["settings", "result"],

@@ -28,7 +28,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DISTRIBUTION = ("pyproject.toml", "README.md", "babe_tasks", "plugins")
-LAB_PLUGINS = {"slack": "babe_slack", "payment-cap": "babe_payment_cap", "babe-backend": "babe_backend"}
+LAB_PLUGINS = {"slack": "babe_slack", "payment-cap": "babe_payment_cap", "babe-backend": "babe_backend", "prolific": "babe_prolific"}
 TIMEOUT = 300
 
 
@@ -95,7 +95,7 @@ def test_the_wheel_holds_the_package_the_lab_plugins_and_the_entry_points(wheel)
     assert not any(name.startswith(("tests/", "docs/", "plugins/")) for name in names)  # the lab plugins under their own names
 
     sections = parse_entry_points(entry_points)
-    assert sections["console_scripts"] == {"babe": "babe_tasks.program:main"}
+    assert sections["console_scripts"] == {"babe": "babe_tasks.program:main", "babe-prolific": "babe_prolific.cli:main"}
     assert sections["babe_tasks"] == LAB_PLUGINS
     assert sections["pytest11"] == {"babe_tasks": "babe_tasks.pytest_plugin"}
 
@@ -161,6 +161,18 @@ def test_babe_works_from_the_wheel_in_any_folder(venv, tmp_path):
     (report,) = json.loads(run(["babe", "report", "--json"], cwd=folder, env=env).stdout)["reports"]
     assert (report["approved"], report["spent"]) == (3, "1.80")
     assert Path(report["path"]).read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+
+    # The same experiment on the second platform, the local Prolific (a plugin from the wheel).
+    created = json.loads(
+        run(["babe", "create", *texts, "--reward", "5.00", "--assignments", "4", "--platform", "prolific", "--yes", "--json"],
+            cwd=folder, env=env).stdout
+    )
+    (study,) = created["hits"]
+    code = run(["babe-prolific", "code"], cwd=folder, env=env).stdout
+    assert created["platform"]["completion_code"] in code, code
+    run(["babe-prolific", "participants", "--study", study["hit_id"], "--count", "4"], cwd=folder, env=env)
+    approved = run(["babe", "approve", "--platform", "prolific", "--json"], cwd=folder, env=env)
+    assert json.loads(approved.stdout)["approved"] == 4, approved.stdout
 
     version = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     plugins = json.loads(run(["babe", "plugins", "--json"], cwd=folder, env=env).stdout)["plugins"]

@@ -106,6 +106,17 @@ CASES = [
     Case("bonus csv missing file", ("bonus", "--csv", "nosuch.csv"), 2, "nosuch.csv"),
     Case("bonus csv one bad row among good", ("bonus", "--csv", "b.csv"), 2, "line 3",
          files={"b.csv": HEADER + "{W},{A},1.00,thanks\n{W},{A2},1.0.0,thanks\n"}),
+    # -- config/config_deploy.js (read by `babe init`: a broken one is refused, nothing written) --------
+    Case("config_deploy.js object never closed", ("init",), 2, "config_deploy.js line 1",
+         files={"config/config_deploy.js": 'var config_deploy = {\n  "experimentID": "12",\n  "deployMethod": "MTurk"\n'}),
+    Case("config_deploy.js string never closed", ("init",), 2, "config_deploy.js line 2",
+         files={"config/config_deploy.js": 'var config_deploy = {\n  "experimentID": "12,\n  "deployMethod": "MTurk"\n};\n'}),
+    Case("config_deploy.js missing comma", ("init",), 2, "config_deploy.js line 3: a comma is missing",
+         files={"config/config_deploy.js": 'var config_deploy = {\n  "experimentID": "12"\n  "deployMethod": "MTurk"\n};\n'}),
+    Case("config_deploy.js unquoted deployMethod", ("init",), 2, "config_deploy.js line 2: the value MTurk",
+         files={"config/config_deploy.js": "var config_deploy = {\n  deployMethod: MTurk,\n};\n"}),
+    Case("config_deploy.js unknown deployMethod", ("init",), 2, "deployMethod 'Mturk'",
+         files={"config/config_deploy.js": "// typo\nvar config_deploy = {\n  deployMethod: 'Mturk',\n};\n"}),
     # -- plugins ----------------------------------------------------------------------------------
     Case("unknown plugin (strict)", ("status", "--strict-plugins"), 2, "nosuchplugin", env={"BABE_PLUGINS": "nosuchplugin"}),
     Case("plugin raises on import (strict)", ("status", "--strict-plugins"), 2, "broken",
@@ -219,6 +230,7 @@ def test_bad_input(case, babe, posted, state_path, monkeypatch, refusing_server)
     for key, value in case.env.items():
         monkeypatch.setenv(key, value)
     before = state_dump(client(state_path))
+    files_before = _files(experiment)
 
     run = babe(*(fill(arg) for arg in case.args))
 
@@ -231,3 +243,8 @@ def test_bad_input(case, babe, posted, state_path, monkeypatch, refusing_server)
     for key in case.env:
         monkeypatch.delenv(key)
     assert state_dump(client(state_path)) == before
+    assert files_before == _files(experiment), "a refused command wrote files"
+
+
+def _files(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and ".babe" not in p.parts}

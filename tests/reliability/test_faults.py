@@ -13,7 +13,16 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from .conftest import until_done
-from .helpers import SEEDS, START_BALANCE, assignments, balance, bonuses, client, hits, ledger_rows
+from .helpers import (
+    SEEDS,
+    START_BALANCE,
+    assignments,
+    balance,
+    bonuses,
+    client,
+    hits,
+    ledger_rows,
+)
 
 CENT = Decimal("0.01")
 REWARD_AND_FEE = Decimal("0.60")  # $0.50 reward + MTurk's 20 % fee (HITs of fewer than 10)
@@ -37,9 +46,10 @@ def work(state_path, hit_ids: list[str], seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_create_60_posts_exactly_7_hits(seed, babe, experiment, faults, state_path):
+def test_create_60_posts_exactly_7_hits(seed, babe, experiment, faults, state_path, record_property):
     faults.on(seed)
     runs = until_done(babe, "create", "--assignments", "60", "--json", faults=faults)
+    record_property("exit_codes", [r.code for r in runs])
     assert runs[-1].code == 0, runs
     counts = faults.counts()
     assert counts["lost"] + counts["drop"] + counts["throttle"] + counts["fault"] > 0
@@ -53,18 +63,17 @@ def test_create_60_posts_exactly_7_hits(seed, babe, experiment, faults, state_pa
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_approve_pays_each_assignment_once(seed, babe, experiment, faults, state_path, full_size):
+def test_approve_pays_each_assignment_once(seed, babe, experiment, faults, state_path, full_size, record_property):
     n = 1000 if full_size else 120
     hit_ids = post(babe, n)
     work(state_path, hit_ids, seed)
     faults.on(seed)
-    # The issue allows one re-run after exit 1. Under these fault rates botocore's retry quota (500
-    # units per client, 5-10 per retry) runs dry after ~100 calls and then every fault fails its
-    # call, so a run needs several re-runs (finding F1 in docs/reliability.md; the fix belongs in
-    # platform/mturk.py). What is asserted here is what must never break: exactly once, to the cent.
-    runs = until_done(babe, "approve", "--json", reruns=12, faults=faults)
-    assert runs[-1].code == 0, runs
-    assert all(r.code in (1, 4) for r in runs[:-1]), runs
+    # The issue allows at most one re-run, and only after an exit 1 (some failed, the rest done).
+    # This held only once the client's retry budget refilled on success (F1 in docs/reliability.md):
+    # botocore's per-client quota ran dry after ~100 faulted calls and a run needed 3-5 re-runs.
+    runs = until_done(babe, "approve", "--json", reruns=1, faults=faults)
+    record_property("exit_codes", [r.code for r in runs])
+    assert [r.code for r in runs] in ([0], [1, 0]), runs
     # An approval whose answer was lost on the last attempt is done on MTurk but failed here: the
     # re-run finds it Approved ("already approved"), so the runs' "approved" add up to at most n.
     assert sum(r.json.get("approved", 0) for r in runs) <= n  # a run may stop at the listing
@@ -85,7 +94,7 @@ def test_approve_pays_each_assignment_once(seed, babe, experiment, faults, state
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_bonus_csv_pays_each_row_once(seed, babe, experiment, faults, state_path, full_size):
+def test_bonus_csv_pays_each_row_once(seed, babe, experiment, faults, state_path, full_size, record_property):
     n = 200 if full_size else 45
     hit_ids = post(babe, n)
     work(state_path, hit_ids, seed)
@@ -100,6 +109,7 @@ def test_bonus_csv_pays_each_row_once(seed, babe, experiment, faults, state_path
 
     faults.on(seed)
     first = until_done(babe, "bonus", "--csv", "bonus.csv", "--json", faults=faults)
+    record_property("exit_codes", [r.code for r in first])
     assert first[-1].code == 0, first
     second = babe("bonus", "--csv", "bonus.csv", "--json")  # the same command, run twice
     assert second.code == 0, second
@@ -117,7 +127,7 @@ def test_bonus_csv_pays_each_row_once(seed, babe, experiment, faults, state_path
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_expire_and_extend_reach_the_intended_state(seed, babe, experiment, faults, state_path):
+def test_expire_and_extend_reach_the_intended_state(seed, babe, experiment, faults, state_path, record_property):
     hit_ids = post(babe, 20)  # sizes are read back from the platform, whatever the split
     mturk = client(state_path)
     sizes = {h["HITId"]: h["MaxAssignments"] for h in hits(mturk)}
@@ -129,6 +139,7 @@ def test_expire_and_extend_reach_the_intended_state(seed, babe, experiment, faul
     assert set(after) == set(hit_ids)
 
     expired = until_done(babe, "expire", "--json", faults=faults)
+    record_property("exit_codes", [[r.code for r in extended], [r.code for r in expired]])
     assert expired[-1].code == 0, expired
     faults.off()
     assert sum(faults.counts().values()) > 0

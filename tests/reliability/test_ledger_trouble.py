@@ -101,3 +101,71 @@ def test_locked_ledger_is_one_line_and_nothing_is_done(babe, experiment, state_p
     assert run.code == 1, run
     assert_one_clear_line(run, "ledger.sqlite", "locked", "run the same command again")
     assert state_dump(client(state_path)) == before
+
+
+def test_ledger_locked_in_the_middle_of_approve(babe, experiment, state_path, monkeypatch):
+    """F7: another program takes the ledger's write lock while approve is paying.
+
+    The lock is taken (a second connection's `BEGIN EXCLUSIVE`, as any other program's would be)
+    right after the 20th approval was recorded, and held until approve has ended. approve must end
+    with exit 1 and one line naming the ledger, the lock and the re-run; the re-run, once the lock
+    is gone, must approve every assignment exactly once, to the cent, with one reward and one fee
+    row each in the ledger (the approvals made while the ledger was locked are found Approved and
+    recorded then, never paid again).
+    """
+    from decimal import Decimal
+
+    from babe_tasks.ledger import Ledger
+    from babe_tasks.localturk.service import LocalTurk
+    from babe_tasks.localturk.workers import simulate
+
+    from .helpers import START_BALANCE, assignments, balance
+
+    n, busy = 60, 0.1
+    run = babe("create", "--assignments", str(n), "--json")
+    assert run.code == 0, run
+    hit_ids = [h["hit_id"] for h in run.json["hits"]]
+    turk = LocalTurk(str(state_path))
+    try:
+        simulate(turk, hit_ids=hit_ids, seed=7)
+    finally:
+        turk.store.close()
+    monkeypatch.setattr("babe_tasks.ledger.BUSY_TIMEOUT", busy)
+    monkeypatch.setenv("BABE_MAX_CONCURRENCY", "4")
+
+    holder = sqlite3.connect(experiment / ".babe" / "ledger.sqlite", isolation_level=None, check_same_thread=False)
+    recorded = {"n": 0}
+    real = Ledger.record_approved
+
+    def record_then_lock(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        recorded["n"] += 1
+        if recorded["n"] == 20:
+            holder.execute("BEGIN EXCLUSIVE")
+
+    monkeypatch.setattr(Ledger, "record_approved", record_then_lock)
+    try:
+        run = babe("approve", "--json")
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+    monkeypatch.setattr(Ledger, "record_approved", real)
+
+    assert run.code == 1, run
+    assert_one_clear_line(run, "ledger.sqlite", "locked", "run the same command again")
+    document = run.json
+    assert document["approved"] >= 20 and document["approved"] + len(document["failed"]) == n, document
+    # Once the lock has been waited for, no further approval starts: at most the calls in flight
+    # (max_concurrency 4) were paid without a record, not all the remaining ones (finding F7).
+    approved_on_mturk = sum(a["AssignmentStatus"] == "Approved" for h in hit_ids for a in assignments(client(state_path), h))
+    assert approved_on_mturk <= recorded["n"] + 4, (approved_on_mturk, recorded["n"])
+
+    again = babe("approve", "--json")
+    assert again.code == 0, again
+    mturk = client(state_path)
+    statuses = [a["AssignmentStatus"] for h in hit_ids for a in assignments(mturk, h)]
+    assert statuses == ["Approved"] * n
+    assert balance(mturk) == START_BALANCE - n * Decimal("0.60")
+    paid = ledger_rows(experiment, "SELECT kind, COUNT(*) n, COUNT(DISTINCT assignment_id) d FROM payments GROUP BY kind")
+    assert {r["kind"]: (r["n"], r["d"]) for r in paid} == {"reward": (n, n), "fee": (n, n)}

@@ -12,7 +12,17 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from .helpers import START_BALANCE, assignments, babe_process, balance, bonuses, client, hits, ledger_rows, run_babe
+from .helpers import (
+    START_BALANCE,
+    assignments,
+    babe_process,
+    balance,
+    bonuses,
+    client,
+    hits,
+    ledger_rows,
+    run_babe,
+)
 from .helpers import subprocess_env as env_for
 
 CENT = Decimal("0.01")

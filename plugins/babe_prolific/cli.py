@@ -1,0 +1,264 @@
+"""`babe-prolific`: the local Prolific and the bonus journal from the shell.
+
+    babe-prolific serve [--port 8045] [--host 127.0.0.1] [--state FILE] [--faults SPEC]
+    babe-prolific participants --study ID --count N [--post-to BACKEND_SUBMIT_URL] [--return-rate R] ...
+    babe-prolific clock [--advance 2d]
+    babe-prolific code                        # the experiment's completion code and URL
+    babe-prolific bonuses [--paid SETUP_ID | --not-paid SETUP_ID]
+
+`participants` and `clock` work on the experiment's local Prolific state (`.babe/prolific.sqlite`,
+or `BABE_PROLIFIC_STATE`, or `--state`), or on a running server with `--endpoint-url`. `code` and
+`bonuses` read the experiment folder like `babe` does. The local server's own pieces live in
+`babe_prolific.local`; this module only parses flags and prints. Exit codes follow babe's: 0 done,
+2 bad input (one line on stderr), 4 a server that does not answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from babe_tasks.errors import BabeError, UsageError
+
+from . import mapping
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed its one line and usage already
+        return 0 if exc.code == 0 else 2
+    try:
+        return args.run(args) or 0
+    except BabeError as exc:
+        print(f"babe-prolific: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ValueError as exc:  # the local Prolific's refusals of bad options
+        print(f"babe-prolific: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="babe-prolific", description="The local Prolific and the Prolific bonus journal.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the local Prolific's API over HTTP until Ctrl-C")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8045)
+    serve.add_argument("--state", help="state file (default: the experiment's .babe/prolific.sqlite)")
+    serve.add_argument("--faults", help="fault spec, e.g. throttle=0.2,lost=0.05,seed=7")
+    serve.set_defaults(run=_serve)
+
+    people = commands.add_parser("participants", help="let simulated participants take a study")
+    people.add_argument("--study", required=True, help="the study id (babe status shows it as the HIT)")
+    people.add_argument("--count", type=int, required=True)
+    people.add_argument("--post-to", help="the _babe backend's submit URL (…/api/submit_experiment/<id>)")
+    people.add_argument("--seed", type=int, default=0)
+    for rate in ("return-rate", "timeout-rate", "wrong-code-rate", "no-code-rate", "lose-rate"):
+        people.add_argument(f"--{rate}", type=float, default=0.0)
+    people.add_argument("--returning", type=int, default=0, help="how many come from earlier studies")
+    _where(people)
+    people.add_argument("--json", action="store_true")
+    people.set_defaults(run=_participants)
+
+    clock = commands.add_parser("clock", help="show or move the local Prolific's clock")
+    clock.add_argument("--advance", help="a duration such as 90s, 25h, 2d")
+    _where(clock)
+    clock.add_argument("--json", action="store_true")
+    clock.set_defaults(run=_clock)
+
+    code = commands.add_parser("code", help="the experiment's completion code and the prolificURL to put in its config")
+    code.add_argument("--folder", help="the experiment folder (default: found from here)")
+    code.add_argument("--json", action="store_true")
+    code.set_defaults(run=_code)
+
+    bonuses = commands.add_parser("bonuses", help="list the bonus journal, or settle an unconfirmed payment")
+    settle = bonuses.add_mutually_exclusive_group()
+    settle.add_argument("--paid", metavar="SETUP_ID", help="you checked on Prolific: this set-up was paid")
+    settle.add_argument("--not-paid", metavar="SETUP_ID", help="you checked on Prolific: not paid; the next babe bonus pays it")
+    bonuses.add_argument("--folder", help="the experiment folder (default: found from here)")
+    bonuses.add_argument("--json", action="store_true")
+    bonuses.set_defaults(run=_bonuses)
+    return parser
+
+
+def _where(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--state", help="state file (default: the experiment's .babe/prolific.sqlite)")
+    group.add_argument("--endpoint-url", help="a running babe-prolific serve, e.g. http://127.0.0.1:8045")
+
+
+def _state(args: Any) -> str:
+    """`--endpoint-url`, else the state file: `--state`, `BABE_PROLIFIC_STATE`, the experiment's."""
+    if getattr(args, "endpoint_url", None):
+        return args.endpoint_url.rstrip("/")
+    if args.state:
+        return str(Path(args.state).expanduser())
+    from babe_tasks.folders import experiment_folder
+
+    from .routing import state_path
+
+    return str(state_path(experiment_folder()))
+
+
+def _print(args: Any, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if getattr(args, "json", False) else text)
+
+
+# -- commands -------------------------------------------------------------------------------------------
+def _serve(args: Any) -> int:
+    from .local.server import serve
+
+    state = _state(args)
+    Path(state).parent.mkdir(parents=True, exist_ok=True)
+
+    def announce(server: Any) -> None:
+        print(f"local Prolific on {server.url} (API {server.url}/api/v1/, state {state}); Ctrl-C stops it", flush=True)
+        print(f"use it with: babe <task> --platform prolific --endpoint-url {server.url}", flush=True)
+
+    try:
+        serve(state, args.host, args.port, args.faults, announce=announce)
+    except OSError as exc:  # the port is taken, or the host is not ours
+        raise UsageError(f"cannot serve on {args.host}:{args.port} ({exc.strerror or exc}): pick another --port") from None
+    return 0
+
+
+def _participants(args: Any) -> int:
+    from .local.errors import ApiError
+    from .local.participants import simulate
+
+    if args.count < 0:
+        raise UsageError(f"--count {args.count} must be 0 or more")
+    try:
+        records = simulate(
+            _state(args),
+            args.study,
+            args.count,
+            post_to=args.post_to,
+            seed=args.seed,
+            return_rate=args.return_rate,
+            timeout_rate=args.timeout_rate,
+            wrong_code_rate=args.wrong_code_rate,
+            no_code_rate=args.no_code_rate,
+            lose_rate=args.lose_rate,
+            returning=args.returning,
+        )
+    except ApiError as exc:  # e.g. an unknown study: the local Prolific's own refusal, in one line
+        raise UsageError(f"the local Prolific refused: {exc}") from None
+    outcomes: dict[str, int] = {}
+    for record in records:
+        outcomes[record["outcome"]] = outcomes.get(record["outcome"], 0) + 1
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "nobody"
+    posted = sum(1 for r in records if r.get("posted"))
+    text = f"{len(records)} participant(s) on study {args.study}: {summary}"
+    if args.post_to:
+        text += f"; {posted} posted their data to the backend"
+    _print(args, {"study": args.study, "participants": records}, text)
+    return 0
+
+
+def _clock(args: Any) -> int:
+    state = _state(args)
+    if state.startswith(("http://", "https://")):
+        import httpx
+
+        body = {"advance": args.advance} if args.advance else None
+        try:
+            response = httpx.request("POST" if body else "GET", f"{state}/_local/clock", json=body, timeout=30)
+        except httpx.HTTPError as exc:
+            from babe_tasks.errors import PlatformError
+
+            raise PlatformError(f"cannot reach the local Prolific at {state} ({type(exc).__name__})") from None
+        if response.status_code != 200:
+            raise UsageError(f"the local Prolific at {state} refused: {response.text[:200]}")
+        answer = response.json()
+    else:
+        from babe_tasks.durations import DurationError, parse_duration
+
+        from .local import advance_clock
+
+        seconds = 0.0
+        if args.advance:
+            try:
+                seconds = parse_duration(args.advance)
+            except DurationError as exc:
+                raise UsageError(f"--advance: {exc}") from None
+        answer = advance_clock(state, seconds)
+    moment = mapping.parse_time(answer.get("now"))
+    shown = moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else answer.get("now")
+    _print(args, answer, f"local Prolific time {shown} (offset {float(answer.get('offset') or 0):g} s)")
+    return 0
+
+
+def _settings(folder: str | None):
+    from babe_tasks.settings import Settings
+
+    return Settings.build(None, folder=folder)
+
+
+def _code(args: Any) -> int:
+    from .config import load
+    from .platform import COMPLETION_URL
+
+    settings = _settings(args.folder)
+    code = load(settings).code_for(settings.experiment)
+    url = COMPLETION_URL.format(code=code)
+    _print(
+        args,
+        {"experiment": settings.experiment, "completion_code": code, "completion_url": url},
+        f"experiment {settings.experiment}: completion code {code}\n"
+        f'put this in config/config_deploy.js: "deployMethod": "Prolific", "prolificURL": "{url}"',
+    )
+    return 0
+
+
+def _bonuses(args: Any) -> int:
+    from .journal import PAID, PAYING, Journal
+
+    settings = _settings(args.folder)
+    journal = Journal.for_folder(settings.folder)
+    try:
+        chosen = args.paid or args.not_paid
+        if chosen:
+            entry = journal.by_setup(chosen)
+            if entry is None:
+                raise UsageError(f"no bonus set-up {chosen} in {journal.path}: babe-prolific bonuses lists them")
+            if entry.state != PAYING:
+                raise UsageError(f"bonus set-up {chosen} is {entry.state}, not unconfirmed: nothing to settle")
+            if args.paid:
+                journal.move(entry.token, PAID, "settled as paid by hand")
+                text = f"bonus set-up {chosen} recorded as paid; the next babe bonus reports it paid"
+            else:
+                journal.forget_setup(entry.token)
+                text = f"bonus set-up {chosen} recorded as not paid; the next babe bonus sets up and pays a new one"
+            _print(args, {"setup_id": chosen, "state": PAID if args.paid else "not-paid"}, text)
+            return 0
+        entries = journal.all()
+        rows = [
+            {
+                "setup_id": e.setup_id,
+                "state": e.state,
+                "participant_id": e.participant_id,
+                "submission_id": e.submission_id,
+                "study_id": e.study_id,
+                "amount": f"{e.amount:.2f}",
+                "reason": e.reason,
+                "error": e.error,
+            }
+            for e in entries
+        ]
+        lines = [f"{r['setup_id']}  {r['state']:<7} {r['amount']:>8}  {r['participant_id']}  {r['reason']}" for r in rows]
+        _print(args, {"bonuses": rows}, "\n".join(lines) if lines else f"no bonuses in {journal.path}")
+        return 0
+    finally:
+        journal.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

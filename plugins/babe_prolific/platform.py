@@ -1,0 +1,581 @@
+"""Prolific as a babe-tasks platform: the protocol of `babe_tasks.platform.base`, on Prolific's API.
+
+A plan is one study (`pricing.single_batch`); the steps' HIT is the study, their assignment a
+submission, their worker a participant (`mapping` translates the shapes). What differs from MTurk
+and how it is made safe:
+
+- **create** posts a draft, then publishes it. Prolific has no request tokens, so the study is
+  found by its `internal_name` (the plan's annotation, which names the plan) before anything is
+  posted: a re-run posts nothing, and a draft a crash left behind is published, never duplicated.
+- **approve** uses the bulk endpoint and then confirms each submission's status by listing the
+  study (the bulk call answers before it has done its work).
+- **reject** needs a category and a message of at least 100 characters: the step's reason is the
+  message (padded with a fixed sentence when shorter), the category `rejection_category` — or the
+  one the reason starts with (`NO_CODE: ...`).
+- **bonus** is two calls, the second not idempotent: `bonuses` and its `journal` keep the set-up id
+  under the step's token, so a set-up is paid at most once, and an unconfirmed pay is reported,
+  never repeated.
+- **extend** sets the study's places to the extension's total (absolute, so a retry adds nothing).
+- **expire** stops the study; studies do not expire by time, so `set_expiration` is refused.
+- **delete** only deletes drafts; a published study stays in the account (reported, not failed).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from babe_tasks import output
+from babe_tasks.errors import UsageError
+from babe_tasks.planning import annotation, annotation_prefix
+from babe_tasks.platform.base import (
+    AssignmentInfo,
+    BonusInfo,
+    HitDetails,
+    HitInfo,
+    NotFound,
+    OperationFailed,
+)
+
+from . import mapping, routing
+from .bonuses import Bonuses
+from .client import ProlificClient, ProlificError, Uncertain
+from .config import MINIMUM_HOURLY, SECTION, ProlificConfig, minimum_allowed
+from .config import load as load_config
+from .journal import Journal
+from .pricing import ProlificPricing, from_account
+
+COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
+#: What Prolific substitutes in the study URL: magpie reads these three parameters.
+URL_PARAMETERS = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
+#: Added to a rejection reason shorter than Prolific's 100 characters.
+REJECTION_TAIL = (
+    "This submission was reviewed by the researchers and could not be accepted for the reason above. "
+    "If you think this is a mistake, please message us through Prolific."
+)
+MIN_REJECTION = 100
+BULK_APPROVE = 1000
+#: How long approve waits for the bulk approval to show in the study's list (it is asynchronous).
+SETTLE_SECONDS = 10.0
+#: Recommended pay (the minimum is the account's `minimum_reward_per_hour`, else `MINIMUM_HOURLY`).
+RECOMMENDED_HOURLY = {"GBP": Decimal("9.00"), "USD": Decimal("12.00")}
+#: MTurk system qualification ids the plan may carry, and what Prolific has for them.
+PERCENT_APPROVED = "000000000000000000L0"
+LOCALE = "00000000000000000071"
+_PLAN_INDEX = re.compile(r" hit=(\d+)/\d+$")
+
+
+class ProlificPlatform:
+    """Prolific for the settings' target (local, live, or an endpoint URL)."""
+
+    name = "prolific"
+    supports_qualifications = False
+
+    def __init__(self, settings, client: ProlificClient | None = None):
+        self.settings = settings
+        self.target = settings.target
+        self.config: ProlificConfig = load_config(settings)
+        self.route = routing.route(settings)
+        self.location = self.route.location
+        self._client = client
+        self._lock = threading.Lock()
+        self._me: dict | None = None
+        self._bonuses: Bonuses | None = None
+        #: submission id → (study id, Prolific status) as last listed: approve_many's starting point.
+        self._seen: dict[str, tuple[str, str]] = {}
+        self._warned_pay = False
+
+    # -- connection ---------------------------------------------------------------------------------
+    def _token(self) -> str:
+        token = self.config.token()
+        if token:
+            return token
+        if self.target == "local":
+            return routing.LOCAL_TOKEN
+        raise UsageError(
+            f"no Prolific API token: set {self.config.token_env} (Prolific app → API tokens) in the environment; "
+            "never in invoke.yaml"
+        )
+
+    @property
+    def client(self) -> ProlificClient:
+        with self._lock:
+            if self._client is None:
+                self._client = ProlificClient(
+                    self.route.base_url,
+                    self._token(),
+                    token_env=self.config.token_env,
+                    transport=self.route.transport,
+                    where=self.route.where,
+                )
+            return self._client
+
+    def connect(self) -> None:
+        self._token()  # a missing token is the lab's to fix before any call: exit 2
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._bonuses is not None:
+            self._bonuses.journal.close()
+        if self.route.app is not None:
+            self.route.app.close()
+
+    def me(self) -> dict:
+        """`GET /users/me/`, once per run: the account's currency, balance, fees and minimum pay."""
+        if self._me is None:
+            self._me = self.client.get("users/me/") or {}
+        return self._me
+
+    @property
+    def pricing(self) -> ProlificPricing:
+        return from_account(self.me())
+
+    def now(self) -> datetime:
+        """Prolific's time; the local Prolific's clock may have been moved (`babe-prolific clock`)."""
+        if self.target != "local":
+            return datetime.now(UTC)
+        try:
+            answer = self.client.request("GET", self.route.base_url.replace("/api/v1/", "/_local/clock"))
+        except (OperationFailed, ValueError):
+            return datetime.now(UTC)
+        if isinstance(answer, dict):
+            if "offset" in answer:
+                return datetime.fromtimestamp(time.time() + float(answer["offset"]), UTC)
+            moment = mapping.parse_time(answer.get("now"))
+            if moment is not None:
+                return moment
+        return datetime.now(UTC)
+
+    def balance(self) -> Decimal:
+        if self.config.workspace_id:
+            answer = self.client.get(f"workspaces/{self.config.workspace_id}/balance/") or {}
+            return mapping.minor_to_major(answer.get("available_balance"))
+        self._me = None
+        me = self.me()
+        return mapping.minor_to_major(me.get("available_balance", me.get("balance")))
+
+    def preview_url(self, hit_group_id: str | None) -> str | None:
+        return None
+
+    # -- create -------------------------------------------------------------------------------------
+    def estimated_minutes(self, plan) -> int:
+        return self.config.estimate(plan.duration)
+
+    def completion_code(self, plan=None) -> str:
+        return self.config.code_for(plan.experiment if plan is not None else self.settings.experiment)
+
+    def check_plan(self, plan) -> None:
+        """Refuse what Prolific cannot honour, and pay below Prolific's minimum, before anything is posted."""
+        if plan.uses_masters:
+            raise UsageError("Prolific has no Masters: drop --masters (use --min-approval for experienced participants)")
+        self._filters(plan)
+        self._check_pay(plan)
+
+    def _filters(self, plan) -> list[dict]:
+        """The study's filters: blocklists, approval rate, and the lab's own (`filters` setting)."""
+        filters: list[dict] = []
+        for requirement in plan.qualification_requirements:
+            qualification = requirement.get("QualificationTypeId")
+            comparator = requirement.get("Comparator")
+            values = requirement.get("IntegerValues") or [None]
+            if qualification == PERCENT_APPROVED and comparator in ("GreaterThanOrEqualTo", "GreaterThan"):
+                lower = int(values[0]) + (1 if comparator == "GreaterThan" else 0)
+                filters.append({"filter_id": "approval_rate", "selected_range": {"lower": lower, "upper": 100}})
+            elif qualification == LOCALE:
+                raise UsageError(
+                    f"--locale is MTurk's: Prolific filters countries with its own filter; drop --locale and add a "
+                    f"country filter under {SECTION}.filters"
+                )
+            else:
+                raise UsageError(
+                    f"Prolific cannot honour the qualification requirement {qualification} ({comparator}): only "
+                    f"--min-approval maps to Prolific; drop it, or add Prolific filters under {SECTION}.filters"
+                )
+        blocklist = sorted(set(getattr(plan, "blocklist_hits", None) or []))
+        if blocklist:
+            filters.append({"filter_id": "previous_studies_blocklist", "selected_values": blocklist})
+        filters.extend(dict(item) for item in self.config.filters)
+        return filters
+
+    def _check_pay(self, plan) -> None:
+        minutes = self.estimated_minutes(plan)
+        pricing = self.pricing
+        hourly = (Decimal(plan.reward) * 60 / minutes).quantize(Decimal("0.01"))
+        minimum = self.minimum_hourly(pricing.currency)
+        shown = f"{pricing.symbol}{plan.reward} for an estimated {minutes} min is {pricing.symbol}{hourly}/h"
+        if minimum is not None and hourly < minimum:
+            raise UsageError(
+                f"{shown}, below Prolific's minimum of {pricing.symbol}{minimum}/h: raise the reward, or set "
+                f"{SECTION}.estimated_minutes to your pilot's median time"
+            )
+        recommended = RECOMMENDED_HOURLY.get(pricing.currency)
+        if recommended is not None and hourly < recommended and not self._warned_pay:
+            self._warned_pay = True
+            output.warn(f"{shown}, below Prolific's recommended {pricing.symbol}{recommended}/h")
+
+    def minimum_hourly(self, currency: str) -> Decimal | None:
+        account = self.me().get("minimum_reward_per_hour")
+        if account not in (None, ""):
+            return mapping.minor_to_major(account)
+        return MINIMUM_HOURLY.get(currency)
+
+    def study_body(self, plan, hit) -> dict:
+        """The draft `POST /studies/` sends for one planned HIT (one study)."""
+        minutes = self.estimated_minutes(plan)
+        url = plan.url + ("&" if "?" in plan.url else "?") + URL_PARAMETERS
+        body: dict[str, Any] = {
+            "name": plan.title,
+            "internal_name": hit.annotation,
+            "description": plan.description,
+            "external_study_url": url,
+            "prolific_id_option": "url_parameters",
+            "completion_codes": [
+                {"code": self.completion_code(plan), "code_type": "COMPLETED", "actions": [{"action": "MANUALLY_REVIEW"}]}
+            ],
+            "total_available_places": hit.assignments,
+            "estimated_completion_time": minutes,
+            "maximum_allowed_time": max(plan.duration // 60, minimum_allowed(minutes)),
+            "reward": mapping.major_to_minor(plan.reward),
+            "device_compatibility": list(self.config.devices),
+            "filters": self._filters(plan),
+            "metadata": f"babe-tasks experiment={plan.experiment} plan={plan.plan_id}",
+        }
+        if self.config.project_id:
+            body["project"] = self.config.project_id
+        return body
+
+    def ensure_hit_type(self, plan) -> str:
+        return mapping.HIT_TYPE
+
+    def create_hit(self, plan, hit_type_id: str, hit) -> HitInfo:
+        study = self._study_named(hit.annotation)
+        if study is None:
+            self._check_pay(plan)
+            try:
+                study = self.client.post("studies/", self.study_body(plan, hit), idempotent=False)
+            except Uncertain:
+                # The draft may exist: find it by its name rather than post a second one.
+                study = self._study_named(hit.annotation)
+                if study is None:
+                    raise OperationFailed("posting the study's draft got no answer and no draft exists; run create again") from None
+        if mapping.status_name(study.get("status")) == "UNPUBLISHED":
+            self._check_pay(plan)
+            self._bring_up_to_date(study, self.study_body(plan, hit))
+            study = self._publish(study)
+        return self._hit(study)
+
+    #: The draft's fields a re-run makes match the plan before publishing (see `_bring_up_to_date`).
+    DRAFT_FIELDS = (
+        "name",
+        "description",
+        "external_study_url",
+        "completion_codes",
+        "total_available_places",
+        "estimated_completion_time",
+        "maximum_allowed_time",
+        "reward",
+        "device_compatibility",
+        "filters",
+    )
+
+    def _bring_up_to_date(self, draft: dict, body: dict) -> None:
+        """PATCH a draft left by an earlier run where it differs from the plan, before it is published.
+
+        The plan's blocklist is not part of its identity (it grows as the experiment posts), so a
+        draft resumed later may miss a study posted since; and a draft can be edited in the app.
+        """
+        changes = {key: body[key] for key in self.DRAFT_FIELDS if key in body and draft.get(key) != body[key]}
+        if changes:
+            self.client.patch(f"studies/{draft['id']}/", changes)
+
+    def _publish(self, study: dict) -> dict:
+        try:
+            return self.client.post(f"studies/{study['id']}/transition/", {"action": "PUBLISH"}, idempotent=True)
+        except ProlificError:
+            # A retried PUBLISH whose first attempt worked is refused as a transition: look.
+            now = self.client.get(f"studies/{study['id']}/")
+            if mapping.status_name(now.get("status")) == "UNPUBLISHED":
+                raise
+            return now
+
+    def _study_named(self, internal_name: str) -> dict | None:
+        for study in self.client.pages("studies/"):
+            if study.get("internal_name") == internal_name:
+                return study
+        return None
+
+    def find_plan_hits(self, plan_id: str) -> dict[int, HitInfo]:
+        prefix = annotation_prefix(plan_id)
+        found: dict[int, HitInfo] = {}
+        for study in self.client.pages("studies/"):
+            note = study.get("internal_name") or ""
+            match = _PLAN_INDEX.search(note)
+            if prefix in note and match and mapping.status_name(study.get("status")) != "UNPUBLISHED":
+                found[int(match.group(1)) - 1] = self._hit(study)
+        return found
+
+    def describe_plan(self, plan) -> list[str]:
+        """create's review: what Prolific will do with the plan (not MTurk's lifetime and auto-approval)."""
+        minutes = self.estimated_minutes(plan)
+        lines = [
+            f"study       {plan.assignments} places, estimated {minutes} min, time limit "
+            f"{max(plan.duration // 60, minimum_allowed(minutes))} min, {', '.join(self.config.devices)}; "
+            "submissions wait for approve (Prolific approves them itself after 21 days)"
+        ]
+        if plan.unique_workers:
+            lines.append(
+                "unique      one place per participant in the whole experiment (earlier studies of the "
+                "experiment are blocklisted; --allow-repeat-workers to allow more)"
+            )
+        return lines
+
+    def describe_created(self, plan) -> list[str]:
+        code = self.completion_code(plan)
+        return [
+            f"completion code: {code}",
+            f"completion URL (the experiment's prolificURL): {COMPLETION_URL.format(code=code)}",
+            f"estimated time: {self.estimated_minutes(plan)} min; devices: {', '.join(self.config.devices)}",
+        ]
+
+    def created_json(self, plan) -> dict:
+        code = self.completion_code(plan)
+        return {
+            "name": self.name,
+            "completion_code": code,
+            "completion_url": COMPLETION_URL.format(code=code),
+            "estimated_minutes": self.estimated_minutes(plan),
+            "devices": list(self.config.devices),
+        }
+
+    # -- studies ------------------------------------------------------------------------------------
+    def _study(self, study_id: str) -> dict:
+        try:
+            return self.client.get(f"studies/{study_id}/")
+        except ProlificError as exc:
+            if exc.status == 404:
+                raise NotFound(f"study {study_id} does not exist on {self.route.where}") from None
+            raise
+
+    def _counts(self, study_id: str) -> dict:
+        return self.client.get(f"studies/{study_id}/submissions/counts/") or {}
+
+    def _hit(self, study: dict) -> HitInfo:
+        return mapping.hit(study, self._counts(study["id"]), self.now())
+
+    def get_hit(self, hit_id: str) -> HitInfo:
+        return self._hit(self._study(hit_id))
+
+    def get_hit_details(self, hit_id: str) -> HitDetails:
+        study = self._study(hit_id)
+        return mapping.details(study, self._counts(hit_id), self.now())
+
+    def find_experiment_hits(self, experiment: str) -> list[HitDetails]:
+        head = annotation(experiment, "", 0, 1).split(" plan=", 1)[0] + " plan="
+        now = self.now()
+        found = [
+            mapping.details(study, self._counts(study["id"]), now)
+            for study in self.client.pages("studies/")
+            if (study.get("internal_name") or "").startswith(head) and mapping.status_name(study.get("status")) != "UNPUBLISHED"
+        ]
+        epoch = datetime.fromtimestamp(0, UTC)
+        return sorted(found, key=lambda h: (h.created_at or epoch, h.annotation or ""))
+
+    def expire(self, hit_id: str) -> None:
+        """Stop the study (STOP): nobody new can start; those at work may still finish."""
+        try:
+            self.client.post(f"studies/{hit_id}/transition/", {"action": "STOP"}, idempotent=True)
+        except ProlificError:
+            if mapping.status_name(self._study(hit_id).get("status")) != "COMPLETED":
+                raise
+
+    def delete(self, hit_id: str) -> None:
+        """Delete a draft; a published study cannot be deleted on Prolific (OperationFailed says so)."""
+        study = self._study(hit_id)
+        if mapping.status_name(study.get("status")) != "UNPUBLISHED":
+            raise OperationFailed(
+                "Prolific keeps published studies (only drafts can be deleted): it stays in the account as "
+                f"{mapping.status_name(study.get('status'))}; nothing to do",
+                "NotDeletable",
+            )
+        self.client.delete(f"studies/{hit_id}/")
+
+    def set_expiration(self, hit_id: str, expires_at: datetime) -> None:
+        raise UsageError(
+            "Prolific studies do not expire by time: drop --lifetime (babe extend --assignments N adds places; "
+            "babe expire stops a study)"
+        )
+
+    def add_assignments(self, hit_id: str, count: int, token: str, *, total: int | None = None) -> bool:
+        """More places: the study's size becomes `total` (absolute, so a repeated call adds nothing).
+
+        `total` counts like `max_assignments` (places + rejected submissions, see `mapping`), so the
+        places wanted are `total` minus the rejections.
+        """
+        study = self._study(hit_id)
+        places = int(study.get("total_available_places") or 0)
+        if total is not None:
+            rejected = mapping.counts_by_status(self._counts(hit_id)).get("REJECTED", 0)
+            wanted = total - rejected
+        else:
+            wanted = places + count
+        if places >= wanted:
+            return False
+        self.client.patch(f"studies/{hit_id}/", {"total_available_places": wanted})
+        return True
+
+    # -- submissions --------------------------------------------------------------------------------
+    def _submissions(self, study_id: str) -> Iterator[dict]:
+        for submission in self.client.pages(f"studies/{study_id}/submissions/"):
+            self._seen[submission["id"]] = (study_id, mapping.status_name(submission.get("status")))
+            yield submission
+
+    def iter_assignments(self, hit_id: str, statuses: tuple[str, ...] | None = None) -> Iterator[AssignmentInfo]:
+        wanted = set(statuses) if statuses else None
+        for submission in self._submissions(hit_id):
+            if not mapping.is_listed(submission):
+                continue
+            info = mapping.assignment(submission, hit_id)
+            if wanted is None or info.status in wanted:
+                yield info
+
+    def _submission(self, submission_id: str) -> dict:
+        try:
+            submission = self.client.get(f"submissions/{submission_id}/")
+        except ProlificError as exc:
+            if exc.status == 404:
+                raise NotFound(f"submission {submission_id} does not exist on {self.route.where}") from None
+            raise
+        self._seen[submission_id] = (submission.get("study_id") or "", mapping.status_name(submission.get("status")))
+        return submission
+
+    def get_assignment(self, assignment_id: str) -> AssignmentInfo:
+        return mapping.assignment(self._submission(assignment_id))
+
+    def approve(self, assignment_id: str, feedback: str | None = None) -> bool:
+        """Approve one submission (Prolific has no approval message: `feedback` is not sent)."""
+        status = mapping.status_name(self._submission(assignment_id).get("status"))
+        if status in ("APPROVED", "PARTIALLY APPROVED"):
+            return False
+        if status != "AWAITING REVIEW":
+            raise OperationFailed(f"submission is {status}, not AWAITING REVIEW", "InvalidSubmissionState")
+        self.client.post(f"submissions/{assignment_id}/transition/", {"action": "APPROVE"}, idempotent=True)
+        return True
+
+    def approve_many(self, assignment_ids: list[str], feedback: str | None = None) -> dict[str, bool | Exception]:
+        """Bulk-approve (≤ 1000 a request), then confirm each id's status from its study's list."""
+        results: dict[str, bool | Exception] = {}
+        studies: dict[str, set[str]] = {}
+        todo: list[str] = []
+        for submission_id in dict.fromkeys(assignment_ids):
+            if submission_id not in self._seen:
+                try:
+                    self._submission(submission_id)
+                except OperationFailed as exc:
+                    results[submission_id] = exc
+                    continue
+            study_id, status = self._seen[submission_id]
+            if status in ("APPROVED", "PARTIALLY APPROVED"):
+                results[submission_id] = False
+                continue
+            studies.setdefault(study_id, set()).add(submission_id)
+            todo.append(submission_id)
+        for start in range(0, len(todo), BULK_APPROVE):
+            chunk = todo[start : start + BULK_APPROVE]
+            try:
+                self.client.post("submissions/bulk-approve/", {"submission_ids": chunk}, idempotent=True)
+            except OperationFailed as exc:
+                for submission_id in chunk:
+                    results[submission_id] = exc
+        waiting = [i for i in todo if i not in results]
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while waiting:
+            statuses: dict[str, str] = {}
+            for study_id, ids in studies.items():
+                if ids & set(waiting):
+                    for submission in self._submissions(study_id):
+                        statuses[submission["id"]] = mapping.status_name(submission.get("status"))
+            still = []
+            for submission_id in waiting:
+                status = statuses.get(submission_id, "")
+                if status in ("APPROVED", "PARTIALLY APPROVED"):
+                    results[submission_id] = True
+                elif status == "AWAITING REVIEW" and time.monotonic() < deadline:
+                    still.append(submission_id)
+                else:
+                    results[submission_id] = OperationFailed(
+                        f"still {status or 'unlisted'} after the bulk approval; run approve again", "NotApproved"
+                    )
+            waiting = still
+            if waiting:
+                time.sleep(0.2)
+        return results
+
+    def reject(self, assignment_id: str, reason: str) -> bool:
+        status = mapping.status_name(self._submission(assignment_id).get("status"))
+        if status == "REJECTED":
+            return False
+        if status != "AWAITING REVIEW":
+            raise OperationFailed(f"submission is {status}, not AWAITING REVIEW", "InvalidSubmissionState")
+        category, message = self.rejection(reason)
+        self.client.post(
+            f"submissions/{assignment_id}/transition/",
+            {"action": "REJECT", "rejection_category": category, "message": message},
+            idempotent=True,
+        )
+        return True
+
+    def rejection(self, reason: str) -> tuple[str, str]:
+        """(category, message) for a reason: `CATEGORY: text` picks the category; short texts are padded."""
+        from .config import REJECTION_CATEGORIES
+
+        category = self.config.rejection_category
+        text = reason.strip()
+        head, sep, rest = text.partition(":")
+        if sep and head.strip().upper() in REJECTION_CATEGORIES and rest.strip():
+            category, text = head.strip().upper(), rest.strip()
+        if len(text) < MIN_REJECTION:
+            text = f"{text.rstrip('.')}. {REJECTION_TAIL}"
+        return category, text
+
+    # -- bonuses: two calls, the second not idempotent (see `bonuses`) ------------------------------
+    @property
+    def bonuses(self) -> Bonuses:
+        client = self.client  # outside the lock: building the client takes it too
+        with self._lock:
+            if self._bonuses is None:
+                self._bonuses = Bonuses(client, Journal.for_folder(self.settings.folder), self._submission, self._symbol)
+            return self._bonuses
+
+    def _symbol(self) -> str:
+        return self.pricing.symbol
+
+    def send_bonus(self, worker_id: str, assignment_id: str, amount: Decimal, reason: str, token: str) -> bool:
+        return self.bonuses.send(worker_id, assignment_id, amount, reason, token)
+
+    def list_bonus_payments(self, assignment_id: str) -> list[BonusInfo]:
+        return self.bonuses.paid_for_submission(assignment_id)
+
+    def list_hit_bonus_payments(self, hit_id: str) -> list[BonusInfo]:
+        return self.bonuses.paid_for_study(hit_id)
+
+    # -- qualifications: Prolific has none (supports_qualifications is False) -----------------------
+    def find_qualification_type(self, name: str) -> str | None:
+        return None
+
+    def qualification_type_name(self, qualification_type_id: str) -> str | None:
+        return None
+
+    def create_qualification_type(self, name: str, description: str) -> str:
+        raise UsageError("Prolific has no qualification types: workers are kept out with blocklists instead")
+
+    def grant_qualification(self, qualification_type_id: str, worker_id: str, value: int = 1) -> None:
+        raise UsageError("Prolific has no qualification types: workers are kept out with blocklists instead")
+
+    def iter_qualified_workers(self, qualification_type_id: str) -> Iterator[tuple[str, int | None]]:
+        return iter(())
