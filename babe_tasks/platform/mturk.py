@@ -154,11 +154,14 @@ class RetryBudget:
 def install_retry_budget(client, budget: RetryBudget | None = None) -> RetryBudget | None:
     """Give a client in standard or adaptive retry mode a `RetryBudget` instead of botocore's quota.
 
-    botocore has no setting for its quota, so its standard retry handler is registered again,
-    from botocore's own parts (the same conditions, back-off and `max_attempts`: AWS_MAX_ATTEMPTS,
-    the profile's `max_attempts`, else botocore's default of 3), under the unique id botocore uses,
-    with the budget as the quota. The adaptive rate limiter is a separate handler and stays as it
-    is. Legacy mode has no quota: the client is left alone and None returned.
+    botocore has no setting for its quota, so its standard retry handler is registered again by
+    botocore's own `register_retry_handler` (the same conditions, back-off, throttling detection,
+    costs and `max_attempts` as the botocore installed: AWS_MAX_ATTEMPTS, the profile's
+    `max_attempts`, else botocore's default of 3) under the unique id botocore uses, and its quota
+    checker is handed the budget. Retry costs differ between botocore versions (5 a retry up to
+    1.43, 14 from 1.44, throttling 5): the budget counts whatever they are. The adaptive rate
+    limiter is a separate handler and stays as it is. Legacy mode has no quota: the client is left
+    alone and None returned.
     """
     from botocore.retries import standard
 
@@ -167,22 +170,14 @@ def install_retry_budget(client, budget: RetryBudget | None = None) -> RetryBudg
         return None
     budget = budget or RetryBudget()
     service = client.meta.service_model.service_id.hyphenize()
-    checker = standard.RetryQuotaChecker(budget)
-    handler = standard.RetryHandler(
-        retry_policy=standard.RetryPolicy(
-            retry_checker=standard.StandardRetryConditions(
-                max_attempts=retries.get("total_max_attempts") or standard.DEFAULT_MAX_ATTEMPTS
-            ),
-            retry_backoff=standard.ExponentialBackoff(),
-        ),
-        retry_event_adapter=standard.RetryEventAdapter(),
-        retry_quota=checker,
-    )
     events = client.meta.events
-    unique_id = f"retry-config-{service}"
-    events.unregister(f"needs-retry.{service}", unique_id=unique_id)
-    events.register(f"needs-retry.{service}", handler.needs_retry, unique_id=unique_id)
-    events.register(f"after-call.{service}", checker.release_retry_quota)
+    events.unregister(f"needs-retry.{service}", unique_id=f"retry-config-{service}")
+    handler = standard.register_retry_handler(
+        client, max_attempts=retries.get("total_max_attempts") or standard.DEFAULT_MAX_ATTEMPTS
+    )
+    # The checker's quota (`_quota`, a `quota.RetryQuota`) is the one attribute botocore gives no
+    # way to set; every botocore from the lower bound on keeps it there (tests/reliability).
+    handler._retry_quota._quota = budget
     return budget
 
 

@@ -38,7 +38,9 @@ from . import (
 )
 
 COUNTS = ("available", "pending", "submitted", "approved", "rejected")
-RESERVED = ("hits", "totals", "committed", "spent", "repeat_workers")
+RESERVED = ("hits", "totals", "committed", "spent", "repeat_workers", "work_time")
+#: Assignment statuses whose accept and submit times measure a whole piece of work.
+FINISHED = ("Submitted", "Approved", "Rejected")
 
 
 @dataclass
@@ -58,6 +60,8 @@ class HitStatus:
     open: bool
     #: How the numbers were obtained: "GetHIT", "GetHIT+list", "ledger" (deleted HITs).
     source: str = "GetHIT"
+    #: The reward of one assignment (what the work-time summary divides by the time taken).
+    reward: Decimal | None = None
 
     def as_json(self) -> dict:
         return {
@@ -85,6 +89,8 @@ class StatusResult:
     warnings: list[str] = field(default_factory=list)
     #: The platform's fee rules and currency (`money.Pricing`): what text output shows money in.
     pricing: Any = field(default=money.MTURK_PRICING, repr=False)
+    #: How long the finished work took (`WorkTime`), or None before anything was submitted.
+    work_time: WorkTime | None = None
 
     @property
     def totals(self) -> dict[str, int]:
@@ -108,8 +114,47 @@ class StatusResult:
             "repeat_workers": [
                 {"worker_id": worker, "assignments": ids} for worker, ids in sorted(self.repeat_workers.items())
             ],
+            "work_time": self.work_time.as_json() if self.work_time is not None else None,
             **self.extra,
         }
+
+
+@dataclass(frozen=True)
+class WorkTime:
+    """How long workers took, accept to submit, over the finished work the ledger has seen.
+
+    The median, because pay rules judge it (Prolific's minimum hourly pay is applied to the median
+    completion time) and one participant who left the tab open must not move it; `hourly` is the
+    reward per hour at that median, when every HIT pays the same reward.
+    """
+
+    submissions: int
+    median_seconds: int
+    hourly: Decimal | None
+
+    def as_json(self) -> dict:
+        return {"submissions": self.submissions, "median_seconds": self.median_seconds, "hourly": self.hourly}
+
+
+def work_time(rows, rewards: dict[str, Decimal]) -> WorkTime | None:
+    """The work-time summary of ledger assignment rows of the HITs in `rewards` (None: no finished work)."""
+    import statistics
+
+    seconds = [
+        row["submit_time"] - row["accept_time"]
+        for row in rows
+        if row["hit_id"] in rewards
+        and row["status"] in FINISHED
+        and row["accept_time"] is not None
+        and row["submit_time"] is not None
+        and row["submit_time"] >= row["accept_time"]
+    ]
+    if not seconds:
+        return None
+    median = max(1, round(statistics.median(seconds)))
+    paid = {reward for reward in rewards.values() if reward is not None}
+    hourly = money.round_cents(paid.pop() * 3600 / Decimal(median)) if len(paid) == 1 else None
+    return WorkTime(len(seconds), median, hourly)
 
 
 def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
@@ -128,9 +173,10 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
         result = StatusResult(
             hits=hits,
             spent=ledger.spent(h.hit_id for h in hits),
-            repeat_workers=repeat_workers(ledger.assignments(settings.experiment, settings.target)),
+            repeat_workers=repeat_workers(seen := ledger.assignments(settings.experiment, settings.target)),
             pricing=pricing,
         )
+        result.work_time = work_time(seen, {h.hit_id: h.reward for h in hits})
         result.warnings.extend(exclusion.grant_seen(settings, platform, ledger).warnings("the experiment's qualification"))
     for plugin, fields in collect(pm, "babe_status", settings=settings, status=result):
         if not isinstance(fields, dict):
@@ -177,6 +223,7 @@ def _one(settings, platform, ledger: Ledger, hit: HitRecord | str, now: datetime
         price=price,
         open=info.is_open(now),
         source=source,
+        reward=info.reward,
     )
 
 
@@ -196,4 +243,5 @@ def _from_ledger(ledger: Ledger, hit: HitRecord, status: str, pricing) -> HitSta
         price=hit.reward + pricing.assignment_fee(hit.reward, hit.max_assignments, hit.masters),
         open=False,
         source="ledger",
+        reward=hit.reward,
     )

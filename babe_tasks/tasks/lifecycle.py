@@ -328,6 +328,12 @@ def render_status(console, result, settings) -> None:
     console.print(
         f"Spent {_money(result.spent, pricing)}; committed {_money(result.committed, pricing)} more if all open work is approved."
     )
+    if result.work_time is not None:
+        from ..durations import format_duration
+
+        work = result.work_time
+        rate = f", {_money(work.hourly, pricing)}/h at that pace" if work.hourly is not None else ""
+        console.print(f"Median time to submit: {format_duration(work.median_seconds)} over {work.submissions} submission(s){rate}.")
     for worker, ids_of_worker in sorted(result.repeat_workers.items()):
         console.print(
             f"Repeat worker {worker}: {len(ids_of_worker)} assignments ({', '.join(ids_of_worker)}); approve holds all but the first."

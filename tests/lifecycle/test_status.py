@@ -25,7 +25,7 @@ def test_status_shape_and_exact_counts_per_hit(babe, created, turk):
     run = babe("status", "--json")
     assert run.code == 0, run
     document = run.json
-    assert set(document) == {"hits", "totals", "committed", "spent", "repeat_workers"}
+    assert set(document) == {"hits", "totals", "committed", "spent", "repeat_workers", "work_time"}
     for hit in document["hits"]:
         assert set(hit) == {"hit_id", "status", *COUNTS, "expires_at"}
     assert [h["hit_id"] for h in document["hits"]] == [h["hit_id"] for h in created["hits"]]

@@ -73,6 +73,9 @@ CASES = [
     # -- environment and settings -----------------------------------------------------------------
     Case("BABE_REWARD not money", ("create", "--assignments", "5"), 2, "reward", env={"BABE_REWARD": "cheap"}),
     Case("BABE_TARGET unknown", ("status",), 2, "mars", env={"BABE_TARGET": "mars"}),
+    Case("BABE_PLATFORM unknown", ("status",), 2, "carrier-pigeon", env={"BABE_PLATFORM": "carrier-pigeon"}),
+    Case("platform flag unknown", ("approve", "--platform", "nosuch", "--yes"), 2, "nosuch"),
+    Case("local clock not a duration", ("local.clock", "--advance", "yesterday"), 2, "yesterday"),
     Case("BABE_MAX_CONCURRENCY zero", ("status",), 2, "max_concurrency", env={"BABE_MAX_CONCURRENCY": "0"}),
     Case("BABE_LOCAL_FAULTS malformed", ("status",), 2, "BABE_LOCAL_FAULTS", env={"BABE_LOCAL_FAULTS": "throttle=lots"}),
     Case("BABE_LOCAL_FAULTS over 1", ("status",), 2, "BABE_LOCAL_FAULTS", env={"BABE_LOCAL_FAULTS": "throttle=0.9,fault=0.9"}),

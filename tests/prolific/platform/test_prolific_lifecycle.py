@@ -28,6 +28,20 @@ def test_a_full_study_is_reviewable_and_a_participant_at_work_is_pending(babe, s
     assert babe("status", "--json").json["hits"][0]["submitted"] == 4
 
 
+
+def test_status_reports_the_median_completion_time_and_the_hourly_pay_it_implies(babe, study_id, people, local):
+    import statistics
+    from decimal import Decimal
+
+    people(study_id, 5, seed=4)
+    times = [r["completed_at"] - r["started_at"] for r in local.submissions().values() if r["completed_at"]]
+    run = babe("status", "--json")
+    assert run.code == 0, run
+    work = run.json["work_time"]
+    # Prolific judges pay on the median completion time: what status shows, to the second.
+    assert work["submissions"] == 5 and work["median_seconds"] == round(statistics.median(times))
+    assert Decimal(work["hourly"]) == (Decimal("1.50") * 3600 / work["median_seconds"]).quantize(Decimal("0.01"))
+
 # -- approve -----------------------------------------------------------------------------------------
 def test_approve_pays_every_submission_in_one_bulk_call_and_is_idempotent(babe, study_id, people, local):
     visits = submitted(people, study_id, 4)
