@@ -5,7 +5,8 @@ and — the dangerous one — a request that was carried out but whose answer ne
 of CreateHIT or SendBonus must not pay twice). Both ways in share one injector type: the
 in-process handler turns a drop or a lost answer into the exception botocore's HTTP layer would
 raise, the HTTP server closes the socket without answering. Only the requester API is subject to
-faults; the private `/_local` routes never are.
+faults; the private `/_local` routes never are. The local Prolific's injector is a subclass of this
+one (`babe_prolific.local.faults`), so both services draw, count and fail requests alike.
 
 Spec strings (`BABE_LOCAL_FAULTS`, `babe local.serve --faults`, `POST /_local/faults`):
 `throttle=0.2,fault=0.05,drop=0.05,lost=0.05,latency_ms=20,rate=50,seed=7`.
@@ -19,8 +20,8 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Callable
 
 #: The kinds a request can be hit by, drawn with one random number per request (so a seed fixes
 #: the whole sequence). Their probabilities add up to at most 1.
@@ -29,6 +30,9 @@ PROBABILISTIC = ("throttle", "fault", "drop", "lost")
 KINDS = (*PROBABILISTIC, "rate", "latency")
 
 REQUESTER_TARGET_PREFIX = "MTurkRequesterServiceV20170117."
+
+#: An answer: (status, body) for the local MTurk, (status, headers, body) for the local Prolific.
+Answer = tuple
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,19 @@ class TokenBucket:
 
 
 class FaultInjector:
-    """Decides, per requester request, whether and how it fails; thread-safe and seeded."""
+    """Decides, per request, whether and how it fails; thread-safe and seeded.
+
+    This class serves the local MTurk; another local service (the local Prolific) subclasses it
+    and names which requests are subject to faults (`target_prefix`: a request's X-Amz-Target
+    here, a URL path there), how an injected refusal is answered (`refusal`) and the environment
+    variable its spec may come from (`ENV`). An answer is a tuple whose first item is the HTTP
+    status and whose last is the body.
+    """
+
+    #: Only requests whose target starts with this meet faults (never the private routes).
+    target_prefix = REQUESTER_TARGET_PREFIX
+    #: The environment variable `from_environment` reads.
+    ENV = "BABE_LOCAL_FAULTS"
 
     def __init__(self, spec: FaultSpec | str):
         self.spec = parse(spec) if isinstance(spec, str) else spec
@@ -156,14 +172,15 @@ class FaultInjector:
         self._counts: Counter[str] = Counter()
 
     def __repr__(self) -> str:
-        return f"FaultInjector({str(self.spec)!r})"
+        return f"{type(self).__name__}({str(self.spec)!r})"
 
     def decide(self, target: str) -> str | None:
         """The fault for the next request to `target` (a kind from `KINDS` but "latency"), or None.
 
-        One random draw per requester request, whatever the outcome, so a seed fixes the sequence.
+        One random draw per request subject to faults, whatever the outcome, so a seed fixes the
+        sequence.
         """
-        if not target.startswith(REQUESTER_TARGET_PREFIX):
+        if not target.startswith(self.target_prefix):
             return None
         with self._lock:
             draw = self._random.random()
@@ -178,9 +195,9 @@ class FaultInjector:
                     return kind
             return None
 
-    def apply(self, target: str, thunk: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
+    def apply(self, target: str, thunk: Callable[[], Answer]) -> Answer:
         """Answer one request through `thunk`, or fail it; raises `Dropped` / `AnswerLost`."""
-        if not target.startswith(REQUESTER_TARGET_PREFIX):
+        if not target.startswith(self.target_prefix):
             return thunk()
         kind = self.decide(target)
         if self.spec.latency_ms:
@@ -188,21 +205,25 @@ class FaultInjector:
                 self._counts["latency"] += 1
             time.sleep(self.spec.latency_ms / 1000.0)
         if kind in ("rate", "throttle"):
-            from .errors import Throttled
-
-            return _error_answer(Throttled())
+            return self.refusal("throttle")
         if kind == "fault":
-            from .errors import ServiceFault
-
-            return _error_answer(ServiceFault())
+            return self.refusal("fault")
         if kind == "drop":
             raise Dropped()
-        status, body = thunk()
+        answer = thunk()
         if kind == "lost":
-            raise AnswerLost(status, body)
-        return status, body
+            raise AnswerLost(answer[0], answer[-1])
+        return answer
 
-    def run(self, target: str, thunk: Callable[[], tuple[int, bytes]], url: str) -> tuple[int, bytes]:
+    def refusal(self, kind: str) -> Answer:
+        """The answer to a request refused by an injected "throttle" or "fault"."""
+        from .errors import ServiceFault, Throttled
+        from .inprocess import encode_answer
+
+        error = Throttled() if kind == "throttle" else ServiceFault()
+        return error.status, encode_answer(error.body())
+
+    def run(self, target: str, thunk: Callable[[], Answer], url: str) -> Answer:
         """The in-process variant: a drop or a lost answer raises what botocore's HTTP layer would.
 
         botocore retries both (`ConnectionClosedError`, `ReadTimeoutError`), which is the point:
@@ -226,27 +247,31 @@ class FaultInjector:
         with self._lock:
             self._counts.clear()
 
+    @classmethod
+    def of(cls, spec: FaultSpec | str | FaultInjector | None) -> FaultInjector | None:
+        """An injector from whatever a caller holds; None (or an empty spec) means no faults."""
+        if spec is None or isinstance(spec, cls):
+            return spec
+        parsed = parse(spec) if isinstance(spec, str) else spec
+        return None if parsed.empty else cls(parsed)
 
-def _error_answer(error) -> tuple[int, bytes]:
-    from .inprocess import encode_answer
-
-    return error.status, encode_answer(error.body())
+    @classmethod
+    def from_environment(cls) -> FaultInjector | None:
+        """The injector described by `cls.ENV`, or None when it is unset or empty."""
+        spec = os.environ.get(cls.ENV, "").strip()
+        if not spec:
+            return None
+        try:
+            return cls.of(spec)
+        except ValueError as exc:
+            raise ValueError(f"{cls.ENV}: {exc}") from None
 
 
 def injector(spec: FaultSpec | str | FaultInjector | None) -> FaultInjector | None:
     """An injector from whatever a caller holds; None (or an empty spec) means no faults."""
-    if spec is None or isinstance(spec, FaultInjector):
-        return spec
-    parsed = parse(spec) if isinstance(spec, str) else spec
-    return None if parsed.empty else FaultInjector(parsed)
+    return FaultInjector.of(spec)
 
 
 def from_environment() -> FaultInjector | None:
     """The injector described by `BABE_LOCAL_FAULTS`, or None when it is unset or empty."""
-    spec = os.environ.get("BABE_LOCAL_FAULTS", "").strip()
-    if not spec:
-        return None
-    try:
-        return injector(spec)
-    except ValueError as exc:
-        raise ValueError(f"BABE_LOCAL_FAULTS: {exc}") from None
+    return FaultInjector.from_environment()

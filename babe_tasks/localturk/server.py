@@ -6,9 +6,9 @@ private routes the real service does not: the worker side and the test controls
 (`/_local/work`, `/_local/clock`, `/_local/faults`, `/_local/stats`).
 
 Two details decide its speed: every response goes out in one write on a socket with TCP_NODELAY
-(a header write followed by a body write on a keep-alive connection stalls ~40 ms on Nagle versus
-delayed ACK), and connections are served by a bounded pool of reused threads, so each thread's
-SQLite connection is opened once rather than per client connection.
+(`serving.send_in_one_write`: a header write followed by a body write on a keep-alive connection
+stalls ~40 ms on Nagle versus delayed ACK), and connections are served by a bounded pool of reused
+threads, so each thread's SQLite connection is opened once rather than per client connection.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ import time
 import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
-from . import stats as stats_module
 from ..durations import parse_duration
+from . import stats as stats_module
 from .errors import ServiceFault, TurkError
 from .faults import AnswerLost, Dropped, FaultInjector, injector
 from .inprocess import answer, encode_answer
+from .serving import send_in_one_write, serve_until_stopped
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8044
@@ -63,21 +63,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, content_type: str = JSON_11) -> None:
         """Status line, headers and body in one write (see the module docstring)."""
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = ""
-        head = (
-            f"HTTP/1.1 {status} {reason}\r\n"
-            f"Server: {self.server_version}\r\n"
-            f"Date: {self.date_time_string()}\r\n"
-            f"Content-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            f"x-amzn-RequestId: {uuid.uuid4()}\r\n"
-        )
-        if self.close_connection:
-            head += "Connection: close\r\n"
-        self.wfile.write(head.encode("latin-1") + b"\r\n" + body)
+        send_in_one_write(self, status, (("Content-Type", content_type), ("x-amzn-RequestId", str(uuid.uuid4()))), body)
         if self.server.verbose:
             self.log_request(status, len(body))
 
@@ -329,12 +315,7 @@ class LocalTurkServer(socketserver.TCPServer):
 
 def clock_reading(store) -> dict:
     """`{"now": epoch seconds, "offset": seconds}` of a state's shared clock."""
-    from .store import Store
-
-    with store.read() as tx:
-        now = Store.now(tx)
-        offset = float(Store.get_meta(tx, "clock_offset", "0"))
-    return {"now": now, "offset": offset}
+    return store.clock()
 
 
 def make_server(state=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, faults=None, *, verbose: bool = False) -> LocalTurkServer:
@@ -359,22 +340,5 @@ def serve_in_thread(state=None, host: str = DEFAULT_HOST, port: int = 0, faults=
 
 def serve(state=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, faults=None, *, verbose: bool = False, announce: Callable[[LocalTurkServer], None] | None = None) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM, then close cleanly (`babe local.serve`)."""
-    import signal
-
     server = make_server(state, host, port, faults, verbose=verbose)
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
-    try:
-        if announce is not None:
-            announce(server)
-        server.start_courier()
-        server.serve_forever(poll_interval=0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-        server.shutdown()
+    serve_until_stopped(server, server.shutdown, announce=announce, before=server.start_courier)

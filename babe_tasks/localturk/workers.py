@@ -260,15 +260,18 @@ def answer_fields(xml: str) -> dict[str, str]:
     return fields
 
 
-def _experiment_id(post_to: str | None, given: str | None) -> str | None:
-    """_babe posts to `serverAppURL + experimentID`: the URL's last segment is the id."""
+def experiment_id_of(post_to: str | None, given: str | None = None) -> str | None:
+    """_babe posts to `serverAppURL + experimentID`: the URL's last segment is the id.
+
+    Shared with the local Prolific's simulated participants, who run the same page."""
     if given is not None or not post_to:
         return given
     last = urlsplit(post_to).path.rstrip("/").rpartition("/")[2]
     return last or None
 
 
-def _post(client, url: str, trials: list[dict]) -> bool:
+def post_trials(client, url: str, trials: list[dict]) -> bool:
+    """POST the trials as a _babe page does; True when the backend took them (a 2xx answer)."""
     import httpx
 
     try:
@@ -279,7 +282,8 @@ def _post(client, url: str, trials: list[dict]) -> bool:
 
 
 # -- one round of work -----------------------------------------------------------------------------------
-def _exact(n: int, rate: float) -> int:
+def exact_count(n: int, rate: float) -> int:
+    """How many of `n` make exactly `rate` of them (rounded half up), so a seed decides only who."""
     return int((Decimal(n) * Decimal(str(rate))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -385,12 +389,12 @@ def simulate(
             accepted.append((taken[0], worker_id, taken[1]))
 
     n = len(accepted)
-    n_return = _exact(n, return_rate)
-    n_abandon = min(_exact(n, abandon_rate), n - n_return)
+    n_return = exact_count(n, return_rate)
+    n_abandon = min(exact_count(n, abandon_rate), n - n_return)
     chosen = rng.sample(range(n), n_return + n_abandon)
     returning, abandoning = set(chosen[:n_return]), set(chosen[n_return:])
     submitting = [i for i in range(n) if i not in returning and i not in abandoning]
-    losing = set(rng.sample(submitting, _exact(len(submitting), lose_rate))) if post_to else set()
+    losing = set(rng.sample(submitting, exact_count(len(submitting), lose_rate))) if post_to else set()
 
     result: dict[str, Any] = {
         "workers": crew,
@@ -404,7 +408,7 @@ def simulate(
     }
     from . import assignments
 
-    exp_id = _experiment_id(post_to, experiment_id)
+    exp_id = experiment_id_of(post_to, experiment_id)
     client = None
     if post_to:
         import httpx
@@ -425,7 +429,7 @@ def simulate(
             trials = make_trials(
                 rng, assignment_id=assignment_id, worker_id=worker_id, hit_id=hit["hit_id"], experiment_id=exp_id, now=now
             )
-            posted = client is not None and index not in losing and _post(client, post_to, trials)
+            posted = client is not None and index not in losing and post_trials(client, post_to, trials)
             document = answer_xml({"assignmentId": assignment_id, "trials": json.dumps(trials)})
             try:
                 with _write(turk) as ctx:

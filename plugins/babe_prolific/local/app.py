@@ -76,8 +76,9 @@ class LocalProlific:
         if path.startswith("/_local/"):
             return self._private(environ, path)
         if not path.startswith(API + "/"):
-            return _encode(ApiError(404, f"No route {path}: the API lives under {API}/.", code=NOT_FOUND))
-        if self.faults is None:
+            return encode_error(ApiError(404, f"No route {path}: the API lives under {API}/.", code=NOT_FOUND))
+        faults = self.faults
+        if faults is None:
             return self._api(environ, path)
         answer_holder: dict = {}
 
@@ -85,15 +86,17 @@ class LocalProlific:
             answer_holder["answer"] = self._api(environ, path)
             return answer_holder["answer"]
 
+        # The API counts what it answers; a request the injector refused or dropped before the
+        # API saw it is counted here (a dropped one with status 0: no answer left the server).
+        route = f"{environ.get('REQUEST_METHOD', 'GET')} {_template(path[len(API):])}"
         try:
-            return self.faults.apply(thunk, lambda error: self._counted(environ, path, error.status, _encode(error)))
+            answer = faults.apply(path, thunk)
         except Exception:
             if "answer" not in answer_holder:
-                self._count(f"{environ.get('REQUEST_METHOD', 'GET')} {_template(path[len(API):])}", 0)
+                self._count(route, 0)
             raise
-
-    def _counted(self, environ, path, status, answer):
-        self._count(f"{environ.get('REQUEST_METHOD', 'GET')} {_template(path[len(API):])}", status)
+        if "answer" not in answer_holder:
+            self._count(route, answer[0])
         return answer
 
     def _api(self, environ: dict, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -108,10 +111,10 @@ class LocalProlific:
             status, payload = handler(self, request, ident)
             answer = _encode_payload(status, payload)
         except ApiError as error:
-            answer = _encode(error)
+            answer = encode_error(error)
         except Exception:  # noqa: BLE001 - a bug: a 500 in Prolific's shape, never a hung client
             traceback.print_exc(file=sys.stderr)
-            answer = _encode(ApiError(500, "The local Prolific failed on this request (see its log).", code=SERVER))
+            answer = encode_error(ApiError(500, "The local Prolific failed on this request (see its log).", code=SERVER))
         self._count(name, answer[0])
         return answer
 
@@ -145,12 +148,12 @@ class LocalProlific:
                 raise ApiError(404, f"No route {method} {path}.", code=NOT_FOUND)
             return _encode_payload(200, handler(self, params, request))
         except ApiError as error:
-            return _encode(error)
+            return encode_error(error)
         except (TypeError, ValueError) as exc:
-            return _encode(ApiError(400, str(exc)))
+            return encode_error(ApiError(400, str(exc)))
         except Exception:  # noqa: BLE001 - a bug: answer, never hang the caller
             traceback.print_exc(file=sys.stderr)
-            return _encode(ApiError(500, "The local Prolific failed on this request (see its log).", code=SERVER))
+            return encode_error(ApiError(500, "The local Prolific failed on this request (see its log).", code=SERVER))
 
 
 # -- routing helpers ------------------------------------------------------------------------------
@@ -217,7 +220,7 @@ def _encode_payload(status: int, payload: Any) -> tuple[int, list[tuple[str, str
     return status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body
 
 
-def _encode(error: ApiError) -> tuple[int, list[tuple[str, str]], bytes]:
+def encode_error(error: ApiError) -> tuple[int, list[tuple[str, str]], bytes]:
     return _encode_payload(error.status, error.body())
 
 

@@ -18,17 +18,19 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+
+from babe_tasks.localturk.workers import (
+    exact_count,
+    experiment_id_of,
+    make_trials,
+    post_trials,
+)
 
 from . import studies, submissions
 from .store import Store
 
 OUTCOMES = ("submit", "return", "time_out", "wrong_code", "no_code")
-
-
-def _exact(n: int, rate: float) -> int:
-    return int((Decimal(n) * Decimal(str(rate))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _check_rates(rates: dict[str, float]) -> None:
@@ -68,22 +70,12 @@ def _completion_code(data: dict) -> str | None:
 
 
 def _trials(rng: random.Random, *, participant_id: str, submission_id: str, study_id: str, experiment_id: str | None, now: float) -> list[dict]:
-    from babe_tasks.localturk.workers import make_trials
-
     trials = make_trials(rng, assignment_id=submission_id, worker_id=participant_id, hit_id=study_id, experiment_id=experiment_id, now=now)
     for trial in trials:
         for key in ("assignment_id", "worker_id", "hit_id"):
             trial.pop(key, None)
         trial.update(prolific_id=participant_id, session_id=submission_id, study_id=study_id)
     return trials
-
-
-def _experiment_id(post_to: str | None) -> str | None:
-    from urllib.parse import urlsplit
-
-    if not post_to:
-        return None
-    return urlsplit(post_to).path.rstrip("/").rpartition("/")[2] or None
 
 
 def simulate(
@@ -151,7 +143,7 @@ def _cast(rng: random.Random, count: int, rates: dict[str, float]) -> list[str]:
     """Outcomes in exact proportions, in an order the seed decides."""
     outcomes: list[str] = []
     for outcome, rate in rates.items():
-        outcomes += [outcome] * _exact(count, rate)
+        outcomes += [outcome] * exact_count(count, rate)
     outcomes = outcomes[:count] + ["submit"] * max(0, count - len(outcomes))
     rng.shuffle(outcomes)
     return outcomes
@@ -178,7 +170,7 @@ def _run(store, study_id, count, post_to, seed, return_rate, timeout_rate, wrong
             people = list(participant_ids)
     outcomes = _cast(rng, count, {"return": return_rate, "time_out": timeout_rate, "wrong_code": wrong_code_rate, "no_code": no_code_rate})
     finishing = [i for i, o in enumerate(outcomes) if o in ("submit", "wrong_code", "no_code")]
-    losing = set(rng.sample(finishing, _exact(len(finishing), lose_rate))) if post_to else set()
+    losing = set(rng.sample(finishing, exact_count(len(finishing), lose_rate))) if post_to else set()
     client = None
     if post_to:
         import httpx
@@ -224,19 +216,10 @@ def _visit(store, study_id, participant_id, outcome, rng, client, post_to, lose,
             return record
     if client is not None and not lose:
         trials = _trials(rng, participant_id=participant_id, submission_id=submission_id, study_id=study_id,
-                         experiment_id=_experiment_id(post_to), now=now)
-        record["posted"] = _post(client, post_to, trials)
+                         experiment_id=experiment_id_of(post_to), now=now)
+        record["posted"] = post_trials(client, post_to, trials)
     code = {"submit": _completion_code(data), "wrong_code": f"WRONG{rng.getrandbits(16):04X}", "no_code": None}[outcome]
     with store.write() as tx:
         record["status"] = submissions.finish(tx, submission_id, code, data)
     return record
 
-
-def _post(client, url: str, trials: list[dict]) -> bool:
-    import httpx
-
-    try:
-        response = client.post(url, json=trials)
-    except httpx.HTTPError:
-        return False
-    return 200 <= response.status_code < 300

@@ -1,10 +1,10 @@
 """The local Prolific over real HTTP (`babe-prolific serve`, tests, other processes).
 
 A threading HTTP/1.1 server (keep-alive) in front of the same WSGI app the in-process transport
-calls, so both answer identically. Each answer leaves in one write on a TCP_NODELAY socket (a
-header write then a body write on a keep-alive connection stalls ~40 ms on Nagle versus delayed
-ACK). An injected drop or lost answer closes the socket without a reply — exactly what a client
-sees when a network fails, before or after the server did the work.
+calls, so both answer identically. Each answer leaves in one write on a TCP_NODELAY socket, and
+the foreground server stops on Ctrl-C or SIGTERM alike, both as the local MTurk's server does
+(`babe_tasks.localturk.serving`). An injected drop or lost answer closes the socket without a
+reply — exactly what a client sees when a network fails, before or after the server did the work.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from babe_tasks.localturk.serving import send_in_one_write, serve_until_stopped
 
 from .app import LocalProlific, make_app
 from .faults import AnswerLost, Dropped
@@ -72,16 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, headers, payload)
 
     def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = ""
-        lines = [f"HTTP/1.1 {status} {reason}", f"Server: {self.server_version}", f"Date: {self.date_time_string()}"]
-        lines += [f"{k}: {v}" for k, v in headers if k.lower() != "content-length"]
-        lines.append(f"Content-Length: {len(payload)}")
-        if self.close_connection:
-            lines.append("Connection: close")
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+        send_in_one_write(self, status, headers, payload)
         if self.server.verbose:
             self.log_request(status, len(payload))
 
@@ -153,21 +145,5 @@ def serve_in_thread(state_path: str | Path | None = None, host: str = DEFAULT_HO
 
 def serve(state_path: str | Path | None = None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, faults=None, *, verbose: bool = False, announce: Callable[[LocalProlificServer], None] | None = None) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM, then close cleanly (`babe-prolific serve`)."""
-    import signal
-
     server = make_server(state_path, host, port, faults, verbose=verbose)
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
-    try:
-        if announce is not None:
-            announce(server)
-        server.serve_forever(poll_interval=0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-        server.stop()
+    serve_until_stopped(server, server.stop, announce=announce)

@@ -5,7 +5,9 @@ server, simulated participants and tests all see one account. Every request runs
 transaction (`BEGIN IMMEDIATE` for writes) so balances stay exact when approvals, publishes and
 bonus payments race. The clock is the machine's clock plus an offset stored here, so advancing it
 (`advance_clock`) moves time for every process at once — that is how a test reaches the 21-day
-auto-approval or a participant's time-out without waiting.
+auto-approval or a participant's time-out without waiting. Connections, transactions and the clock
+are the `StateFile` the local MTurk uses too (`babe_tasks.localservice`); this module adds the
+Prolific tables and the account's settings.
 """
 
 from __future__ import annotations
@@ -13,21 +15,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-#: One lock per state file per process: threads hand the write lock to each other directly
-#: instead of sleeping in SQLite's busy handler.
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
+from babe_tasks.localservice import StateFile
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS studies (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT UNIQUE NOT NULL,
@@ -112,107 +107,32 @@ def default_state_path() -> Path:
     return Path(".babe") / "prolific.sqlite"
 
 
-class Store:
-    """Connections (one per thread), transactions, the clock and the account's settings."""
+class Store(StateFile):
+    """The local Prolific's state file: its tables, the clock and the account's settings."""
 
-    def __init__(self, path: str | os.PathLike | None = None):
-        self.path = Path(path) if path is not None else default_state_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._guard = threading.Lock()
-        self._all: list[sqlite3.Connection] = []
-        with _WRITE_LOCKS_GUARD:
-            self._write_lock = _WRITE_LOCKS.setdefault(str(self.path.resolve()), threading.Lock())
-        self._ensure_schema()
-
-    # -- connections ---------------------------------------------------------------------------
-    @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 60000")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._local.conn = conn
-            with self._guard:
-                self._all.append(conn)
-        return conn
-
-    def close(self) -> None:
-        with self._guard:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass
-            self._all.clear()
-        self._local = threading.local()
-
-    def _ensure_schema(self) -> None:
-        conn = self.conn
-        for attempt in range(50):  # WAL: readers beside one writer, across processes
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                break
-            except sqlite3.OperationalError:
-                time.sleep(0.05 * (attempt + 1))
-        with self.write() as tx:
-            for statement in filter(None, (s.strip() for s in SCHEMA.split(";"))):
-                tx.execute(statement)
-            tx.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", DEFAULT_ACCOUNT.items())
-
-    # -- transactions --------------------------------------------------------------------------
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction, taken at once so two writers never interleave."""
-        conn = self.conn
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
-
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: one consistent snapshot (a whole list page, a whole cost)."""
-        conn = self.conn
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
-
-    # -- meta, account, clock --------------------------------------------------------------------
-    @staticmethod
-    def meta(tx: sqlite3.Connection, key: str) -> str:
-        row = tx.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else DEFAULT_ACCOUNT[key]
-
-    @staticmethod
-    def set_meta(tx: sqlite3.Connection, key: str, value: str) -> None:
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    clock_name = "the local Prolific's clock"
 
     @classmethod
-    def now(cls, tx: sqlite3.Connection) -> float:
-        """The local Prolific's time: the machine's clock plus the shared offset."""
-        return time.time() + float(cls.meta(tx, "clock_offset"))
+    def default_path(cls) -> Path:
+        return default_state_path()
+
+    def schemas(self) -> Iterable[str]:
+        return (SCHEMA,)
+
+    def initial_meta(self) -> Iterable[tuple[str, str]]:
+        return DEFAULT_ACCOUNT.items()
+
+    # -- the account -----------------------------------------------------------------------------
+    @classmethod
+    def meta(cls, tx: sqlite3.Connection, key: str) -> str:
+        """An account setting, or its default when the row is missing."""
+        value = cls.get_meta(tx, key)
+        return value if value is not None else DEFAULT_ACCOUNT[key]
 
     @classmethod
     def balance(cls, tx: sqlite3.Connection) -> int:
-        """The available balance in minor units."""
+        """The available balance in minor units (`charge` takes cents/pence)."""
         return int(cls.meta(tx, "balance"))
-
-    @classmethod
-    def charge(cls, tx: sqlite3.Connection, cents: int) -> int:
-        """Take (or with a negative amount give back) money inside the caller's transaction."""
-        balance = cls.balance(tx) - cents
-        cls.set_meta(tx, "balance", str(balance))
-        return balance
 
     @classmethod
     def percentage(cls, tx: sqlite3.Connection, key: str) -> Decimal:
@@ -221,22 +141,8 @@ class Store:
     @classmethod
     def token_refused(cls, tx: sqlite3.Connection, token: str) -> bool:
         """True for the token configured as refused (only its hash is stored, never a token)."""
-        digest = tx.execute("SELECT value FROM meta WHERE key = 'refused_token_sha256'").fetchone()
-        return bool(digest) and hashlib.sha256(token.encode()).hexdigest() == digest[0]
-
-    def advance_clock(self, seconds: float) -> float:
-        """Move time forward for everyone sharing this state; returns the new offset."""
-        if seconds < 0:
-            raise ValueError("the local Prolific's clock only moves forward")
-        with self.write() as tx:
-            offset = float(self.meta(tx, "clock_offset")) + float(seconds)
-            self.set_meta(tx, "clock_offset", repr(offset))
-        return offset
-
-    def clock(self) -> dict:
-        """`{"now": epoch seconds, "offset": seconds}`."""
-        with self.read() as tx:
-            return {"now": self.now(tx), "offset": float(self.meta(tx, "clock_offset"))}
+        digest = cls.get_meta(tx, "refused_token_sha256")
+        return bool(digest) and hashlib.sha256(token.encode()).hexdigest() == digest
 
     def configure(self, *, refused_token: str | None = None, **settings) -> dict:
         """Change the account (currency_code, balance in minor units, fees_percentage,
