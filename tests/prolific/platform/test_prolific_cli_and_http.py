@@ -123,3 +123,39 @@ def test_a_port_in_use_is_one_line_exit_2(state, capsys):
         port = sock.getsockname()[1]
         assert babe_prolific(["serve", "--port", str(port), "--state", str(state)]) == 2
     assert "pick another --port" in capsys.readouterr().err
+
+
+def test_the_token_is_never_in_any_output_or_file_even_with_babe_debug(babe, experiment, server, local, tmp_path, monkeypatch):
+    """Issue 6's secrets rule on the second platform: every task over HTTP with the token set and
+    BABE_DEBUG=1; no stdout, stderr, ledger, bonus journal, report or state file holds the token."""
+    secret = "prolific-secret-token-3f9a1c7e5b"
+    monkeypatch.setenv("PROLIFIC_TOKEN", secret)
+    monkeypatch.setenv("BABE_DEBUG", "1")
+    where = ("--endpoint-url", server)
+    created = babe("create", *where, "--json")
+    assert created.code == 0, created
+    study = created.json["hits"][0]["hit_id"]
+    assert babe_prolific(["participants", "--endpoint-url", server, "--study", study, "--count", "3"]) == 0
+    submission = next(iter(local.submissions().values()))
+    runs = [
+        created,
+        babe("status", *where),
+        babe("status", *where, "--json"),
+        babe("cost", *where),
+        babe("approve", *where, "--yes"),
+        babe("bonus", *where, "--worker", submission["participant_id"], "--assignment", submission["id"],
+             "--amount", "0.50", "--reason", "thanks", "--yes"),
+        babe("extend", *where, "--assignments", "2", "--yes"),
+        babe("expire", *where),
+        babe("report"),  # reads the ledger only
+        babe("status", *where, "--sync"),
+        babe("doctor", *where),
+    ]
+    for run in runs:
+        assert secret not in run.out + run.err, run
+    assert [run.code for run in runs[:-1]] == [0] * (len(runs) - 1), [(run.code, run.err[-300:]) for run in runs]
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert any(path.name == "ledger.sqlite" for path in files), files
+    assert any(path.suffix == ".html" for path in files), files
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), path
