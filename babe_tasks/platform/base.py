@@ -7,8 +7,8 @@ operation that should not stop the others is an `OperationFailed`.
 
 Beyond the members every platform has, a few are optional (MTurk, the first platform, has no
 need of them, and `platform/mturk.py` defines none but `add_assignments(total=)`): `pricing`,
-`supports_qualifications`, `check_plan`, `approve_many`, `describe_plan`, `describe_created`,
-`created_json`. They are documented on `OptionalMembers` below. Steps never read them with a bare `getattr`: they
+`supports_qualifications`, `check_plan`, `approve_many`, `nouns`, `describe_plan`,
+`describe_created`, `created_json`. They are documented on `OptionalMembers` below. Steps never read them with a bare `getattr`: they
 ask `pricing_of`, `capability` and `accepts` here, so the MTurk default of each lives in one
 place (docs/platforms.md).
 """
@@ -253,6 +253,10 @@ class OptionalMembers(Protocol):
         `OperationFailed`) when that one failed. Absent: `approve` is called once per assignment.
         """
 
+    #: What the platform calls a HIT, singular and plural, for text output (`status`, `expire`):
+    #: Prolific's ("study", "studies"). JSON keeps MTurk's names (`hit_id`). Absent: ("HIT", "HITs").
+    nouns: tuple[str, str]
+
     def describe_plan(self, plan) -> list[str]:
         """The lines of create's plan review that say how the plan will run on this platform, in
         place of MTurk's ("open for 7d, 1h per assignment, auto-approved after 3d" and "one HIT per
@@ -272,6 +276,7 @@ DEFAULTS: dict[str, Any] = {
     "check_plan": None,
     "approve_many": None,
     "describe_plan": None,
+    "nouns": ("HIT", "HITs"),
     "describe_created": None,
     "created_json": None,
 }

@@ -65,6 +65,8 @@ class CreateResult:
     #: What the platform says about the posted plan: lines for people, and a JSON object.
     platform_lines: list[str] = field(default_factory=list)
     platform_json: dict | None = None
+    #: What the platform calls a HIT, singular and plural (text output only).
+    nouns: tuple[str, str] = ("HIT", "HITs")
 
     @property
     def resumed(self) -> bool:
@@ -142,13 +144,16 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
         if settings.dry_run:
             if review is not None:
                 review(plan, excluded)
-            return CreateResult(plan, known_hits(plan, ledger, platform), dry_run=True, excluded=excluded)
+            return CreateResult(
+                plan, known_hits(plan, ledger, platform), dry_run=True, excluded=excluded,
+                nouns=tuple(capability(platform, "nouns")),
+            )
         if review is not None and not review(plan, excluded):
             raise UsageError("not confirmed: nothing was posted")
         if not plan.resumed:
             ledger.start_plan(plan, platform.location, settings.platform)
         exclusion.remember_experiment(settings, ledger)
-        result = CreateResult(plan, [], excluded=excluded)
+        result = CreateResult(plan, [], excluded=excluded, nouns=tuple(capability(platform, "nouns")))
         granting = exclusion.apply(settings, platform, ledger, plan, excluded)
         if granting.failed:
             result.hits = known_hits(plan, ledger, platform)

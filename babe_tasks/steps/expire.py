@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import output
 from ..errors import PartialFailure
-from ..platform.base import DELETABLE_STATUSES, HitInfo, OperationFailed
+from ..platform.base import DELETABLE_STATUSES, HitInfo, OperationFailed, capability
 from ..plugins import call_after, call_before
 from . import chosen_hits, concurrently, first_error, hit_id_of, session, vanished
 
@@ -27,6 +27,8 @@ class ExpireResult:
     already_closed: list[str] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: What the platform calls a HIT, singular and plural (text output only).
+    nouns: tuple[str, str] = ("HIT", "HITs")
 
     def as_json(self) -> dict:
         document = {"expired": self.expired, "deleted": self.deleted, "not_deleted": self.not_deleted}
@@ -49,7 +51,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None, delete: bool = False)
         infos = {outcome.value.hit_id: outcome.value for outcome in outcomes}
         ids = list(infos)
         call_before(pm, "babe_before_expire", settings=settings, hit_ids=ids)
-        result = ExpireResult()
+        result = ExpireResult(nouns=tuple(capability(platform, "nouns")))
         now = platform.now()
 
         def close(hit_id: str) -> ExpireResult:

@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import exclusion, money, output
 from ..ledger import HitRecord, Ledger
-from ..platform.base import pricing_of
+from ..platform.base import capability, pricing_of
 from ..plugins import collect
 from . import (
     chosen_hits,
@@ -91,6 +91,8 @@ class StatusResult:
     pricing: Any = field(default=money.MTURK_PRICING, repr=False)
     #: How long the finished work took (`WorkTime`), or None before anything was submitted.
     work_time: WorkTime | None = None
+    #: What the platform calls a HIT, singular and plural (text output only).
+    nouns: tuple[str, str] = ("HIT", "HITs")
 
     @property
     def totals(self) -> dict[str, int]:
@@ -175,6 +177,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
             spent=ledger.spent(h.hit_id for h in hits),
             repeat_workers=repeat_workers(seen := ledger.assignments(settings.experiment, settings.target)),
             pricing=pricing,
+            nouns=tuple(capability(platform, "nouns")),
         )
         result.work_time = work_time(seen, {h.hit_id: h.reward for h in hits})
         result.warnings.extend(exclusion.grant_seen(settings, platform, ledger).warnings("the experiment's qualification"))

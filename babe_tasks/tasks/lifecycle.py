@@ -40,6 +40,18 @@ def _money(value, pricing=None) -> str:
     return shown(value, pricing)
 
 
+def _count(n: int, nouns: tuple[str, str]) -> str:
+    """`3 HIT(s)` on MTurk (the wording scripts know), `1 study` / `3 studies` where a platform names them."""
+    if nouns == ("HIT", "HITs"):
+        return f"{n} HIT(s)"
+    return f"{n} {nouns[0] if n == 1 else nouns[1]}"
+
+
+def _title(word: str) -> str:
+    """A noun at the start of a line: `studies` → `Studies`, `HITs` stays `HITs`."""
+    return word[:1].upper() + word[1:]
+
+
 def _when(value) -> str:
     """A time for people: UTC to the minute (JSON keeps full ISO-8601)."""
     return value.strftime("%Y-%m-%d %H:%MZ") if value is not None else "-"
@@ -211,12 +223,12 @@ def render_created(console, result, settings) -> None:
     if result.plan.platform_lines:
         # Another platform: its own words were in the plan review; no HIT lifetime to show.
         table = _table(f"Posted on {result.plan.platform} ({settings.target}) for {result.plan.experiment}")
-        for column in ("id", "assignments"):
+        for column in (result.nouns[0], "assignments"):
             table.add_column(column, no_wrap=True)
         for hit in result.hits:
             table.add_row(hit.hit_id or "-", str(hit.assignments))
         console.print(table)
-        console.print(f"Posted {posted} now" + (", the rest earlier." if result.resumed else "."))
+        console.print(f"Posted {_count(posted, result.nouns)} now" + (", the rest earlier." if result.resumed else "."))
     else:
         table = _table(f"HITs of {result.plan.experiment} on {settings.target}")
         for column in ("HIT", "assignments", "expires"):
@@ -295,15 +307,15 @@ STATUS_TABLE_WIDTH = 114
 
 def render_status(console, result, settings) -> None:
     if not result.hits:
-        console.print(f"No HITs of experiment {settings.experiment} on {settings.target} yet: run babe create.")
+        console.print(f"No {result.nouns[1]} of experiment {settings.experiment} on {settings.target} yet: run babe create.")
         return
     totals = result.totals
     # A plugin's extra field keyed by HIT id (e.g. the backend's data rows per HIT) is a column.
     ids = {hit.hit_id for hit in result.hits}
     per_hit = {k: v for k, v in result.extra.items() if isinstance(v, dict) and v and set(v) <= ids}
     if console.width >= STATUS_TABLE_WIDTH + 14 * len(per_hit):
-        table = _table(f"HITs of {settings.experiment} on {settings.target}")
-        table.add_column("HIT", no_wrap=True)
+        table = _table(f"{_title(result.nouns[1])} of {settings.experiment} on {settings.target}")
+        table.add_column(result.nouns[0], no_wrap=True)
         table.add_column("status", no_wrap=True)
         for name in STATUS_FIELDS:
             table.add_column(name, justify="right")
@@ -317,7 +329,7 @@ def render_status(console, result, settings) -> None:
         table.add_row("total", "", *(str(totals[n]) for n in STATUS_FIELDS), *extra_totals, "", style="bold")
         console.print(table)
     else:
-        console.print(f"HITs of {settings.experiment} on {settings.target}")
+        console.print(f"{_title(result.nouns[1])} of {settings.experiment} on {settings.target}")
         for hit in result.hits:
             console.print(f"{hit.hit_id}  {hit.status}  expires {_when(hit.expires_at)}")
             cells = [f"{n} {getattr(hit, n)}" for n in STATUS_FIELDS]
@@ -457,12 +469,15 @@ def expire(
 
 def render_expired(console, document: dict, delete: bool, result=None) -> None:
     expired = document["expired"]
-    console.print(f"Expired {len(expired)} HIT(s) now" + (f": {', '.join(expired)}" if expired else "."))
+    nouns = result.nouns if result is not None else ("HIT", "HITs")
+    console.print(f"Expired {_count(len(expired), nouns)} now" + (f": {', '.join(expired)}" if expired else "."))
     if result is not None and result.already_closed:
-        console.print(f"{len(result.already_closed)} HIT(s) were closed already (full, or expired earlier).")
+        closed = len(result.already_closed)
+        verb = "was" if closed == 1 and nouns != ("HIT", "HITs") else "were"
+        console.print(f"{_count(closed, nouns)} {verb} closed already (full, or expired earlier).")
     if delete:
         deleted = document["deleted"]
-        console.print(f"Deleted {len(deleted)} HIT(s)" + (f": {', '.join(deleted)}" if deleted else "."))
+        console.print(f"Deleted {_count(len(deleted), nouns)}" + (f": {', '.join(deleted)}" if deleted else "."))
         for item in document["not_deleted"]:
             console.print(f"Not deleted {item['hit_id']}: {item['reason']}")
     for item in document.get("failed", []):

@@ -75,6 +75,7 @@ class ProlificPlatform:
 
     name = "prolific"
     supports_qualifications = False
+    nouns = ("study", "studies")
 
     def __init__(self, settings, client: ProlificClient | None = None):
         self.settings = settings

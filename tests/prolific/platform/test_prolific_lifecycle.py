@@ -271,3 +271,15 @@ def test_a_paused_study_is_unassignable_and_expire_stops_it(babe, study_id, stat
     run = babe("expire", "--json")
     assert run.code == 0 and run.json["expired"] == [study_id]
     assert local.studies()[0]["status"] == "COMPLETED"
+
+
+def test_text_output_says_study_where_mturk_says_hit(babe, study_id, people):
+    people(study_id, 2)
+    status = babe("status")
+    assert status.code == 0, status
+    assert "Studies of exp1 on local" in status.out and "HITs of" not in status.out
+    assert status.out.splitlines()[1].split()[0] == "study"  # the id column's header
+    expire = babe("expire")
+    assert expire.code == 0, expire
+    assert f"Expired 1 study now: {study_id}" in expire.out
+    assert babe("status", "--json").json["hits"][0]["hit_id"] == study_id  # JSON keeps MTurk's names
