@@ -57,7 +57,7 @@ from ..planning import (
     external_parts,
     hit_cost,
 )
-from ..platform.base import HitInfo, accepts, pricing_of
+from ..platform.base import HitInfo, accepts, capability, pricing_of
 from ..plugins import call_after, call_before
 from ..settings import MAX_LIFETIME, MIN_LIFETIME
 from . import chosen_hits, concurrently, first_error, hit_id_of, session, vanished
@@ -155,6 +155,8 @@ class ExtendPlan:
     resumed: bool = False
     #: The platform's fee rules (`money.Pricing`); not stored: the platform says it again on resume.
     pricing: Any = field(default=money.MTURK_PRICING, repr=False, compare=False)
+    #: What the platform calls a HIT, singular and plural (text output only).
+    nouns: tuple[str, str] = field(default=("HIT", "HITs"), repr=False, compare=False)
 
     @property
     def cost(self) -> Cost:
@@ -374,6 +376,7 @@ def _prepare(settings, platform, ledger, table: _Extensions, hit_ids, count, sec
         grown = table.added(settings.experiment, settings.target)
         plan = _fresh(settings, platform, ledger, hit_ids, count, seconds, split, grown, pricing.large_hit_assignments)
     plan.pricing = pricing
+    plan.nouns = tuple(capability(platform, "nouns"))
     if plan.new_hits is not None:
         plan.new_hits.pricing = pricing
     return plan

@@ -553,7 +553,7 @@ def render_extension(console, plan, settings) -> None:
             parts.append(f"{hit.assignments_before} -> {hit.assignments_after} assignments{done}")
         if hit.expires_at is not None:
             parts.append(f"expires {_when(hit.expires_before)} -> {_when(hit.expires_at)}")
-        console.print(f"  HIT {hit.hit_id}  {'; '.join(parts)}")
+        console.print(f"  {plan.nouns[0]} {hit.hit_id}  {'; '.join(parts)}")
     if plan.new_hits is not None:
         sizes = ", ".join(str(h.assignments) for h in plan.new_hits.hits)
         count = len(plan.new_hits.hits)
@@ -575,7 +575,8 @@ def render_extended(console, document: dict, settings, result=None) -> None:
         console.print("Dry run: nothing was extended.")
         return
     hits = document["hits"]
-    console.print(f"Extended {len(hits)} HIT(s)" + (":" if hits else "."))
+    nouns = result.plan.nouns if result is not None else ("HIT", "HITs")
+    console.print(f"Extended {_count(len(hits), nouns)}" + (":" if hits else "."))
     for hit in hits:
         console.print(
             f"  {hit['hit_id']}  {hit['assignments']} assignments (+{hit['assignments_added']}), "

@@ -279,6 +279,9 @@ def test_text_output_says_study_where_mturk_says_hit(babe, study_id, people):
     assert status.code == 0, status
     assert "Studies of exp1 on local" in status.out and "HITs of" not in status.out
     assert status.out.splitlines()[1].split()[0] == "study"  # the id column's header
+    extend = babe("extend", "--assignments", "2", "--yes")
+    assert extend.code == 0, extend
+    assert f"  study {study_id}  5 -> 7 assignments" in extend.out and "Extended 1 study:" in extend.out
     expire = babe("expire")
     assert expire.code == 0, expire
     assert f"Expired 1 study now: {study_id}" in expire.out
