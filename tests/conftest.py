@@ -70,3 +70,16 @@ def mturk(turk):
     from babe_tasks.localturk import client
 
     return client(turk=turk)
+
+
+@pytest.fixture
+def babe(capsys, monkeypatch):
+    """Run the real `babe` program in-process: `babe("create", "--json")` → BabeRun(code, out, err, .json).
+
+    120 columns wide, so tables print as tables. Folders whose tests need another runner (the
+    framework's namespaces, the performance tests' server) define their own `babe`.
+    """
+    from babe_tasks.testing import run_babe
+
+    monkeypatch.setenv("COLUMNS", "120")
+    return lambda *args: run_babe(capsys, *args)

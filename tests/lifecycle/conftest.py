@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 URL = "https://example.org/experiment/"
-
-
-@dataclass
-class Run:
-    """One `babe` command: exit code, stdout, stderr and, with --json, the parsed document."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def __repr__(self) -> str:  # shown by pytest when an assertion fails
-        return f"Run(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
 
 
 @pytest.fixture
@@ -42,22 +23,6 @@ def experiment(tmp_path, monkeypatch) -> Path:
     )
     monkeypatch.chdir(folder)
     return folder
-
-
-@pytest.fixture
-def babe(capsys, monkeypatch):
-    """Run the real `babe` program in-process: `babe("create", "--json")` → Run (120 columns wide)."""
-    from babe_tasks.program import BabeProgram
-
-    monkeypatch.setenv("COLUMNS", "120")
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = BabeProgram().run(["babe", *args], exit=False)
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture

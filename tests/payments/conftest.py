@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,22 +17,6 @@ INVOKE_YAML = (
     "  description: Read sentences and rate them.\n"
     '  reward: "0.50"\n'
 )
-
-
-@dataclass
-class Run:
-    """One `babe` command: exit code, stdout, stderr and, with --json, the parsed document."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def __repr__(self) -> str:  # shown by pytest when an assertion fails
-        return f"Run(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
 
 
 @dataclass(frozen=True)
@@ -58,22 +41,6 @@ def experiment(tmp_path, monkeypatch) -> Path:
     folder = make_experiment(tmp_path, "exp1")
     monkeypatch.chdir(folder)
     return folder
-
-
-@pytest.fixture
-def babe(capsys, monkeypatch):
-    """Run the real `babe` program in-process: `babe("bonus", "--json")` → Run."""
-    from babe_tasks.program import BabeProgram
-
-    monkeypatch.setenv("COLUMNS", "120")
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = BabeProgram().run(["babe", *args], exit=False)
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 def post_and_work(babe, turk, assignments: int, seed: int = 1, where: tuple[str, ...] = ()) -> list[Work]:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from babe_tasks.testing import run_babe
 
 URL = "https://example.org/experiment/"
 
@@ -139,17 +138,6 @@ def experiment(tmp_path, monkeypatch) -> Path:
     write_config(folder)
     monkeypatch.chdir(folder)
     return folder
-
-
-@pytest.fixture
-def babe(capsys, monkeypatch):
-    """`babe("create", "--json")` → BabeRun (code, out, err, json), through the real program."""
-    monkeypatch.setenv("COLUMNS", "120")
-
-    def run(*args: str):
-        return run_babe(capsys, *args)
-
-    return run
 
 
 @pytest.fixture

@@ -114,38 +114,6 @@ def receiver():
     server.server_close()
 
 
-@dataclass
-class Run:
-    """One `babe` command: exit code, stdout, stderr and, with --json, the parsed document."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def __repr__(self) -> str:  # shown by pytest when an assertion fails
-        return f"Run(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
-
-
-@pytest.fixture
-def babe(capsys, monkeypatch):
-    """Run the real `babe` program in-process: `babe("create", "--json")` → Run."""
-    from babe_tasks.program import BabeProgram
-
-    monkeypatch.setenv("COLUMNS", "120")
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = BabeProgram().run(["babe", *args], exit=False)
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
-
-
 @pytest.fixture
 def experiment(tmp_path, monkeypatch) -> Path:
     """An experiment folder `exp1` (the working directory) with the HIT texts in invoke.yaml."""

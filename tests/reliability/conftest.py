@@ -18,22 +18,6 @@ def experiment(tmp_path, monkeypatch):
     return folder
 
 
-@pytest.fixture
-def babe(capsys, monkeypatch):
-    """Run the real `babe` program in-process: `babe("approve", "--json")` → Run."""
-    from babe_tasks.program import BabeProgram
-
-    monkeypatch.setenv("COLUMNS", "120")
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = BabeProgram().run(["babe", *args], exit=False)
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
-
-
 #: AWS_MAX_ATTEMPTS of the fault campaign (see `Faults.on`); `RELIABILITY_ATTEMPTS=8` to compare.
 ATTEMPTS = int(os.environ.get("RELIABILITY_ATTEMPTS") or 12)
 

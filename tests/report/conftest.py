@@ -36,14 +36,6 @@ def experiment(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def babe(capsys, monkeypatch):
-    from babe_tasks.testing import run_babe
-
-    monkeypatch.setenv("COLUMNS", "120")
-    return lambda *args: run_babe(capsys, *args)
-
-
-@pytest.fixture
 def wall_clock(monkeypatch):
     """`time.time` from 2026-11-02 12:00 UTC on; `.next_day()` jumps a day ahead."""
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from babe_tasks.testing import run_babe
 
 URL = "https://example.org/experiment/"
 
@@ -34,12 +33,6 @@ def prolific_env(monkeypatch, tmp_path):
 @pytest.fixture
 def state(tmp_path) -> Path:
     return tmp_path / "prolific.sqlite"
-
-
-@pytest.fixture
-def babe(capsys):
-    """`babe("create", "--json")` → BabeRun(code, out, err, json)."""
-    return lambda *argv: run_babe(capsys, *argv)
 
 
 def write_config(folder: Path, *, platform: str | None = "prolific", plugins: dict | None = None, **babe: Any) -> Path:
