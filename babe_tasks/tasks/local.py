@@ -190,6 +190,54 @@ def serve(c, host="127.0.0.1", port="8044", state=None, faults=None, verbose=Fal
     sys.stdout.flush()
 
 
+# -- local.backend ---------------------------------------------------------------------------------
+@task(
+    auto_shortflags=False,
+    iterable=["experiment"],
+    help={
+        "host": "address to listen on (default 127.0.0.1: this machine only)",
+        "port": "port to listen on (default 8099; 0 picks a free one)",
+        "experiment": "an experimentID the backend knows (repeat the flag; default 1)",
+        "user": "the results' basic-auth user (default admin)",
+        "password_env": "the environment variable holding the results' password (default: no password)",
+    },
+)
+def backend(c, host="127.0.0.1", port="8099", experiment=None, user="admin", password_env=None):
+    """Serve a fake _babe backend (submit routes, CSV and JSON results) until Ctrl-C: data to try the lifecycle with."""
+    import errno
+    import os
+
+    from babe_tasks.localturk.serving import serve_until_stopped
+    from babe_tasks.testing.backend import BackendServer, FakeBackend
+
+    port_number = _number("port", port, int, low=0, high=65535)
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise _fail(f"{password_env} is not set: export the password there (never on the command line)", EXIT_BAD_INPUT)
+    ids = [part.strip() for value in experiment or ["1"] for part in str(value).split(",") if part.strip()]
+    bad = [i for i in ids if not i.isdigit()]
+    if bad:
+        raise _fail(f"experiment {bad[0]!r} is not a _babe experimentID: use the number in config_deploy.js", EXIT_BAD_INPUT)
+    fake = FakeBackend(user=user, password=password)
+    for experiment_id in ids:
+        fake.add_experiment(experiment_id)
+    try:
+        server = BackendServer(fake, host, port_number)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise _fail(f"port {port_number} on {host} is in use: choose another with --port", EXIT_BAD_INPUT) from None
+        raise _fail(f"cannot listen on {host}:{port_number}: {exc.strerror or exc}", EXIT_BAD_INPUT) from None
+
+    def announce(srv):
+        routes = ", ".join(f"{srv.url}/api/submit_experiment/{i}" for i in ids)
+        print(f"fake _babe backend serving {srv.url}: submit to {routes}; results at "
+              f"{srv.url}/api/retrieve_experiment/<id> (data is kept in memory; Ctrl-C stops it)", flush=True)
+
+    serve_until_stopped(server, server.server_close, announce=announce)
+
+
 # -- local.work ------------------------------------------------------------------------------------
 @task(
     auto_shortflags=False,

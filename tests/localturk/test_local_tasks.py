@@ -53,18 +53,19 @@ def create_hit(state, assignments: int = 3) -> str:
 
 
 class Served:
-    """`babe local.serve` as a subprocess on a port of its choosing."""
+    """`babe local.serve` (or another serving task) as a subprocess on a port of its choosing."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, task: str = "local.serve", env: dict | None = None):
         self.proc = subprocess.Popen(
-            ["babe", "local.serve", "--port", "0", *args],
+            ["babe", task, "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             text=True,
+            env=env,
         )
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
-        assert ready, "local.serve printed nothing within 30 s"
+        assert ready, f"{task} printed nothing within 30 s"
         self.line = self.proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)", self.line)
         assert match, self.line
@@ -161,6 +162,9 @@ def test_clock_shows_and_moves_the_shared_clock(state_path):
         (["local.serve", "--port", "99999"], ["--port"]),
         (["local.faults", "chaos=1", "--endpoint-url", "http://127.0.0.1:9"], ["chaos"]),
         (["local.reset"], ["--yes"]),
+        (["local.backend", "--experiment", "twelve"], ["twelve", "experimentID"]),
+        (["local.backend", "--password-env", "BABE_TEST_UNSET_PASSWORD"], ["BABE_TEST_UNSET_PASSWORD", "is not set"]),
+        (["local.backend", "--port", "-1"], ["--port"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, fragments):
@@ -248,6 +252,30 @@ def test_serve_stops_cleanly_on_sigterm_too(state_path):
         server.proc.send_signal(signal.SIGTERM)
         _, err = server.proc.communicate(timeout=20)
         assert server.proc.returncode == 0 and "Traceback" not in err
+    finally:
+        server.kill()
+
+
+# -- backend ---------------------------------------------------------------------------------------------
+def test_backend_takes_trials_and_serves_them_until_stopped():
+    """`babe local.backend`: the fake _babe backend in the foreground, for trying the lifecycle with data."""
+    import httpx
+
+    password = "backend-secret-81f3"
+    env = {**os.environ, "LAB_BACKEND_PASSWORD": password}
+    server = Served("--experiment", "12,13", "--password-env", "LAB_BACKEND_PASSWORD", task="local.backend", env=env)
+    try:
+        assert f"{server.url}/api/submit_experiment/12" in server.line and password not in server.line
+        trials = [{"trial_number": 1, "response": "yes", "prolific_id": "P1"}, {"trial_number": 2, "response": "no", "prolific_id": "P1"}]
+        assert httpx.post(f"{server.url}/api/submit_experiment/13", json=trials).status_code == 201
+        assert httpx.get(f"{server.url}/api/check_experiment/12").status_code == 200
+        assert httpx.get(f"{server.url}/api/check_experiment/14").status_code == 404
+        assert httpx.get(f"{server.url}/experiments/13/retrieve").status_code == 401  # the password guards results
+        csv = httpx.get(f"{server.url}/experiments/13/retrieve", auth=("admin", password))
+        assert csv.status_code == 200 and csv.text.splitlines()[1:] == ["1,1,yes,P1", "1,2,no,P1"], csv.text
+        server.proc.send_signal(signal.SIGTERM)
+        out, err = server.proc.communicate(timeout=20)
+        assert server.proc.returncode == 0 and "Traceback" not in err and password not in out + err
     finally:
         server.kill()
 
