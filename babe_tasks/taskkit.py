@@ -49,25 +49,31 @@ COMMON_FLAGS: tuple[tuple[str, Any], ...] = (
     ("platform", None),
     ("strict_plugins", False),
 )
+#: The flags `spending=True` adds besides (to a task that spends money or cannot be undone).
+SPENDING_FLAGS: tuple[tuple[str, Any], ...] = (("yes", False), ("dry_run", False))
 SPENDING_HELP = {
     "yes": "do not ask for confirmation (needed on live without a terminal)",
     "dry-run": "show what would be done and what it would cost; do nothing",
 }
 
 
-def babe_task(*args: Any, help: dict[str, str] | None = None, common: bool = False, **kwargs: Any) -> Any:
+def babe_task(
+    *args: Any, help: dict[str, str] | None = None, common: bool = False, spending: bool = False, **kwargs: Any
+) -> Any:
     """Like `invoke.task`, with babe's error handling, no automatic short flags, and common flag help.
 
     Use as `@babe_task` or `@babe_task(help={...}, iterable=[...], common=True)`. The task declares
     its flags as parameters; invoke builds the flags from the signature. With `common=True` the
-    body takes `**common` instead of declaring `COMMON_FLAGS` itself.
+    body takes `**common` instead of declaring `COMMON_FLAGS` itself; `spending=True` adds
+    `SPENDING_FLAGS` (`--yes`, `--dry-run`) to them.
     """
     kwargs.setdefault("auto_shortflags", False)
 
     def decorate(body: Callable[..., Any]) -> Any:
         runner = guard(body)
-        if common:
-            runner.__signature__ = with_common_flags(body)  # type: ignore[attr-defined]
+        if common or spending:
+            flags = COMMON_FLAGS + (SPENDING_FLAGS if spending else ())
+            runner.__signature__ = with_common_flags(body, flags)  # type: ignore[attr-defined]
         names = set(_parameter_names(runner))
         merged = {k: v for k, v in {**COMMON_HELP, **SPENDING_HELP}.items() if k.replace("-", "_") in names}
         merged.update(help or {})
@@ -80,9 +86,9 @@ def babe_task(*args: Any, help: dict[str, str] | None = None, common: bool = Fal
     return decorate
 
 
-def with_common_flags(body: Callable[..., Any]) -> Any:
-    """The body's signature with `COMMON_FLAGS` in place of its `**common` (a TypeError if it has
-    none, or declares one of them itself: a task author's mistake, seen at import)."""
+def with_common_flags(body: Callable[..., Any], flags: tuple[tuple[str, Any], ...] = COMMON_FLAGS) -> Any:
+    """The body's signature with `flags` in place of its `**common` (a TypeError if it has none, or
+    declares one of them itself: a task author's mistake, seen at import)."""
     import inspect
 
     signature = inspect.signature(body)
@@ -90,10 +96,10 @@ def with_common_flags(body: Callable[..., Any]) -> Any:
     if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
         raise TypeError(f"task {body.__name__}: common=True needs a **common parameter to receive the common flags")
     own = params[:-1]
-    taken = {p.name for p in own} & {name for name, _ in COMMON_FLAGS}
+    taken = {p.name for p in own} & {name for name, _ in flags}
     if taken:
         raise TypeError(f"task {body.__name__}: declares {', '.join(sorted(taken))} itself; common=True adds them")
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default) for name, default in COMMON_FLAGS]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default) for name, default in flags]
     return signature.replace(parameters=own + added)
 
 

@@ -15,7 +15,6 @@ MARKS = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip"}
     common=True,
     help={
         "json": 'print one JSON document: {"ok", "experiment", "target", "checks": [{"check", "status", "detail", "plugin"}]} (plus "error" on failure)',
-        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     }
 )
 def doctor(c, **common):

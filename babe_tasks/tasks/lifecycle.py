@@ -88,11 +88,10 @@ CREATE_HELP = {
     "allow-repeat-workers": "let a worker take several HITs of the experiment (default: once per experiment)",
     "exclude-previous": "keep out every worker of earlier experiments (default all earlier ones in the ledger)",
     "exclude-experiment": "keep out the workers of this earlier experiment (repeat the flag, or comma-separate)",
-    "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
 }
 
 
-@babe_task(common=True, help=CREATE_HELP, iterable=["locale", "qualification", "exclude_experiment"])
+@babe_task(common=True, spending=True, help=CREATE_HELP, iterable=["locale", "qualification", "exclude_experiment"])
 def create(
     c,
     url=None,
@@ -114,8 +113,6 @@ def create(
     allow_repeat_workers=False,
     exclude_previous=False,
     exclude_experiment=None,
-    yes=False,
-    dry_run=False,
     **common,
 ):
     """Post the experiment URL as ExternalQuestion HITs (batched, costed, idempotent)."""
@@ -143,8 +140,6 @@ def create(
         allow_repeat_workers=allow_repeat_workers or None,
         exclude_previous=exclude_previous or None,
         exclude_experiments=list(exclude_experiment) if exclude_experiment else None,
-        yes=yes,
-        dry_run=dry_run,
         **common,
     )
 
@@ -256,7 +251,6 @@ def render_created(console, result, settings) -> None:
         "watch": "refresh until all assignments are in or the HITs expire",
         "interval": "seconds between refreshes with --watch, e.g. 30s, 2m (default 30s)",
         "sync": "first rebuild the ledger from the platform (HITs found by their annotation, assignments, bonuses)",
-        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     },
 )
 def status(
@@ -363,6 +357,7 @@ def _column_total(values: dict) -> str:
 # -- approve ---------------------------------------------------------------------------------------
 @babe_task(
     common=True,
+    spending=True,
     iterable=["hit", "assignment"],
     help={
         "hit": "only this HIT's assignments (repeat the flag, or separate ids with commas)",
@@ -370,7 +365,6 @@ def _column_total(values: dict) -> str:
         "feedback": "message to the workers with the approval (at most 1024 characters)",
         "allow-repeat-workers": "approve every assignment of a repeat worker, not only the first",
         "approve-without-data": "approve even assignments whose data is not in the _babe backend (babe-backend plugin)",
-        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     },
 )
 def approve(
@@ -380,8 +374,6 @@ def approve(
     feedback=None,
     allow_repeat_workers=False,
     approve_without_data=False,
-    yes=False,
-    dry_run=False,
     **common,
 ):
     """Approve every Submitted assignment (repeat workers and plugin holds excepted)."""
@@ -393,8 +385,6 @@ def approve(
         c,
         feedback=feedback,
         allow_repeat_workers=allow_repeat_workers or None,
-        yes=yes,
-        dry_run=dry_run,
         **common,
     )
     if approve_without_data:
@@ -443,7 +433,6 @@ def render_approved(console, document: dict, settings) -> None:
     help={
         "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
         "delete": "then delete the HITs whose work is all reviewed, and say why the others cannot be yet",
-        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     },
 )
 def expire(
@@ -487,13 +476,13 @@ def render_expired(console, document: dict, delete: bool, result=None) -> None:
 # -- extend ----------------------------------------------------------------------------------------
 @babe_task(
     common=True,
+    spending=True,
     iterable=["hit"],
     help={
         "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
         "assignments": "this many more assignments in all, spread evenly over the HITs (a HIT below 10 stays below 10)",
         "lifetime": "keep the HITs open this much longer, e.g. 2d (an expired HIT reopens for that long)",
         "split": "post what does not fit into the HITs as new HIT(s) of the same HIT type (same group)",
-        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     },
 )
 def extend(
@@ -502,8 +491,6 @@ def extend(
     assignments=None,
     lifetime=None,
     split=False,
-    yes=False,
-    dry_run=False,
     **common,
 ):
     """More assignments and/or more time for the experiment's HITs, never one MTurk would refuse."""
@@ -511,12 +498,7 @@ def extend(
     from ..errors import PartialFailure
     from ..steps import extend as step
 
-    settings, pm = _start(
-        c,
-        yes=yes,
-        dry_run=dry_run,
-        **common,
-    )
+    settings, pm = _start(c, **common)
 
     def review(plan) -> bool:
         render_extension(output.stderr_console() if settings.json else output.console(), plan, settings)

@@ -12,20 +12,17 @@ from pathlib import Path
 from ..taskkit import babe_task
 from .lifecycle import _ids, _money, _start
 
-STRICT_HELP = "fail (exit 2) when a plugin cannot be imported or configured"
-
 
 # -- reject ----------------------------------------------------------------------------------------
 @babe_task(
     common=True,
+    spending=True,
     iterable=["assignment"],
     help={
         "assignment": "an assignment to reject (repeat the flag, or separate ids with commas)",
         "from": "a file of assignment ids: one per line (# comments), or a CSV with an assignment_id column",
         "reason": "required: why, shown to the workers (at most 1024 characters)",
-        "yes": "do not ask for confirmation (needed on live without a terminal)",
         "dry-run": "list what would be rejected; reject nothing",
-        "strict-plugins": STRICT_HELP,
     },
 )
 def reject(
@@ -33,8 +30,6 @@ def reject(
     assignment=None,
     from_=None,
     reason=None,
-    yes=False,
-    dry_run=False,
     **common,
 ):
     """Reject Submitted assignments with a reason the workers read (irreversible: checks first)."""
@@ -42,12 +37,7 @@ def reject(
     from ..errors import PartialFailure
     from ..steps import reject as step
 
-    settings, pm = _start(
-        c,
-        yes=yes,
-        dry_run=dry_run,
-        **common,
-    )
+    settings, pm = _start(c, **common)
     ids = _ids(assignment) + (ids_from_file(from_) if from_ else [])
     shown = output.stderr_console() if settings.json else output.console()
 
@@ -111,6 +101,7 @@ def render_rejected(console, document: dict, reason: str | None) -> None:
 # -- bonus -----------------------------------------------------------------------------------------
 @babe_task(
     common=True,
+    spending=True,
     help={
         "csv": "a file of payments with the header worker_id,assignment_id,amount,reason",
         "assignment": "the assignment the bonus is for (one payment; with --worker, --amount, --reason)",
@@ -118,7 +109,6 @@ def render_rejected(console, document: dict, reason: str | None) -> None:
         "amount": "the bonus in dollars, e.g. 1.50 (no currency sign, at most two decimals)",
         "reason": "why, shown to the worker (at most 1024 characters)",
         "pay-again": "pay payments the ledger shows as paid once more (deliberately; each time it is given)",
-        "strict-plugins": STRICT_HELP,
     },
 )
 def bonus(
@@ -129,8 +119,6 @@ def bonus(
     amount=None,
     reason=None,
     pay_again=False,
-    yes=False,
-    dry_run=False,
     **common,
 ):
     """Pay bonuses (one, or a CSV file), each exactly once; shows the total with fees first."""
@@ -138,12 +126,7 @@ def bonus(
     from ..errors import PartialFailure, UsageError
     from ..steps import bonus as step
 
-    settings, pm = _start(
-        c,
-        yes=yes,
-        dry_run=dry_run,
-        **common,
-    )
+    settings, pm = _start(c, **common)
     single = [flag for flag, value in (("--assignment", assignment), ("--worker", worker), ("--amount", amount), ("--reason", reason)) if value is not None]
     if csv is not None and single:
         raise UsageError(f"give either --csv FILE or --worker, --assignment, --amount and --reason, not both ({single[0]} with --csv)")
@@ -230,7 +213,6 @@ def render_bonus(console, document: dict, symbol: str = "$") -> None:
         "hit": "with --extend: only this HIT (repeat the flag, or separate ids with commas)",
         "lifetime": "with --extend: keep the HITs open this much longer, e.g. 2d",
         "split": "with --extend: post new HITs instead of raising HITs past 9 assignments",
-        "strict-plugins": STRICT_HELP,
     },
 )
 def cost(

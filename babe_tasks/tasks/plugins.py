@@ -14,7 +14,6 @@ from ..taskkit import babe_task
 @babe_task(
     help={
         "json": 'print one JSON document on stdout: {"plugins": [{"name", "source", "origin", "status", "hooks", "error", "config"}]}',
-        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     }
 )
 def plugins(c, json=False, strict_plugins=False):

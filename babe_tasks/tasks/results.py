@@ -13,7 +13,6 @@ from ..taskkit import babe_task
     help={
         "anonymize": "replace worker ids by salted pseudonyms (salt: BABE_ANONYMIZE_SALT), so the file can be shared",
         "json": 'print one JSON document: {"path", "rows", "submissions", "columns", "column_names", "anonymized"}',
-        "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
     }
 )
 def results(c, anonymize=False, json=False, strict_plugins=False):

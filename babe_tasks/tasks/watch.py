@@ -19,7 +19,6 @@ WATCH_HELP = {
     "queue": "SQS queue URL to receive MTurk's notifications: refresh as soon as something happens",
     "approve": "approve submitted work as it arrives (--no-approve: only refresh, announce and expire)",
     "hit": "only these HITs (repeat the flag, or separate ids with commas); default: the experiment's HITs",
-    "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
 }
 
 

@@ -46,3 +46,23 @@ def test_a_task_that_declares_a_common_flag_itself_is_a_mistake_seen_at_import()
 
     with pytest.raises(TypeError, match="needs a \\*\\*common parameter"):
         babe_task(common=True)(closed)
+
+
+def test_every_task_that_spends_or_cannot_be_undone_takes_yes_and_dry_run_from_one_list():
+    from babe_tasks.taskkit import SPENDING_FLAGS
+
+    ns = collection()
+    for name in ("create", "approve", "extend", "reject", "bonus"):
+        assert {flag.replace("_", "-") for flag, _ in SPENDING_FLAGS} <= _flags(ns[name]), name
+    for name in ("status", "expire", "cost", "doctor"):
+        assert "dry-run" not in _flags(ns[name]), name
+
+    @babe_task(common=True, spending=True)
+    def probe(c, **common):
+        """A probe."""
+        return common
+
+    defaults = {argument.name: argument.default for argument in probe.get_arguments()}
+    assert (defaults["yes"], defaults["dry_run"]) == (False, False)
+    with pytest.raises(TypeError, match="yes"):
+        babe_task(common=True, spending=True)(lambda c, yes=False, **common: None)
