@@ -27,14 +27,13 @@ platform stays the truth, and `status --sync` rebuilds the tables from it.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Self
 
 from . import output
 from .errors import UsageError
+from .ledger import LedgerTable
 from .platform.base import capability
 
 #: The two kinds of type an experiment may have, and the values granted in them.
@@ -95,42 +94,10 @@ def requirement(qualification_type_id: str) -> dict:
     return {"QualificationTypeId": qualification_type_id, "Comparator": "DoesNotExist"}
 
 
-class Table:
+class Table(LedgerTable):
     """This module's tables in the ledger's SQLite file, over a connection of its own."""
 
-    def __init__(self, ledger):
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(ledger.path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA busy_timeout = 60000")
-        with self._lock:
-            self._conn.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _write(self, sql: str, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany(sql, rows)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+    SCHEMA = SCHEMA
 
     # -- types ---------------------------------------------------------------------------------
     def type_row(self, experiment: str, target: str, kind: str) -> sqlite3.Row | None:

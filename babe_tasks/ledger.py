@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Self
 from uuid import uuid4
 
 from . import money
@@ -285,6 +286,61 @@ class LedgerUnavailable(BabeError):
         else:
             fix = "repair or move the file, then run the same command again"
         return cls(f"the ledger {path} cannot be written ({text}); {fix}")
+
+
+class LedgerTable:
+    """Tables another module keeps in the ledger's SQLite file, over a connection of its own.
+
+    `exclusion` (qualification types and grants) and `steps.extend` (extensions written before
+    their first call) own their tables; they share the ledger's file, busy timeout and failure
+    rule: a write that cannot happen (locked, disk full, read-only) is `LedgerUnavailable`, whole
+    or not at all, never an internal error. Subclasses set `SCHEMA` and write through `_write`.
+    """
+
+    SCHEMA = ""
+
+    def __init__(self, ledger: Ledger):
+        self.path = ledger.path
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            with self._lock:
+                self._conn.executescript(self.SCHEMA)
+        except sqlite3.Error as exc:
+            raise LedgerUnavailable.of(self.path, exc) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _write(self, sql: str, rows: list[tuple]) -> None:
+        """Run `sql` once per row in one transaction (nothing when there are no rows)."""
+        if not rows:
+            return
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(sql, rows)
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                raise LedgerUnavailable.of(self.path, exc) from None
+
+    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
 
 class Ledger:

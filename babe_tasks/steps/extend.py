@@ -34,8 +34,6 @@ import hashlib
 import heapq
 import json
 import re
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -47,6 +45,7 @@ from uuid import uuid4
 from .. import money, output
 from ..durations import DurationError, format_duration, parse_duration
 from ..errors import PartialFailure, UsageError
+from ..ledger import LedgerTable
 from ..planning import (
     MAX_TOKEN,
     Cost,
@@ -248,53 +247,31 @@ def _plan_from_parameters(data: dict) -> Plan:
 
 
 # -- this module's table in the ledger file --------------------------------------------------------
-class _Extensions:
+class _Extensions(LedgerTable):
     """Extensions written before their first call, so a re-run resumes instead of extending twice."""
 
-    def __init__(self, ledger):
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(ledger.path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA busy_timeout = 60000")
-        with self._lock:
-            self._conn.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def _write(self, sql: str, params: tuple) -> None:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute(sql, params)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    SCHEMA = SCHEMA
 
     def open_extension(self, experiment: str, target: str, fingerprint: str) -> tuple[str, str] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT extension_id, plan FROM extensions WHERE experiment = ? AND target = ? AND fingerprint = ?"
-                " AND status = 'open' ORDER BY created_at DESC LIMIT 1",
-                (experiment, target, fingerprint),
-            ).fetchone()
-        return (row["extension_id"], row["plan"]) if row else None
+        rows = self._read(
+            "SELECT extension_id, plan FROM extensions WHERE experiment = ? AND target = ? AND fingerprint = ?"
+            " AND status = 'open' ORDER BY created_at DESC LIMIT 1",
+            (experiment, target, fingerprint),
+        )
+        return (rows[0]["extension_id"], rows[0]["plan"]) if rows else None
 
     def start(self, plan: ExtendPlan, location: str, fingerprint: str) -> None:
         self._write(
             "INSERT INTO extensions (extension_id, experiment, target, location, fingerprint, plan, status, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
-            (plan.extension_id, plan.experiment, plan.target, location, fingerprint, plan.to_json(), time.time()),
+            [(plan.extension_id, plan.experiment, plan.target, location, fingerprint, plan.to_json(), time.time())],
         )
 
     def added(self, experiment: str, target: str) -> dict[str, int]:
         """Assignments finished extensions added, per HIT (the ledger keeps each HIT's first size)."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT plan FROM extensions WHERE experiment = ? AND target = ? AND status = 'done'", (experiment, target)
-            ).fetchall()
+        rows = self._read(
+            "SELECT plan FROM extensions WHERE experiment = ? AND target = ? AND status = 'done'", (experiment, target)
+        )
         added: dict[str, int] = {}
         for row in rows:
             for hit in json.loads(row["plan"])["hits"]:
@@ -303,7 +280,7 @@ class _Extensions:
 
     def finish(self, extension_id: str) -> None:
         self._write(
-            "UPDATE extensions SET status = 'done', finished_at = ? WHERE extension_id = ?", (time.time(), extension_id)
+            "UPDATE extensions SET status = 'done', finished_at = ? WHERE extension_id = ?", [(time.time(), extension_id)]
         )
 
 

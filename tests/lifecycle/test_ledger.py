@@ -137,3 +137,30 @@ def test_processes_share_the_ledger_safely(tmp_path):
     with Ledger(tmp_path) as ledger:
         assert ledger.status_counts("HIT1") == {"Approved": 300}
         assert ledger.spent(["HIT1"]) == Decimal("180.00")
+
+
+def test_a_modules_own_tables_in_the_ledger_file_fail_like_the_ledger_when_locked(tmp_path, monkeypatch):
+    """`LedgerTable` (exclusion's and extend's tables): a locked file is LedgerUnavailable, exit 1, one line."""
+    import sqlite3
+
+    import pytest
+
+    from babe_tasks.exclusion import Table
+    from babe_tasks.ledger import Ledger, LedgerUnavailable
+
+    monkeypatch.setattr("babe_tasks.ledger.BUSY_TIMEOUT", 0.1)
+    ledger = Ledger(tmp_path)
+    table = Table(ledger)
+    holder = sqlite3.connect(ledger.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(LedgerUnavailable) as caught:
+            table.remember_experiment("exp1", "local")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert caught.value.exit_code == 1 and "ledger.sqlite" in str(caught.value) and "locked" in str(caught.value)
+    table.remember_experiment("exp1", "local")  # the lock gone, the same write goes through
+    assert table.experiments("local") == ["exp1"]
+    table.close()
+    ledger.close()
