@@ -160,3 +160,26 @@ def state_dump(mturk) -> dict:
             "bonuses": len(bonuses(mturk, hit["HITId"])),
         }
     return dump
+
+
+def posted_and_worked(folder: Path, state: Path, n: int, seed: int) -> list[str]:
+    """`babe create --assignments n` in a subprocess, then simulated workers submit every assignment."""
+    from babe_tasks.localturk.service import LocalTurk
+    from babe_tasks.localturk.workers import simulate
+
+    run = run_babe(["create", "--assignments", str(n), "--json"], folder, subprocess_env(state))
+    assert run.code == 0, run
+    hit_ids = [h["hit_id"] for h in run.json["hits"]]
+    turk = LocalTurk(str(state))
+    try:
+        simulate(turk, hit_ids=hit_ids, seed=seed)
+    finally:
+        turk.store.close()
+    return hit_ids
+
+
+def write_bonus_file(folder: Path, rows: list[dict], amounts: list[Decimal], reason: str = "thanks") -> None:
+    """`folder/bonus.csv`: one bonus per assignment row (as ListAssignmentsForHIT gives them), in order."""
+    lines = ["worker_id,assignment_id,amount,reason"]
+    lines += [f"{a['WorkerId']},{a['AssignmentId']},{amount},{reason}" for a, amount in zip(rows, amounts)]
+    (folder / "bonus.csv").write_text("\n".join(lines) + "\n")

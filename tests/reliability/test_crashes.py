@@ -25,7 +25,9 @@ from .helpers import (
     client,
     hits,
     ledger_rows,
+    posted_and_worked,
     run_babe,
+    write_bonus_file,
 )
 from .helpers import subprocess_env as env_for
 
@@ -99,25 +101,9 @@ def test_create_killed_ten_times_posts_each_hit_once(experiment, state_path):
     assert [p["status"] for p in plans].count("done") == 1 and len(plans) == 1, [tuple(p) for p in plans]
 
 
-def _posted_and_worked(experiment, state_path, n: int) -> list[str]:
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
-
-    env = env_for(state_path)
-    run = run_babe(["create", "--assignments", str(n), "--json"], experiment, env)
-    assert run.code == 0, run
-    hit_ids = [h["hit_id"] for h in run.json["hits"]]
-    turk = LocalTurk(str(state_path))
-    try:
-        simulate(turk, hit_ids=hit_ids, seed=3)
-    finally:
-        turk.store.close()
-    return hit_ids
-
-
 def test_approve_killed_ten_times_pays_each_assignment_once(experiment, state_path):
     n = 450
-    hit_ids = _posted_and_worked(experiment, state_path, n)
+    hit_ids = posted_and_worked(experiment, state_path, n, seed=3)
     approved = progress_of(experiment, "SELECT COUNT(*) FROM payments WHERE kind = 'reward'")
     outcome = kill_and_finish(["approve"], experiment, slow_env(state_path), 12, approved, 30)
     assert outcome["killed"] == KILLS, outcome
@@ -136,15 +122,13 @@ def test_approve_killed_ten_times_pays_each_assignment_once(experiment, state_pa
 
 def test_bonus_killed_ten_times_pays_each_row_once(experiment, state_path):
     n = 240
-    hit_ids = _posted_and_worked(experiment, state_path, n)
+    hit_ids = posted_and_worked(experiment, state_path, n, seed=3)
     assert run_babe(["approve"], experiment, env_for(state_path)).code == 0
     mturk = client(state_path)
     before = balance(mturk)
     rows = [a for h in hit_ids for a in assignments(mturk, h)]
     amounts = [CENT * (5 + i) for i in range(n)]
-    lines = ["worker_id,assignment_id,amount,reason"]
-    lines += [f"{a['WorkerId']},{a['AssignmentId']},{amt},thanks" for a, amt in zip(rows, amounts)]
-    (experiment / "bonus.csv").write_text("\n".join(lines) + "\n")
+    write_bonus_file(experiment, rows, amounts)
 
     sent = progress_of(experiment, "SELECT COUNT(*) FROM bonuses")
     outcome = kill_and_finish(["bonus", "--csv", "bonus.csv"], experiment, slow_env(state_path), 13, sent, 15)

@@ -22,6 +22,7 @@ from .helpers import (
     client,
     hits,
     ledger_rows,
+    write_bonus_file,
 )
 
 CENT = Decimal("0.01")
@@ -103,9 +104,7 @@ def test_bonus_csv_pays_each_row_once(seed, babe, experiment, faults, state_path
     before = balance(mturk)
     rows = [a for h in hit_ids for a in assignments(mturk, h)]
     amounts = [Decimal("0.01") * (1 + i % 150) for i in range(n)]
-    lines = ["worker_id,assignment_id,amount,reason"]
-    lines += [f"{a['WorkerId']},{a['AssignmentId']},{amt},thank you" for a, amt in zip(rows, amounts)]
-    (experiment / "bonus.csv").write_text("\n".join(lines) + "\n")
+    write_bonus_file(experiment, rows, amounts, "thank you")
 
     faults.on(seed)
     first = until_done(babe, "bonus", "--csv", "bonus.csv", "--json", faults=faults)

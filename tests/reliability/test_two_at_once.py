@@ -21,7 +21,9 @@ from .helpers import (
     client,
     hits,
     ledger_rows,
+    posted_and_worked,
     run_babe,
+    write_bonus_file,
 )
 from .helpers import subprocess_env as env_for
 
@@ -34,21 +36,6 @@ def both(args: list[str], cwd, env) -> list:
     return [(p.returncode, *output) for p, output in zip((first, second), outputs)]
 
 
-def posted_and_worked(experiment, state_path, n: int) -> list[str]:
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
-
-    run = run_babe(["create", "--assignments", str(n), "--json"], experiment, env_for(state_path))
-    assert run.code == 0, run
-    hit_ids = [h["hit_id"] for h in run.json["hits"]]
-    turk = LocalTurk(str(state_path))
-    try:
-        simulate(turk, hit_ids=hit_ids, seed=5)
-    finally:
-        turk.store.close()
-    return hit_ids
-
-
 def codes(outcomes) -> list[int]:
     return [code for code, _, _ in outcomes]
 
@@ -56,7 +43,7 @@ def codes(outcomes) -> list[int]:
 @pytest.mark.parametrize("faults", ["latency_ms=10", "latency_ms=10,throttle=0.2,fault=0.1,drop=0.05,lost=0.1"])
 def test_two_approves_at_once_pay_each_assignment_once(experiment, state_path, faults):
     n = 120
-    hit_ids = posted_and_worked(experiment, state_path, n)
+    hit_ids = posted_and_worked(experiment, state_path, n, seed=5)
     env = env_for(
         state_path,
         BABE_LOCAL_FAULTS=f"{faults},seed=3",
@@ -81,15 +68,13 @@ def test_two_approves_at_once_pay_each_assignment_once(experiment, state_path, f
 @pytest.mark.parametrize("faults", ["latency_ms=10", "latency_ms=10,throttle=0.2,fault=0.1,drop=0.05,lost=0.1"])
 def test_two_bonus_files_at_once_pay_each_row_once(experiment, state_path, faults):
     n = 60
-    hit_ids = posted_and_worked(experiment, state_path, n)
+    hit_ids = posted_and_worked(experiment, state_path, n, seed=5)
     assert run_babe(["approve"], experiment, env_for(state_path)).code == 0
     mturk = client(state_path)
     before = balance(mturk)
     rows = [a for h in hit_ids for a in assignments(mturk, h)]
     amounts = [CENT * (10 + i) for i in range(n)]
-    lines = ["worker_id,assignment_id,amount,reason"]
-    lines += [f"{a['WorkerId']},{a['AssignmentId']},{amt},thanks" for a, amt in zip(rows, amounts)]
-    (experiment / "bonus.csv").write_text("\n".join(lines) + "\n")
+    write_bonus_file(experiment, rows, amounts)
 
     env = env_for(
         state_path,
