@@ -10,22 +10,6 @@ URL = "https://example.org/experiment/"
 
 
 @pytest.fixture
-def experiment(tmp_path, monkeypatch) -> Path:
-    """An experiment folder (working directory) whose invoke.yaml names the page and the HIT texts."""
-    folder = tmp_path / "exp1"
-    folder.mkdir()
-    (folder / "invoke.yaml").write_text(
-        "babe:\n"
-        f"  url: {URL}\n"
-        "  title: A short language study\n"
-        "  description: Read sentences and rate them.\n"
-        '  reward: "0.50"\n'
-    )
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
 def created(babe, experiment):
     """20 assignments posted on the local MTurk (3 HITs of 7, 7, 6); the create's JSON document."""
     run = babe("create", "--assignments", "20", "--json")

@@ -15,24 +15,8 @@ from pathlib import Path
 
 import pytest
 
-URL = "https://example.org/experiment/"
 DAY = 86400
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC).timestamp()
-
-
-@pytest.fixture
-def experiment(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "exp1"
-    folder.mkdir()
-    (folder / "invoke.yaml").write_text(
-        "babe:\n"
-        f"  url: {URL}\n"
-        "  title: A short language study\n"
-        "  description: Read sentences and rate them.\n"
-        '  reward: "0.50"\n'
-    )
-    monkeypatch.chdir(folder)
-    return folder
 
 
 @pytest.fixture

@@ -22,31 +22,6 @@ URL = "https://example.org/experiment/"
 
 
 @pytest.fixture
-def experiment(tmp_path, monkeypatch) -> Path:
-    """An experiment folder `exp1` (the working directory) whose invoke.yaml names the page and texts."""
-    folder = tmp_path / "exp1"
-    folder.mkdir()
-    (folder / "invoke.yaml").write_text(
-        "babe:\n"
-        f"  url: {URL}\n"
-        "  title: A short language study\n"
-        "  description: Read sentences and rate them.\n"
-        '  reward: "0.50"\n'
-    )
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
-def babe(capsys, monkeypatch):
-    """The real `babe` program in-process: `babe("watch", "--json")` → BabeRun (code, out, err, json)."""
-    from babe_tasks.testing import run_babe
-
-    monkeypatch.setenv("COLUMNS", "120")
-    return lambda *args: run_babe(capsys, *args)
-
-
-@pytest.fixture
 def created(babe, experiment):
     """12 assignments posted on the local MTurk as 2 HITs of 6; the create's JSON document."""
     run = babe("create", "--assignments", "12", "--batch-size", "6", "--json")
