@@ -420,6 +420,11 @@ def render_approved(console, document: dict, settings) -> None:
             console.print(f"  {item['assignment_id']}  worker {item['worker_id']}  HIT {item['hit_id']}")
     else:
         console.print(f"Approved {document['approved']}; already approved {document['already_approved']}.")
+    render_held_and_failed(console, document)
+
+
+def render_held_and_failed(console, document: dict) -> None:
+    """The assignments a step held back (with the reason) and those whose call failed (with the error)."""
     for held in document["held"]:
         console.print(f"Held {held['assignment_id']}: {held['reason']}")
     for failed in document["failed"]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..taskkit import babe_task
-from .lifecycle import _ids, _money, _start
+from .lifecycle import _ids, _money, _start, render_held_and_failed
 
 
 # -- reject ----------------------------------------------------------------------------------------
@@ -92,10 +92,7 @@ def render_rejected(console, document: dict, reason: str | None) -> None:
         console.print(f"  {item['assignment_id']}  worker {item['worker_id']}  HIT {item['hit_id']}")
     if document["already_rejected"]:
         console.print(f"Already rejected: {', '.join(document['already_rejected'])}")
-    for held in document["held"]:
-        console.print(f"Held {held['assignment_id']}: {held['reason']}")
-    for failed in document["failed"]:
-        console.print(f"Failed {failed['assignment_id']}: {failed['error']}")
+    render_held_and_failed(console, document)
 
 
 # -- bonus -----------------------------------------------------------------------------------------
