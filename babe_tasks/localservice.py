@@ -22,6 +22,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .sqlitefile import open_shared
+
+#: Seconds a write waits for another process (a second server, a test's client) holding the file.
+BUSY_TIMEOUT = 60.0
+
 #: One lock per state file per process, whichever service opened it.
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
@@ -66,10 +71,7 @@ class StateFile(ABC):
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 60000")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn = open_shared(self.path, BUSY_TIMEOUT)
         conn.execute("PRAGMA foreign_keys = OFF")
         return conn
 
@@ -96,15 +98,6 @@ class StateFile(ABC):
         self._local = threading.local()
 
     def _ensure_schema(self) -> None:
-        conn = self.conn
-        # WAL lets readers run beside one writer, across processes; set once per file, and a
-        # second process opening the file at the same moment may briefly see it locked.
-        for attempt in range(50):
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                break
-            except sqlite3.OperationalError:
-                time.sleep(0.05 * (attempt + 1))
         with self.write() as tx:
             for sql in [META_SCHEMA, *self.schemas()]:
                 for statement in filter(None, (s.strip() for s in sql.split(";"))):

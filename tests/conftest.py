@@ -85,22 +85,12 @@ def babe(capsys, monkeypatch):
     return lambda *args: run_babe(capsys, *args)
 
 
-#: The experiment page every standard experiment folder names.
-EXPERIMENT_URL = "https://example.org/experiment/"
-
-
 @pytest.fixture
 def experiment(tmp_path, monkeypatch):
     """An experiment folder `exp1` (the working directory) whose invoke.yaml names the page and the
     HIT texts (reward 0.50). Folders whose tests need another one define their own `experiment`."""
-    folder = tmp_path / "exp1"
-    folder.mkdir()
-    (folder / "invoke.yaml").write_text(
-        "babe:\n"
-        f"  url: {EXPERIMENT_URL}\n"
-        "  title: A short language study\n"
-        "  description: Read sentences and rate them.\n"
-        '  reward: "0.50"\n'
-    )
+    from babe_tasks.testing.experiment import DEFAULT_SETTINGS, ExperimentFolder
+
+    folder = ExperimentFolder(tmp_path / "exp1", DEFAULT_SETTINGS).path
     monkeypatch.chdir(folder)
     return folder

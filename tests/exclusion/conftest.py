@@ -6,21 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from babe_tasks.testing.experiment import DEFAULT_SETTINGS, ExperimentFolder
 
-URL = "https://example.org/experiment/"
 WORKER_TYPE_PREFIX = "babe-tasks worker of "
 
 
-def write_config(folder: Path, experiment: str | None = None, extra: str = "") -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "invoke.yaml").write_text(
-        "babe:\n"
-        + (f"  experiment: {experiment}\n" if experiment else "")
-        + f"  url: {URL}\n"
-        "  title: A short language study\n"
-        "  description: Read sentences and rate them.\n"
-        '  reward: "0.50"\n' + extra
-    )
+def write_config(folder: Path, experiment: str | None = None) -> None:
+    ExperimentFolder(folder, {**DEFAULT_SETTINGS, **({"experiment": experiment} if experiment else {})})
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-
-URL = "https://example.org/experiment/"
+from babe_tasks.testing.experiment import DEFAULT_SETTINGS, ExperimentFolder
 
 FAKEPRO = '''
 import json, pathlib
@@ -120,15 +119,8 @@ def babe_platform(settings):
 '''
 
 
-def write_config(folder: Path, extra: str = "") -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "invoke.yaml").write_text(
-        "babe:\n"
-        f"  url: {URL}\n"
-        "  title: A short language study\n"
-        "  description: Read sentences and rate them.\n"
-        '  reward: "0.50"\n' + extra
-    )
+def write_config(folder: Path, **babe) -> None:
+    ExperimentFolder(folder, {**DEFAULT_SETTINGS, **babe})
 
 
 @pytest.fixture

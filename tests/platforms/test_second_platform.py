@@ -208,7 +208,7 @@ def test_bonus_fee_is_the_platforms(babe, fakepro, turk):
 
 
 def test_the_setting_selects_the_platform_as_the_flag_does(babe, fakepro):
-    write_config(fakepro, "  platform: fakepro\n")
+    write_config(fakepro, platform="fakepro")
     run = babe("create", "--assignments", "20", "--json")
     assert run.code == 0, run
     assert [h["assignments"] for h in run.json["hits"]] == [20]

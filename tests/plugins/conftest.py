@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from babe_tasks.testing.experiment import DEFAULT_SETTINGS, ExperimentFolder
 from babe_tasks.testing.webhook import WebhookReceiver
-
-URL = "https://example.org/experiment/"
 
 
 @pytest.fixture
@@ -38,18 +36,10 @@ def experiment(tmp_path, monkeypatch) -> Path:
 
 def write_config(folder: Path, plugins: dict | None = None, **babe: Any) -> Path:
     """invoke.yaml with the standard HIT texts, `babe` overrides, and `babe.plugins` sections."""
-    section: dict[str, Any] = {
-        "url": URL,
-        "title": "A short language study",
-        "description": "Read sentences and rate them.",
-        "reward": "0.50",
-        **babe,
-    }
+    settings = {**DEFAULT_SETTINGS, **babe}
     if plugins is not None:
-        section["plugins"] = plugins
-    path = folder / "invoke.yaml"
-    path.write_text(yaml.safe_dump({"babe": section}, sort_keys=False))
-    return path
+        settings["plugins"] = plugins
+    return ExperimentFolder(folder, settings).config_path
 
 
 @pytest.fixture

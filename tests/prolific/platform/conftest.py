@@ -16,9 +16,6 @@ from typing import Any
 import pytest
 
 
-URL = "https://example.org/experiment/"
-
-
 @pytest.fixture(autouse=True)
 def prolific_env(monkeypatch, tmp_path):
     """The prolific plugin by entry point, no token in the environment, this test's local state."""
@@ -36,22 +33,13 @@ def state(tmp_path) -> Path:
 
 
 def write_config(folder: Path, *, platform: str | None = "prolific", plugins: dict | None = None, **babe: Any) -> Path:
-    import yaml
+    from babe_tasks.testing.experiment import DEFAULT_SETTINGS, ExperimentFolder
 
-    section: dict[str, Any] = {
-        "url": URL,
-        "title": "A short language study",
-        "description": "Read sentences and rate them.",
-        "reward": "1.50",
-        "assignments": 5,
-        **babe,
-    }
+    settings: dict[str, Any] = {**DEFAULT_SETTINGS, "reward": "1.50", "assignments": 5, **babe}
     if platform:
-        section["platform"] = platform
-    section["plugins"] = {"prolific": {"estimated_minutes": 10}} if plugins is None else plugins
-    path = folder / "invoke.yaml"
-    path.write_text(yaml.safe_dump({"babe": section}, sort_keys=False))
-    return path
+        settings["platform"] = platform
+    settings["plugins"] = {"prolific": {"estimated_minutes": 10}} if plugins is None else plugins
+    return ExperimentFolder(folder, settings).config_path
 
 
 @pytest.fixture
