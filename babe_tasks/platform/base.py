@@ -7,7 +7,7 @@ operation that should not stop the others is an `OperationFailed`.
 
 Beyond the members every platform has, a few are optional (MTurk, the first platform, has no
 need of them, and `platform/mturk.py` defines none but `add_assignments(total=)`): `pricing`,
-`supports_qualifications`, `check_plan`, `approve_many`, `nouns`, `describe_plan`,
+`supports_qualifications`, `check_plan`, `approve_many`, `send_bonuses`, `nouns`, `describe_plan`,
 `describe_created`, `created_json`. They are documented on `OptionalMembers` below. Steps never read them with a bare `getattr`: they
 ask `pricing_of`, `capability` and `accepts` here, so the MTurk default of each lives in one
 place (docs/platforms.md).
@@ -253,6 +253,20 @@ class OptionalMembers(Protocol):
         `OperationFailed`) when that one failed. Absent: `approve` is called once per assignment.
         """
 
+    def send_bonuses(self, payments: list) -> dict[str, bool | Exception]:
+        """Pay several bonuses in as few requests as the platform allows; the answer per token.
+
+        `payments` are the bonus step's `Payment`s: `worker_id`, `assignment_id`, `hit_id` (the HIT
+        the assignment was listed under), `amount`, `reason`, `token` — checked (the assignment is
+        of that HIT and was done by that worker) and recorded by the ledger as "sending" before the
+        call. Answers, per token: True paid now (or confirmed paid now), False paid by an earlier
+        call, an exception (a `BabeError`) when that one failed — a token left out counts as
+        failed. Like `send_bonus`, each token is paid at most once whatever is re-sent, and — unlike
+        MTurk's 24-hour token memory — for ever: the step sends an unfinished payment of an earlier
+        run again without looking in `list_bonus_payments` first. Failures belong in the answer;
+        raising fails every payment of the call. Absent: `send_bonus` is called once per payment.
+        """
+
     #: What the platform calls a HIT, singular and plural, for text output (`status`, `expire`):
     #: Prolific's ("study", "studies"). JSON keeps MTurk's names (`hit_id`). Absent: ("HIT", "HITs").
     nouns: tuple[str, str]
@@ -275,6 +289,7 @@ DEFAULTS: dict[str, Any] = {
     "supports_qualifications": True,
     "check_plan": None,
     "approve_many": None,
+    "send_bonuses": None,
     "describe_plan": None,
     "nouns": ("HIT", "HITs"),
     "describe_created": None,

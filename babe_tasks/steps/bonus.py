@@ -18,6 +18,11 @@ before the call and "paid" right after, so:
 - a run that died between the call and the record leaves the payment "sending"; the next run
   sends the same token again (MTurk dedupes within 24 h) or, once the token may be forgotten,
   first looks for the payment in ListBonusPayments and pays only if it is not there.
+
+A platform with `send_bonuses` (Prolific) pays in bulk: the payments go to it in chunks of at most
+`BONUS_CHUNK`, grouped by HIT (so it can set up and pay each HIT's rows together), every one
+recorded "sending" just before its chunk is sent, and each token's answer recorded as above. Such
+a platform remembers its tokens for ever, so an unfinished payment is simply sent again.
 """
 
 from __future__ import annotations
@@ -35,9 +40,9 @@ from typing import Any
 from .. import money, output
 from ..errors import BabeError, PartialFailure, UsageError
 from ..ledger import Ledger
-from ..platform.base import AssignmentInfo, pricing_of
+from ..platform.base import AssignmentInfo, OperationFailed, capability, pricing_of
 from ..plugins import call_after, call_before
-from . import concurrently, session
+from . import Outcome, concurrently, session
 from .reject import MAX_REASON, lookup_assignments, refuse
 
 #: The CSV header a bonus file must have (extra columns are ignored).
@@ -62,6 +67,9 @@ def id_rules(platform: str = "mturk") -> tuple[re.Pattern, str, re.Pattern, str]
     return OTHER_ID, what, OTHER_ID, what
 #: MTurk remembers a UniqueRequestToken for 24 hours; an hour of margin for clocks that disagree.
 TOKEN_MEMORY = 23 * 3600
+#: The most payments one `send_bonuses` call carries: the progress bar moves, and a stopped run
+#: leaves the rest unsent, chunk by chunk. A multiple of Prolific's 200 rows per set-up.
+BONUS_CHUNK = 1000
 
 
 def bonus_token(experiment: str, worker_id: str, assignment_id: str, amount: Decimal, reason: str, attempt: int = 0) -> str:
@@ -398,8 +406,12 @@ def run(
         def pay(payment: Payment) -> str:
             return _pay(settings, platform, ledger, payment)
 
+        many = capability(platform, "send_bonuses")
         with output.progress("paying bonuses", total=len(todo)) as bar:
-            outcomes = concurrently(settings, pay, todo, advance=bar.advance)
+            if many is not None:
+                outcomes = _pay_in_bulk(settings, platform, many, ledger, todo, bar.advance)
+            else:
+                outcomes = concurrently(settings, pay, todo, advance=bar.advance)
         for outcome in outcomes:
             if outcome.error is not None:
                 result.failed.append((outcome.item, str(outcome.error)))
@@ -444,6 +456,58 @@ def _pay(settings, platform, ledger: Ledger, payment: Payment) -> str:
     # A resumed payment the platform calls "already processed" was paid by the run that lost track
     # of it — and that run reported it failed or not at all: this run is the one to report it paid.
     return "paid" if paid_now or payment.resumed else "already"
+
+
+def _pay_in_bulk(settings, platform, send_bonuses, ledger: Ledger, todo: list[Payment], advance) -> list[Outcome]:
+    """Pay through the platform's `send_bonuses`, a chunk of each HIT's payments at a time.
+
+    Outcomes come back in the order of `todo`, as `concurrently`'s do, with `_pay`'s values: "paid"
+    or "already" (a resumed payment the platform had paid is reported paid: the run that sent it
+    never did). A chunk whose call fails as a whole fails each of its payments, which stay
+    "sending" with the error — the next run sends them again, and the platform pays none twice.
+    """
+    first: dict[str, int] = {}
+    for payment in todo:
+        first.setdefault(payment.hit_id, len(first))
+    ordered = sorted(todo, key=lambda p: first[p.hit_id])
+    by_token: dict[str, Outcome] = {}
+    for start in range(0, len(ordered), BONUS_CHUNK):
+        chunk = ordered[start : start + BONUS_CHUNK]
+        try:
+            now = platform.now().timestamp()
+            for payment in chunk:
+                if not payment.resumed:
+                    ledger.start_bonus(
+                        payment, experiment=settings.experiment, target=settings.target, location=platform.location, sent_at=now
+                    )
+        except BabeError as exc:  # the ledger cannot record them: nothing of this chunk (or after it) is sent
+            for payment in ordered[start:]:
+                by_token[payment.token] = Outcome(payment, error=exc)
+                advance()
+            break
+        try:
+            answers = send_bonuses(chunk)
+        except BabeError as exc:
+            answers = {p.token: exc for p in chunk}
+        for payment in chunk:
+            by_token[payment.token] = _record(ledger, payment, answers.get(payment.token))
+            advance()
+    return [by_token[p.token] for p in todo]
+
+
+def _record(ledger: Ledger, payment: Payment, answer) -> Outcome:
+    """One payment's answer from `send_bonuses`, written to the ledger as `_pay` writes it."""
+    if answer is None:
+        answer = OperationFailed("the platform did not answer for this bonus; run the same command again")
+    try:
+        if isinstance(answer, BaseException):
+            error = answer if isinstance(answer, BabeError) else OperationFailed(str(answer))
+            ledger.bonus_error(payment.token, str(error))
+            return Outcome(payment, error=error)
+        ledger.bonus_paid(payment.token)
+    except BabeError as exc:  # the ledger failed to record it: the next run finds it paid on the platform
+        return Outcome(payment, error=exc)
+    return Outcome(payment, "paid" if answer or payment.resumed else "already")
 
 
 def _listed(platform, ledger: Ledger, payment: Payment) -> bool:

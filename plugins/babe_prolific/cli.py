@@ -78,10 +78,21 @@ def _parser() -> argparse.ArgumentParser:
     code.add_argument("--json", action="store_true")
     code.set_defaults(run=_code)
 
-    bonuses = commands.add_parser("bonuses", help="list the bonus journal, or settle an unconfirmed payment")
+    bonuses = commands.add_parser(
+        "bonuses",
+        help="list the bonus journal, or settle an unconfirmed set-up",
+        description="List the bonus journal (one line per bonus, its set-up id first), or settle a set-up whose pay "
+        "Prolific did not confirm. A set-up carries up to 200 bonuses of one study: settling it settles all of them.",
+    )
     settle = bonuses.add_mutually_exclusive_group()
-    settle.add_argument("--paid", metavar="SETUP_ID", help="you checked on Prolific: this set-up was paid")
-    settle.add_argument("--not-paid", metavar="SETUP_ID", help="you checked on Prolific: not paid; the next babe bonus pays it")
+    settle.add_argument(
+        "--paid", metavar="SETUP_ID", help="you checked on Prolific: this set-up was paid (all its bonuses are recorded paid)"
+    )
+    settle.add_argument(
+        "--not-paid",
+        metavar="SETUP_ID",
+        help="you checked on Prolific: this set-up was not paid; the next babe bonus sets all its bonuses up and pays them",
+    )
     bonuses.add_argument("--folder", help="the experiment folder (default: found from here)")
     bonuses.add_argument("--json", action="store_true")
     bonuses.set_defaults(run=_bonuses)
@@ -226,18 +237,20 @@ def _bonuses(args: Any) -> int:
     try:
         chosen = args.paid or args.not_paid
         if chosen:
-            entry = journal.by_setup(chosen)
-            if entry is None:
+            rows = journal.of_setup(chosen)
+            if not rows:
                 raise UsageError(f"no bonus set-up {chosen} in {journal.path}: babe-prolific bonuses lists them")
-            if entry.state != PAYING:
-                raise UsageError(f"bonus set-up {chosen} is {entry.state}, not unconfirmed: nothing to settle")
+            states = sorted({e.state for e in rows})
+            if states != [PAYING]:
+                raise UsageError(f"bonus set-up {chosen} is {', '.join(states)}, not unconfirmed: nothing to settle")
+            what = "bonus set-up" if len(rows) == 1 else f"bonus set-up of {len(rows)} bonuses"
             if args.paid:
-                journal.move(entry.token, PAID, "settled as paid by hand")
-                text = f"bonus set-up {chosen} recorded as paid; the next babe bonus reports it paid"
+                journal.move_setup(chosen, PAID, "settled as paid by hand")
+                text = f"{what} {chosen} recorded as paid; the next babe bonus reports it paid"
             else:
-                journal.forget_setup(entry.token)
-                text = f"bonus set-up {chosen} recorded as not paid; the next babe bonus sets up and pays a new one"
-            _print(args, {"setup_id": chosen, "state": PAID if args.paid else "not-paid"}, text)
+                journal.forget_setup(chosen)
+                text = f"{what} {chosen} recorded as not paid; the next babe bonus sets up and pays a new one"
+            _print(args, {"setup_id": chosen, "state": PAID if args.paid else "not-paid", "bonuses": len(rows)}, text)
             return 0
         entries = journal.all()
         rows = [

@@ -17,19 +17,28 @@ moves past it:
   to check, until someone settles it (`babe-prolific bonuses --paid ID` / `--not-paid ID`).
 - `paid`: done; the same token answers "already paid".
 
+One set-up carries up to 200 bonuses of one study (Prolific's bulk set-up), so the rows of one set-up
+share its `setup_id` and move together (`set_up_many`, `move_setup`): the pay call pays them all or
+none. An entry journalled by an older babe-tasks (one bonus per set-up) is simply a set-up of one row.
+
 The file is `.babe/prolific-bonuses.sqlite` in the experiment folder, next to the ledger: one per
 experiment, like the tokens it is keyed by. SQLite in WAL mode, every change its own transaction,
-so the concurrent payments of one `babe bonus` run never see half a row.
+so two `babe bonus` runs of the experiment at the same time never journal one bonus under two
+set-ups (`set_up_many` refuses a token it has) nor both pay one set-up (`claim`).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+
+from babe_tasks.ledger import BUSY_TIMEOUT
+from babe_tasks.sqlitefile import open_shared
 
 FILE_NAME = "prolific-bonuses.sqlite"
 
@@ -54,6 +63,14 @@ CREATE INDEX IF NOT EXISTS bonuses_by_submission ON bonuses (submission_id);
 SET_UP, PAYING, PAID = "set-up", "paying", "paid"
 
 
+class Taken(Exception):
+    """Tokens a new set-up wanted that the journal already has (another run set them up first)."""
+
+    def __init__(self, tokens: list[str]):
+        super().__init__(f"{len(tokens)} bonus(es) already journalled")
+        self.tokens = tokens
+
+
 @dataclass(frozen=True)
 class Entry:
     token: str
@@ -75,8 +92,7 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_shared(self.path, BUSY_TIMEOUT)
         self._db.executescript(SCHEMA)
 
     @classmethod
@@ -93,9 +109,9 @@ class Journal:
         rows = self._select("WHERE token = ?", (token,))
         return rows[0] if rows else None
 
-    def by_setup(self, setup_id: str) -> Entry | None:
-        rows = self._select("WHERE setup_id = ?", (setup_id,))
-        return rows[0] if rows else None
+    def of_setup(self, setup_id: str) -> list[Entry]:
+        """Every row of one set-up (one, for an entry of the one-bonus-per-set-up journals)."""
+        return self._select("WHERE setup_id = ? ORDER BY created_at, rowid", (setup_id,))
 
     def for_submission(self, submission_id: str) -> list[Entry]:
         return self._select("WHERE submission_id = ? ORDER BY created_at", (submission_id,))
@@ -104,31 +120,78 @@ class Journal:
         return self._select("WHERE study_id = ? ORDER BY created_at", (study_id,))
 
     def all(self) -> list[Entry]:
-        return self._select("ORDER BY created_at", ())
+        return self._select("ORDER BY created_at, rowid", ())
 
     # -- writing ------------------------------------------------------------------------------------
     def set_up(self, token: str, setup_id: str, study_id: str, participant_id: str, submission_id: str, amount: Decimal, reason: str) -> None:
-        """Record a fresh set-up (or replace one abandoned as not paid) under the token."""
+        """Record a fresh set-up of one bonus under the token (see `set_up_many`)."""
+        self.set_up_many(setup_id, study_id, [(token, participant_id, submission_id, Decimal(amount), reason)])
+
+    def set_up_many(self, setup_id: str, study_id: str, rows: list[tuple[str, str, str, Decimal, str]]) -> None:
+        """Record one set-up's rows — (token, participant, submission, amount, reason) — all or none.
+
+        `Taken` (nothing recorded) when a token is journalled already: another `babe bonus` of the
+        experiment, running at the same time, set it up first — paying this set-up too would pay
+        that bonus twice, so this one must be abandoned (a set-up costs nothing).
+        """
         now = time.time()
-        with self._lock:
-            self._db.execute(
+        tokens = [row[0] for row in rows]
+        with self._transaction():
+            marks = ",".join("?" * len(tokens))
+            taken = [r[0] for r in self._db.execute(f"SELECT token FROM bonuses WHERE token IN ({marks})", tokens)]
+            if taken:
+                raise Taken(taken)
+            self._db.executemany(
                 "INSERT INTO bonuses (token, setup_id, study_id, participant_id, submission_id, amount, reason, state, "
-                "error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
-                "ON CONFLICT (token) DO UPDATE SET setup_id = excluded.setup_id, state = excluded.state, error = NULL, "
-                "updated_at = excluded.updated_at",
-                (token, setup_id, study_id, participant_id, submission_id, str(amount), reason, SET_UP, now, now),
+                "error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                [
+                    (token, setup_id, study_id, participant, submission, str(amount), reason, SET_UP, now, now)
+                    for token, participant, submission, amount, reason in rows
+                ],
             )
 
-    def move(self, token: str, state: str, error: str | None = None) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE bonuses SET state = ?, error = ?, updated_at = ? WHERE token = ?", (state, error, time.time(), token)
-            )
+    def claim(self, setup_id: str) -> bool:
+        """Move a set-up's rows from `set-up` to `paying`, before its pay: whether this caller did.
 
-    def forget_setup(self, token: str) -> None:
-        """Drop a set-up settled as not paid: the next run sets up (and pays) a fresh one."""
+        False when they were not `set-up` any more: another `babe bonus` running at the same time
+        claimed the set-up first and is paying it — this caller must not pay it too.
+        """
+        with self._transaction():
+            moved = self._db.execute(
+                "UPDATE bonuses SET state = ?, error = NULL, updated_at = ? WHERE setup_id = ? AND state = ?",
+                (PAYING, time.time(), setup_id, SET_UP),
+            )
+            return moved.rowcount > 0
+
+    def move_setup(self, setup_id: str, state: str, error: str | None = None) -> int:
+        """Move every row of a set-up to `state` at once (one pay call pays them all); how many moved.
+
+        A row already `paid` is never moved back (the rows of a set-up move together, so this only
+        guards against a caller's mistake).
+        """
+        with self._transaction():
+            moved = self._db.execute(
+                "UPDATE bonuses SET state = ?, error = ?, updated_at = ? WHERE setup_id = ? AND state != ?",
+                (state, error, time.time(), setup_id, PAID),
+            )
+            return moved.rowcount
+
+    def forget_setup(self, setup_id: str) -> int:
+        """Drop the rows of a set-up settled as not paid: the next run sets up (and pays) them afresh."""
+        with self._transaction():
+            return self._db.execute("DELETE FROM bonuses WHERE setup_id = ? AND state != ?", (setup_id, PAID)).rowcount
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (the connection is in autocommit mode): all of it or nothing."""
         with self._lock:
-            self._db.execute("DELETE FROM bonuses WHERE token = ? AND state != ?", (token, PAID))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _select(self, where: str, args: tuple) -> list[Entry]:
         with self._lock:

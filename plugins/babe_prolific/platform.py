@@ -14,7 +14,8 @@ and how it is made safe:
   one the reason starts with (`NO_CODE: ...`).
 - **bonus** is two calls, the second not idempotent: `bonuses` and its `journal` keep the set-up id
   under the step's token, so a set-up is paid at most once, and an unconfirmed pay is reported,
-  never repeated.
+  never repeated. A whole bonus file goes through `send_bonuses`: one set-up and one pay per batch
+  of up to 200 rows of one study, not per row.
 - **extend** sets the study's places to the extension's total (absolute, so a retry adds nothing).
 - **expire** stops the study; studies do not expire by time, so `set_expiration` is refused.
 - **delete** only deletes drafts; a published study stays in the account (reported, not failed).
@@ -558,6 +559,13 @@ class ProlificPlatform:
 
     def send_bonus(self, worker_id: str, assignment_id: str, amount: Decimal, reason: str, token: str) -> bool:
         return self.bonuses.send(worker_id, assignment_id, amount, reason, token)
+
+    def send_bonuses(self, payments: list) -> dict[str, bool | Exception]:
+        """Pay a bonus file in bulk (the optional member the bonus step prefers): token → outcome.
+
+        Each payment's `hit_id` is its study, so no submission is looked up; see `Bonuses.send_many`.
+        """
+        return self.bonuses.send_many(payments)
 
     def list_bonus_payments(self, assignment_id: str) -> list[BonusInfo]:
         return self.bonuses.paid_for_submission(assignment_id)
