@@ -36,6 +36,7 @@ from uuid import uuid4
 
 from . import money
 from .errors import BabeError, one_line
+from .sqlitefile import open_shared
 
 SCHEMA_VERSION = 3
 #: Seconds a write waits for another process holding the ledger (a second babe run) before giving up.
@@ -205,11 +206,16 @@ class HitRecord:
 
 @dataclass(frozen=True)
 class OpenPlan:
-    """An unfinished plan: its id, its HIT type if made, and the HITs already posted by index."""
+    """A plan to resume: its id, its HIT type if made, and the HITs already posted by index.
+
+    `finished_at` is None for an unfinished plan; for a finished one (an identical create that
+    completed) it is when it finished: resuming it posts nothing.
+    """
 
     plan_id: str
     hit_type_id: str | None
     posted: dict[int, str]
+    finished_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -303,9 +309,7 @@ class LedgerTable:
         self.path = ledger.path
         self._lock = threading.Lock()
         try:
-            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            self._conn = open_shared(self.path, BUSY_TIMEOUT)
             with self._lock:
                 self._conn.executescript(self.SCHEMA)
         except sqlite3.Error as exc:
@@ -353,11 +357,7 @@ class Ledger:
         self._lock = threading.RLock()
         self._locked_out: LedgerUnavailable | None = None
         try:
-            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn = open_shared(self.path, BUSY_TIMEOUT)
         except sqlite3.Error as exc:
             raise LedgerUnavailable.of(self.path, exc) from None
         with self._write() as tx:
@@ -414,43 +414,44 @@ class Ledger:
             return self._conn.execute(sql, params).fetchall()
 
     # -- plans --------------------------------------------------------------------------------
-    def open_plan(self, experiment: str, target: str, fingerprint: str) -> OpenPlan | None:
-        """The newest unfinished plan of this experiment with these exact parameters, if any."""
-        rows = self._read(
-            "SELECT plan_id, hit_type_id FROM plans WHERE experiment = ? AND target = ? AND fingerprint = ?"
-            " AND status = 'open' ORDER BY created_at DESC LIMIT 1",
-            (experiment, target, fingerprint),
-        )
-        if not rows:
-            return None
-        posted = self._read(
-            "SELECT idx, hit_id FROM hits WHERE plan_id = ? AND hit_id IS NOT NULL", (rows[0]["plan_id"],)
-        )
-        return OpenPlan(rows[0]["plan_id"], rows[0]["hit_type_id"], {r["idx"]: r["hit_id"] for r in posted})
+    def open_plan(self, experiment: str, target: str, fingerprint: str, *, finished_too: bool = False) -> OpenPlan | None:
+        """The plan a create with these exact parameters resumes, if any.
 
-    def start_plan(self, plan, location: str, platform: str = "mturk") -> str:
+        The newest unfinished one; failing that, with `finished_too`, the newest finished one (so a
+        create run again after it completed posts nothing: `create --again` passes False).
+        """
+        return self._plan_to_resume(self._conn, experiment, target, fingerprint, finished_too)
+
+    def _plan_to_resume(self, conn, experiment: str, target: str, fingerprint: str, finished_too: bool) -> OpenPlan | None:
+        with self._lock:
+            statuses = "('open', 'done')" if finished_too else "('open')"
+            row = conn.execute(
+                "SELECT plan_id, hit_type_id, status, finished_at FROM plans WHERE experiment = ? AND target = ?"
+                f" AND fingerprint = ? AND status IN {statuses} ORDER BY status = 'open' DESC, created_at DESC LIMIT 1",
+                (experiment, target, fingerprint),
+            ).fetchone()
+            if row is None:
+                return None
+            posted = conn.execute(
+                "SELECT idx, hit_id FROM hits WHERE plan_id = ? AND hit_id IS NOT NULL", (row["plan_id"],)
+            ).fetchall()
+        finished_at = row["finished_at"] if row["status"] == "done" else None
+        return OpenPlan(row["plan_id"], row["hit_type_id"], {r["idx"]: r["hit_id"] for r in posted}, finished_at)
+
+    def start_plan(self, plan, location: str, platform: str = "mturk", *, finished_too: bool = False) -> str:
         """Write a new plan and the HITs it will post (on `platform`), before any call; returns its id.
 
-        Two creates started at the same moment both find no unfinished plan; the check is made
+        Two creates started at the same moment both find no plan to resume; the check is made
         again inside this write's exclusive transaction, and the later one adopts the plan the
-        other just wrote (`plan.resumed`), so the HITs' tokens are shared and nothing posts twice.
+        other just wrote — or finished meanwhile, with `finished_too` (`plan.resumed`,
+        `plan.posted_before`) — so the HITs' tokens are shared and nothing posts twice.
         """
         now = time.time()
         with self._write() as tx:
-            rival = tx.execute(
-                "SELECT plan_id FROM plans WHERE experiment = ? AND target = ? AND fingerprint = ?"
-                " AND status = 'open' ORDER BY created_at DESC LIMIT 1",
-                (plan.experiment, plan.target, plan.fingerprint()),
-            ).fetchone()
+            rival = self._plan_to_resume(tx, plan.experiment, plan.target, plan.fingerprint(), finished_too)
             if rival is not None:
-                plan.assign_id(rival["plan_id"])
-                plan.resumed = True
-                posted = tx.execute(
-                    "SELECT idx, hit_id FROM hits WHERE plan_id = ? AND hit_id IS NOT NULL", (rival["plan_id"],)
-                ).fetchall()
-                for hit in plan.hits:
-                    hit.hit_id = {r["idx"]: r["hit_id"] for r in posted}.get(hit.index)
-                return rival["plan_id"]
+                plan.resume(rival)
+                return rival.plan_id
             plan_id = uuid4().hex[:16]
             plan.assign_id(plan_id)
             tx.execute(
@@ -514,7 +515,9 @@ class Ledger:
 
     def finish_plan(self, plan_id: str) -> None:
         with self._write() as tx:
-            tx.execute("UPDATE plans SET status = 'done', finished_at = ? WHERE plan_id = ?", (time.time(), plan_id))
+            tx.execute(
+                "UPDATE plans SET status = 'done', finished_at = ? WHERE plan_id = ? AND status = 'open'", (time.time(), plan_id)
+            )
 
     # -- HITs ---------------------------------------------------------------------------------
     def hits(self, experiment: str, target: str, platform: str | None = None) -> list[HitRecord]:

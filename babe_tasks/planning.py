@@ -202,8 +202,11 @@ class Plan:
     platform: str = "mturk"
     hits: list[PlannedHit] = field(default_factory=list)
     plan_id: str | None = None
-    #: True when this plan is an unfinished earlier `create` being carried on.
+    #: True when this plan is an earlier `create` with the same parameters being carried on.
     resumed: bool = False
+    #: When that earlier create finished (epoch seconds), if it had: then there is nothing to post,
+    #: and the run says so instead of posting the batch a second time (`create --again` does).
+    posted_before: float | None = None
     #: The platform's fee rules (`money.Pricing`): how `cost` is computed and whether the plan is
     #: one HIT (`single_batch`). Not a parameter: the same intent on the same platform.
     pricing: Any = field(default=money.MTURK_PRICING, repr=False, compare=False)
@@ -213,6 +216,9 @@ class Plan:
     #: How the plan runs on its platform, as the review shows it (the platform's `describe_plan`);
     #: empty: MTurk's lifetime, assignment duration, auto-approval and unique-worker lines.
     platform_lines: list[str] = field(default_factory=list, repr=False, compare=False)
+    #: What the platform calls a HIT, singular and plural (`capability(platform, "nouns")`), for the
+    #: plan's lines and refusals; text only, not a parameter.
+    nouns: tuple[str, str] = field(default=("HIT", "HITs"), repr=False, compare=False)
 
     # -- derived ------------------------------------------------------------------------------
     @property
@@ -277,6 +283,14 @@ class Plan:
             hit.token = request_token(self.experiment, plan_id, hit.index)
             hit.annotation = annotation(self.experiment, plan_id, hit.index, len(self.hits))
 
+    def resume(self, earlier) -> None:
+        """Carry on `earlier` (a `ledger.OpenPlan`): its id, so its tokens, and the HITs it posted."""
+        self.assign_id(earlier.plan_id)
+        self.resumed = True
+        self.posted_before = earlier.finished_at
+        for hit in self.hits:
+            hit.hit_id = earlier.posted.get(hit.index)
+
     def rebatch(self) -> None:
         """Recompute the HITs from `assignments` and `batch_size` (after a plugin changed them).
 
@@ -308,10 +322,10 @@ class Plan:
         )
         checked.require("url", "title", "description", "reward")
         if not self.hits or any(hit.assignments < 1 for hit in self.hits):
-            raise UsageError("every HIT of the plan needs at least one assignment")
+            raise UsageError(f"every {self.nouns[0]} of the plan needs at least one assignment")
         if sum(hit.assignments for hit in self.hits) != self.assignments:
             raise UsageError(
-                f"the plan's HITs hold {sum(h.assignments for h in self.hits)} assignments, not {self.assignments}"
+                f"the plan's {self.nouns[1]} hold {sum(h.assignments for h in self.hits)} assignments, not {self.assignments}"
             )
         if self.requirement_count > MAX_REQUIREMENTS:
             parts = [f"{len(self.qualification_requirements)} from locale/min-approval/min-approved/qualification"]
@@ -320,7 +334,7 @@ class Plan:
             if self.needs_exclusion_type:
                 parts.append("the experiment's own type (unique workers; --allow-repeat-workers drops it)")
             raise UsageError(
-                f"a HIT takes at most {MAX_REQUIREMENTS} qualification requirements, this one would carry "
+                f"a {self.nouns[0]} takes at most {MAX_REQUIREMENTS} qualification requirements, this one would carry "
                 f"{self.requirement_count} ({', '.join(parts)}): drop some"
             )
         if len(self.question().encode()) > MAX_QUESTION_BYTES:
@@ -328,13 +342,14 @@ class Plan:
 
 
 #: Plan fields that are not its parameters (ids, progress, the platform's rules).
-NOT_PARAMETERS = frozenset({"hits", "plan_id", "resumed", "pricing", "qualification_types", "platform_lines"})
+NOT_PARAMETERS = frozenset({"hits", "plan_id", "resumed", "posted_before", "pricing", "qualification_types", "platform_lines", "nouns"})
 
 
-def make_plan(settings, pricing=None) -> Plan:
+def make_plan(settings, pricing=None, nouns: tuple[str, str] | None = None) -> Plan:
     """The plan for the settings' experiment; HITs batched, not yet given an id.
 
-    `pricing` is the platform's (`platform.base.pricing_of`); None: MTurk's.
+    `pricing` is the platform's (`platform.base.pricing_of`); None: MTurk's. `nouns` what it calls
+    a HIT (`capability(platform, "nouns")`); None: MTurk's.
 
     `exclude_experiments` is the list the lab named (empty: "all earlier ones", which only the
     ledger knows — the create step fills it in), or None when nobody is to be kept out.
@@ -364,5 +379,7 @@ def make_plan(settings, pricing=None) -> Plan:
         platform=settings.platform,
         pricing=pricing or money.MTURK_PRICING,
     )
+    if nouns is not None:
+        plan.nouns = tuple(nouns)
     plan.rebatch()
     return plan

@@ -129,8 +129,10 @@ KEYS: tuple[Key, ...] = (
         "the user's data directory. The local.* tasks take it as --state.", "~/localturk.sqlite", has_flag=False),
 )
 KEY_BY_NAME = {key.name: key for key in KEYS}
+#: Per-invocation switches (on when given): never read from files or the environment.
+RUN_SWITCHES = ("yes", "dry_run", "json", "again")
 #: Per-invocation flags: never read from files or the environment.
-RUN_FLAGS = ("yes", "dry_run", "json", "folder")
+RUN_FLAGS = (*RUN_SWITCHES, "folder")
 #: What `collection()` installs as the `babe` configuration section.
 DEFAULTS: dict[str, Any] = {key.name: key.default for key in KEYS}
 
@@ -176,6 +178,8 @@ class Settings:
     yes: bool = False
     dry_run: bool = False
     json: bool = False
+    #: `create` posts a batch identical to one it finished before (otherwise it posts nothing).
+    again: bool = False
 
     @classmethod
     def build(cls, ctx: Any = None, **flags: Any) -> Settings:
@@ -183,7 +187,7 @@ class Settings:
 
         `ctx` is the task's invoke Context (or a Config, or None outside invoke: then the experiment
         folder's `invoke.yaml` is read through invoke's own Config). Flags are keyword arguments named
-        like the settings (plus `yes`, `dry_run`, `json`, `folder`); None means "not given".
+        like the settings (plus `yes`, `dry_run`, `json`, `again`, `folder`); None means "not given".
         """
         unknown = sorted(set(flags) - set(KEY_BY_NAME) - set(RUN_FLAGS))
         if unknown:
@@ -205,7 +209,7 @@ class Settings:
         if values["experiment"] is None:
             values["experiment"] = folders.experiment_name(folder)
         values["folder"] = folder
-        for name in ("yes", "dry_run", "json"):
+        for name in RUN_SWITCHES:
             values[name] = bool(flags.get(name) or False)
         settings = cls(**values)
         settings._check_combinations({name: source for name, (_, source) in raw.items()})
@@ -217,7 +221,7 @@ class Settings:
         for name, value in changes.items():
             if name in KEY_BY_NAME:
                 parsed[name] = _parse(name, value, "replace()", self.folder)
-            elif name in ("yes", "dry_run", "json"):
+            elif name in RUN_SWITCHES:
                 parsed[name] = bool(value)
             elif name == "folder":
                 parsed[name] = Path(value).resolve()

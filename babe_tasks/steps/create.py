@@ -20,14 +20,16 @@ Idempotency: the plan is in the ledger before the first call, and every HIT's Un
 derives from the plan id. A run that stopped half-way (crash, network, Ctrl-C) is finished by
 running the same command again: the unfinished plan with the same parameters is found and only
 its missing HITs are posted; a HIT MTurk made but whose answer was lost comes back as
-`HitAlreadyExists` (within 24 hours) or is found by its annotation (after).
+`HitAlreadyExists` (within 24 hours) or is found by its annotation (after). Once that plan has
+finished, the same command posts nothing and says so (`plan.posted_before`); `--again` posts the
+identical batch a second time on purpose.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .. import exclusion, output
 from ..errors import PartialFailure, UsageError
@@ -93,18 +95,23 @@ class CreateResult:
             document["blocklist_hits"] = list(self.plan.blocklist_hits)
         if self.platform_json is not None:
             document["platform"] = self.platform_json
+        if self.plan.posted_before is not None:
+            document["posted_before"] = datetime.fromtimestamp(self.plan.posted_before, UTC)
         if self.dry_run:
             document["dry_run"] = True
         return document
 
 
 def prepare(settings, pm, ledger: Ledger, platform=None) -> Plan:
-    """The plan as the plugins left it, checked, and matched to an unfinished earlier run.
+    """The plan as the plugins left it, checked, and matched to an earlier run with the same parameters.
+
+    An unfinished one is resumed (only its missing HITs are posted); a finished one, unless
+    `--again`, makes the plan `posted_before` (nothing is posted).
 
     The platform (None: MTurk's rules) prices the plan and decides how workers are kept unique;
     its `check_plan` has the last word, after the plugins', before anything is confirmed.
     """
-    plan = make_plan(settings, pricing_of(platform))
+    plan = make_plan(settings, pricing_of(platform), capability(platform, "nouns"))
     plan.qualification_types = bool(capability(platform, "supports_qualifications"))
     exclusion.resolve(settings, ledger, plan)
     if not plan.qualification_types:
@@ -117,12 +124,9 @@ def prepare(settings, pm, ledger: Ledger, platform=None) -> Plan:
     describe_plan = capability(platform, "describe_plan")
     if describe_plan is not None:
         plan.platform_lines = [str(line) for line in describe_plan(plan)]
-    unfinished = ledger.open_plan(plan.experiment, plan.target, plan.fingerprint())
-    if unfinished is not None:
-        plan.assign_id(unfinished.plan_id)
-        plan.resumed = True
-        for hit in plan.hits:
-            hit.hit_id = unfinished.posted.get(hit.index)
+    earlier = ledger.open_plan(plan.experiment, plan.target, plan.fingerprint(), finished_too=not settings.again)
+    if earlier is not None:
+        plan.resume(earlier)
     return plan
 
 
@@ -138,29 +142,30 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
     """
     with session(settings, pm) as (platform, ledger):
         plan = prepare(settings, pm, ledger, platform)
+        if plan.posted_before is not None:
+            return posted_before(plan, ledger, platform, settings)
         if plan.qualification_types:
             check_types_exist(platform, plan.qualification_requirements, settings.target)
         excluded = exclusion.exclusion(settings, platform, ledger, plan)
         if settings.dry_run:
             if review is not None:
                 review(plan, excluded)
-            return CreateResult(
-                plan, known_hits(plan, ledger, platform), dry_run=True, excluded=excluded,
-                nouns=tuple(capability(platform, "nouns")),
-            )
+            return CreateResult(plan, known_hits(plan, ledger, platform), dry_run=True, excluded=excluded, nouns=plan.nouns)
         if review is not None and not review(plan, excluded):
             raise UsageError("not confirmed: nothing was posted")
         if not plan.resumed:
-            ledger.start_plan(plan, platform.location, settings.platform)
+            ledger.start_plan(plan, platform.location, settings.platform, finished_too=not settings.again)
+            if plan.posted_before is not None:  # an identical create finished while this one was planning
+                return posted_before(plan, ledger, platform, settings)
         exclusion.remember_experiment(settings, ledger)
-        result = CreateResult(plan, [], excluded=excluded, nouns=tuple(capability(platform, "nouns")))
+        result = CreateResult(plan, [], excluded=excluded, nouns=plan.nouns)
         granting = exclusion.apply(settings, platform, ledger, plan, excluded)
         if granting.failed:
             result.hits = known_hits(plan, ledger, platform)
             worker, error = granting.failed[0]
             raise PartialFailure(
                 f"could not grant the experiment's qualification to {len(granting.failed)} worker(s) it must keep "
-                f"out ({worker}: {error}); no HIT was posted — run the same create again to finish",
+                f"out ({worker}: {error}); no {plan.nouns[0]} was posted — run the same create again to finish",
                 result.as_json(),
             )
         failure = post(plan, platform, ledger, result)
@@ -172,11 +177,22 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
         if failure is not None:
             posted = sum(h.hit_id is not None for h in result.hits)
             raise PartialFailure(
-                f"posted {posted} of {len(plan.hits)} HITs; HIT {failure[0] + 1} failed: {failure[1]}. "
+                f"posted {posted} of {output.count(len(plan.hits), plan.nouns, hedged=False)}; "
+                f"{plan.nouns[0]} {failure[0] + 1} failed: {failure[1]}. "
                 "Run the same create again to post the rest (it resumes this plan).",
                 result.as_json(),
             )
         return result
+
+
+def posted_before(plan: Plan, ledger: Ledger, platform, settings) -> CreateResult:
+    """The result of a create whose identical batch was posted already: its HITs, nothing new.
+
+    Running the same create again is how a half-finished one is finished; once it has finished,
+    the same command posts nothing (a re-run Makefile target, a second terminal, shell history
+    must not pay for the batch twice). `--again` posts a second, identical batch on purpose.
+    """
+    return CreateResult(plan, known_hits(plan, ledger, platform), dry_run=settings.dry_run, nouns=plan.nouns)
 
 
 def describe(platform, plan: Plan, result: CreateResult) -> None:
@@ -210,7 +226,7 @@ def post(plan: Plan, platform, ledger: Ledger, result) -> tuple[int, str] | None
             return None
     hit_type_id = plan.hit_type_id or platform.ensure_hit_type(plan)
     ledger.set_hit_type(plan.plan_id, hit_type_id)
-    with output.progress("posting HITs", total=len(missing)) as bar:
+    with output.progress(f"posting {plan.nouns[1]}", total=len(missing)) as bar:
         for hit in missing:
             try:
                 info = platform.create_hit(plan, hit_type_id, hit)

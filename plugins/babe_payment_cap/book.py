@@ -221,15 +221,16 @@ def book(settings: Any, zone: tzinfo, prices: Prices | None = None, now: datetim
 
 
 def already_posted(settings: Any, plan: Any) -> set[int]:
-    """Indexes of the plan's HITs an unfinished earlier `create` with the same parameters already posted.
+    """Indexes of the plan's HITs an earlier `create` with the same parameters already posted.
 
-    Those are in the book already; a resumed create commits only the rest. Asked through the
-    ledger's public `open_plan`, the same lookup `create` makes right after the plugins.
+    Those are in the book already; a resumed create commits only the rest (and one that finished
+    before, run again without `--again`, commits nothing). Asked through the ledger's public
+    `open_plan`, the same lookup `create` makes right after the plugins.
     """
     from babe_tasks.ledger import Ledger
 
     if not ledger_path(settings).is_file():
         return set()
     with Ledger(settings.folder) as ledger:
-        unfinished = ledger.open_plan(plan.experiment, plan.target, plan.fingerprint())
-    return set(unfinished.posted) if unfinished is not None else set()
+        earlier = ledger.open_plan(plan.experiment, plan.target, plan.fingerprint(), finished_too=not settings.again)
+    return set(earlier.posted) if earlier is not None else set()

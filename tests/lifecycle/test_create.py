@@ -99,9 +99,11 @@ def test_dry_run_prints_the_same_shape_and_posts_nothing(babe, experiment, mturk
         assert ledger.open_plan("exp1", "local", "anything") is None
 
 
-def test_running_create_twice_posts_a_second_batch(babe, experiment, mturk):
+def test_running_create_twice_posts_one_batch_unless_again(babe, experiment, mturk):
     assert babe("create", "--assignments", "9").code == 0
     assert babe("create", "--assignments", "9").code == 0
+    assert len(hit_ids(mturk)) == 1
+    assert babe("create", "--assignments", "9", "--again").code == 0
     assert len(hit_ids(mturk)) == 2
 
 

@@ -164,3 +164,89 @@ def test_a_modules_own_tables_in_the_ledger_file_fail_like_the_ledger_when_locke
     assert table.experiments("local") == ["exp1"]
     table.close()
     ledger.close()
+
+
+def _open_ledger_at_once(folder, barrier, results) -> None:
+    barrier.wait()
+    try:
+        Ledger(folder).close()
+        results.put("ok")
+    except Exception as exc:  # the assertion below shows which
+        results.put(str(exc))
+
+
+def test_two_processes_opening_a_fresh_ledger_at_the_same_moment_both_get_it(tmp_path):
+    """Two `babe` runs started together on a new folder: SQLite answers the second switch to WAL
+    "database is locked" at once, ignoring the busy timeout (2 of 3 rounds did before the retry
+    in `sqlitefile.open_shared`; CI saw it as a failed second `create`)."""
+    context = multiprocessing.get_context("fork")
+    outcomes = []
+    for round_ in range(12):
+        folder = tmp_path / str(round_)
+        barrier, results = context.Barrier(2), context.Queue()
+        processes = [context.Process(target=_open_ledger_at_once, args=(folder, barrier, results)) for _ in range(2)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=60)
+        outcomes += [results.get(timeout=5), results.get(timeout=5)]
+    assert outcomes == ["ok"] * 24
+
+
+def test_the_same_create_after_it_finished_posts_nothing_and_says_how_to_post_more(babe, experiment, mturk, turk):
+    assert babe("create", "--assignments", "20").code == 0
+    assert len(hit_ids(mturk)) == 3
+    turk.reset_stats()
+    again = babe("create", "--assignments", "20", "--yes")
+    assert again.code == 0, again
+    assert "Posted nothing now: the same create of exp1 on local finished at" in again.out
+    assert "babe extend --assignments N" in again.out and "add --again" in again.out
+    assert len(hit_ids(mturk)) == 3 and "CreateHITWithHITType" not in turk.stats()["requests"]
+    as_json = babe("create", "--assignments", "20", "--json")
+    assert as_json.code == 0 and as_json.json["posted_before"] and len(as_json.json["hits"]) == 3
+    assert all(h["hit_id"] in hit_ids(mturk) for h in as_json.json["hits"])
+    dry = babe("create", "--assignments", "20", "--dry-run")
+    assert dry.code == 0 and "Dry run: nothing was posted." in dry.out and "Posted nothing now" in dry.out
+    with Ledger(experiment) as ledger:
+        plans = ledger._read("SELECT status, finished_at FROM plans")
+    assert len(plans) == 1 and plans[0]["status"] == "done"  # finished once, its time not moved by the re-runs
+
+
+def test_again_posts_an_identical_second_batch_and_other_parameters_are_another_batch(babe, experiment, mturk):
+    assert babe("create", "--assignments", "20").code == 0
+    second = babe("create", "--assignments", "20", "--again")
+    assert second.code == 0 and "Posted 3 HITs now." in second.out, second
+    assert len(hit_ids(mturk)) == 6
+    assert "Posted nothing now" in babe("create", "--assignments", "20").out  # the newest batch counts
+    other = babe("create", "--assignments", "5")
+    assert other.code == 0 and "Posted 1 HIT now." in other.out
+    assert len(hit_ids(mturk)) == 7
+
+
+def test_a_create_that_meets_an_identical_plan_finished_meanwhile_adopts_it(experiment, tmp_path):
+    """Two creates at once, the first finishing between the second's look and its write: the write's
+    exclusive transaction looks again, finished plans included, and the second posts nothing."""
+    from babe_tasks.planning import make_plan
+    from babe_tasks.settings import Settings
+
+    settings = Settings.build(None, assignments=20)
+    first, second = make_plan(settings), make_plan(settings)
+    with Ledger(experiment) as ledger:
+        assert ledger.open_plan(second.experiment, second.target, second.fingerprint(), finished_too=True) is None
+        plan_id = ledger.start_plan(first, "local")
+        for hit in first.hits:
+            ledger.record_posted(plan_id, hit.index, _posted(f"HIT{hit.index}", hit.assignments))
+        ledger.finish_plan(plan_id)
+        assert ledger.start_plan(second, "local", finished_too=True) == plan_id
+    assert second.resumed and second.posted_before is not None
+    assert [h.hit_id for h in second.hits] == ["HIT0", "HIT1", "HIT2"]
+
+
+def _posted(hit_id: str, assignments: int):
+    from babe_tasks.platform.base import HitInfo
+
+    now = datetime.now(UTC)
+    return HitInfo(
+        hit_id=hit_id, hit_type_id="TYPE", hit_group_id="GROUP", status="Assignable", max_assignments=assignments,
+        available=assignments, pending=0, completed=0, reward=Decimal("0.50"), expires_at=now,
+    )

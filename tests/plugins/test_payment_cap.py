@@ -210,6 +210,17 @@ def test_a_resumed_create_commits_only_the_hits_not_posted_yet(babe, capped, mtu
     assert run.code == 3 and "this create commits $0.60; the experiment cap is $12.00 and $12.00 is already committed" in run.err
 
 
+def test_the_same_create_run_again_after_it_finished_commits_nothing(babe, capped, mturk, list_hits, experiment):
+    """It posts nothing, so the cap is not in its way; `--again` would post the batch again: vetoed."""
+    capped(experiment="12.00")
+    assert babe("create", "--assignments", "20").code == 0
+    again = babe("create", "--assignments", "20")
+    assert again.code == 0 and "Posted nothing now" in again.out, again
+    twice = babe("create", "--assignments", "20", "--again")
+    assert twice.code == 3 and "this create commits $12.00; the experiment cap is $12.00 and $12.00 is already committed" in twice.err
+    assert len(list_hits(mturk)) == 3
+
+
 def test_the_total_cap_counts_every_experiment_of_the_ledger_and_the_daily_cap_only_today(babe, capped, monkeypatch, experiment, mturk, list_hits):
     capped(total="20.00", daily="15.00")
     assert babe("create", "--assignments", "10").code == 0  # exp1: 10 × 0.60 = 6.00 (HITs of 5 and 5)

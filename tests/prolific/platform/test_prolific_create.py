@@ -54,7 +54,7 @@ def test_the_completion_code_is_derived_from_the_experiment_name_or_configured(b
     assert babe("create").code == 0
     assert local.studies()[0]["completion_codes"][0]["code"] == hashlib.sha256(b"exp1").hexdigest()[:8].upper()
     configure(plugins={"prolific": {"estimated_minutes": 10, "completion_code": "LAB2026X"}})
-    assert babe("create").code == 0
+    assert babe("create", "--again").code == 0  # the same plan: a second study only on purpose
     assert local.studies()[1]["completion_codes"][0]["code"] == "LAB2026X"
 
 
@@ -101,7 +101,7 @@ def test_a_rerun_of_a_plan_whose_study_exists_posts_nothing(babe, experiment, lo
 def test_a_second_create_blocklists_the_participants_of_the_first(babe, experiment, local, people):
     first = babe("create", "--assignments", "3", "--json").json["hits"][0]["hit_id"]
     people(first, 3)
-    second = babe("create", "--assignments", "3", "--json")
+    second = babe("create", "--assignments", "3", "--again", "--json")
     assert second.code == 0, second
     new = local.studies()[1]
     assert {"filter_id": "previous_studies_blocklist", "selected_values": [first]} in new["filters"]
