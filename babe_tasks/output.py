@@ -25,6 +25,28 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Width used when stdout is not a terminal: rich's 80 columns would wrap 30-character MTurk ids.
 PIPE_WIDTH = 120
 
+#: What MTurk calls the unit a step works on, singular and plural. Another platform names its own
+#: (`platform.base.capability(platform, "nouns")`: Prolific's ("study", "studies")); text output
+#: uses them, JSON keeps MTurk's names (`hit_id`, `hits`) on every platform.
+MTURK_NOUNS = ("HIT", "HITs")
+
+
+def count(n: int, nouns: tuple[str, str] = MTURK_NOUNS, *, hedged: bool = True) -> str:
+    """`n` of the platform's units for a line of text: the one place counts of HITs/studies are worded.
+
+    `hedged` keeps MTurk's "3 HIT(s)", the wording its lines have always had (scripts and docs
+    match it); unhedged, and on any other platform, the number picks the form: "1 HIT", "3 HITs",
+    "1 study", "3 studies".
+    """
+    if hedged and tuple(nouns) == MTURK_NOUNS:
+        return f"{n} {nouns[0]}(s)"
+    return f"{n} {nouns[0] if n == 1 else nouns[1]}"
+
+
+def capitalised(word: str) -> str:
+    """A noun at the start of a line: `studies` → `Studies`, `HITs` stays `HITs`."""
+    return word[:1].upper() + word[1:]
+
 
 def emit(settings: Any, data: Any, render: Callable[["Console"], None] | None = None) -> None:
     """Print the result: exactly one JSON document when `settings.json`, else `render(console)`.

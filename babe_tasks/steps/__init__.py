@@ -61,8 +61,26 @@ def pricing_for(settings, pm) -> Any:
         platform.close()
 
 
+def nouns_for(settings, pm) -> tuple[str, str]:
+    """What the settings' platform calls a HIT (`output.MTURK_NOUNS` unless it names its own), for
+    text a task prints without a session (`report`, a failed `watch`): the platform is built, not
+    connected, and closed again."""
+    from ..platform.base import capability
+
+    platform = get_platform(pm, settings)
+    try:
+        return tuple(capability(platform, "nouns"))
+    finally:
+        platform.close()
+
+
 def chosen_hits(
-    settings, ledger: Ledger, hit_ids: Iterable[str] | None, *, include_gone: bool = False
+    settings,
+    ledger: Ledger,
+    hit_ids: Iterable[str] | None,
+    *,
+    include_gone: bool = False,
+    nouns: tuple[str, str] = output.MTURK_NOUNS,
 ) -> list[HitRecord | str]:
     """The HITs a step works on: `--hit` ids, else every HIT of the experiment on this target.
 
@@ -73,7 +91,8 @@ def chosen_hits(
     the same folder keeps the two sets apart. A `--hit` id the ledger knows from another target or
     platform is refused (a sandbox HIT on live is a mistake that would otherwise surface as a
     confusing "does not exist"). Ids the ledger does not know are returned as plain strings: HITs
-    posted by other tools are welcome.
+    posted by other tools are welcome. `nouns` word the refusals as the platform the user is on
+    names its units (`capability(platform, "nouns")`): they name the id the user gave.
     """
     if not hit_ids:
         hits = ledger.hits(settings.experiment, settings.target, settings.platform)
@@ -83,11 +102,11 @@ def chosen_hits(
         record = ledger.hit(hit_id)
         if record is not None and record.target != settings.target:
             raise UsageError(
-                f"HIT {hit_id} was posted on {record.target}, not {settings.target}: pass --target {record.target}"
+                f"{nouns[0]} {hit_id} was posted on {record.target}, not {settings.target}: pass --target {record.target}"
             )
         if record is not None and record.platform != settings.platform:
             raise UsageError(
-                f"HIT {hit_id} was posted on {record.platform}, not {settings.platform}: pass --platform {record.platform}"
+                f"{nouns[0]} {hit_id} was posted on {record.platform}, not {settings.platform}: pass --platform {record.platform}"
             )
         if record is None:
             chosen.append(hit_id)
@@ -146,18 +165,20 @@ def concurrently(
         return list(pool.map(one, items))
 
 
-def vanished(settings, ledger: Ledger, outcome: Outcome) -> bool:
+def vanished(settings, ledger: Ledger, outcome: Outcome, nouns: tuple[str, str] = output.MTURK_NOUNS) -> bool:
     """Whether a call failed because a ledger HIT no longer exists; if so it is marked and warned about.
 
     Such a HIT (deleted by another tool, disposed by MTurk after 120 days, or on a local state
-    that was reset) must not block the experiment's other HITs, run after run.
+    that was reset) must not block the experiment's other HITs, run after run. `nouns` as in
+    `chosen_hits`; MTurk's 120-day disposal is named only where it is the platform's rule.
     """
     if not (isinstance(outcome.error, NotFound) and isinstance(outcome.item, HitRecord)):
         return False
     ledger.update_hit(outcome.item.hit_id, status="NotFound")
+    disposed = "disposed after 120 days, " if tuple(nouns) == output.MTURK_NOUNS else ""
     output.warn(
-        f"HIT {outcome.item.hit_id} is no longer known to {settings.target} (deleted elsewhere, disposed after "
-        "120 days, or the local state was reset); the ledger keeps what it saw and skips it from now on"
+        f"{nouns[0]} {outcome.item.hit_id} is no longer known to {settings.target} (deleted elsewhere, {disposed}"
+        "or the local state was reset); the ledger keeps what it saw and skips it from now on"
     )
     return True
 

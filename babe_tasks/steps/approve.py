@@ -215,12 +215,13 @@ def _gather(settings, platform, ledger: Ledger, prices: _Prices, hit_ids, assign
             wanted = set(hit_ids)
             seen = [a for a in seen if a.hit_id in wanted]
     else:
-        hits = chosen_hits(settings, ledger, hit_ids)
+        nouns = tuple(capability(platform, "nouns"))
+        hits = chosen_hits(settings, ledger, hit_ids, nouns=nouns)
         with output.progress("listing assignments", total=len(hits)) as bar:
             outcomes = concurrently(
                 settings, lambda hit: list(platform.iter_assignments(hit_id_of(hit))), hits, advance=bar.advance
             )
-        outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome)]
+        outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome, nouns)]
         first_error(outcomes)
         seen = [a for outcome in outcomes for a in outcome.value]
     ledger.record_assignments(settings.experiment, settings.target, seen, prices)

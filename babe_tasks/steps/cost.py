@@ -25,8 +25,8 @@ from typing import Any
 from .. import money, output
 from ..planning import Cost, Plan
 from ..plugins import collect
-from ..platform.base import pricing_of
-from . import chosen_hits, concurrently, first_error, hit_id_of, pricing_for, session, vanished
+from ..platform.base import capability, pricing_of
+from . import chosen_hits, concurrently, first_error, hit_id_of, nouns_for, pricing_for, session, vanished
 
 ZERO = Decimal("0.00")
 #: Keys of the report a plugin may not take over.
@@ -51,6 +51,8 @@ class CostReport:
     warnings: list[str] = field(default_factory=list)
     #: The platform's fee rules and currency (`money.Pricing`): what text output shows money in.
     pricing: Any = field(default=money.MTURK_PRICING, repr=False)
+    #: What the platform calls a HIT, singular and plural (`output.count`): text only, not in the JSON.
+    nouns: tuple[str, str] = field(default=output.MTURK_NOUNS, repr=False)
 
     def as_json(self) -> dict:
         document: dict[str, Any] = {"kind": self.kind, **self.parts}
@@ -87,6 +89,7 @@ def of_create(settings, pm=None) -> CostReport:
     """
     reward = settings.require("reward")
     pricing = pricing_for(settings, pm) if pm is not None else money.MTURK_PRICING
+    nouns = nouns_for(settings, pm) if pm is not None else output.MTURK_NOUNS
     plan = Plan(
         experiment=settings.experiment,
         target=settings.target,
@@ -107,7 +110,7 @@ def of_create(settings, pm=None) -> CostReport:
     plan.rebatch()
     cost = plan.cost
     parts = {"reward": plan.reward, "hits": [hit.assignments for hit in plan.hits], **cost_parts(cost)}
-    return CostReport("create", cost.total, parts, pricing=pricing)
+    return CostReport("create", cost.total, parts, pricing=pricing, nouns=nouns)
 
 
 def of_extend(settings, pm, **extension: Any) -> CostReport:
@@ -117,7 +120,7 @@ def of_extend(settings, pm, **extension: Any) -> CostReport:
     plan = extend.plan(settings, pm, **extension)
     new_hits = [hit.assignments for hit in plan.new_hits.hits if hit.hit_id is None] if plan.new_hits else []
     parts = {"hits": [hit.as_json() for hit in plan.hits], "new_hits": new_hits, **cost_parts(plan.cost)}
-    return CostReport("extend", plan.cost.total, parts, pricing=plan.pricing)
+    return CostReport("extend", plan.cost.total, parts, pricing=plan.pricing, nouns=plan.nouns)
 
 
 def of_bonus_file(settings, path, pm=None) -> CostReport:
@@ -158,11 +161,12 @@ def of_experiment(settings, pm) -> CostReport:
     """Spent (from the ledger) and committed (one GetHIT per HIT not gone, plus unconfirmed bonuses)."""
     with session(settings, pm) as (platform, ledger):
         paid = ledger.payment_totals(settings.experiment, settings.target)
-        hits = chosen_hits(settings, ledger, None)
+        nouns = tuple(capability(platform, "nouns"))
+        hits = chosen_hits(settings, ledger, None, nouns=nouns)
         now = platform.now()
         pricing = pricing_of(platform)
         outcomes = concurrently(settings, lambda hit: _still_payable(platform, hit_id_of(hit), now), hits)
-        outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome)]
+        outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome, nouns)]
         first_error(outcomes)
         open_rewards = sum((o.value[0] for o in outcomes), ZERO)
         open_fees = sum((o.value[1] for o in outcomes), ZERO)
@@ -180,7 +184,9 @@ def of_experiment(settings, pm) -> CostReport:
         "fees_committed": open_fees,
         "bonuses_unconfirmed": unconfirmed,
     }
-    return CostReport("experiment", spent + committed, parts, committed=committed, spent=spent, pricing=pricing)
+    return CostReport(
+        "experiment", spent + committed, parts, committed=committed, spent=spent, pricing=pricing, nouns=nouns
+    )
 
 
 def _still_payable(platform, hit_id: str, now) -> tuple[Decimal, Decimal]:

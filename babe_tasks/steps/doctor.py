@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .. import money
+from .. import money, output
 from ..errors import BabeError, PlatformError, UsageError
 from ..plugins import collect, get_platform
 
@@ -91,7 +91,7 @@ def run(settings, pm) -> DoctorResult:
         "settings", OK, f"experiment {settings.experiment}, target {settings.target}, platform {settings.platform}"
     )
     pricing = _pricing(settings, pm)
-    cost = _plan(settings, result, pricing)
+    cost = _plan(settings, result, pricing, _nouns(settings, pm))
     _plugins(pm, result)
     if settings.platform == "mturk" and settings.target in ("sandbox", "live"):
         _credentials(settings, result)
@@ -115,11 +115,21 @@ def _pricing(settings, pm) -> Any:
         return money.MTURK_PRICING
 
 
-def _plan(settings, result: DoctorResult, pricing=money.MTURK_PRICING) -> Decimal | None:
+def _nouns(settings, pm) -> tuple[str, str]:
+    """What the platform calls a HIT, for the plan line; MTurk's when the platform cannot be built."""
+    from ..steps import nouns_for
+
+    try:
+        return nouns_for(settings, pm)
+    except BabeError:
+        return output.MTURK_NOUNS
+
+
+def _plan(settings, result: DoctorResult, pricing=money.MTURK_PRICING, nouns=output.MTURK_NOUNS) -> Decimal | None:
     from ..planning import make_plan
 
     try:
-        plan = make_plan(settings, pricing)
+        plan = make_plan(settings, pricing, nouns)
         plan.validate(settings)
     except UsageError as exc:
         result.add("create settings", FAILED, str(exc))
@@ -128,7 +138,7 @@ def _plan(settings, result: DoctorResult, pricing=money.MTURK_PRICING) -> Decima
     result.add(
         "create settings",
         OK,
-        f"{plan.assignments} assignments in {len(plan.hits)} HIT{'s' if len(plan.hits) != 1 else ''} ({sizes}) at "
+        f"{plan.assignments} assignments in {output.count(len(plan.hits), nouns, hedged=False)} ({sizes}) at "
         f"{money.shown(plan.reward, pricing)}: {money.shown(plan.cost.total, pricing)} with {_owner(settings)}'s fees",
     )
     return plan.cost.total

@@ -44,14 +44,16 @@ def run(settings, pm, *, hit_ids: list[str] | None = None, delete: bool = False)
     reason other than "not finished yet".
     """
     with session(settings, pm) as (platform, ledger):
+        nouns = tuple(capability(platform, "nouns"))
         # Unknown ids are refused before the plugins hear of them and before anything changes.
-        outcomes = concurrently(settings, lambda hit: platform.get_hit(hit_id_of(hit)), chosen_hits(settings, ledger, hit_ids))
-        outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome)]
+        chosen = chosen_hits(settings, ledger, hit_ids, nouns=nouns)
+        outcomes = concurrently(settings, lambda hit: platform.get_hit(hit_id_of(hit)), chosen)
+        outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome, nouns)]
         first_error(outcomes)
         infos = {outcome.value.hit_id: outcome.value for outcome in outcomes}
         ids = list(infos)
         call_before(pm, "babe_before_expire", settings=settings, hit_ids=ids)
-        result = ExpireResult(nouns=tuple(capability(platform, "nouns")))
+        result = ExpireResult(nouns=nouns)
         now = platform.now()
 
         def close(hit_id: str) -> ExpireResult:
@@ -87,7 +89,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None, delete: bool = False)
     if result.failed:
         first = result.failed[0]
         raise PartialFailure(
-            f"{len(result.failed)} HIT(s) could not be changed ({first['hit_id']}: {first['error']}); "
+            f"{output.count(len(result.failed), result.nouns)} could not be changed ({first['hit_id']}: {first['error']}); "
             "run expire again to finish",
             result.as_json(),
         )

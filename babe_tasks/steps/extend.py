@@ -308,8 +308,6 @@ def check_amounts(assignments: Any, lifetime: Any, split: bool) -> tuple[int | N
             )
     if count is None and seconds is None:
         raise UsageError("say what to extend: --assignments N (more participants) and/or --lifetime D (more time)")
-    if split and count is None:
-        raise UsageError("--split posts new HITs for assignments that do not fit: it needs --assignments N")
     return count, seconds
 
 
@@ -339,11 +337,15 @@ def plan(settings, pm, hit_ids=None, assignments=None, lifetime=None, split=Fals
 
 def _prepare(settings, platform, ledger, table: _Extensions, hit_ids, count, seconds, split) -> ExtendPlan:
     pricing = pricing_of(platform)
+    nouns = tuple(capability(platform, "nouns"))
+    # `--split` is checked here, not in `check_amounts`: whether it means anything is the platform's.
     if split and pricing.large_hit_assignments is None:
         raise UsageError(
-            f"--split posts what MTurk's 10-assignment rule keeps out of a HIT; {settings.platform} has no such rule "
-            "and every HIT can grow: drop --split"
+            f"--split works around MTurk's 10-assignment rule; {settings.platform} has no such rule "
+            f"and every {nouns[0]} can grow: drop --split"
         )
+    if split and count is None:
+        raise UsageError("--split posts new HITs for assignments that do not fit: it needs --assignments N")
     unfinished = table.open_extension(
         settings.experiment, settings.target, fingerprint(settings, hit_ids, count, seconds, split)
     )
@@ -351,9 +353,9 @@ def _prepare(settings, platform, ledger, table: _Extensions, hit_ids, count, sec
         plan = _resume(settings, platform, ledger, *unfinished)
     else:
         grown = table.added(settings.experiment, settings.target)
-        plan = _fresh(settings, platform, ledger, hit_ids, count, seconds, split, grown, pricing.large_hit_assignments)
+        plan = _fresh(settings, platform, ledger, hit_ids, count, seconds, split, grown, pricing.large_hit_assignments, nouns)
     plan.pricing = pricing
-    plan.nouns = tuple(capability(platform, "nouns"))
+    plan.nouns = nouns
     if plan.new_hits is not None:
         plan.new_hits.pricing = pricing
     return plan
@@ -376,20 +378,31 @@ def _resume(settings, platform, ledger, extension_id: str, stored: str) -> Exten
 
 
 def _fresh(
-    settings, platform, ledger, hit_ids, count, seconds, split, grown: dict[str, int] | None = None, line: int | None = LARGE_HIT
+    settings,
+    platform,
+    ledger,
+    hit_ids,
+    count,
+    seconds,
+    split,
+    grown: dict[str, int] | None = None,
+    line: int | None = LARGE_HIT,
+    nouns: tuple[str, str] = output.MTURK_NOUNS,
 ) -> ExtendPlan:
-    """A new extension; `line` is the platform's large-HIT line (None: HITs grow freely)."""
-    chosen = chosen_hits(settings, ledger, hit_ids)
+    """A new extension; `line` is the platform's large-HIT line (None: HITs grow freely), `nouns`
+    what the platform calls a HIT (for the refusals)."""
+    chosen = chosen_hits(settings, ledger, hit_ids, nouns=nouns)
+    nothing = f"no {nouns[1]} of experiment {settings.experiment} on {settings.target} to extend: run babe create first"
     if not chosen:
-        raise UsageError(f"no HITs of experiment {settings.experiment} on {settings.target} to extend: run babe create first")
+        raise UsageError(nothing)
     if count is not None and not split:
         _refuse_from_the_ledger(chosen, count, grown or {}, line)
     outcomes = concurrently(settings, lambda hit: platform.get_hit(hit_id_of(hit)), chosen)
-    outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome)]
+    outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome, nouns)]
     first_error(outcomes)
     infos: list[HitInfo] = [outcome.value for outcome in outcomes]
     if not infos:
-        raise UsageError(f"no HITs of experiment {settings.experiment} on {settings.target} to extend: run babe create first")
+        raise UsageError(nothing)
     named = bool(hit_ids)
     now = platform.now()
     plan = ExtendPlan(settings.experiment, settings.target, count, seconds, split)
@@ -402,22 +415,22 @@ def _fresh(
     if count is not None:
         eligible = []
         for info in infos:
-            reason = _cannot_take_more(info, now, seconds)
+            reason = _cannot_take_more(info, now, seconds, nouns)
             if reason is None:
                 eligible.append(info)
             elif named:
-                raise UsageError(f"HIT {info.hit_id} cannot take more assignments: {reason}")
+                raise UsageError(f"{nouns[0]} {info.hit_id} cannot take more assignments: {reason}")
         placed = _spread(count, eligible, changes, line)
         leftover = count - placed
         if leftover and not split:
-            raise UsageError(_refusal(count, placed, leftover, eligible, infos, now, seconds, line))
+            raise UsageError(_refusal(count, placed, leftover, eligible, infos, now, seconds, line, nouns))
 
     if seconds is not None:
         for info in infos:
             change = changes[info.hit_id]
             if info.status == "Disposed":
                 if named:
-                    raise UsageError(f"HIT {info.hit_id} was deleted: MTurk cannot extend it")
+                    raise UsageError(f"{nouns[0]} {info.hit_id} was deleted: {'MTurk' if settings.platform == 'mturk' else settings.platform} cannot extend it")
                 continue
             if named or change.add or info.available > 0:
                 change.expires_at = max(now, info.expires_at) + timedelta(seconds=seconds)
@@ -430,7 +443,7 @@ def _fresh(
         plan.new_hits_until = now + timedelta(seconds=plan.new_hits.lifetime)
     if not plan.hits and plan.new_hits is None:
         raise UsageError(
-            "nothing to extend: no HIT of the experiment has open slots to keep open longer; add --assignments N"
+            f"nothing to extend: no {nouns[0]} of the experiment has open slots to keep open longer; add --assignments N"
         )
     return plan
 
@@ -459,12 +472,18 @@ def _refuse_from_the_ledger(chosen: list, count: int, grown: dict[str, int], lin
     raise UsageError(_refusal(count, placed, count - placed, known, known, None, None, line))
 
 
-def _cannot_take_more(info: HitInfo, now: datetime, seconds: int | None) -> str | None:
+def _cannot_take_more(
+    info: HitInfo, now: datetime, seconds: int | None, nouns: tuple[str, str] = output.MTURK_NOUNS
+) -> str | None:
     """Why a HIT cannot usefully take more assignments now, or None if it can."""
     if info.status not in EXTENSIBLE:
+        if tuple(nouns) != output.MTURK_NOUNS:
+            return f"it is {info.status}: only an Assignable, Unassignable or Reviewable {nouns[0]} takes more"
         return f"it is {info.status} (MTurk adds assignments only to Assignable, Unassignable or Reviewable HITs)"
     if info.expires_at <= now and seconds is None:
-        return "it has expired, so nobody could take them: add --lifetime to reopen it"
+        # Reopening with --lifetime is MTurk's; a platform of its own words (Prolific) does not reopen.
+        reopen = ": add --lifetime to reopen it" if tuple(nouns) == output.MTURK_NOUNS else ""
+        return f"it has expired, so nobody could take them{reopen}"
     return None
 
 
@@ -495,14 +514,26 @@ def _spread(count: int, eligible: list[HitInfo], changes: dict[str, HitExtension
     return placed
 
 
-def _refusal(count: int, placed: int, leftover: int, eligible, infos, now, seconds, line: int | None = LARGE_HIT) -> str:
-    """The one line that refuses an extension MTurk would refuse, with what to do instead."""
+def _refusal(
+    count: int, placed: int, leftover: int, eligible, infos, now, seconds, line: int | None = LARGE_HIT,
+    nouns: tuple[str, str] = output.MTURK_NOUNS,
+) -> str:
+    """The one line that refuses an extension the platform would refuse, with what to do instead.
+
+    With room left in no HIT, that is all a platform without MTurk's 10-assignment rule (`line`
+    None) can hear: `--split` and the rule are MTurk's, named only there."""
+    splits = line is not None
     line = LARGE_HIT if line is None else line
     small = [info for info in eligible if info.max_assignments < line]
     full = max(small, key=lambda info: info.max_assignments) if small else None
     if not eligible:
         example = infos[0]
-        why = _cannot_take_more(example, now, seconds) or "it cannot take more"
+        why = _cannot_take_more(example, now, seconds, nouns) or "it cannot take more"
+        if not splits:
+            return (
+                f"cannot add {count} assignment(s): no {nouns[0]} of the experiment can take more "
+                f"({nouns[0]} {example.hit_id}: {why}); babe create posts a new {nouns[0]}"
+            )
         return (
             f"cannot add {count} assignment(s): no HIT of the experiment can take more (HIT {example.hit_id}: {why}); "
             f"pass --split to post them as a new HIT in the same group, or --lifetime to reopen expired HITs"
@@ -560,7 +591,7 @@ def validate(plan: ExtendPlan, now: datetime) -> None:
     line = plan.pricing.large_hit_assignments
     for hit in plan.hits:
         if hit.add < 0:
-            raise UsageError(f"HIT {hit.hit_id}: cannot add {hit.add} assignments")
+            raise UsageError(f"{plan.nouns[0]} {hit.hit_id}: cannot add {hit.add} assignments")
         if line is not None and not hit.done and hit.assignments_before < line <= hit.assignments_after:
             raise UsageError(
                 f"HIT {hit.hit_id} has {hit.assignments_before} assignments: MTurk refuses to raise a HIT created with "
@@ -700,7 +731,7 @@ def _extend_hits(settings, platform, ledger, plan: ExtendPlan, result: ExtendRes
                 platform.set_expiration(hit.hit_id, hit.expires_at)
                 ledger.update_hit(hit.hit_id, expires_at=hit.expires_at)
             else:  # a resumed extension whose new expiration has passed: setting it would expire the HIT
-                output.warn(f"HIT {hit.hit_id}: the expiration planned ({hit.expires_at:%Y-%m-%d %H:%MZ}) has passed; not set")
+                output.warn(f"{plan.nouns[0]} {hit.hit_id}: the expiration planned ({hit.expires_at:%Y-%m-%d %H:%MZ}) has passed; not set")
         return added_now or hit.expires_at is not None
 
     with output.progress("extending", total=len(todo)) as bar:

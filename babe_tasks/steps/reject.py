@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from .. import output
 from ..errors import PartialFailure, UsageError
 from ..ledger import Ledger
-from ..platform.base import AssignmentInfo, NotFound
+from ..platform.base import AssignmentInfo, NotFound, capability
 from ..plugins import call_after, call_before
 from . import concurrently, session
 
@@ -39,6 +39,8 @@ class RejectResult:
     failed: list[dict] = field(default_factory=list)
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: What the platform calls a HIT, singular and plural (text output only; the JSON keeps `hit_id`).
+    nouns: tuple[str, str] = output.MTURK_NOUNS
 
     def as_json(self) -> dict:
         document: dict = {
@@ -93,6 +95,7 @@ def lookup_assignments(
     """
     found: dict[str, AssignmentInfo] = {}
     problems: dict[str, str] = {}
+    nouns = tuple(capability(platform, "nouns"))
     outcomes = concurrently(settings, platform.get_assignment, ids)
     for outcome in outcomes:
         assignment_id = outcome.item
@@ -102,7 +105,7 @@ def lookup_assignments(
         if outcome.error is not None:
             raise outcome.error
         info: AssignmentInfo = outcome.value
-        problem = _not_ours(settings, ledger, info)
+        problem = _not_ours(settings, ledger, info, nouns)
         if problem:
             problems[assignment_id] = problem
         else:
@@ -110,11 +113,12 @@ def lookup_assignments(
     return found, problems
 
 
-def _not_ours(settings, ledger: Ledger, info: AssignmentInfo) -> str | None:
+def _not_ours(settings, ledger: Ledger, info: AssignmentInfo, nouns: tuple[str, str] = output.MTURK_NOUNS) -> str | None:
+    """Why an assignment is not this experiment's to act on, worded with the platform's `nouns`; None if it is."""
     record = ledger.hit(info.hit_id)
     if record is None:
         return (
-            f"assignment {info.assignment_id} is of HIT {info.hit_id}, which experiment {settings.experiment} did "
+            f"assignment {info.assignment_id} is of {nouns[0]} {info.hit_id}, which experiment {settings.experiment} did "
             "not post: act on it from the folder of the experiment that posted it"
         )
     if record.experiment != settings.experiment:
@@ -124,7 +128,7 @@ def _not_ours(settings, ledger: Ledger, info: AssignmentInfo) -> str | None:
         )
     if record.target != settings.target:
         return (
-            f"assignment {info.assignment_id} is of a HIT posted on {record.target}, not {settings.target}: "
+            f"assignment {info.assignment_id} is of a {nouns[0]} posted on {record.target}, not {settings.target}: "
             f"pass --target {record.target}"
         )
     return None
@@ -156,7 +160,7 @@ def run(
         raise UsageError("name the assignments to reject: --assignment ID (repeat it, or separate ids with commas) or --from FILE")
     with session(settings, pm) as (platform, ledger):
         found, problems = lookup_assignments(settings, platform, ledger, ids)
-        result = RejectResult(reason=reason, dry_run=settings.dry_run)
+        result = RejectResult(reason=reason, dry_run=settings.dry_run, nouns=tuple(capability(platform, "nouns")))
         candidates: list[AssignmentInfo] = []
         lines = [problems[i] for i in ids if i in problems]
         for assignment_id in ids:

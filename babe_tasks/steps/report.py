@@ -52,6 +52,8 @@ class ExperimentData:
     platform: str = "mturk"
     #: The currency symbol money is shown with (the platform's `pricing.symbol`).
     symbol: str = "$"
+    #: What the platform calls a HIT, singular and plural (the page's words).
+    nouns: tuple[str, str] = output.MTURK_NOUNS
 
     @property
     def fee_label(self) -> str:
@@ -141,12 +143,19 @@ def experiments(folder: Path, target: str, platform: str = "mturk") -> list[str]
     return [row["experiment"] for row in rows]
 
 
-def gather(folder: Path, experiment: str, target: str, platform: str = "mturk", symbol: str = "$") -> ExperimentData:
+def gather(
+    folder: Path,
+    experiment: str,
+    target: str,
+    platform: str = "mturk",
+    symbol: str = "$",
+    nouns: tuple[str, str] = output.MTURK_NOUNS,
+) -> ExperimentData:
     """What the ledger knows of the experiment's HITs on one platform; the work and money of HITs
     posted on another platform are left out."""
     conn = _connect(folder)
     try:
-        data = ExperimentData(experiment, target, platform=platform, symbol=symbol)
+        data = ExperimentData(experiment, target, platform=platform, symbol=symbol, nouns=tuple(nouns))
         of = _platform_of(conn)
         data.hits = [
             dict(row)
@@ -368,7 +377,7 @@ def summary_table(data: ExperimentData) -> str:
     minutes = data.minutes
     seen = len(data.assignments)
     rows = [
-        ("HITs", len(data.hits)),
+        (data.nouns[1], len(data.hits)),
         ("assignments posted", data.posted),
         ("assignments submitted", seen),
         ("approved", data.count("Approved")),
@@ -392,7 +401,7 @@ def page(data: ExperimentData, folder: Path, now: datetime) -> str:
 
     template = Template(files("babe_tasks").joinpath(TEMPLATE).read_text(encoding="utf-8"))
     posted = [h["posted_at"] for h in data.hits if h["posted_at"] is not None]
-    since = f"; first HIT posted {_when(min(posted))} UTC" if posted else ""
+    since = f"; first {data.nouns[0]} posted {_when(min(posted))} UTC" if posted else ""
     return template.substitute(
         title=_e(f"{data.experiment} on {data.target}"),
         meta=_e(f"Experiment {data.experiment}, target {data.target}{since}."),
@@ -408,25 +417,33 @@ def page(data: ExperimentData, folder: Path, now: datetime) -> str:
 
 
 # -- the step -------------------------------------------------------------------------------------
-def run(settings, *, every: bool = False, out: str | Path | None = None, symbol: str = "$") -> ReportResult:
+def run(
+    settings,
+    *,
+    every: bool = False,
+    out: str | Path | None = None,
+    symbol: str = "$",
+    nouns: tuple[str, str] = output.MTURK_NOUNS,
+) -> ReportResult:
     """Write `reports/<experiment>-<target>.html` for the experiment (or, with `every`, for each in
     the ledger on the target); `out` is another folder. Each file is written whole or not at all.
 
-    Only the HITs of `settings.platform`; `symbol` is its currency's (the task asks the platform)."""
+    Only the HITs of `settings.platform`; `symbol` is its currency's and `nouns` what it calls a HIT
+    (the task asks the platform)."""
     folder = Path(settings.folder)
     platform = settings.platform
     names = experiments(folder, settings.target, platform) if every else [settings.experiment]
     if every and not names:
-        raise UsageError(f"the ledger in {folder} has no HITs on {settings.target}: nothing to report")
+        raise UsageError(f"the ledger in {folder} has no {nouns[1]} on {settings.target}: nothing to report")
     directory = Path(out).expanduser() if out else folder / REPORTS_DIR
     if not directory.is_absolute():
         directory = (Path.cwd() / directory).resolve()
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--out {directory} is a file, not a folder: give a folder for the reports")
-    gathered = [gather(folder, name, settings.target, platform, symbol) for name in names]
+    gathered = [gather(folder, name, settings.target, platform, symbol, nouns) for name in names]
     if not every and not gathered[0].hits:
         raise UsageError(
-            f"no HITs of experiment {settings.experiment} on {settings.target} in the ledger: nothing to report "
+            f"no {nouns[1]} of experiment {settings.experiment} on {settings.target} in the ledger: nothing to report "
             "(babe report --all writes every experiment the ledger knows)"
         )
     directory.mkdir(parents=True, exist_ok=True)

@@ -162,13 +162,14 @@ def work_time(rows, rewards: dict[str, Decimal]) -> WorkTime | None:
 def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
     """Gather the numbers, then let `babe_status` plugins add fields (their failures are warnings)."""
     with session(settings, pm) as (platform, ledger):
-        chosen = chosen_hits(settings, ledger, hit_ids, include_gone=True)
+        nouns = tuple(capability(platform, "nouns"))
+        chosen = chosen_hits(settings, ledger, hit_ids, include_gone=True, nouns=nouns)
         now = platform.now()
         # No progress bar of its own: `status --watch` draws one around repeated runs.
         outcomes = concurrently(settings, lambda hit: _one(settings, platform, ledger, hit, now), chosen)
         pricing = pricing_of(platform)
         for outcome in outcomes:
-            if vanished(settings, ledger, outcome):
+            if vanished(settings, ledger, outcome, nouns):
                 outcome.value, outcome.error = _from_ledger(ledger, outcome.item, "NotFound", pricing), None
         first_error(outcomes)
         hits = [outcome.value for outcome in outcomes]
@@ -177,7 +178,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
             spent=ledger.spent(h.hit_id for h in hits),
             repeat_workers=repeat_workers(seen := ledger.assignments(settings.experiment, settings.target)),
             pricing=pricing,
-            nouns=tuple(capability(platform, "nouns")),
+            nouns=nouns,
         )
         result.work_time = work_time(seen, {h.hit_id: h.reward for h in hits})
         result.warnings.extend(exclusion.grant_seen(settings, platform, ledger).warnings("the experiment's qualification"))

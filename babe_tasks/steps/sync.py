@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from .. import exclusion, output
 from ..planning import Plan, PlannedHit, annotation, external_parts, request_token
-from ..platform.base import HitDetails, pricing_of
+from ..platform.base import HitDetails, capability, pricing_of
 from ..settings import MAX_LIFETIME, MIN_LIFETIME
 from . import session
 
@@ -38,10 +38,12 @@ class SyncResult:
     assignments: int = 0
     bonuses: int = 0
     grants: int = 0
+    #: What the platform calls a HIT, singular and plural (the summary's words; not in the JSON).
+    nouns: tuple[str, str] = output.MTURK_NOUNS
 
     def summary(self, settings) -> str:
         return (
-            f"Synced the ledger from {settings.target}: {self.found} HIT(s) of {settings.experiment} found, "
+            f"Synced the ledger from {settings.target}: {output.count(self.found, self.nouns)} of {settings.experiment} found, "
             f"{self.added} added; {self.assignments} assignment(s), {self.bonuses} bonus payment(s), "
             f"{self.grants} worker qualification(s)"
         )
@@ -77,6 +79,7 @@ def run(settings, pm) -> SyncResult:
     """Find the experiment's HITs on the platform and record what the ledger lacks."""
     result = SyncResult()
     with session(settings, pm) as (platform, ledger):
+        result.nouns = tuple(capability(platform, "nouns"))
         found = platform.find_experiment_hits(settings.experiment)
         result.found = len(found)
         result.grants = exclusion.restore(settings, platform, ledger)

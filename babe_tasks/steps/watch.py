@@ -49,7 +49,7 @@ from .. import folders, output
 from ..durations import DurationError, parse_duration
 from ..errors import BabeError, PartialFailure, PlatformError, UsageError
 from ..ledger import Ledger
-from ..platform.base import OperationFailed
+from ..platform.base import OperationFailed, capability
 from ..plugins import call_after, get_platform, hookimpl
 from . import approve as approve_step
 from . import expire as expire_step
@@ -128,6 +128,8 @@ class WatchResult:
     deadline: datetime | None = None
     status: Any = None
     warnings: list[str] = field(default_factory=list)
+    #: What the platform calls a HIT, singular and plural (text output; the JSON keeps MTurk's names).
+    nouns: tuple[str, str] = output.MTURK_NOUNS
 
     @property
     def complete(self) -> bool:
@@ -305,13 +307,19 @@ def to_announce(new: list[str]) -> list[str]:
     return progress[-1:] + [name for name in new if name not in PROGRESS]
 
 
-def describe_milestone(name: str, approved: int, goal: int, expired: int = 0) -> str:
+def describe_milestone(
+    name: str, approved: int, goal: int, expired: int = 0, nouns: tuple[str, str] = output.MTURK_NOUNS
+) -> str:
+    """A milestone's text (Slack and the JSON carry it too), with the platform's `nouns`."""
     if name == "goal_reached":
-        closed = f"; {expired} open HIT(s) expired now" if expired else ""
+        if expired and tuple(nouns) == output.MTURK_NOUNS:
+            closed = f"; {expired} open HIT(s) expired now"
+        else:
+            closed = f"; expired {output.count(expired, nouns)} still open" if expired else ""
         return f"goal reached: {approved} approved of {goal} wanted{closed}"
     if name == "hits_closed":
         return (
-            f"every HIT is closed (expired or full) with {approved} of {goal} approved: "
+            f"every {nouns[0]} is closed (expired or full) with {approved} of {goal} approved: "
             "babe extend adds assignments or time"
         )
     share = {25: "a quarter", 50: "half", 75: "three quarters"}[PROGRESS[name]]
@@ -614,7 +622,7 @@ class Watch:
         for name in to_announce(new):
             if name not in claimed:
                 continue  # another watcher of this experiment announced it
-            text = describe_milestone(name, tick.approved, result.goal, len(tick.expired))
+            text = describe_milestone(name, tick.approved, result.goal, len(tick.expired), result.nouns)
             milestone = Milestone(name, text, tick.approved, result.goal, tick.at)
             tick.milestones.append(milestone)
             result.milestones.append(milestone)
@@ -654,12 +662,14 @@ class Watch:
         settings, result = self.settings, self.result
         first = self.status()
         if not first.hits:
-            raise UsageError(f"no HITs of experiment {settings.experiment} on {settings.target} to watch: run babe create first")
+            raise UsageError(
+                f"no {result.nouns[1]} of experiment {settings.experiment} on {settings.target} to watch: run babe create first"
+            )
         posted = sum(h.max_assignments for h in first.hits)
         result.goal = self.wanted_goal or posted
         if result.goal > posted:
             self.warn(
-                f"goal {result.goal} is more than the {posted} assignments posted: the watch ends when the HITs are done "
+                f"goal {result.goal} is more than the {posted} assignments posted: the watch ends when the {result.nouns[1]} are done "
                 "(babe extend adds assignments)"
             )
         result.started_at = self.now()
@@ -721,6 +731,7 @@ class Watch:
     def run(self) -> WatchResult:
         result = self.result
         self.platform = get_platform(self.pm, self.settings)
+        result.nouns = tuple(capability(self.platform, "nouns"))
         self.platform.connect()
         self.pm.register(SharedPlatform(self.platform), name=SharedPlatform.NAME)
         self.state = WatchState(self.settings.folder)

@@ -85,7 +85,8 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
                 "to set up without it"
             )
         deploy = deployconfig.find(root)
-    warnings = deploy_warnings(deploy)
+    platform = _platform_of(c, root)
+    warnings = deploy_warnings(deploy, platform)
     if deploy is None and not ignore_deploy_config and (root / deployconfig.CONFIG_FILE).is_file():
         warnings.append(
             f"{deployconfig.CONFIG_FILE} has no `var config_deploy = {{...}}` that could be read: "
@@ -98,7 +99,7 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
     written: list[str] = []
     kept: list[str] = []
     for relative, content in (
-        ("invoke.yaml", config_template(name, deploy)),
+        ("invoke.yaml", config_template(name, deploy, platform)),
         ("tasks.py", TASKS_PY),
         ("plugins/README.txt", PLUGINS_README),
     ):
@@ -137,14 +138,59 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
     emit(json, result, render)
 
 
-def deploy_warnings(deploy: Any) -> list[str]:
-    """What would make workers' submissions go nowhere, said before any HIT is posted."""
+#: The _babe deployMethod a page needs on each platform whose participants _babe can send back.
+PROLIFIC_METHOD = "Prolific"
+#: What the Prolific method needs besides itself (the completion link carries the study's code).
+PROLIFIC_FIX = f"set it to {PROLIFIC_METHOD} (with its prolificURL) before posting the study"
+
+
+def _platform_of(c, root: Path) -> str:
+    """The platform the folder is set up for (`babe.platform` in its invoke.yaml, `BABE_PLATFORM`):
+    which deployMethod is right depends on it. mturk when the folder does not exist yet, or its
+    settings cannot be read (init does not judge invoke.yaml; every other task does)."""
+    from ..errors import UsageError
+    from ..settings import Settings
+
+    if not root.is_dir():
+        return "mturk"
+    try:
+        return Settings.build(c, folder=root).platform
+    except UsageError:
+        return "mturk"
+
+
+def deploy_warnings(deploy: Any, platform: str = "mturk") -> list[str]:
+    """What would make participants' submissions go nowhere, said before anything is posted.
+
+    The right deployMethod is the platform's: MTurk or MTurkSandbox on MTurk, Prolific on Prolific
+    (a Prolific lab is never told to switch to MTurk). Another platform's pages are its plugin's
+    to check (`babe doctor`): nothing is said here.
+    """
     if deploy is None:
         return []
     method = deploy.deploy_method
     where = deploy.source.name
+    if platform == "prolific":
+        if method is None:
+            return [f"{where} has no deployMethod: {PROLIFIC_FIX}"]
+        if deploy.mturk_target is not None:
+            return [f"deployMethod {method!r} in {where} submits to MTurk, but the platform is prolific: {PROLIFIC_FIX}"]
+        if method != PROLIFIC_METHOD:
+            return [
+                f"deployMethod {method!r} in {where} is not Prolific's: participants would get no completion link "
+                f"and could not submit; {PROLIFIC_FIX}"
+            ]
+        return []
+    if platform != "mturk":
+        return []
     if method is None:
         return [f"{where} has no deployMethod: set it to MTurkSandbox or MTurk before posting HITs"]
+    if method == PROLIFIC_METHOD:
+        return [
+            f"deployMethod {method!r} in {where} is not an MTurk method: the page submits to Prolific; set "
+            "platform: prolific in invoke.yaml to post it as a Prolific study, or set the deployMethod to "
+            "MTurkSandbox or MTurk before posting HITs"
+        ]
     if deploy.mturk_target is None:
         return [
             f"deployMethod {method!r} in {where} is not an MTurk method: the page would submit no MTurk form "
@@ -303,8 +349,10 @@ def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def config_template(experiment: str, deploy: Any = None) -> str:
-    """The commented invoke.yaml: every core setting, set or commented out with its default or an example."""
+def config_template(experiment: str, deploy: Any = None, platform: str = "mturk") -> str:
+    """The commented invoke.yaml: every core setting, set or commented out with its default or an example.
+
+    `platform` is the one the folder is set up for: the deployMethod note says what it needs."""
     from ..settings import KEYS
 
     lines = [
@@ -319,7 +367,7 @@ def config_template(experiment: str, deploy: Any = None) -> str:
         if key.name == "experiment":
             lines.append(f"  experiment: {_yaml_scalar(experiment)}")
         elif key.name == "target":
-            lines.extend(_deploy_notes(deploy))
+            lines.extend(_deploy_notes(deploy, platform))
             lines.append("  target: local")
         elif key.name == "plugins":
             lines.extend(["  # plugins:", "  #   my_plugin:", "  #     some_setting: value"])
@@ -334,7 +382,8 @@ def _comment(text: str) -> list[str]:
     return ["", *("  # " + line for line in textwrap.wrap(text, width=96))]
 
 
-def _deploy_notes(deploy: Any) -> list[str]:
+def _deploy_notes(deploy: Any, platform: str = "mturk") -> list[str]:
+    """The comment beside `target:` on what the page's deployMethod submits to, for this platform."""
     if deploy is None:
         return []
     source = deploy.source.name
@@ -342,13 +391,26 @@ def _deploy_notes(deploy: Any) -> list[str]:
         f"  # From {source}: experimentID {deploy.experiment_id}, deployMethod {deploy.deploy_method},",
         f"  #   serverAppURL {deploy.server_app_url}.",
     ]
-    if deploy.mturk_target:
+    method = deploy.deploy_method
+    if platform == "prolific":
+        if method == PROLIFIC_METHOD:
+            notes.append(
+                f"  # deployMethod {method} sends participants to prolificURL: it must carry the study's completion code."
+            )
+        else:
+            notes.append(f"  # deployMethod {method} is not Prolific's: {PROLIFIC_FIX}.")
+    elif deploy.mturk_target:
         notes.append(
-            f"  # deployMethod {deploy.deploy_method} submits to MTurk's {deploy.mturk_target}: set target: "
+            f"  # deployMethod {method} submits to MTurk's {deploy.mturk_target}: set target: "
             f"{deploy.mturk_target} once the local run looks right."
         )
+    elif method == PROLIFIC_METHOD and platform == "mturk":
+        notes.append(
+            f"  # deployMethod {method} submits no MTurk form: set platform: prolific to post a Prolific study, "
+            "or change it before posting HITs."
+        )
     else:
-        notes.append(f"  # deployMethod {deploy.deploy_method} submits no MTurk form: change it before posting HITs.")
+        notes.append(f"  # deployMethod {method} submits no MTurk form: change it before posting HITs.")
     return notes
 
 

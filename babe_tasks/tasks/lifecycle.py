@@ -40,16 +40,18 @@ def _money(value, pricing=None) -> str:
     return shown(value, pricing)
 
 
-def _count(n: int, nouns: tuple[str, str]) -> str:
-    """`3 HIT(s)` on MTurk (the wording scripts know), `1 study` / `3 studies` where a platform names them."""
-    if nouns == ("HIT", "HITs"):
-        return f"{n} HIT(s)"
-    return f"{n} {nouns[0] if n == 1 else nouns[1]}"
+def _platform_nouns(settings, pm) -> tuple[str, str]:
+    """What the platform calls a HIT, where a task has no step result that says it (the partial
+    result a failed step carries is its JSON document, which keeps MTurk's names): asked of the
+    platform (built, not connected), MTurk's if even that fails."""
+    from ..errors import BabeError
+    from ..output import MTURK_NOUNS
+    from ..steps import nouns_for
 
-
-def _title(word: str) -> str:
-    """A noun at the start of a line: `studies` → `Studies`, `HITs` stays `HITs`."""
-    return word[:1].upper() + word[1:]
+    try:
+        return nouns_for(settings, pm)
+    except BabeError:
+        return MTURK_NOUNS
 
 
 def _when(value) -> str:
@@ -70,24 +72,25 @@ def _table(title: str):
 # -- create ----------------------------------------------------------------------------------------
 CREATE_HELP = {
     "url": "the experiment page (https://; http://localhost is accepted on target local)",
-    "title": "HIT title shown to workers (at most 128 characters)",
-    "description": "HIT description (at most 2000 characters)",
+    "title": "title shown to workers: the HIT's, or the study's on Prolific (at most 128 characters)",
+    "description": "description shown to workers (at most 2000 characters)",
     "keywords": "comma-separated search keywords",
     "reward": "reward per assignment in the platform's currency (dollars on MTurk), e.g. 0.50 (no currency sign)",
     "assignments": "total number of assignments (participants)",
     "batch-size": "assignments per HIT (default 9: 10 or more costs MTurk's 20% surcharge; one study on Prolific)",
-    "lifetime": "how long the HITs stay open, e.g. 7d, 36h (30s to 365d)",
+    "lifetime": "how long the HITs stay open, e.g. 7d, 36h (30s to 365d; not used on Prolific)",
     "duration": "time a worker has for one assignment, e.g. 45m",
     "auto-approve": "delay before MTurk approves submitted work by itself, e.g. 3d (0s to 30d)",
     "frame-height": "frame height in pixels; 0 (default) fits the worker's window",
     "locale": "workers' countries (ISO 3166), or country-subdivision: US,CA or US-NY (repeat or comma-separate)",
     "min-approval": "lowest approval rate of a worker, in percent (0 to 100)",
-    "min-approved": "fewest approved HITs of a worker",
+    "min-approved": "fewest approved HITs of a worker (MTurk)",
     "masters": "only Masters workers (MTurk charges 5% more)",
     "qualification": "another requirement as ID:Comparator:Values, e.g. 00000000000000000060:EqualTo:1 (repeat the flag)",
-    "allow-repeat-workers": "let a worker take several HITs of the experiment (default: once per experiment)",
+    "allow-repeat-workers": "let a worker take several HITs (studies on Prolific) of the experiment (default: once per experiment)",
     "exclude-previous": "keep out every worker of earlier experiments (default all earlier ones in the ledger)",
     "exclude-experiment": "keep out the workers of this earlier experiment (repeat the flag, or comma-separate)",
+    "again": "post a batch identical to one this experiment already posted (without it, the same create posts nothing)",
 }
 
 
@@ -113,9 +116,10 @@ def create(
     allow_repeat_workers=False,
     exclude_previous=False,
     exclude_experiment=None,
+    again=False,
     **common,
 ):
-    """Post the experiment URL as ExternalQuestion HITs (batched, costed, idempotent)."""
+    """Post the experiment URL as ExternalQuestion HITs, or a study on Prolific (batched, costed, idempotent)."""
     from .. import output
     from ..steps import create as step
 
@@ -140,6 +144,7 @@ def create(
         allow_repeat_workers=allow_repeat_workers or None,
         exclude_previous=exclude_previous or None,
         exclude_experiments=list(exclude_experiment) if exclude_experiment else None,
+        again=again,
         **common,
     )
 
@@ -148,7 +153,8 @@ def create(
         render_plan(output.stderr_console() if settings.json else output.console(), plan, settings, excluded)
         if settings.target != "live" or settings.dry_run:
             return True
-        return output.confirm(settings, f"Post {len(plan.hits)} HITs on live for {_money(plan.cost.total, plan.pricing)}?")
+        posting = output.count(len(plan.hits), plan.nouns, hedged=False)
+        return output.confirm(settings, f"Post {posting} on live for {_money(plan.cost.total, plan.pricing)}?")
 
     result = step.run(settings, pm, review=review)
     output.emit(settings, result.as_json(), lambda console: render_created(console, result, settings))
@@ -156,7 +162,9 @@ def create(
 
 def render_plan(console, plan, settings, excluded=None) -> None:
     """The plan, who may work on it, and its exact cost, line by line as MTurk bills it."""
+    from .. import output
     from ..durations import format_duration
+    from ..output import count
     from ..qualifications import describe
 
     cost = plan.cost
@@ -166,7 +174,8 @@ def render_plan(console, plan, settings, excluded=None) -> None:
     else:
         console.print(
             f"Plan for experiment {plan.experiment} on {plan.target}: {plan.assignments} assignments in "
-            f"{len(plan.hits)} HIT{'s' if len(plan.hits) != 1 else ''} ({sizes}) of one HIT type"
+            f"{count(len(plan.hits), plan.nouns, hedged=False)} ({sizes})"
+            + (" of one HIT type" if plan.nouns == output.MTURK_NOUNS else "")
         )
     console.print(f"  url {plan.url}")
     if not plan.platform_lines:
@@ -185,13 +194,17 @@ def render_plan(console, plan, settings, excluded=None) -> None:
         names = ", ".join(excluded.experiments) or "no earlier experiment"
         console.print(f"  keeps out   {len(excluded.workers)} worker(s) of {names}")
     if plan.blocklist_hits:
-        console.print(f"  blocks      the workers of {len(plan.blocklist_hits)} earlier HIT(s), through {settings.platform}")
+        earlier = (f"earlier {plan.nouns[0]}", f"earlier {plan.nouns[1]}")
+        console.print(f"  blocks      the workers of {count(len(plan.blocklist_hits), earlier)}, through {settings.platform}")
     pricing = plan.pricing
     console.print(f"  rewards     {_money(plan.reward, pricing)} x {cost.assignments} = {_money(cost.rewards, pricing)}")
     _fee_lines(console, cost, settings, pricing)
     if plan.resumed:
         done = sum(h.hit_id is not None for h in plan.hits)
-        console.print(f"Resuming unfinished plan {plan.plan_id}: {done} of {len(plan.hits)} HITs were already posted.")
+        console.print(
+            f"Resuming unfinished plan {plan.plan_id}: {done} of {count(len(plan.hits), plan.nouns, hedged=False)} "
+            f"{'was' if len(plan.hits) == 1 and plan.nouns != output.MTURK_NOUNS else 'were'} already posted."
+        )
 
 
 def _fee_lines(console, cost, settings, pricing, *, total: bool = True) -> None:
@@ -210,11 +223,32 @@ def _fee_lines(console, cost, settings, pricing, *, total: bool = True) -> None:
         console.print(f"  total       {_money(cost.total, pricing)}")
 
 
+def _posted_line(result, settings) -> str:
+    """What this create posted: N now (the rest earlier), or nothing because the batch exists."""
+    from datetime import UTC, datetime
+
+    from .. import output
+
+    plan = result.plan
+    if plan.posted_before is None:
+        posted = output.count(result.posted_now, result.nouns, hedged=bool(plan.platform_lines))
+        return f"Posted {posted} now" + (", the rest earlier." if result.resumed else ".")
+    when = _when(datetime.fromtimestamp(plan.posted_before, UTC))
+    return (
+        f"Posted nothing now: the same create of {plan.experiment} on {settings.target} finished at {when} "
+        f"(plan {plan.plan_id}). For more participants: babe extend --assignments N; to post this batch "
+        "a second time: add --again."
+    )
+
+
 def render_created(console, result, settings) -> None:
+    from .. import output
+
     if result.dry_run:
         console.print("Dry run: nothing was posted.")
+        if result.plan.posted_before is not None:
+            console.print(_posted_line(result, settings))
         return
-    posted = result.posted_now
     if result.plan.platform_lines:
         # Another platform: its own words were in the plan review; no HIT lifetime to show.
         table = _table(f"Posted on {result.plan.platform} ({settings.target}) for {result.plan.experiment}")
@@ -223,15 +257,15 @@ def render_created(console, result, settings) -> None:
         for hit in result.hits:
             table.add_row(hit.hit_id or "-", str(hit.assignments))
         console.print(table)
-        console.print(f"Posted {_count(posted, result.nouns)} now" + (", the rest earlier." if result.resumed else "."))
+        console.print(_posted_line(result, settings))
     else:
-        table = _table(f"HITs of {result.plan.experiment} on {settings.target}")
-        for column in ("HIT", "assignments", "expires"):
+        table = _table(f"{output.capitalised(result.nouns[1])} of {result.plan.experiment} on {settings.target}")
+        for column in (result.nouns[0], "assignments", "expires"):
             table.add_column(column, no_wrap=True)
         for hit in result.hits:
             table.add_row(hit.hit_id or "-", str(hit.assignments), _when(hit.expires_at))
         console.print(table)
-        console.print(f"Posted {posted} HIT{'s' if posted != 1 else ''} now" + (", the rest earlier." if result.resumed else "."))
+        console.print(_posted_line(result, settings))
     previews = sorted({h.preview_url for h in result.hits if h.preview_url})
     if previews:
         for url in previews:
@@ -247,10 +281,10 @@ def render_created(console, result, settings) -> None:
     common=True,
     iterable=["hit"],
     help={
-        "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
-        "watch": "refresh until all assignments are in or the HITs expire",
+        "hit": "only this HIT, or study on Prolific (repeat the flag, or separate ids with commas); default: all of the experiment",
+        "watch": "refresh until all assignments are in or the HITs (studies) close",
         "interval": "seconds between refreshes with --watch, e.g. 30s, 2m (default 30s)",
-        "sync": "first rebuild the ledger from the platform (HITs found by their annotation, assignments, bonuses)",
+        "sync": "first rebuild the ledger from the platform (HITs or studies found by their annotation, assignments, bonuses)",
     },
 )
 def status(
@@ -261,7 +295,7 @@ def status(
     sync=False,
     **common,
 ):
-    """Counts per HIT and in total, money spent and committed, repeat workers."""
+    """Counts per HIT (study on Prolific) and in total, money spent and committed, repeat workers."""
     from .. import output
     from ..durations import DurationError, parse_duration
     from ..errors import UsageError
@@ -300,6 +334,8 @@ STATUS_TABLE_WIDTH = 114
 
 
 def render_status(console, result, settings) -> None:
+    from .. import output
+
     if not result.hits:
         console.print(f"No {result.nouns[1]} of experiment {settings.experiment} on {settings.target} yet: run babe create.")
         return
@@ -308,7 +344,7 @@ def render_status(console, result, settings) -> None:
     ids = {hit.hit_id for hit in result.hits}
     per_hit = {k: v for k, v in result.extra.items() if isinstance(v, dict) and v and set(v) <= ids}
     if console.width >= STATUS_TABLE_WIDTH + 14 * len(per_hit):
-        table = _table(f"{_title(result.nouns[1])} of {settings.experiment} on {settings.target}")
+        table = _table(f"{output.capitalised(result.nouns[1])} of {settings.experiment} on {settings.target}")
         table.add_column(result.nouns[0], no_wrap=True)
         table.add_column("status", no_wrap=True)
         for name in STATUS_FIELDS:
@@ -323,7 +359,7 @@ def render_status(console, result, settings) -> None:
         table.add_row("total", "", *(str(totals[n]) for n in STATUS_FIELDS), *extra_totals, "", style="bold")
         console.print(table)
     else:
-        console.print(f"{_title(result.nouns[1])} of {settings.experiment} on {settings.target}")
+        console.print(f"{output.capitalised(result.nouns[1])} of {settings.experiment} on {settings.target}")
         for hit in result.hits:
             console.print(f"{hit.hit_id}  {hit.status}  expires {_when(hit.expires_at)}")
             cells = [f"{n} {getattr(hit, n)}" for n in STATUS_FIELDS]
@@ -360,7 +396,7 @@ def _column_total(values: dict) -> str:
     spending=True,
     iterable=["hit", "assignment"],
     help={
-        "hit": "only this HIT's assignments (repeat the flag, or separate ids with commas)",
+        "hit": "only the assignments of this HIT, or study on Prolific (repeat the flag, or separate ids with commas)",
         "assignment": "only this assignment (repeat the flag, or separate ids with commas)",
         "feedback": "message to the workers with the approval (at most 1024 characters)",
         "allow-repeat-workers": "approve every assignment of a repeat worker, not only the first",
@@ -410,14 +446,17 @@ def approve(
         if not settings.json:
             render_approved(output.console(), failure.result, settings)
         raise
-    output.emit(settings, result.as_json(), lambda console: render_approved(console, result.as_json(), settings))
+    # Only a dry run's lines name the HIT of each assignment: only then is the platform asked its word.
+    noun = _platform_nouns(settings, pm)[0] if settings.dry_run and not settings.json else "HIT"
+    output.emit(settings, result.as_json(), lambda console: render_approved(console, result.as_json(), settings, noun))
 
 
-def render_approved(console, document: dict, settings) -> None:
+def render_approved(console, document: dict, settings, noun: str = "HIT") -> None:
+    """What approve did (or, on a dry run, would do); `noun` is what the platform calls a HIT."""
     if document.get("dry_run"):
         console.print(f"Dry run: would approve {document['approved']} assignment(s).")
         for item in document["would_approve"]:
-            console.print(f"  {item['assignment_id']}  worker {item['worker_id']}  HIT {item['hit_id']}")
+            console.print(f"  {item['assignment_id']}  worker {item['worker_id']}  {noun} {item['hit_id']}")
     else:
         console.print(f"Approved {document['approved']}; already approved {document['already_approved']}.")
     render_held_and_failed(console, document)
@@ -436,8 +475,8 @@ def render_held_and_failed(console, document: dict) -> None:
     common=True,
     iterable=["hit"],
     help={
-        "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
-        "delete": "then delete the HITs whose work is all reviewed, and say why the others cannot be yet",
+        "hit": "only this HIT, or study on Prolific (repeat the flag, or separate ids with commas); default: all of the experiment",
+        "delete": "then delete the HITs (studies) whose work is all reviewed, and say why the others cannot be yet",
     },
 )
 def expire(
@@ -446,7 +485,7 @@ def expire(
     delete=False,
     **common,
 ):
-    """Stop the experiment's open HITs now; with --delete, remove the finished ones."""
+    """Stop the experiment's open HITs (studies on Prolific) now; with --delete, remove the finished ones."""
     from .. import output
     from ..errors import PartialFailure
     from ..steps import expire as step
@@ -456,22 +495,25 @@ def expire(
         result = step.run(settings, pm, hit_ids=_ids(hit), delete=delete)
     except PartialFailure as failure:
         if not settings.json:
-            render_expired(output.console(), failure.result, delete)
+            render_expired(output.console(), failure.result, delete, nouns=_platform_nouns(settings, pm))
         raise
     output.emit(settings, result.as_json(), lambda console: render_expired(console, result.as_json(), delete, result))
 
 
-def render_expired(console, document: dict, delete: bool, result=None) -> None:
+def render_expired(console, document: dict, delete: bool, result=None, nouns=None) -> None:
+    """What expire did; `nouns` (else the result's, else MTurk's) is what the platform calls a HIT."""
+    from ..output import MTURK_NOUNS, count
+
     expired = document["expired"]
-    nouns = result.nouns if result is not None else ("HIT", "HITs")
-    console.print(f"Expired {_count(len(expired), nouns)} now" + (f": {', '.join(expired)}" if expired else "."))
+    nouns = nouns or (result.nouns if result is not None else MTURK_NOUNS)
+    console.print(f"Expired {count(len(expired), nouns)} now" + (f": {', '.join(expired)}" if expired else "."))
     if result is not None and result.already_closed:
         closed = len(result.already_closed)
-        verb = "was" if closed == 1 and nouns != ("HIT", "HITs") else "were"
-        console.print(f"{_count(closed, nouns)} {verb} closed already (full, or expired earlier).")
+        verb = "was" if closed == 1 and nouns != MTURK_NOUNS else "were"
+        console.print(f"{count(closed, nouns)} {verb} closed already (full, or expired earlier).")
     if delete:
         deleted = document["deleted"]
-        console.print(f"Deleted {_count(len(deleted), nouns)}" + (f": {', '.join(deleted)}" if deleted else "."))
+        console.print(f"Deleted {count(len(deleted), nouns)}" + (f": {', '.join(deleted)}" if deleted else "."))
         for item in document["not_deleted"]:
             console.print(f"Not deleted {item['hit_id']}: {item['reason']}")
     for item in document.get("failed", []):
@@ -484,10 +526,11 @@ def render_expired(console, document: dict, delete: bool, result=None) -> None:
     spending=True,
     iterable=["hit"],
     help={
-        "hit": "only this HIT (repeat the flag, or separate ids with commas); default: the experiment's HITs",
-        "assignments": "this many more assignments in all, spread evenly over the HITs (a HIT below 10 stays below 10)",
-        "lifetime": "keep the HITs open this much longer, e.g. 2d (an expired HIT reopens for that long)",
-        "split": "post what does not fit into the HITs as new HIT(s) of the same HIT type (same group)",
+        "hit": "only this HIT, or study on Prolific (repeat the flag, or separate ids with commas); default: all of the experiment",
+        "assignments": "this many more assignments in all, spread evenly over the HITs (a HIT below 10 stays below 10; "
+        "on Prolific the study's places)",
+        "lifetime": "keep the HITs open this much longer, e.g. 2d (an expired HIT reopens for that long; not on Prolific)",
+        "split": "MTurk: post what does not fit into the HITs as new HIT(s) of the same HIT type (same group)",
     },
 )
 def extend(
@@ -498,7 +541,7 @@ def extend(
     split=False,
     **common,
 ):
-    """More assignments and/or more time for the experiment's HITs, never one MTurk would refuse."""
+    """More assignments and/or more time for the experiment's HITs (studies), never what the platform would refuse."""
     from .. import output
     from ..errors import PartialFailure
     from ..steps import extend as step
@@ -517,7 +560,7 @@ def extend(
         )
     except PartialFailure as failure:
         if not settings.json and isinstance(failure.result, dict):
-            render_extended(output.console(), failure.result, settings)
+            render_extended(output.console(), failure.result, settings, nouns=_platform_nouns(settings, pm))
         raise
     output.emit(settings, result.as_json(), lambda console: render_extended(console, result.as_json(), settings, result))
 
@@ -557,13 +600,18 @@ def render_extension(console, plan, settings) -> None:
         console.print(f"Resuming unfinished extension {plan.extension_id}: what it did already is not done again.")
 
 
-def render_extended(console, document: dict, settings, result=None) -> None:
+def render_extended(console, document: dict, settings, result=None, nouns=None) -> None:
+    """What extend did; `nouns` (else the plan's, else MTurk's) is what the platform calls a HIT.
+
+    New HITs and their failures exist only with `--split`, which only MTurk has: those lines say HIT."""
+    from ..output import MTURK_NOUNS, count
+
     if document.get("dry_run"):
         console.print("Dry run: nothing was extended.")
         return
     hits = document["hits"]
-    nouns = result.plan.nouns if result is not None else ("HIT", "HITs")
-    console.print(f"Extended {_count(len(hits), nouns)}" + (":" if hits else "."))
+    nouns = nouns or (result.plan.nouns if result is not None else MTURK_NOUNS)
+    console.print(f"Extended {count(len(hits), nouns)}" + (":" if hits else "."))
     for hit in hits:
         console.print(
             f"  {hit['hit_id']}  {hit['assignments']} assignments (+{hit['assignments_added']}), "

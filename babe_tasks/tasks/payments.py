@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..taskkit import babe_task
-from .lifecycle import _ids, _money, _start, render_held_and_failed
+from .lifecycle import _ids, _money, _platform_nouns, _start, render_held_and_failed
 
 
 # -- reject ----------------------------------------------------------------------------------------
@@ -51,9 +51,11 @@ def reject(
         result = step.run(settings, pm, assignment_ids=ids, reason=reason, review=review)
     except PartialFailure as failure:
         if not settings.json:
-            render_rejected(output.console(), failure.result, reason)
+            render_rejected(output.console(), failure.result, reason, _platform_nouns(settings, pm)[0])
         raise
-    output.emit(settings, result.as_json(), lambda console: render_rejected(console, result.as_json(), result.reason))
+    output.emit(
+        settings, result.as_json(), lambda console: render_rejected(console, result.as_json(), result.reason, result.nouns[0])
+    )
 
 
 def ids_from_file(path: str) -> list[str]:
@@ -82,14 +84,15 @@ def ids_from_file(path: str) -> list[str]:
     return [part.strip() for line in lines for part in line.split(",") if part.strip()]
 
 
-def render_rejected(console, document: dict, reason: str | None) -> None:
+def render_rejected(console, document: dict, reason: str | None, noun: str = "HIT") -> None:
+    """What reject did; `noun` is what the platform calls a HIT ("study" on Prolific)."""
     rejected = document["rejected"]
     if document.get("dry_run"):
         console.print(f"Dry run: would reject {len(rejected)} assignment(s) with the reason {reason!r}.")
     else:
         console.print(f"Rejected {len(rejected)} assignment(s)" + (f" with the reason {reason!r}." if rejected else "."))
     for item in rejected:
-        console.print(f"  {item['assignment_id']}  worker {item['worker_id']}  HIT {item['hit_id']}")
+        console.print(f"  {item['assignment_id']}  worker {item['worker_id']}  {noun} {item['hit_id']}")
     if document["already_rejected"]:
         console.print(f"Already rejected: {', '.join(document['already_rejected'])}")
     render_held_and_failed(console, document)
@@ -199,17 +202,17 @@ def render_bonus(console, document: dict, symbol: str = "$") -> None:
     common=True,
     iterable=["hit"],
     help={
-        "create": "cost the HITs create would post with the settings (implied by --reward, --assignments, "
+        "create": "cost what create would post with the settings (implied by --reward, --assignments, "
         "--batch-size, --masters)",
         "reward": "reward per assignment for --create, e.g. 0.50",
         "assignments": "with --create: total assignments; with --extend: assignments to add",
-        "batch-size": "assignments per HIT for --create (default 9)",
+        "batch-size": "assignments per HIT for --create (default 9; one study on Prolific)",
         "masters": "with --create: require Masters (5% more)",
         "bonus-csv": "cost a bonus file (header worker_id,assignment_id,amount,reason)",
         "extend": "cost an extension (with --assignments, --hit, --lifetime, --split)",
-        "hit": "with --extend: only this HIT (repeat the flag, or separate ids with commas)",
-        "lifetime": "with --extend: keep the HITs open this much longer, e.g. 2d",
-        "split": "with --extend: post new HITs instead of raising HITs past 9 assignments",
+        "hit": "with --extend: only this HIT, or study on Prolific (repeat the flag, or separate ids with commas)",
+        "lifetime": "with --extend: keep the HITs open this much longer, e.g. 2d (not on Prolific)",
+        "split": "with --extend, on MTurk: post new HITs instead of raising HITs past 9 assignments",
     },
 )
 def cost(
@@ -267,6 +270,8 @@ def _extension(assignments, hit, lifetime, split) -> dict:
 
 
 def render_cost(console, report, settings, bonus_csv=None) -> None:
+    from ..output import count
+
     parts = report.parts
 
     def money(value) -> str:
@@ -278,7 +283,7 @@ def render_cost(console, report, settings, bonus_csv=None) -> None:
             hits = len(parts["hits"])
             n = parts["assignments"]
             console.print(
-                f"Cost of creating {n} assignment{'s' if n != 1 else ''} in {hits} HIT{'s' if hits != 1 else ''} ({sizes}) "
+                f"Cost of creating {n} assignment{'s' if n != 1 else ''} in {count(hits, report.nouns, hedged=False)} ({sizes}) "
                 f"for experiment {settings.experiment} on {settings.target}"
             )
             console.print(f"  rewards     {money(parts['reward'])} x {parts['assignments']} = {money(parts['rewards'])}")
@@ -287,7 +292,7 @@ def render_cost(console, report, settings, bonus_csv=None) -> None:
             posted = f" and {len(new)} new HIT(s) ({', '.join(str(size) for size in new)})" if new else ""
             console.print(
                 f"Cost of extending experiment {settings.experiment} on {settings.target}: {n} more "
-                f"assignment{'s' if n != 1 else ''} over {changed} HIT(s){posted}"
+                f"assignment{'s' if n != 1 else ''} over {count(changed, report.nouns)}{posted}"
             )
             console.print(f"  rewards     {money(parts['rewards'])}")
         if settings.platform == "mturk":
@@ -316,7 +321,7 @@ def render_cost(console, report, settings, bonus_csv=None) -> None:
             )
     else:
         hits = parts["hits"]
-        console.print(f"Cost of experiment {settings.experiment} on {settings.target} ({hits} HIT{'s' if hits != 1 else ''})")
+        console.print(f"Cost of experiment {settings.experiment} on {settings.target} ({count(hits, report.nouns, hedged=False)})")
         console.print(
             f"  spent       {money(report.spent)}  (rewards {money(parts['rewards_paid'])}, fees {money(parts['fees_paid'])}, "
             f"bonuses {money(parts['bonuses_paid'])}, bonus fees {money(parts['bonus_fees_paid'])})"

@@ -9,8 +9,8 @@ from ..taskkit import babe_task
     help={
         "all": "one page for every experiment in this folder's ledger on the target, not only this one",
         "out": "write the pages into this folder (default: reports/ in the experiment folder)",
-        "target": "the target whose HITs are reported: local (default), sandbox or live",
-        "platform": "the platform whose HITs are reported: mturk (default) or one a plugin provides",
+        "target": "the target whose HITs (studies on Prolific) are reported: local (default), sandbox or live",
+        "platform": "the platform whose HITs (or studies) are reported: mturk (default) or one a plugin provides",
     }
 )
 def report(c, all=False, out=None, json=False, target=None, platform=None):
@@ -21,13 +21,14 @@ def report(c, all=False, out=None, json=False, target=None, platform=None):
     from ..steps import report as step
 
     settings = Settings.build(c, json=json, target=target, platform=platform)
-    symbol = "$"
-    if settings.platform != "mturk":  # only another platform needs its plugin (for its currency)
+    symbol, nouns = "$", output.MTURK_NOUNS
+    if settings.platform != "mturk":  # only another platform needs its plugin (its currency and words)
         from ..plugins import plugin_manager
-        from ..steps import pricing_for
+        from ..steps import nouns_for, pricing_for
 
-        symbol = pricing_for(settings, plugin_manager(settings)).symbol
-    result = step.run(settings, every=all, out=out, symbol=symbol)
+        pm = plugin_manager(settings)
+        symbol, nouns = pricing_for(settings, pm).symbol, nouns_for(settings, pm)
+    result = step.run(settings, every=all, out=out, symbol=symbol, nouns=nouns)
 
     def render(console) -> None:
         for written in result.reports:

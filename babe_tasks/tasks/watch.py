@@ -13,12 +13,12 @@ from typing import Any
 from ..taskkit import babe_task
 
 WATCH_HELP = {
-    "goal": "approved assignments wanted; when reached, the open HITs are expired (default: all assignments posted)",
+    "goal": "approved assignments wanted; when reached, the open HITs (studies) are expired (default: all assignments posted)",
     "until": "stop when this passes: a duration from now (2d, 36h) or a time (2026-12-01T12:00Z)",
     "interval": "time between refreshes, e.g. 30s, 5m (default 30s); with --queue, the fallback",
     "queue": "SQS queue URL to receive MTurk's notifications: refresh as soon as something happens",
     "approve": "approve submitted work as it arrives (--no-approve: only refresh, announce and expire)",
-    "hit": "only these HITs (repeat the flag, or separate ids with commas); default: the experiment's HITs",
+    "hit": "only these HITs, or studies on Prolific (repeat the flag, or separate ids with commas); default: all of the experiment",
 }
 
 
@@ -38,7 +38,7 @@ def watch(
     from .. import output
     from ..errors import PartialFailure
     from ..steps import watch as step
-    from .lifecycle import _ids, _start
+    from .lifecycle import _ids, _platform_nouns, _start
 
     goal_n = step.parse_goal(goal)
     deadline = step.parse_until(until)
@@ -64,9 +64,9 @@ def watch(
         )
     except PartialFailure as failure:
         if not settings.json and isinstance(failure.result, dict):
-            render(output.console(), failure.result, settings)
+            render(output.console(), failure.result, settings, lines.nouns or _platform_nouns(settings, pm))
         raise
-    output.emit(settings, result.as_json(), lambda console: render(console, result.as_json(), settings))
+    output.emit(settings, result.as_json(), lambda console: render(console, result.as_json(), settings, result.nouns))
 
 
 class _Lines:
@@ -75,8 +75,13 @@ class _Lines:
     def __init__(self, console: Any):
         self.console = console
         self.last: tuple | None = None
+        #: What the platform calls a HIT, as the last refresh's status said (None before the first).
+        self.nouns: tuple[str, str] | None = None
 
     def __call__(self, tick) -> None:
+        from ..output import count
+
+        self.nouns = tuple(tick.status.nouns)
         totals = tick.status.totals
         seen = (totals["approved"], totals["submitted"], totals["pending"], totals["available"], totals["rejected"])
         acted = tick.approved_now or tick.failed or tick.expired or tick.milestones
@@ -96,7 +101,7 @@ class _Lines:
         if tick.failed:
             parts.append(f"{tick.failed} approval(s) failed")
         if tick.expired:
-            parts.append(f"expired {len(tick.expired)} HIT(s)")
+            parts.append(f"expired {count(len(tick.expired), self.nouns)}")
         if tick.events:
             parts.append(f"{tick.events} event(s)")
         when = tick.at.strftime("%H:%MZ")
@@ -112,23 +117,26 @@ REASONS = {
 }
 
 
-def render(console, document: dict, settings) -> None:
-    """The HITs as the last refresh saw them, then what the watch did."""
+def render(console, document: dict, settings, nouns: tuple[str, str] | None = None) -> None:
+    """The HITs as the last refresh saw them, then what the watch did; `nouns` (MTurk's if None)
+    is what the platform calls a HIT."""
     from rich import box
     from rich.table import Table
 
+    from ..output import MTURK_NOUNS, capitalised, count
     from .lifecycle import STATUS_FIELDS, _money, _parse_time, _when
 
+    nouns = nouns or MTURK_NOUNS
     status = document.get("status") or {"hits": [], "totals": {}}
     table = Table(
-        title=f"HITs of {settings.experiment} on {settings.target}",
+        title=f"{capitalised(nouns[1])} of {settings.experiment} on {settings.target}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
         collapse_padding=True,
     )
-    table.add_column("HIT", no_wrap=True)
+    table.add_column(nouns[0], no_wrap=True)
     table.add_column("status", no_wrap=True)
     for name in STATUS_FIELDS:
         table.add_column(name, justify="right")
@@ -147,7 +155,7 @@ def render(console, document: dict, settings) -> None:
         f"spent {_money(status.get('spent', '0.00'))}, {_money(status.get('committed', '0.00'))} more committed."
     )
     if document.get("expired"):
-        console.print(f"Expired {len(document['expired'])} HIT(s): {', '.join(document['expired'])}")
+        console.print(f"Expired {count(len(document['expired']), nouns)}: {', '.join(document['expired'])}")
     for milestone in document.get("milestones", []):
         console.print(f"Milestone {milestone['name']}: {milestone['text']}")
     for held in document.get("held", []):

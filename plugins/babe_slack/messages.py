@@ -92,6 +92,11 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
+def nouns(result: Any) -> tuple[str, str]:
+    """What the platform calls a HIT, as the step's result says it (("study", "studies") on Prolific)."""
+    return tuple(getattr(result, "nouns", None) or ("HIT", "HITs"))  # type: ignore[return-value]
+
+
 def listed(items: list[str]) -> list[str]:
     """Bullet lines, at most LIST_LIMIT, then how many more."""
     lines = [f"• {item}" for item in items[:LIST_LIMIT]]
@@ -126,8 +131,9 @@ def created(settings: Any, plan: Any, result: Any) -> Message | None:
     if not posted:
         return None
     cost, pricing = plan.cost, plan.pricing
+    one, many = nouns(result)
     headline = (
-        f":rocket: {_who(settings)} is on *{escape(settings.target)}*: {plural(len(posted), 'HIT')}, "
+        f":rocket: {_who(settings)} is on *{escape(settings.target)}*: {plural(len(posted), one, many)}, "
         f"{plural(sum(h.assignments for h in posted), 'assignment')} at {dollars(plan.reward, pricing)}"
     )
     cost_line = (
@@ -137,11 +143,11 @@ def created(settings: Any, plan: Any, result: Any) -> Message | None:
     lines = [cost_line]
     if len(posted) < len(hits):
         lines.append(
-            f":warning: only {len(posted)} of {len(hits)} HITs are posted — run `babe create` again to post the rest"
+            f":warning: only {len(posted)} of {len(hits)} {many} are posted — run `babe create` again to post the rest"
         )
     elif getattr(result, "resumed", False):
-        lines.append(f"Resumed an unfinished create: {plural(result.posted_now, 'HIT')} posted now, the rest earlier")
-    lines.append("HITs: " + ", ".join(f"`{h.hit_id}` ({h.assignments})" for h in posted[:LIST_LIMIT])
+        lines.append(f"Resumed an unfinished create: {plural(result.posted_now, one, many)} posted now, the rest earlier")
+    lines.append(f"{many[:1].upper()}{many[1:]}: " + ", ".join(f"`{h.hit_id}` ({h.assignments})" for h in posted[:LIST_LIMIT])
                  + (f", … and {len(posted) - LIST_LIMIT} more" if len(posted) > LIST_LIMIT else ""))
     expiry = max((h.expires_at for h in posted if h.expires_at is not None), default=None)
     if expiry is not None:
@@ -160,10 +166,11 @@ def hit_changes(settings: Any, changes: list[tuple[Any, str]], status: Any) -> M
     filled = [hit for hit, state in changes if state == "filled"]
     expired = [hit for hit, state in changes if state == "expired"]
     parts = []
+    one, many = nouns(status)
     if filled:
-        parts.append(f"{plural(len(filled), 'HIT')} filled")
+        parts.append(f"{plural(len(filled), one, many)} filled")
     if expired:
-        parts.append(f"{plural(len(expired), 'HIT')} expired")
+        parts.append(f"{plural(len(expired), one, many)} expired")
     headline = f":bar_chart: {_who(settings)} on *{escape(settings.target)}*: {' and '.join(parts)}"
     items = [f"`{h.hit_id}` filled — all {h.max_assignments} assignments submitted" for h in filled]
     items += [
@@ -267,7 +274,7 @@ def extended(settings: Any, result: Any) -> Message | None:
         return None
     parts = []
     if done:
-        parts.append(f"extended {plural(len(done), 'HIT')}")
+        parts.append(f"extended {plural(len(done), *nouns(result.plan))}")
     if posted:
         parts.append(f"posted {plural(len(posted), 'new HIT')} in the same group")
     headline = f":arrows_clockwise: {_who(settings)} on *{escape(settings.target)}*: {' and '.join(parts) or 'extend failed'}"
@@ -298,7 +305,7 @@ def expired(settings: Any, result: Any) -> Message | None:
     failed = list(getattr(result, "failed", []) or [])
     if not (done or deleted or not_deleted or failed):
         return None
-    parts = [f"expired {plural(len(done), 'HIT')}"]
+    parts = [f"expired {plural(len(done), *nouns(result))}"]
     if deleted:
         parts.append(f"deleted {len(deleted)}")
     headline = f":stop_sign: {_who(settings)} on *{escape(settings.target)}*: {', '.join(parts)}"
@@ -322,7 +329,7 @@ def milestone(settings: Any, reached: Any, status: Any) -> Message:
     open_hits = sum(1 for hit in status.hits if hit.status in ("Assignable", "Unassignable"))
     lines = [
         f"{totals['submitted']} waiting for review, {totals['pending']} being worked on, "
-        f"{plural(open_hits, 'HIT')} still open",
+        f"{plural(open_hits, *nouns(status))} still open",
         f"Spent on this experiment so far: {dollars(status.spent, status.pricing)}",
     ]
     return Message(headline, lines, context(settings))

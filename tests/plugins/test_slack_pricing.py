@@ -9,6 +9,7 @@ where MTurk would charge $0.60; a £1.00 bonus £1.30. Messages are read as the 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -174,9 +175,14 @@ def test_the_prolific_plugin_names_itself_and_its_vat(babe, lab_plugins, configu
     # 8 places × (£0.50 + £0.17 fee + £0.03 VAT)
     assert "Cost if all approved: *£5.60* (rewards £4.00 + Prolific fees £1.60 (VAT £0.24 included))" in text
     assert text.endswith("babe-tasks · experiment exp1 · platform Prolific · target local")
+    assert "is on *local*: 1 study, 8 assignments at £0.50" in text and "\nStudies: `" in text
     participants(state, run.json["hits"][0]["hit_id"], 4, seed=1)
     run = babe("approve", "--json")
     assert run.code == 0 and run.json["approved"] == 4, run
     text = receiver.texts[-1]
     assert "approved 4 assignments, paid £2.80 (rewards and fees)" in text
     assert "Spent on this experiment so far: £2.80" in text
+    assert babe("expire").code == 0
+    assert "expired 1 study" in receiver.texts[-1]
+    # Prolific's words throughout: no message of the session says HIT
+    assert not [t for t in receiver.texts if re.search(r"\bHITs?\b", t)], receiver.texts
