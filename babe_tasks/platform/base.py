@@ -7,10 +7,10 @@ operation that should not stop the others is an `OperationFailed`.
 
 Beyond the members every platform has, a few are optional (MTurk, the first platform, has no
 need of them, and `platform/mturk.py` defines none but `add_assignments(total=)`): `pricing`,
-`supports_qualifications`, `check_plan`, `approve_many`, `send_bonuses`, `nouns`, `describe_plan`,
-`describe_created`, `created_json`. They are documented on `OptionalMembers` below. Steps never read them with a bare `getattr`: they
-ask `pricing_of`, `capability` and `accepts` here, so the MTurk default of each lives in one
-place (docs/platforms.md).
+`supports_qualifications`, `check_plan`, `approve_many`, `send_bonuses`, `nouns`, `expires_by_time`,
+`describe_plan`, `describe_created`, `created_json`. They are documented on `OptionalMembers` below.
+Steps never read them with a bare `getattr`: they ask `pricing_of`, `capability` and `accepts`
+here, so the MTurk default of each lives in one place (docs/platforms.md).
 """
 
 from __future__ import annotations
@@ -271,6 +271,14 @@ class OptionalMembers(Protocol):
     #: Prolific's ("study", "studies"). JSON keeps MTurk's names (`hit_id`). Absent: ("HIT", "HITs").
     nouns: tuple[str, str]
 
+    #: Whether the platform's HITs expire by time. Absent: True (MTurk: a HIT's lifetime). False
+    #: (Prolific: a study runs until it is stopped or full): the platform still reports
+    #: `HitInfo.expires_at` — a time after `now()` for a HIT that has not stopped, so `is_open`,
+    #: `extend` and `watch` compare as on MTurk, and the time it stopped for a stopped one — but
+    #: the former is no time anything happens, so what people read (text, JSON, messages) leaves
+    #: it out: see `shown_expiry`.
+    expires_by_time: bool
+
     def describe_plan(self, plan) -> list[str]:
         """The lines of create's plan review that say how the plan will run on this platform, in
         place of MTurk's ("open for 7d, 1h per assignment, auto-approved after 3d" and "one HIT per
@@ -292,6 +300,7 @@ DEFAULTS: dict[str, Any] = {
     "send_bonuses": None,
     "describe_plan": None,
     "nouns": ("HIT", "HITs"),
+    "expires_by_time": True,
     "describe_created": None,
     "created_json": None,
 }
@@ -314,6 +323,19 @@ def capability(platform, name: str) -> Any:
     default = DEFAULTS[name]
     value = getattr(platform, name, None)
     return default if value is None else value
+
+
+def shown_expiry(expires_by_time: bool, expires_at: datetime | None, now: datetime) -> datetime | None:
+    """The expiry people may be told of a HIT: None when there is no such time.
+
+    On a platform whose HITs do not expire by time (`expires_by_time` False) an expiration after
+    `now` is only the placeholder that keeps the core's comparisons working (an open or full
+    study "expires" a year ahead): None. One at or before `now` is when the HIT stopped: kept.
+    MTurk's expirations are always real and come back unchanged.
+    """
+    if expires_by_time or expires_at is None:
+        return expires_at
+    return expires_at if expires_at <= now else None
 
 
 def accepts(method, keyword: str) -> bool:

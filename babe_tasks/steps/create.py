@@ -51,6 +51,8 @@ class PostedHit:
     hit_group_id: str | None
     assignments: int
     preview_url: str | None
+    #: When the HIT expires; None on a dry run, and on a platform whose HITs do not expire by time
+    #: (`expires_by_time` False: a Prolific study runs until stopped or full).
     expires_at: datetime | None
 
 
@@ -240,7 +242,12 @@ def post(plan: Plan, platform, ledger: Ledger, result) -> tuple[int, str] | None
 
 
 def known_hits(plan: Plan, ledger: Ledger, platform) -> list[PostedHit]:
-    """The result's HITs: from the ledger for those that exist, ids None for those that do not."""
+    """The result's HITs: from the ledger for those that exist, ids None for those that do not.
+
+    Where HITs do not expire by time, the expiry the platform reported is only the placeholder of
+    an open study (`base.shown_expiry`): the result says there is none.
+    """
+    by_time = bool(capability(platform, "expires_by_time"))
     hits = []
     for hit in plan.hits:
         record = ledger.hit(hit.hit_id) if hit.hit_id else None
@@ -254,7 +261,7 @@ def known_hits(plan: Plan, ledger: Ledger, platform) -> list[PostedHit]:
                     record.hit_group_id,
                     record.max_assignments,
                     platform.preview_url(record.hit_group_id),
-                    record.expires_at,
+                    record.expires_at if by_time else None,
                 )
             )
     return hits

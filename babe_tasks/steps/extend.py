@@ -156,6 +156,8 @@ class ExtendPlan:
     pricing: Any = field(default=money.MTURK_PRICING, repr=False, compare=False)
     #: What the platform calls a HIT, singular and plural (text output only).
     nouns: tuple[str, str] = field(default=("HIT", "HITs"), repr=False, compare=False)
+    #: False where HITs do not close by time (Prolific): JSON shows no expiry for them.
+    expires_by_time: bool = field(default=True, repr=False, compare=False)
 
     @property
     def cost(self) -> Cost:
@@ -356,6 +358,7 @@ def _prepare(settings, platform, ledger, table: _Extensions, hit_ids, count, sec
         plan = _fresh(settings, platform, ledger, hit_ids, count, seconds, split, grown, pricing.large_hit_assignments, nouns)
     plan.pricing = pricing
     plan.nouns = nouns
+    plan.expires_by_time = bool(capability(platform, "expires_by_time"))
     if plan.new_hits is not None:
         plan.new_hits.pricing = pricing
     return plan
@@ -624,7 +627,9 @@ class ExtendResult:
 
     def as_json(self) -> dict:
         document: dict[str, Any] = {
-            "hits": [hit.as_json() for hit in self.plan.hits],
+            "hits": [
+                {**hit.as_json(), **({} if self.plan.expires_by_time else {"expires_at": None})} for hit in self.plan.hits
+            ],
             "new_hits": [
                 {
                     "hit_id": h.hit_id,

@@ -11,7 +11,9 @@ what this folder's ledger knows — run `babe status` (or `babe watch`) first fo
 Times are UTC. Submission and accept times are the platform's; a payment's day is when this
 folder's ledger recorded it. One page covers one platform's HITs (`--platform`; the ledger keeps
 each platform's apart): money in its currency symbol, and a platform other than MTurk gets its own
-file name (`<experiment>-<platform>-<target>.html`).
+file name (`<experiment>-<platform>-<target>.html`). The page shows no HIT expiry: the ledger's
+is a placeholder a year ahead for a Prolific study that has not stopped (it does not expire by
+time), and what matters on a page read later is what arrived and what it cost.
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def gather(
         data.hits = [
             dict(row)
             for row in conn.execute(
-                "SELECT hit_id, max_assignments, reward, status, posted_at, expires_at FROM hits"
+                "SELECT hit_id, max_assignments, reward, status, posted_at FROM hits"
                 f" WHERE experiment = ? AND target = ? AND hit_id IS NOT NULL AND {of} = ? ORDER BY posted_at",
                 (experiment, target, platform),
             )

@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import exclusion, money, output
 from ..ledger import HitRecord, Ledger
-from ..platform.base import capability, pricing_of
+from ..platform.base import capability, pricing_of, shown_expiry
 from ..plugins import collect
 from . import (
     chosen_hits,
@@ -52,6 +52,9 @@ class HitStatus:
     submitted: int
     approved: int
     rejected: int
+    #: When the HIT expires, or expired — for people: None where there is no such time (an open or
+    #: full study on a platform that does not expire by time, `base.shown_expiry`); the step's own
+    #: comparisons use the platform's `HitInfo`, never this.
     expires_at: datetime | None
     max_assignments: int
     #: What one more approved assignment of this HIT costs (reward + fee).
@@ -93,6 +96,9 @@ class StatusResult:
     work_time: WorkTime | None = None
     #: What the platform calls a HIT, singular and plural (text output only).
     nouns: tuple[str, str] = ("HIT", "HITs")
+    #: Whether the platform's HITs expire by time (False on Prolific): text output then says an open
+    #: one runs until stopped rather than showing an expiry column (`base.OptionalMembers`).
+    expires_by_time: bool = True
 
     @property
     def totals(self) -> dict[str, int]:
@@ -163,6 +169,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
     """Gather the numbers, then let `babe_status` plugins add fields (their failures are warnings)."""
     with session(settings, pm) as (platform, ledger):
         nouns = tuple(capability(platform, "nouns"))
+        by_time = bool(capability(platform, "expires_by_time"))
         chosen = chosen_hits(settings, ledger, hit_ids, include_gone=True, nouns=nouns)
         now = platform.now()
         # No progress bar of its own: `status --watch` draws one around repeated runs.
@@ -170,7 +177,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
         pricing = pricing_of(platform)
         for outcome in outcomes:
             if vanished(settings, ledger, outcome, nouns):
-                outcome.value, outcome.error = _from_ledger(ledger, outcome.item, "NotFound", pricing), None
+                outcome.value, outcome.error = _from_ledger(ledger, outcome.item, "NotFound", pricing, now, by_time), None
         first_error(outcomes)
         hits = [outcome.value for outcome in outcomes]
         result = StatusResult(
@@ -179,6 +186,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
             repeat_workers=repeat_workers(seen := ledger.assignments(settings.experiment, settings.target)),
             pricing=pricing,
             nouns=nouns,
+            expires_by_time=by_time,
         )
         result.work_time = work_time(seen, {h.hit_id: h.reward for h in hits})
         result.warnings.extend(exclusion.grant_seen(settings, platform, ledger).warnings("the experiment's qualification"))
@@ -199,8 +207,9 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
 def _one(settings, platform, ledger: Ledger, hit: HitRecord | str, now: datetime) -> HitStatus:
     """One HIT's exact counts with GetHIT, plus a full listing only when the ledger cannot fill in."""
     pricing = pricing_of(platform)
+    by_time = bool(capability(platform, "expires_by_time"))
     if isinstance(hit, HitRecord) and hit.gone:
-        return _from_ledger(ledger, hit, hit.status, pricing)
+        return _from_ledger(ledger, hit, hit.status, pricing, now, by_time)
     info = platform.get_hit(hit_id_of(hit))
     price = info.reward + pricing.assignment_fee(info.reward, info.max_assignments, info.masters)
     known = ledger.status_counts(info.hit_id)
@@ -222,7 +231,7 @@ def _one(settings, platform, ledger: Ledger, hit: HitRecord | str, now: datetime
         submitted=known["Submitted"],
         approved=known["Approved"],
         rejected=known["Rejected"],
-        expires_at=info.expires_at,
+        expires_at=shown_expiry(by_time, info.expires_at, now),
         max_assignments=info.max_assignments,
         price=price,
         open=info.is_open(now),
@@ -231,8 +240,9 @@ def _one(settings, platform, ledger: Ledger, hit: HitRecord | str, now: datetime
     )
 
 
-def _from_ledger(ledger: Ledger, hit: HitRecord, status: str, pricing) -> HitStatus:
-    """A HIT the platform no longer shows: what the ledger saw last (all reviewed, if deleted by us)."""
+def _from_ledger(ledger: Ledger, hit: HitRecord, status: str, pricing, now: datetime, by_time: bool = True) -> HitStatus:
+    """A HIT the platform no longer shows: what the ledger saw last (all reviewed, if deleted by us);
+    its expiry as people may read it (`by_time`: the platform's `expires_by_time`)."""
     known = ledger.status_counts(hit.hit_id)
     return HitStatus(
         hit_id=hit.hit_id,
@@ -242,7 +252,7 @@ def _from_ledger(ledger: Ledger, hit: HitRecord, status: str, pricing) -> HitSta
         submitted=known["Submitted"],
         approved=known["Approved"],
         rejected=known["Rejected"],
-        expires_at=hit.expires_at,
+        expires_at=shown_expiry(by_time, hit.expires_at, now),
         max_assignments=hit.max_assignments,
         price=hit.reward + pricing.assignment_fee(hit.reward, hit.max_assignments, hit.masters),
         open=False,

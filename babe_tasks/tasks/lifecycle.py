@@ -54,9 +54,47 @@ def _platform_nouns(settings, pm) -> tuple[str, str]:
         return MTURK_NOUNS
 
 
+def _platform_member(settings, pm, name: str):
+    """An optional member of the settings' platform (`base.capability`), where a task has no step
+    result that carries it: asked of the platform (built, not connected, closed again), MTurk's
+    default if even that fails."""
+    from ..errors import BabeError
+    from ..platform.base import DEFAULTS, capability
+    from ..plugins import get_platform
+
+    try:
+        platform = get_platform(pm, settings)
+    except BabeError:
+        return DEFAULTS[name]
+    try:
+        return capability(platform, name)
+    finally:
+        platform.close()
+
+
 def _when(value) -> str:
     """A time for people: UTC to the minute (JSON keeps full ISO-8601)."""
     return value.strftime("%Y-%m-%d %H:%MZ") if value is not None else "-"
+
+
+#: The expiry column's heading: MTurk's HITs expire; elsewhere (Prolific) a HIT is open until it
+#: is stopped or full, and the column says which, or when it stopped.
+EXPIRY_HEADING = {True: "expires", False: "open until"}
+
+
+def _expiry(hit, expires_by_time: bool = True) -> str:
+    """A status HIT's expiry for people, completing its column's heading (`EXPIRY_HEADING`).
+
+    On MTurk the time it expires (or expired). Where HITs do not expire by time the step left only
+    real times (`base.shown_expiry`): "stopped <time>" for a stopped one; "stopped or full" for one
+    still open; "full" for one closed by filling up; "-" when nothing is known (a deleted one)."""
+    if expires_by_time:
+        return _when(hit.expires_at)
+    if hit.expires_at is not None:
+        return f"stopped {_when(hit.expires_at)}"
+    if hit.open:
+        return "stopped or full"
+    return "full" if hit.available == 0 and hit.source != "ledger" else "-"
 
 
 def _table(title: str):
@@ -259,11 +297,13 @@ def render_created(console, result, settings) -> None:
         console.print(table)
         console.print(_posted_line(result, settings))
     else:
+        # No expiry column where the platform's HITs have none (`PostedHit.expires_at` None).
+        expiring = any(hit.expires_at is not None for hit in result.hits)
         table = _table(f"{output.capitalised(result.nouns[1])} of {result.plan.experiment} on {settings.target}")
-        for column in (result.nouns[0], "assignments", "expires"):
+        for column in (result.nouns[0], "assignments", *(("expires",) if expiring else ())):
             table.add_column(column, no_wrap=True)
         for hit in result.hits:
-            table.add_row(hit.hit_id or "-", str(hit.assignments), _when(hit.expires_at))
+            table.add_row(hit.hit_id or "-", str(hit.assignments), *((_when(hit.expires_at),) if expiring else ()))
         console.print(table)
         console.print(_posted_line(result, settings))
     previews = sorted({h.preview_url for h in result.hits if h.preview_url})
@@ -340,6 +380,8 @@ def render_status(console, result, settings) -> None:
         console.print(f"No {result.nouns[1]} of experiment {settings.experiment} on {settings.target} yet: run babe create.")
         return
     totals = result.totals
+    by_time = bool(getattr(result, "expires_by_time", True))
+    heading = EXPIRY_HEADING[by_time]
     # A plugin's extra field keyed by HIT id (e.g. the backend's data rows per HIT) is a column.
     ids = {hit.hit_id for hit in result.hits}
     per_hit = {k: v for k, v in result.extra.items() if isinstance(v, dict) and v and set(v) <= ids}
@@ -351,17 +393,19 @@ def render_status(console, result, settings) -> None:
             table.add_column(name, justify="right")
         for key in per_hit:
             table.add_column(key.replace("_", " "), justify="right")
-        table.add_column("expires", no_wrap=True)
+        table.add_column(heading, no_wrap=True)
         for hit in result.hits:
             extra_cells = (str(values.get(hit.hit_id, "-")) for values in per_hit.values())
-            table.add_row(hit.hit_id, hit.status, *(str(getattr(hit, n)) for n in STATUS_FIELDS), *extra_cells, _when(hit.expires_at))
+            table.add_row(
+                hit.hit_id, hit.status, *(str(getattr(hit, n)) for n in STATUS_FIELDS), *extra_cells, _expiry(hit, by_time)
+            )
         extra_totals = (_column_total(values) for values in per_hit.values())
         table.add_row("total", "", *(str(totals[n]) for n in STATUS_FIELDS), *extra_totals, "", style="bold")
         console.print(table)
     else:
         console.print(f"{output.capitalised(result.nouns[1])} of {settings.experiment} on {settings.target}")
         for hit in result.hits:
-            console.print(f"{hit.hit_id}  {hit.status}  expires {_when(hit.expires_at)}")
+            console.print(f"{hit.hit_id}  {hit.status}  {heading} {_expiry(hit, by_time)}")
             cells = [f"{n} {getattr(hit, n)}" for n in STATUS_FIELDS]
             cells += [f"{key.replace('_', ' ')} {values.get(hit.hit_id, '-')}" for key, values in per_hit.items()]
             console.print("  " + "  ".join(cells))
@@ -560,9 +604,16 @@ def extend(
         )
     except PartialFailure as failure:
         if not settings.json and isinstance(failure.result, dict):
-            render_extended(output.console(), failure.result, settings, nouns=_platform_nouns(settings, pm))
+            by_time = _platform_member(settings, pm, "expires_by_time")
+            render_extended(output.console(), failure.result, settings, nouns=_platform_nouns(settings, pm), expires_by_time=by_time)
         raise
-    output.emit(settings, result.as_json(), lambda console: render_extended(console, result.as_json(), settings, result))
+    output.emit(
+        settings,
+        result.as_json(),
+        lambda console: render_extended(
+            console, result.as_json(), settings, result, expires_by_time=_platform_member(settings, pm, "expires_by_time")
+        ),
+    )
 
 
 def render_extension(console, plan, settings) -> None:
@@ -600,10 +651,12 @@ def render_extension(console, plan, settings) -> None:
         console.print(f"Resuming unfinished extension {plan.extension_id}: what it did already is not done again.")
 
 
-def render_extended(console, document: dict, settings, result=None, nouns=None) -> None:
+def render_extended(console, document: dict, settings, result=None, nouns=None, expires_by_time: bool = True) -> None:
     """What extend did; `nouns` (else the plan's, else MTurk's) is what the platform calls a HIT.
 
-    New HITs and their failures exist only with `--split`, which only MTurk has: those lines say HIT."""
+    A HIT's expiry is shown only where HITs expire by time (`expires_by_time`): a Prolific study
+    runs until stopped or full, and extend cannot change that. New HITs and their failures exist
+    only with `--split`, which only MTurk has: those lines say HIT."""
     from ..output import MTURK_NOUNS, count
 
     if document.get("dry_run"):
@@ -613,10 +666,8 @@ def render_extended(console, document: dict, settings, result=None, nouns=None) 
     nouns = nouns or (result.plan.nouns if result is not None else MTURK_NOUNS)
     console.print(f"Extended {count(len(hits), nouns)}" + (":" if hits else "."))
     for hit in hits:
-        console.print(
-            f"  {hit['hit_id']}  {hit['assignments']} assignments (+{hit['assignments_added']}), "
-            f"expires {_when(_parse_time(hit['expires_at']))}"
-        )
+        expiry = f", expires {_when(_parse_time(hit['expires_at']))}" if expires_by_time else ""
+        console.print(f"  {hit['hit_id']}  {hit['assignments']} assignments (+{hit['assignments_added']}){expiry}")
     new = [h for h in document["new_hits"] if h["hit_id"]]
     if new:
         console.print(f"Posted {len(new)} new HIT(s) in the same group:")

@@ -24,7 +24,10 @@ MTurk's identity available + pending + submitted + completed = max_assignments â
 and `cost` rely on â€” holds. Money on the wire is in minor units (pence, cents): divided by 100.
 Prolific studies do not expire by time: an open or full study "expires" a year ahead (so the
 steps treat it as open, and `extend` may add places to a full one), a study stopped with places
-left at its completion time (it is over: `extend` will not reopen it).
+left at its completion time (it is over: `extend` will not reopen it). The year ahead is a
+placeholder for the core's comparisons only: the platform says `expires_by_time = False`, so
+`status`, `create`, `extend` and the Slack messages show no time for it
+(`babe_tasks.platform.base.shown_expiry`), and the stop time for a stopped study.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ PENDING = ("RESERVED", "ACTIVE")
 REVIEWED = ("APPROVED", "PARTIALLY APPROVED", "REJECTED")
 HOLDING = ("RESERVED", "ACTIVE", "AWAITING REVIEW", "APPROVED", "PARTIALLY APPROVED")
 FINISHED = ("AWAITING REVIEW", "APPROVED", "PARTIALLY APPROVED")
-#: How far ahead an open study "expires" (it does not: it runs until stopped or full).
+#: How far ahead an open study "expires" (it does not: it runs until stopped or full). Only the
+#: core's comparisons see it (`is_open`, `extend`'s "has it expired"); nothing shows it to people.
 OPEN_HORIZON = timedelta(days=365)
 
 

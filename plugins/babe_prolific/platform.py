@@ -17,7 +17,10 @@ and how it is made safe:
   never repeated. A whole bonus file goes through `send_bonuses`: one set-up and one pay per batch
   of up to 200 rows of one study, not per row.
 - **extend** sets the study's places to the extension's total (absolute, so a retry adds nothing).
-- **expire** stops the study; studies do not expire by time, so `set_expiration` is refused.
+- **expire** stops the study; studies do not expire by time (`expires_by_time` False), so
+  `set_expiration` is refused, and what people read shows no expiry for an open or full study
+  (the year-ahead time `mapping` reports is only for the core's comparisons) and the stop time for
+  a stopped one.
 - **delete** only deletes drafts; a published study stays in the account (reported, not failed).
 """
 
@@ -77,6 +80,8 @@ class ProlificPlatform:
     name = "prolific"
     supports_qualifications = False
     nouns = ("study", "studies")
+    #: A study runs until stopped or full: no expiry time is shown for one that has not stopped.
+    expires_by_time = False
 
     def __init__(self, settings, client: ProlificClient | None = None):
         self.settings = settings

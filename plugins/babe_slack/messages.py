@@ -16,6 +16,11 @@ MTurk, `£0.50` on a Prolific account in pounds) and fees are named after the pl
 charges them ("MTurk fees", "Prolific fees", VAT shown when the platform charges it). Each
 builder gets the pricing from what its hook received: the plan (`create`), the result
 (`bonus`, `extend`), the status (`milestone`); `approved` is handed it by the hook.
+
+Times are only those that are true: where a platform's HITs do not expire by time (Prolific: a
+study runs until stopped or full), the step's results carry no expiry for an open one, so
+`created` has no "Open until" line, and a study that closed before filling "stopped" rather than
+"expired" (`status.expires_by_time`).
 """
 
 from __future__ import annotations
@@ -149,6 +154,7 @@ def created(settings: Any, plan: Any, result: Any) -> Message | None:
         lines.append(f"Resumed an unfinished create: {plural(result.posted_now, one, many)} posted now, the rest earlier")
     lines.append(f"{many[:1].upper()}{many[1:]}: " + ", ".join(f"`{h.hit_id}` ({h.assignments})" for h in posted[:LIST_LIMIT])
                  + (f", … and {len(posted) - LIST_LIMIT} more" if len(posted) > LIST_LIMIT else ""))
+    # None where the platform's HITs do not expire by time (`PostedHit.expires_at`): no line then.
     expiry = max((h.expires_at for h in posted if h.expires_at is not None), default=None)
     if expiry is not None:
         lines.append(f"Open until {_when(expiry)}")
@@ -160,21 +166,25 @@ def created(settings: Any, plan: Any, result: Any) -> Message | None:
 
 # -- status: HITs that filled up or expired --------------------------------------------------------
 def hit_changes(settings: Any, changes: list[tuple[Any, str]], status: Any) -> Message | None:
-    """`changes` are (HitStatus, new state) for HITs whose state changed to filled or expired."""
+    """`changes` are (HitStatus, new state) for HITs whose state changed to filled or expired.
+
+    A HIT closed before filling "expired" on MTurk; where HITs do not expire by time
+    (`status.expires_by_time` False, Prolific) it was stopped, and the message says so."""
     if not changes:
         return None
     filled = [hit for hit, state in changes if state == "filled"]
     expired = [hit for hit, state in changes if state == "expired"]
+    closed = "expired" if getattr(status, "expires_by_time", True) else "stopped"
     parts = []
     one, many = nouns(status)
     if filled:
         parts.append(f"{plural(len(filled), one, many)} filled")
     if expired:
-        parts.append(f"{plural(len(expired), one, many)} expired")
+        parts.append(f"{plural(len(expired), one, many)} {closed}")
     headline = f":bar_chart: {_who(settings)} on *{escape(settings.target)}*: {' and '.join(parts)}"
     items = [f"`{h.hit_id}` filled — all {h.max_assignments} assignments submitted" for h in filled]
     items += [
-        f"`{h.hit_id}` expired with {h.submitted + h.approved + h.rejected} of {h.max_assignments} assignments in"
+        f"`{h.hit_id}` {closed} with {h.submitted + h.approved + h.rejected} of {h.max_assignments} assignments in"
         for h in expired
     ]
     lines = listed(items)

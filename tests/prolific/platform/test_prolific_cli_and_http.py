@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -39,7 +40,12 @@ def test_the_local_clock_is_the_platforms_clock(babe, experiment, server, capsys
     assert moved["offset"] == pytest.approx(172800)
     run = babe("create", "--endpoint-url", server, "--json")
     assert run.code == 0, run
-    assert run.json["hits"][0]["expires_at"] > "2027-"  # a year ahead of the moved clock
+    assert run.json["hits"][0]["expires_at"] is None  # a study has no expiry time
+    assert babe("expire", "--endpoint-url", server).code == 0
+    stopped = babe("status", "--endpoint-url", server, "--json").json["hits"][0]["expires_at"]
+    # It stopped on the moved clock: two days after the machine's now.
+    ahead = datetime.fromisoformat(stopped) - datetime.now(UTC)
+    assert timedelta(days=2) - timedelta(minutes=1) < ahead <= timedelta(days=2)
 
 
 def test_participants_and_clock_on_the_experiments_state_file(babe, experiment, study_id, capsys, local):
