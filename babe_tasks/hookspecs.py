@@ -121,9 +121,10 @@ def babe_after_create(settings: Any, plan: Any, result: Any) -> None:
     """Fires after `create` posted its HITs (also when some failed), with the plan and the result.
 
     `plan` is the plan `babe_before_create` saw, now with its ids; `result` is the step's
-    `CreateResult` (`hits` posted with ids, preview URLs and expiry; `as_json()` gives the `--json`
-    document). For notifications, logs, and bookkeeping of the lab's own; exceptions become
-    warnings. Not fired on `--dry-run`.
+    `CreateResult` (`hits` posted with ids, preview URLs and expiry — None where the platform's
+    HITs do not close by time, a Prolific study; `as_json()` gives the `--json` document). For
+    notifications, logs, and bookkeeping of the lab's own; exceptions become warnings. Not fired
+    on `--dry-run`, nor when the same create had posted its batch already (nothing is posted).
 
     Example::
 

@@ -78,15 +78,19 @@ KEYS: tuple[Key, ...] = (
     Key("profile", None, "AWS profile for sandbox and live (standard boto3 credential chain otherwise).", "lab"),
     Key("url", None, "The experiment page workers open (HTTPS; http://localhost is allowed on target local).",
         "https://example.org/my-experiment/"),
-    Key("title", None, "HIT title shown to workers, at most 128 characters.", "A 10-minute language study"),
-    Key("description", None, "HIT description, at most 2000 characters.", "Read sentences and answer questions."),
+    Key("title", None, "Title shown to workers (the HIT's; the study's on Prolific), at most 128 characters.",
+        "A 10-minute language study"),
+    Key("description", None, "Description shown to workers (the HIT's; the study's on Prolific), at most 2000 "
+        "characters.", "Read sentences and answer questions."),
     Key("keywords", "", "Comma-separated search keywords, at most 1000 characters.", "language, psychology"),
-    Key("reward", None, "Reward per assignment in dollars: digits with at most two decimals, no currency sign "
-        "(quote it in YAML).", "0.50"),
+    Key("reward", None, "Reward per assignment in the platform's currency (dollars on MTurk): digits with at "
+        "most two decimals, no currency sign (quote it in YAML).", "0.50"),
     Key("assignments", 1, "Total number of assignments (participants) to post.", "20"),
     Key("batch_size", 9, "Assignments per HIT: N assignments become ceil(N/batch_size) HITs of one HIT type. "
-        "9 avoids MTurk's 20% surcharge on HITs with 10 or more assignments.", "9"),
-    Key("lifetime", "7d", "How long the HITs stay open to workers (30s to 365d; s, m, h, d, w).", "3d"),
+        "9 avoids MTurk's 20% surcharge on HITs with 10 or more assignments. On Prolific one study holds every "
+        "place.", "9"),
+    Key("lifetime", "7d", "How long the HITs stay open to workers (30s to 365d; s, m, h, d, w). Not used on "
+        "Prolific: a study runs until stopped or full.", "3d"),
     Key("duration", "1h", "Time a worker has to finish one assignment (30s to 365d).", "45m"),
     Key("auto_approve", "3d", "Delay after submission before MTurk approves an assignment by itself (0s to 30d).",
         "2d"),

@@ -69,20 +69,27 @@ def _endpoint_and_state(endpoint_url, state, as_json):
     return endpoint_url.rstrip("/") if endpoint_url else None
 
 
-def _private_call(endpoint_url: str, method: str, route: str, as_json: bool, payload: dict | None = None, timeout: float = 600.0):
-    """Call one `/_local` route of a server; unreachable → exit 4, refused → exit 2, broken → exit 1."""
+def _request(endpoint_url: str, method: str, path: str, as_json: bool, **options):
+    """One HTTP request to a local MTurk server: its response and JSON body (None if not JSON).
+
+    Unreachable is exit 4, the same line for the private routes and the requester API.
+    """
     import httpx
 
-    url = f"{endpoint_url}{route}"
     try:
-        response = httpx.request(method, url, json=payload, timeout=timeout)
+        response = httpx.request(method, f"{endpoint_url}{path}", **options)
     except httpx.TransportError as exc:
         reason = str(exc) or type(exc).__name__
         raise _fail(f"cannot reach the local MTurk at {endpoint_url}: {reason}", EXIT_UNREACHABLE, as_json) from None
     try:
-        document = response.json()
+        return response, response.json()
     except ValueError:
-        document = None
+        return response, None
+
+
+def _private_call(endpoint_url: str, method: str, route: str, as_json: bool, payload: dict | None = None, timeout: float = 600.0):
+    """Call one `/_local` route of a server; unreachable → exit 4, refused → exit 2, broken → exit 1."""
+    response, document = _request(endpoint_url, method, route, as_json, json=payload, timeout=timeout)
     if response.status_code == 200 and isinstance(document, dict):
         return document
     message = _error_message(document) or f"HTTP {response.status_code}"
@@ -94,18 +101,8 @@ def _private_call(endpoint_url: str, method: str, route: str, as_json: bool, pay
 
 def _requester_call(endpoint_url: str, operation: str, params: dict, as_json: bool) -> dict:
     """One requester operation on a server, unsigned (the local MTurk does not check signatures)."""
-    import httpx
-
     headers = {"X-Amz-Target": f"MTurkRequesterServiceV20170117.{operation}", "Content-Type": "application/x-amz-json-1.1"}
-    try:
-        response = httpx.post(f"{endpoint_url}/", json=params, headers=headers, timeout=60)
-    except httpx.TransportError as exc:
-        reason = str(exc) or type(exc).__name__
-        raise _fail(f"cannot reach the local MTurk at {endpoint_url}: {reason}", EXIT_UNREACHABLE, as_json) from None
-    try:
-        document = response.json()
-    except ValueError:
-        document = None
+    response, document = _request(endpoint_url, "POST", "/", as_json, json=params, headers=headers, timeout=60)
     if response.status_code == 200 and isinstance(document, dict):
         return document
     message = _error_message(document) or f"HTTP {response.status_code}"
