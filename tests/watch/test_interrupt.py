@@ -110,7 +110,7 @@ def test_a_real_babe_watch_stops_cleanly_on_a_signal(babe, created, experiment, 
     process.send_signal(sent)
     out, err = process.communicate(timeout=30)
 
-    assert time.monotonic() - started < 10, f"{name} took too long to stop the watch"
+    assert time.monotonic() - started < 25, f"{name} took too long to stop the watch"  # the interval is 1h
     assert process.returncode == 1, (out, before + err)
     doc = json.loads(out)
     assert (doc["reason"], doc["refreshes"]) == ("interrupted", 1)
