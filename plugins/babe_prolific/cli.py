@@ -5,6 +5,7 @@
     babe-prolific clock [--advance 2d]
     babe-prolific code                        # the experiment's completion code and URL
     babe-prolific bonuses [--paid SETUP_ID | --not-paid SETUP_ID]
+    babe-prolific demo [--keep] [--folder NEW_FOLDER] [--json]    # the whole lifecycle, offline
 
 `participants` and `clock` work on the experiment's local Prolific state (`.babe/prolific.sqlite`,
 or `BABE_PROLIFIC_STATE`, or `--state`), or on a running server with `--endpoint-url`. `code` and
@@ -96,6 +97,20 @@ def _parser() -> argparse.ArgumentParser:
     bonuses.add_argument("--folder", help="the experiment folder (default: found from here)")
     bonuses.add_argument("--json", action="store_true")
     bonuses.set_defaults(run=_bonuses)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a study's whole life on the local Prolific in a scratch folder, showing each command",
+        description="Run what a lab types (babe init, create, participants, status, approve, bonus, expire, results, "
+        "cost) in a scratch folder with its own local Prolific and a fake _babe backend; no token, no money, "
+        "your own settings and state untouched.",
+    )
+    demo.add_argument("--folder", help="run in this (new or empty) folder and keep it; default: a temporary folder, removed after")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary folder and print how to look around in it")
+    demo.add_argument(
+        "--json", action="store_true", help='print one JSON document: {"folder", "kept", "steps": [{"command", "exit_code", "result"}]}'
+    )
+    demo.set_defaults(run=_demo)
     return parser
 
 
@@ -271,6 +286,20 @@ def _bonuses(args: Any) -> int:
         return 0
     finally:
         journal.close()
+
+
+def _demo(args: Any) -> int:
+    from .demo import run
+
+    try:
+        run(args.folder, args.keep, args.json)
+    except BabeError as exc:
+        if args.json:  # the error document of DESIGN.md, then main's one line on stderr
+            from babe_tasks.output import dumps
+
+            print(dumps(exc.document()), flush=True)
+        raise
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
