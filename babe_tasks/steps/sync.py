@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .. import exclusion, output
-from ..planning import Plan, PlannedHit, annotation, external_parts, request_token
+from ..planning import Plan, PlannedHit, annotation, batch_sizes, external_parts, request_token
 from ..platform.base import HitDetails, capability, pricing_of
 from ..settings import MAX_LIFETIME, MIN_LIFETIME
 from . import session
@@ -116,12 +116,22 @@ def run(settings, pm) -> SyncResult:
 
 
 def _restore_plan(settings, plan_id: str, members, worker_type: str | None) -> _RestoredPlan:
-    """The plan the HITs were posted from, as far as the HITs tell it."""
+    """The plan the HITs were posted from, as far as the HITs tell it.
+
+    Written as `create` writes a plan, so that the same create run again after a sync finds it
+    finished and posts nothing: the experiment's own DoesNotExist requirement is `unique_workers`
+    (create adds it when it posts, it is not among the plan's requirements), and the batch size is
+    the one of these settings when it gives exactly these HIT sizes (7, 7, 6 come from 7, 8 or 9).
+    """
     members.sort(key=lambda member: member[0])
     first: HitDetails = members[0][2]
     url, frame_height = external_parts(first.question)
     lifetime = _lifetime(first)
     requirements = [dict(r) for r in first.requirements]
+    unique = worker_type is not None and any(r.get("QualificationTypeId") == worker_type for r in requirements)
+    requirements = [r for r in requirements if worker_type is None or r.get("QualificationTypeId") != worker_type]
+    sizes = [details.max_assignments for _i, _n, details in members]
+    batch_size = settings.batch_size if batch_sizes(sum(sizes), settings.batch_size) == sizes else max(sizes)
     plan = _RestoredPlan(
         experiment=settings.experiment,
         target=settings.target,
@@ -130,14 +140,14 @@ def _restore_plan(settings, plan_id: str, members, worker_type: str | None) -> _
         description=first.description,
         keywords=first.keywords,
         reward=first.reward,
-        assignments=sum(details.max_assignments for _i, _n, details in members),
-        batch_size=max(details.max_assignments for _i, _n, details in members),
+        assignments=sum(sizes),
+        batch_size=batch_size,
         lifetime=lifetime if lifetime is not None else settings.lifetime,
         duration=first.duration,
         auto_approve=first.auto_approve,
         frame_height=frame_height,
         qualification_requirements=requirements,
-        unique_workers=worker_type is not None and any(r.get("QualificationTypeId") == worker_type for r in requirements),
+        unique_workers=unique,
         question_xml=None if url else first.question,
     )
     plan.hits = [PlannedHit(index, details.max_assignments) for index, _count, details in members]

@@ -130,3 +130,16 @@ def _question() -> str:
     from babe_tasks.planning import external_question
 
     return external_question("https://example.org/other/", 0)
+
+
+def test_the_same_create_after_a_sync_posts_nothing(babe, experiment, mturk):
+    """The restored plan is written as create writes it (the experiment's own requirement as
+    unique_workers, the settings' batch size where it gives the same HIT sizes), so a lab that
+    lost `.babe/`, synced, and runs its create again does not pay for the batch twice."""
+    flags = ("create", "--assignments", "20", "--locale", "US", "--min-approval", "95")
+    _json(babe(*flags, "--json"))
+    _lose_the_ledger(experiment)
+    _json(babe("status", "--sync", "--json"))
+    again = babe(*flags)
+    assert again.code == 0 and "Posted nothing now" in again.out, again
+    assert mturk.list_hits()["NumResults"] == 3
