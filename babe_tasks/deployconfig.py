@@ -64,35 +64,35 @@ class DeployConfig:
         }
 
 
-def strip_comments(text: str) -> str:
-    """JavaScript without `//` and `/* */` comments, leaving strings (which may contain `//`) intact."""
-    out: list[str] = []
+def blank_comments(text: str) -> str:
+    """JavaScript with its comments turned into spaces, newlines kept: offsets and lines stay true.
+
+    Strings (which may hold `//`, as URLs do) are left as they are. The reader here and `babe init`'s
+    check of the file (which names the line of a problem) both read the file through it.
+    """
+    out = list(text)
     i, n = 0, len(text)
     quote: str | None = None
     while i < n:
         ch = text[i]
         if quote:
-            out.append(ch)
-            if ch == "\\" and i + 1 < n:
-                out.append(text[i + 1])
+            if ch == "\\":
                 i += 2
                 continue
-            if ch == quote:
+            if ch == quote or (ch == "\n" and quote != "`"):
                 quote = None
             i += 1
         elif ch in "\"'`":
             quote = ch
-            out.append(ch)
             i += 1
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            out.append(" ")
+        elif text.startswith("//", i) or text.startswith("/*", i):
+            end = text.find("\n", i) if text[i + 1] == "/" else text.find("*/", i + 2)
+            end = n if end < 0 else (end if text[i + 1] == "/" else end + 2)
+            for j in range(i, end):
+                if out[j] != "\n":
+                    out[j] = " "
+            i = end
         else:
-            out.append(ch)
             i += 1
     return "".join(out)
 
@@ -183,7 +183,7 @@ def _unescape(text: str) -> str:
 
 def parse(text: str, source: Path) -> DeployConfig | None:
     """The deploy configuration in one JavaScript file's text, or None when there is none."""
-    clean = strip_comments(text)
+    clean = blank_comments(text)
     body = None
     match = _ASSIGN.search(clean)
     if match:

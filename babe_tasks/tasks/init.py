@@ -225,7 +225,7 @@ def deploy_problem(path: Path) -> str | None:
         text = path.read_bytes().decode("utf-8", errors="replace")  # as a browser shows a bad byte
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
-    code = _blank_comments(text)
+    code = deployconfig.blank_comments(text)
     start = _CONFIG_START.search(code)
     if start is None:
         return None
@@ -249,35 +249,6 @@ def deploy_problem(path: Path) -> str | None:
 
 def _line(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
-
-
-def _blank_comments(text: str) -> str:
-    """JavaScript with its comments turned into spaces, newlines kept: offsets and lines stay true."""
-    out = list(text)
-    i, n = 0, len(text)
-    quote: str | None = None
-    while i < n:
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote or (ch == "\n" and quote != "`"):
-                quote = None
-            i += 1
-        elif ch in "\"'`":
-            quote = ch
-            i += 1
-        elif text.startswith("//", i) or text.startswith("/*", i):
-            end = text.find("\n", i) if text[i + 1] == "/" else text.find("*/", i + 2)
-            end = n if end < 0 else (end if text[i + 1] == "/" else end + 2)
-            for j in range(i, end):
-                if out[j] != "\n":
-                    out[j] = " "
-            i = end
-        else:
-            i += 1
-    return "".join(out)
 
 
 def _top_level_entries(code: str, brace: int) -> tuple[list[tuple[int, str]], str | None]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from babe_tasks.deployconfig import find, parse, strip_comments
+from babe_tasks.deployconfig import blank_comments, find, parse
 from babe_tasks.settings import KEYS, Settings
 
 CONFIG_DEPLOY = textwrap.dedent(
@@ -174,8 +174,10 @@ def test_nested_objects_and_tricky_strings_are_not_misread():
     assert found.server_app_url == "https://x.example.org/api/submit_experiment/"
 
 
-def test_strip_comments_keeps_strings():
-    assert strip_comments("a = 'http://x' // gone\nb = 1 /* gone */ + 2") == "a = 'http://x' \nb = 1   + 2"
+def test_blank_comments_keeps_strings_offsets_and_lines():
+    text = "a = 'http://x' // gone\nb = 1 /* gone\n */ + 2"
+    assert blank_comments(text) == "a = 'http://x'        \nb = 1        \n    + 2"
+    assert len(blank_comments(text)) == len(text)
 
 
 
