@@ -94,6 +94,19 @@ def one_line(message: object) -> str:
     return text or "unknown error"
 
 
+def did_you_mean(name: object, choices, listing: str = "known keys are") -> str:
+    """The hint of an unknown-name error: the closest choice, else every choice after `listing`.
+
+    One wording for every misspelt key or value, the core's and the plugins' (`unknown setting
+    babe.plugins.slack.webhok: did you mean webhook?`).
+    """
+    import difflib
+
+    choices = [str(choice) for choice in choices]
+    close = difflib.get_close_matches(str(name), choices, n=1)
+    return f"did you mean {close[0]}?" if close else f"{listing} {', '.join(choices)}"
+
+
 def enable_debug() -> None:
     """Show tracebacks from here on (what `babe --debug` does)."""
     global _DEBUG

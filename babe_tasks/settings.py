@@ -13,7 +13,6 @@ The environment variables are ours, not invoke's `INVOKE_BABE_*`: they must mean
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import ipaddress
 import os
 import re
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit
 
 from . import folders
 from .durations import DurationError, format_duration, parse_duration
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 from .money import MoneyError, parse_amount
 
 TARGETS = ("local", "sandbox", "live")
@@ -316,9 +315,8 @@ def _file_layer(config: Any, folder: Path) -> tuple[dict[str, Any], str]:
     values = {}
     for name, value in section.items():
         if name not in KEY_BY_NAME:
-            close = difflib.get_close_matches(str(name), list(KEY_BY_NAME), n=1)
-            hint = f": did you mean {close[0]}?" if close else f": known settings are {', '.join(KEY_BY_NAME)}"
-            raise UsageError(f"unknown setting babe.{name} in {label}{hint}")
+            hint = did_you_mean(name, KEY_BY_NAME, "known settings are")
+            raise UsageError(f"unknown setting babe.{name} in {label}: {hint}")
         values[name] = _plain(value)
     return values, label
 

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from babe_tasks import deployconfig
-from babe_tasks.errors import UsageError
+from babe_tasks.errors import UsageError, did_you_mean
 
 NAME = "babe-backend"
 SECTION = f"babe.plugins.{NAME}"
@@ -109,10 +109,7 @@ def validate(section: dict) -> None:
                 f"remove it and set {PASSWORD_ENV} in the environment"
             )
         if key not in KEYS:
-            import difflib
-
-            close = difflib.get_close_matches(str(key), KEYS, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"known keys are {', '.join(KEYS)}"
+            hint = did_you_mean(key, KEYS)
             raise UsageError(f"unknown setting {SECTION}.{key}: {hint}")
     if section.get("experiment_id") is not None:
         _experiment_id(section["experiment_id"], f"{SECTION}.experiment_id")

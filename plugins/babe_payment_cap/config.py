@@ -17,14 +17,13 @@ would otherwise be a cap that silently never applies.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babe_tasks import money
-from babe_tasks.errors import UsageError
+from babe_tasks.errors import UsageError, did_you_mean
 
 NAME = "payment-cap"
 #: The caps, in the order they are checked and shown.
@@ -73,8 +72,7 @@ def load(settings: Any) -> CapSettings | None:
     section = settings.plugin_settings(NAME)
     for key in section:
         if key not in KEYS:
-            close = difflib.get_close_matches(str(key), KEYS, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"known keys are {', '.join(KEYS)}"
+            hint = did_you_mean(key, KEYS)
             raise UsageError(f"unknown setting {setting(key)}: {hint}")
     caps = {name: _cap(name, section.get(name)) for name in CAPS}
     return CapSettings(**caps, timezone=_zone(section.get("timezone")), check_balance=_flag(section.get("check_balance", True)))

@@ -29,7 +29,6 @@ plugin warns before publishing a study that would pay less than Prolific's minim
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import math
 import os
@@ -38,7 +37,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from babe_tasks.errors import UsageError
+from babe_tasks.errors import UsageError, did_you_mean
 
 NAME = "prolific"
 SECTION = f"babe.plugins.{NAME}"
@@ -55,6 +54,7 @@ KEYS = (
 DEFAULT_TOKEN_ENV = "PROLIFIC_TOKEN"
 DEVICES = ("desktop", "tablet", "mobile")
 DEFAULT_DEVICES = ("desktop",)
+#: Prolific's categories, checked before any call (the local server keeps its own copy on purpose).
 REJECTION_CATEGORIES = (
     "TOO_QUICKLY",
     "TOO_SLOWLY",
@@ -159,8 +159,7 @@ def parse(section: dict) -> ProlificConfig:
                 f"token in the environment variable named by {SECTION}.token_env (default {DEFAULT_TOKEN_ENV})"
             )
         if key not in KEYS:
-            close = difflib.get_close_matches(str(key), KEYS, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"known keys are {', '.join(KEYS)}"
+            hint = did_you_mean(key, KEYS)
             raise UsageError(f"unknown setting {SECTION}.{key}: {hint}")
     values: dict[str, Any] = {}
     if section.get("token_env") is not None:

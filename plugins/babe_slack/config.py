@@ -16,7 +16,6 @@ Two kinds of problems, two outcomes, following the `babe_configure` contract:
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
 import re
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from babe_tasks.errors import UsageError
+from babe_tasks.errors import UsageError, did_you_mean
 
 NAME = "slack"
 DEFAULT_ENV = "BABE_SLACK_WEBHOOK"
@@ -135,8 +134,7 @@ def _check_keys(section: dict) -> None:
                 f"{DEFAULT_ENV} or in a file outside the repository named by {_setting('webhook_file')}"
             )
         if key not in KEYS:
-            close = difflib.get_close_matches(str(key), KEYS, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"known keys are {', '.join(KEYS)}"
+            hint = did_you_mean(key, KEYS)
             raise UsageError(f"unknown setting {_setting(key)}: {hint}")
 
 
@@ -165,8 +163,7 @@ def _events(value: Any) -> frozenset[str]:
         raise UsageError(f"{_setting('events')} must be a list of events ({', '.join(EVENTS)}) or all")
     for name in names:
         if name not in EVENTS:
-            close = difflib.get_close_matches(name, EVENTS, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"choose from {', '.join(EVENTS)}"
+            hint = did_you_mean(name, EVENTS, "choose from")
             raise UsageError(f"{_setting('events')} names {name!r}, which is not an event: {hint}")
     return frozenset(names)
 

@@ -65,6 +65,8 @@ CODE_ACTIONS = (
     "REMOVE_FROM_PARTICIPANT_GROUP",
 )
 DEVICES = ("desktop", "tablet", "mobile")
+#: Written out again, not imported from the adapter (config.py): the server judges what a client
+#: sends, so a wrong category in the adapter must fail a test rather than pass both sides.
 REJECTION_CATEGORIES = (
     "TOO_QUICKLY",
     "TOO_SLOWLY",
