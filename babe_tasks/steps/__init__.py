@@ -63,11 +63,16 @@ def pricing_for(settings, pm) -> Any:
 
 def nouns_for(settings, pm) -> tuple[str, str]:
     """What the settings' platform calls a HIT (`output.MTURK_NOUNS` unless it names its own), for
-    text a task prints without a session (`report`, a failed `watch`): the platform is built, not
-    connected, and closed again."""
+    text a task prints without a session (`report`, `doctor`, the partial result of a failed step,
+    which is its JSON document): the platform is built, not connected, and closed again. Words
+    only: a platform that cannot even be built gets MTurk's, the error is the step's to report."""
+    from ..errors import BabeError
     from ..platform.base import capability
 
-    platform = get_platform(pm, settings)
+    try:
+        platform = get_platform(pm, settings)
+    except BabeError:
+        return output.MTURK_NOUNS
     try:
         return tuple(capability(platform, "nouns"))
     finally:

@@ -86,12 +86,14 @@ class DoctorResult:
 
 def run(settings, pm) -> DoctorResult:
     """Run every check; never raises for a failed check (each is recorded with its exit code)."""
+    from ..steps import nouns_for
+
     result = DoctorResult(settings.experiment, settings.target)
     result.add(
         "settings", OK, f"experiment {settings.experiment}, target {settings.target}, platform {settings.platform}"
     )
     pricing = _pricing(settings, pm)
-    cost = _plan(settings, result, pricing, _nouns(settings, pm))
+    cost = _plan(settings, result, pricing, nouns_for(settings, pm))
     _plugins(pm, result)
     if settings.platform == "mturk" and settings.target in ("sandbox", "live"):
         _credentials(settings, result)
@@ -113,16 +115,6 @@ def _pricing(settings, pm) -> Any:
         return pricing_for(settings, pm)
     except BabeError:
         return money.MTURK_PRICING
-
-
-def _nouns(settings, pm) -> tuple[str, str]:
-    """What the platform calls a HIT, for the plan line; MTurk's when the platform cannot be built."""
-    from ..steps import nouns_for
-
-    try:
-        return nouns_for(settings, pm)
-    except BabeError:
-        return output.MTURK_NOUNS
 
 
 def _plan(settings, result: DoctorResult, pricing=money.MTURK_PRICING, nouns=output.MTURK_NOUNS) -> Decimal | None:

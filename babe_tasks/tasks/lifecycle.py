@@ -40,38 +40,6 @@ def _money(value, pricing=None) -> str:
     return shown(value, pricing)
 
 
-def _platform_nouns(settings, pm) -> tuple[str, str]:
-    """What the platform calls a HIT, where a task has no step result that says it (the partial
-    result a failed step carries is its JSON document, which keeps MTurk's names): asked of the
-    platform (built, not connected), MTurk's if even that fails."""
-    from ..errors import BabeError
-    from ..output import MTURK_NOUNS
-    from ..steps import nouns_for
-
-    try:
-        return nouns_for(settings, pm)
-    except BabeError:
-        return MTURK_NOUNS
-
-
-def _platform_member(settings, pm, name: str):
-    """An optional member of the settings' platform (`base.capability`), where a task has no step
-    result that carries it: asked of the platform (built, not connected, closed again), MTurk's
-    default if even that fails."""
-    from ..errors import BabeError
-    from ..platform.base import DEFAULTS, capability
-    from ..plugins import get_platform
-
-    try:
-        platform = get_platform(pm, settings)
-    except BabeError:
-        return DEFAULTS[name]
-    try:
-        return capability(platform, name)
-    finally:
-        platform.close()
-
-
 def _when(value) -> str:
     """A time for people: UTC to the minute (JSON keeps full ISO-8601)."""
     return value.strftime("%Y-%m-%d %H:%MZ") if value is not None else "-"
@@ -460,6 +428,7 @@ def approve(
     from .. import output
     from ..errors import PartialFailure
     from ..steps import approve as step
+    from ..steps import nouns_for
 
     settings, pm = _start(
         c,
@@ -491,7 +460,7 @@ def approve(
             render_approved(output.console(), failure.result, settings)
         raise
     # Only a dry run's lines name the HIT of each assignment: only then is the platform asked its word.
-    noun = _platform_nouns(settings, pm)[0] if settings.dry_run and not settings.json else "HIT"
+    noun = nouns_for(settings, pm)[0] if settings.dry_run and not settings.json else "HIT"
     output.emit(settings, result.as_json(), lambda console: render_approved(console, result.as_json(), settings, noun))
 
 
@@ -533,13 +502,14 @@ def expire(
     from .. import output
     from ..errors import PartialFailure
     from ..steps import expire as step
+    from ..steps import nouns_for
 
     settings, pm = _start(c, **common)
     try:
         result = step.run(settings, pm, hit_ids=_ids(hit), delete=delete)
     except PartialFailure as failure:
         if not settings.json:
-            render_expired(output.console(), failure.result, delete, nouns=_platform_nouns(settings, pm))
+            render_expired(output.console(), failure.result, delete, nouns=nouns_for(settings, pm))
         raise
     output.emit(settings, result.as_json(), lambda console: render_expired(console, result.as_json(), delete, result))
 
@@ -589,6 +559,7 @@ def extend(
     from .. import output
     from ..errors import PartialFailure
     from ..steps import extend as step
+    from ..steps import nouns_for
 
     settings, pm = _start(c, **common)
 
@@ -604,15 +575,12 @@ def extend(
         )
     except PartialFailure as failure:
         if not settings.json and isinstance(failure.result, dict):
-            by_time = _platform_member(settings, pm, "expires_by_time")
-            render_extended(output.console(), failure.result, settings, nouns=_platform_nouns(settings, pm), expires_by_time=by_time)
+            render_extended(output.console(), failure.result, settings, nouns=nouns_for(settings, pm))
         raise
     output.emit(
         settings,
         result.as_json(),
-        lambda console: render_extended(
-            console, result.as_json(), settings, result, expires_by_time=_platform_member(settings, pm, "expires_by_time")
-        ),
+        lambda console: render_extended(console, result.as_json(), settings, result),
     )
 
 
@@ -651,11 +619,11 @@ def render_extension(console, plan, settings) -> None:
         console.print(f"Resuming unfinished extension {plan.extension_id}: what it did already is not done again.")
 
 
-def render_extended(console, document: dict, settings, result=None, nouns=None, expires_by_time: bool = True) -> None:
+def render_extended(console, document: dict, settings, result=None, nouns=None) -> None:
     """What extend did; `nouns` (else the plan's, else MTurk's) is what the platform calls a HIT.
 
-    A HIT's expiry is shown only where HITs expire by time (`expires_by_time`): a Prolific study
-    runs until stopped or full, and extend cannot change that. New HITs and their failures exist
+    A HIT's expiry is shown where the document has one: none where HITs do not expire by time (a
+    Prolific study runs until stopped or full, and extend cannot change that). New HITs and their failures exist
     only with `--split`, which only MTurk has: those lines say HIT."""
     from ..output import MTURK_NOUNS, count
 
@@ -666,7 +634,7 @@ def render_extended(console, document: dict, settings, result=None, nouns=None, 
     nouns = nouns or (result.plan.nouns if result is not None else MTURK_NOUNS)
     console.print(f"Extended {count(len(hits), nouns)}" + (":" if hits else "."))
     for hit in hits:
-        expiry = f", expires {_when(_parse_time(hit['expires_at']))}" if expires_by_time else ""
+        expiry = f", expires {_when(_parse_time(hit['expires_at']))}" if hit["expires_at"] else ""
         console.print(f"  {hit['hit_id']}  {hit['assignments']} assignments (+{hit['assignments_added']}){expiry}")
     new = [h for h in document["new_hits"] if h["hit_id"]]
     if new:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..taskkit import babe_task
-from .lifecycle import _ids, _money, _platform_nouns, _start, render_held_and_failed
+from .lifecycle import _ids, _money, _start, render_held_and_failed
 
 
 # -- reject ----------------------------------------------------------------------------------------
@@ -35,6 +35,7 @@ def reject(
     """Reject Submitted assignments with a reason the workers read (irreversible: checks first)."""
     from .. import output
     from ..errors import PartialFailure
+    from ..steps import nouns_for
     from ..steps import reject as step
 
     settings, pm = _start(c, **common)
@@ -51,7 +52,7 @@ def reject(
         result = step.run(settings, pm, assignment_ids=ids, reason=reason, review=review)
     except PartialFailure as failure:
         if not settings.json:
-            render_rejected(output.console(), failure.result, reason, _platform_nouns(settings, pm)[0])
+            render_rejected(output.console(), failure.result, reason, nouns_for(settings, pm)[0])
         raise
     output.emit(
         settings, result.as_json(), lambda console: render_rejected(console, result.as_json(), result.reason, result.nouns[0])
@@ -167,12 +168,17 @@ def render_payments_plan(console, todo, settings, pricing=None) -> None:
     amounts = sum((p.amount for p in todo), Decimal("0.00"))
     fees = sum((p.fee for p in todo), Decimal("0.00"))
     console.print(f"Bonuses for experiment {settings.experiment} on {settings.target}: {len(todo)} payment(s)")
-    console.print(f"  bonuses     {_money(amounts, pricing)}")
+    _bonus_lines(console, settings, amounts, fees, amounts + fees, lambda value: _money(value, pricing))
+
+
+def _bonus_lines(console, settings, bonuses, fees, total, money) -> None:
+    """A bonus payment's money as the platform bills it (the review before paying, `cost --bonus`)."""
+    console.print(f"  bonuses     {money(bonuses)}")
     if settings.platform == "mturk":
-        console.print(f"  MTurk fee   20%, at least $0.01 per payment = {_money(fees, pricing)}")
+        console.print(f"  MTurk fee   20%, at least $0.01 per payment = {money(fees)}")
     else:
-        console.print(f"  fees        {settings.platform}'s fee on bonuses = {_money(fees, pricing)}")
-    console.print(f"  total       {_money(amounts + fees, pricing)}")
+        console.print(f"  fees        {settings.platform}'s fee on bonuses = {money(fees)}")
+    console.print(f"  total       {money(total)}")
 
 
 def render_bonus(console, document: dict, symbol: str = "$") -> None:
@@ -308,12 +314,7 @@ def render_cost(console, report, settings, bonus_csv=None) -> None:
         console.print(f"  total       {money(report.total)}")
     elif report.kind == "bonus":
         console.print(f"Cost of {bonus_csv}: {parts['payments']} payment(s) for experiment {settings.experiment} on {settings.target}")
-        console.print(f"  bonuses     {money(parts['bonuses'])}")
-        if settings.platform == "mturk":
-            console.print(f"  MTurk fee   20%, at least $0.01 per payment = {money(parts['fees'])}")
-        else:
-            console.print(f"  fees        {settings.platform}'s fee on bonuses = {money(parts['fees'])}")
-        console.print(f"  total       {money(report.total)}")
+        _bonus_lines(console, settings, parts["bonuses"], parts["fees"], report.total, money)
         if parts["already_paid"]:
             console.print(
                 f"  already paid: {parts['already_paid']} payment(s), {money(parts['already_paid_total'])} "

@@ -37,8 +37,9 @@ def watch(
     """Refresh, approve and expire until complete or --until passes; Ctrl-C stops cleanly."""
     from .. import output
     from ..errors import PartialFailure
+    from ..steps import nouns_for
     from ..steps import watch as step
-    from .lifecycle import _ids, _platform_nouns, _start
+    from .lifecycle import _ids, _start
 
     goal_n = step.parse_goal(goal)
     deadline = step.parse_until(until)
@@ -64,7 +65,7 @@ def watch(
         )
     except PartialFailure as failure:
         if not settings.json and isinstance(failure.result, dict):
-            render(output.console(), failure.result, settings, lines.nouns or _platform_nouns(settings, pm))
+            render(output.console(), failure.result, settings, lines.nouns or nouns_for(settings, pm))
         raise
     output.emit(settings, result.as_json(), lambda console: render(console, result.as_json(), settings, result.nouns))
 
