@@ -1,10 +1,8 @@
-"""Fixtures for the exclusion tests: an experiment folder and the real `babe` program, in-process."""
+"""Helpers for the exclusion tests (the standard `experiment` folder is tests/conftest.py's)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from babe_tasks.testing.experiment import DEFAULT_SETTINGS, ExperimentFolder
 
@@ -13,15 +11,6 @@ WORKER_TYPE_PREFIX = "babe-tasks worker of "
 
 def write_config(folder: Path, experiment: str | None = None) -> None:
     ExperimentFolder(folder, {**DEFAULT_SETTINGS, **({"experiment": experiment} if experiment else {})})
-
-
-@pytest.fixture
-def experiment(tmp_path, monkeypatch) -> Path:
-    """An experiment folder `exp1` (the working directory) with the page and the HIT texts."""
-    folder = tmp_path / "exp1"
-    write_config(folder)
-    monkeypatch.chdir(folder)
-    return folder
 
 
 def own_types(mturk) -> dict[str, str]:

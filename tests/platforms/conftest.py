@@ -124,15 +124,6 @@ def write_config(folder: Path, **babe) -> None:
 
 
 @pytest.fixture
-def experiment(tmp_path, monkeypatch) -> Path:
-    """An experiment folder `exp1` (the working directory): reward 0.50, page and texts set."""
-    folder = tmp_path / "exp1"
-    write_config(folder)
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
 def fakepro(experiment) -> Path:
     """The experiment folder, with the `fakepro` platform plugin in its plugins/ folder."""
     plugins = experiment / "plugins"

@@ -24,16 +24,6 @@ def receiver():
         yield running
 
 
-@pytest.fixture
-def experiment(tmp_path, monkeypatch) -> Path:
-    """An experiment folder `exp1` (the working directory) with the HIT texts in invoke.yaml."""
-    folder = tmp_path / "exp1"
-    folder.mkdir()
-    write_config(folder)
-    monkeypatch.chdir(folder)
-    return folder
-
-
 def write_config(folder: Path, plugins: dict | None = None, **babe: Any) -> Path:
     """invoke.yaml with the standard HIT texts, `babe` overrides, and `babe.plugins` sections."""
     settings = {**DEFAULT_SETTINGS, **babe}
