@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Every answer of the local Prolific is held to Prolific's published API in every test (a
+# non-conforming one becomes a loud 500); set at import so `babe` subprocesses inherit it.
+os.environ.setdefault("BABE_PROLIFIC_CONFORM", "1")
 
 
 def pytest_addoption(parser):
@@ -21,7 +27,7 @@ def hermetic_env(monkeypatch, tmp_path):
     import os
 
     for key in list(os.environ):
-        if key.startswith(("AWS_", "BABE_")):
+        if key.startswith(("AWS_", "BABE_")) and key != "BABE_PROLIFIC_CONFORM":
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))

@@ -24,8 +24,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..errors import BabeError, UsageError
 
-#: HIT statuses in which workers can still take assignments.
-OPEN_STATUSES = frozenset({"Assignable", "Unassignable"})
+#: HIT statuses in which workers can still take assignments ("Publishing": posted, the platform
+#: is still opening it — Prolific publishes asynchronously).
+OPEN_STATUSES = frozenset({"Assignable", "Unassignable", "Publishing"})
 #: HIT statuses from which a HIT can be deleted once every assignment is reviewed.
 DELETABLE_STATUSES = frozenset({"Reviewable", "Reviewing"})
 
@@ -61,13 +62,14 @@ class HitInfo:
     #: Approved or rejected: submitted-but-unreviewed assignments are in none of the three counts.
     completed: int
     reward: Decimal
-    expires_at: datetime
+    #: None where the HIT has no expiry time (`expires_by_time` False: open until stopped or full).
+    expires_at: datetime | None
     created_at: datetime | None = None
     masters: bool = False
     annotation: str | None = None
 
     def is_open(self, now: datetime) -> bool:
-        return self.status in OPEN_STATUSES and self.expires_at > now
+        return self.status in OPEN_STATUSES and (self.expires_at is None or self.expires_at > now)
 
 
 @dataclass(frozen=True)
@@ -272,11 +274,9 @@ class OptionalMembers(Protocol):
     nouns: tuple[str, str]
 
     #: Whether the platform's HITs expire by time. Absent: True (MTurk: a HIT's lifetime). False
-    #: (Prolific: a study runs until it is stopped or full): the platform still reports
-    #: `HitInfo.expires_at` — a time after `now()` for a HIT that has not stopped, so `is_open`,
-    #: `extend` and `watch` compare as on MTurk, and the time it stopped for a stopped one — but
-    #: the former is no time anything happens, so what people read (text, JSON, messages) leaves
-    #: it out: see `shown_expiry`.
+    #: (Prolific: a study runs until it is stopped or full): `HitInfo.expires_at` is None for a HIT
+    #: that has not stopped (no time is made up) and the time it stopped for a stopped one;
+    #: `extend --lifetime` is refused before anything is spent.
     expires_by_time: bool
 
     def describe_plan(self, plan) -> list[str]:
@@ -329,8 +329,8 @@ def shown_expiry(expires_by_time: bool, expires_at: datetime | None, now: dateti
     """The expiry people may be told of a HIT: None when there is no such time.
 
     On a platform whose HITs do not expire by time (`expires_by_time` False) an expiration after
-    `now` is only the placeholder that keeps the core's comparisons working (an open or full
-    study "expires" a year ahead): None. One at or before `now` is when the HIT stopped: kept.
+    `now` is no time anything happens (a ledger written by an older babe-tasks may hold one):
+    None. One at or before `now` is when the HIT stopped: kept.
     MTurk's expirations are always real and come back unchanged.
     """
     if expires_by_time or expires_at is None:

@@ -13,6 +13,8 @@ only to HITs that can take workers: not deleted, not in review, and open now or 
 `--lifetime D` keeps the HITs open for D more: the new expiration is D after the later of now and
 the current expiration, so an expired HIT reopens for D. Without `--hit` it applies to the HITs
 that still have open slots or get new ones.
+On a platform whose HITs do not expire by time (`expires_by_time` False: Prolific) it is refused
+before anything is spent, with or without `--assignments`.
 
 Idempotency, as for `create`: the whole extension is written to this module's table in the
 ledger file before the first call; CreateAdditionalAssignmentsForHIT carries a UniqueRequestToken
@@ -98,7 +100,8 @@ class HitExtension:
 
     hit_id: str
     assignments_before: int
-    expires_before: datetime
+    #: None where the HIT has no expiry time (a platform whose HITs do not expire by time).
+    expires_before: datetime | None
     reward: Decimal
     masters: bool = False
     add: int = 0
@@ -188,7 +191,7 @@ class ExtendPlan:
                 {
                     "hit_id": h.hit_id,
                     "assignments_before": h.assignments_before,
-                    "expires_before": h.expires_before.timestamp(),
+                    "expires_before": h.expires_before.timestamp() if h.expires_before else None,
                     "reward": money.fmt(h.reward),
                     "masters": h.masters,
                     "add": h.add,
@@ -221,7 +224,7 @@ class ExtendPlan:
                 HitExtension(
                     hit_id=h["hit_id"],
                     assignments_before=h["assignments_before"],
-                    expires_before=datetime.fromtimestamp(h["expires_before"], UTC),
+                    expires_before=datetime.fromtimestamp(h["expires_before"], UTC) if h["expires_before"] else None,
                     reward=Decimal(h["reward"]),
                     masters=h["masters"],
                     add=h["add"],
@@ -351,14 +354,25 @@ def _prepare(settings, platform, ledger, table: _Extensions, hit_ids, count, sec
     unfinished = table.open_extension(
         settings.experiment, settings.target, fingerprint(settings, hit_ids, count, seconds, split)
     )
+    by_time = bool(capability(platform, "expires_by_time"))
+    if seconds is not None and not by_time and unfinished is None:
+        # Refused before anything is spent. (An unfinished extension of these flags, left by an older
+        # babe-tasks that added the places and then failed on the time, is finished below instead.)
+        raise UsageError(
+            f"{settings.platform} {nouns[1]} run until stopped or full, not for a time: drop --lifetime "
+            f"(--assignments N adds places; babe expire stops a {nouns[0]})"
+        )
     if unfinished is not None:
         plan = _resume(settings, platform, ledger, *unfinished)
+        if not by_time:
+            for hit in plan.hits:  # no time can be set there: what is left is the places
+                hit.expires_at = None
     else:
         grown = table.added(settings.experiment, settings.target)
         plan = _fresh(settings, platform, ledger, hit_ids, count, seconds, split, grown, pricing.large_hit_assignments, nouns)
     plan.pricing = pricing
     plan.nouns = nouns
-    plan.expires_by_time = bool(capability(platform, "expires_by_time"))
+    plan.expires_by_time = by_time
     if plan.new_hits is not None:
         plan.new_hits.pricing = pricing
     return plan
@@ -436,7 +450,7 @@ def _fresh(
                     raise UsageError(f"{nouns[0]} {info.hit_id} was deleted: {'MTurk' if settings.platform == 'mturk' else settings.platform} cannot extend it")
                 continue
             if named or change.add or info.available > 0:
-                change.expires_at = max(now, info.expires_at) + timedelta(seconds=seconds)
+                change.expires_at = max(now, info.expires_at or now) + timedelta(seconds=seconds)
 
     plan.hits = [change for change in changes.values() if change.add or change.expires_at is not None]
     if leftover:
@@ -483,7 +497,7 @@ def _cannot_take_more(
         if tuple(nouns) != output.MTURK_NOUNS:
             return f"it is {info.status}: only an Assignable, Unassignable or Reviewable {nouns[0]} takes more"
         return f"it is {info.status} (MTurk adds assignments only to Assignable, Unassignable or Reviewable HITs)"
-    if info.expires_at <= now and seconds is None:
+    if info.expires_at is not None and info.expires_at <= now and seconds is None:
         # Reopening with --lifetime is MTurk's; a platform of its own words (Prolific) does not reopen.
         reopen = ": add --lifetime to reopen it" if tuple(nouns) == output.MTURK_NOUNS else ""
         return f"it has expired, so nobody could take them{reopen}"

@@ -157,7 +157,7 @@ def _restore_plan(settings, plan_id: str, members, worker_type: str | None) -> _
 
 
 def _lifetime(details: HitDetails) -> int | None:
-    if details.created_at is None:
+    if details.created_at is None or details.expires_at is None:  # None: open until stopped or full
         return None
     seconds = int((details.expires_at - details.created_at).total_seconds())
     return seconds if MIN_LIFETIME <= seconds <= MAX_LIFETIME else None

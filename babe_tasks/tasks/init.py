@@ -5,6 +5,12 @@ folder that is already set up (or half set up by hand). The target written is al
 whatever the experiment's deployMethod says: a fresh setup must not be able to spend money; the
 deployMethod is noted next to the target with what to set when the local run looks right.
 
+The platform, though, follows the page: a page whose deployMethod is `Prolific` can only send
+participants back to Prolific, so a new invoke.yaml says `platform: prolific` (an MTurk method, or
+none, keeps the default, mturk). A platform already chosen — `babe.platform` in an existing
+invoke.yaml, or `BABE_PLATFORM` — wins, and is judged against the page instead. Init says which
+platform it chose and why.
+
 A `config/config_deploy.js` that is broken — an object or string never closed, a missing comma, an
 unquoted word as a value, a deployMethod _babe does not know — is refused (exit 2, the file, the
 line and the fix), before anything is written: that file decides where workers' submissions go,
@@ -85,7 +91,7 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
                 "to set up without it"
             )
         deploy = deployconfig.find(root)
-    platform = _platform_of(c, root)
+    platform, why, by_page = _platform_of(c, root, deploy)
     warnings = deploy_warnings(deploy, platform)
     if deploy is None and not ignore_deploy_config and (root / deployconfig.CONFIG_FILE).is_file():
         warnings.append(
@@ -99,7 +105,7 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
     written: list[str] = []
     kept: list[str] = []
     for relative, content in (
-        ("invoke.yaml", config_template(name, deploy, platform)),
+        ("invoke.yaml", config_template(name, deploy, platform, why if by_page else None)),
         ("tasks.py", TASKS_PY),
         ("plugins/README.txt", PLUGINS_README),
     ):
@@ -119,6 +125,8 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
         "written": written,
         "kept": kept,
         "deploy": deploy.as_dict() if deploy else None,
+        "platform": platform,
+        "platform_reason": why,
         "warnings": warnings,
     }
 
@@ -133,6 +141,9 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
                 f"  read {deploy.source.relative_to(root)}: experimentID {deploy.experiment_id}, "
                 f"deployMethod {deploy.deploy_method}"
             )
+        console.print(f"  platform {platform}: {why}")
+        if platform == "prolific":
+            console.print("Next: babe-prolific code  (the completion code and prolificURL for config_deploy.js)")
         console.print("Next: babe create --url https://… --title … --reward 0.50 --assignments 20  (target local)")
 
     emit(json, result, render)
@@ -144,19 +155,40 @@ PROLIFIC_METHOD = "Prolific"
 PROLIFIC_FIX = f"set it to {PROLIFIC_METHOD} (with its prolificURL) before posting the study"
 
 
-def _platform_of(c, root: Path) -> str:
-    """The platform the folder is set up for (`babe.platform` in its invoke.yaml, `BABE_PLATFORM`):
-    which deployMethod is right depends on it. mturk when the folder does not exist yet, or its
-    settings cannot be read (init does not judge invoke.yaml; every other task does)."""
-    from ..errors import UsageError
-    from ..settings import Settings
+def _platform_of(c, root: Path, deploy: Any = None) -> tuple[str, str, bool]:
+    """The platform the folder is set up for, why, and whether the page chose it (then the new
+    invoke.yaml says so): which deployMethod is right depends on it.
 
-    if not root.is_dir():
-        return "mturk"
-    try:
-        return Settings.build(c, folder=root).platform
-    except UsageError:
-        return "mturk"
+    One already chosen wins (`BABE_PLATFORM`, `babe.platform` in the folder's settings); a kept
+    invoke.yaml without one stays mturk (init never edits it); else the page decides: deployMethod
+    `Prolific` → prolific, anything else → mturk. Settings that cannot be read count as none
+    (init does not judge invoke.yaml; every other task does).
+    """
+    import os
+
+    from ..errors import UsageError
+    from ..settings import KEY_BY_NAME, Settings
+
+    key = KEY_BY_NAME["platform"]
+    if os.environ.get(key.env_var or "", "").strip():
+        chosen = os.environ[key.env_var or ""].strip()
+        return chosen, f"{key.env_var} is {chosen}", False
+    configured = key.default
+    if root.is_dir():
+        try:
+            configured = Settings.build(c, folder=root).platform
+        except UsageError:
+            pass
+    if configured != key.default:
+        return configured, f"babe.platform in the folder's settings is {configured}", False
+    if (root / "invoke.yaml").is_file():
+        return configured, f"the existing invoke.yaml is kept and does not set babe.platform (default {configured})", False
+    method = getattr(deploy, "deploy_method", None)
+    if method == PROLIFIC_METHOD:
+        return "prolific", f"deployMethod {method} in {deploy.source.name} sends participants back to Prolific", True
+    if method is not None:
+        return configured, f"deployMethod {method} in {deploy.source.name} is not Prolific's (default {configured})", False
+    return configured, "the default (no deployMethod to go by)", False
 
 
 def deploy_warnings(deploy: Any, platform: str = "mturk") -> list[str]:
@@ -320,10 +352,12 @@ def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def config_template(experiment: str, deploy: Any = None, platform: str = "mturk") -> str:
+def config_template(experiment: str, deploy: Any = None, platform: str = "mturk", why: str | None = None) -> str:
     """The commented invoke.yaml: every core setting, set or commented out with its default or an example.
 
-    `platform` is the one the folder is set up for: the deployMethod note says what it needs."""
+    `platform` is the one the folder is set up for: the deployMethod note says what it needs. With
+    `why` (init chose the platform from the page) a platform other than the default is written, with
+    `why` as its comment; one chosen by the settings or the environment stays where it was set."""
     from ..settings import KEYS
 
     lines = [
@@ -340,6 +374,9 @@ def config_template(experiment: str, deploy: Any = None, platform: str = "mturk"
         elif key.name == "target":
             lines.extend(_deploy_notes(deploy, platform))
             lines.append("  target: local")
+        elif key.name == "platform" and platform != key.default and why:
+            lines.extend(_comment(f"Chosen by babe init: {why}.")[1:])  # under the setting's own comment
+            lines.append(f"  platform: {_yaml_scalar(platform)}")
         elif key.name == "plugins":
             lines.extend(["  # plugins:", "  #   my_plugin:", "  #     some_setting: value"])
         elif key.default is None:

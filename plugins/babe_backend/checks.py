@@ -90,10 +90,10 @@ def _deploy_method(target: str, config: BackendConfig) -> list[str]:
 def prolific_code(settings: Any) -> str | None:
     """The completion code the Prolific plugin gives this experiment's study, or None without the plugin."""
     try:
-        from babe_prolific.config import load
+        from babe_prolific.codes import completion_code
     except ImportError:
         return None
-    return load(settings).code_for(settings.experiment)
+    return completion_code(settings).code
 
 
 def _prolific(settings: Any, config: BackendConfig) -> list[str]:

@@ -11,7 +11,11 @@ pay per row were 200 (docs/prolific.md).
 The step gives each payment an idempotency token; `journal` records every row under its token with
 the set-up id *before* the pay is sent, and the rows of one set-up move together, so:
 
-- a token already `paid` answers "already paid" (False) without a call;
+- a token already `paid` (or `accepted`) answers "already paid" (False) without a call;
+- a pay Prolific accepts (it answers 202: "paid asynchronously, in the following minutes") is
+  `accepted`: counted as paid (the money is Prolific's to move now), never paid again, and
+  confirmed from the study's cost — after a short wait (`settling`) in the same run, else by the
+  next `babe status` (or `babe bonus`) of the experiment;
 - a token `paying` (a pay whose answer was lost, or a crash after sending) is never paid again: it
   is confirmed from the study's cost — its bonus total must cover every bonus of the study the
   journal has paid or is paying — or reported as unconfirmed, one line per set-up, with what to
@@ -39,7 +43,8 @@ from babe_tasks.platform.base import BonusInfo, OperationFailed
 
 from . import mapping
 from .client import ProlificClient, ProlificError, Uncertain
-from .journal import PAID, PAYING, SET_UP, Entry, Journal, Taken
+from .journal import ACCEPTED, PAID, PAYING, SET_UP, Entry, Journal, Taken
+from .settling import Settling
 
 #: Rows one set-up may carry (Prolific's limit for `csv_bonuses`).
 MAX_ROWS = 200
@@ -71,11 +76,19 @@ class Bonuses:
     study is not given); `symbol()` the account's currency sign, for messages.
     """
 
-    def __init__(self, client: ProlificClient, journal: Journal, submission: Callable[[str], dict], symbol: Callable[[], str]):
+    def __init__(
+        self,
+        client: ProlificClient,
+        journal: Journal,
+        submission: Callable[[str], dict],
+        symbol: Callable[[], str],
+        settling: Settling | None = None,
+    ):
         self.client = client
         self.journal = journal
         self._submission = submission
         self._symbol = symbol
+        self.settling = settling or Settling()
 
     def send(self, worker_id: str, assignment_id: str, amount: Decimal, reason: str, token: str) -> bool:
         """Set up and pay one bonus under `token`, at most once (a batch of one, see `send_many`).
@@ -108,7 +121,7 @@ class Bonuses:
             entry = self.journal.get(bonus.token)
             if entry is None:
                 fresh.append(bonus)
-            elif entry.state == PAID:
+            elif entry.state in (PAID, ACCEPTED):
                 results[bonus.token] = False
             elif entry.state == PAYING:
                 paying.setdefault(str(entry.setup_id), []).append(bonus.token)
@@ -122,6 +135,8 @@ class Bonuses:
             setup_id = self._set_up(study_id, batch, run)
             if setup_id is not None:
                 self._pay(setup_id, [b.token for b in batch], run)
+        if run.halted is None:
+            self._settle()
         return results
 
     # -- new rows: grouped, set up, journalled ---------------------------------------------------------
@@ -238,16 +253,39 @@ class Bonuses:
             self.journal.move_setup(setup_id, SET_UP, str(exc))
             run.fail(tokens, exc)
             return
-        self.journal.move_setup(setup_id, PAID)
+        # Answered (202): Prolific pays asynchronously. Accepted is paid as far as anyone may act on
+        # it — never paid again — and the study's cost confirms it once Prolific has moved the money.
+        self.journal.move_setup(setup_id, ACCEPTED)
         run.done(tokens)
+
+    def settle_study(self, study_id: str) -> None:
+        """Confirm the study's accepted pays from its cost, once, without waiting (`status` asks)."""
+        if study_id in self.journal.studies_in(ACCEPTED):
+            self._confirm_study(study_id)
+
+    def _settle(self) -> None:
+        """Confirm the accepted pays of the experiment from their studies' cost, waiting briefly.
+
+        One `GET /studies/{id}/cost/` per study with accepted pays, per look; what the wait does not
+        see settle stays accepted, and the next `babe bonus` looks again.
+        """
+        studies = set(self.journal.studies_in(ACCEPTED))
+        if not studies:
+            return
+
+        def settled() -> bool:
+            studies.difference_update([s for s in sorted(studies) if self._confirm_study(s)])
+            return not studies
+
+        self.settling.until(settled)
 
     # -- lost answers: confirmed from the study's cost, never paid again -----------------------------
     def _confirm(self, paying: dict[str, list[str]], run: _Run) -> None:
         """Settle the set-ups an earlier run sent to be paid without learning the outcome.
 
         One `GET /studies/{id}/cost/` per study: its bonus total covering every bonus the journal
-        has paid or is paying for the study confirms them all; anything less confirms none (Prolific
-        pays asynchronously: the pay may still be processing), and each set-up is reported.
+        has paid, accepted or is paying for the study confirms them all; anything less confirms none
+        (Prolific pays asynchronously: the pay may still be processing), and each set-up is reported.
         """
         confirmed: dict[str, bool] = {}
         for setup_id, tokens in paying.items():
@@ -264,16 +302,18 @@ class Bonuses:
                 run.unconfirmed(tokens, setup_id, self.unconfirmed(setup_id))
 
     def _confirm_study(self, study_id: str) -> bool:
-        """Whether the study's cost shows every bonus the journal has paid or is paying for it (all then `paid`)."""
+        """Whether the study's cost shows every bonus the journal has paid, accepted or is paying for
+        it (all then `paid`). The cost is Prolific's `StudyTotalCost`: the bonuses' rewards are
+        `bonuses.rewards.amount` in minor units; any other shape confirms nothing."""
         entries = self.journal.for_study(study_id)
         paid = sum((e.amount for e in entries if e.state == PAID), Decimal(0))
-        paying = [e for e in entries if e.state == PAYING]
+        paying = [e for e in entries if e.state in (PAYING, ACCEPTED)]
         try:
             cost = self.client.get(f"studies/{study_id}/cost/") or {}
         except BabeError:
             return False
-        shown = mapping.minor_to_major((cost.get("bonuses") or {}).get("rewards") or 0)
-        if shown < paid + sum((e.amount for e in paying), Decimal(0)):
+        shown = mapping.cost_amount(cost, "bonuses", "rewards")
+        if shown is None or shown < paid + sum((e.amount for e in paying), Decimal(0)):
             return False
         for setup_id in dict.fromkeys(str(e.setup_id) for e in paying):
             self.journal.move_setup(setup_id, PAID, "confirmed from the study's cost")
@@ -300,10 +340,10 @@ class Bonuses:
 
     # -- what was paid (Prolific lists no bonuses per submission: the journal answers) ---------------
     def paid_for_submission(self, submission_id: str) -> list[BonusInfo]:
-        return [_info(e) for e in self.journal.for_submission(submission_id) if e.state == PAID]
+        return [_info(e) for e in self.journal.for_submission(submission_id) if e.state in (PAID, ACCEPTED)]
 
     def paid_for_study(self, study_id: str) -> list[BonusInfo]:
-        return [_info(e) for e in self.journal.for_study(study_id) if e.state == PAID]
+        return [_info(e) for e in self.journal.for_study(study_id) if e.state in (PAID, ACCEPTED)]
 
 
 class _Run:

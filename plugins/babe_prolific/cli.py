@@ -3,7 +3,7 @@
     babe-prolific serve [--port 8045] [--host 127.0.0.1] [--state FILE] [--faults SPEC]
     babe-prolific participants --study ID --count N [--post-to BACKEND_SUBMIT_URL] [--return-rate R] ...
     babe-prolific clock [--advance 2d]
-    babe-prolific code                        # the experiment's completion code and URL
+    babe-prolific code                        # the experiment's completion code (kept in its ledger) and URL
     babe-prolific bonuses [--paid SETUP_ID | --not-paid SETUP_ID]
     babe-prolific demo [--keep] [--folder NEW_FOLDER] [--json]    # the whole lifecycle, offline
 
@@ -229,16 +229,22 @@ def _settings(folder: str | None):
 
 
 def _code(args: Any) -> int:
-    from .config import load
+    """The experiment's code, kept in its ledger (drawn now if it has none yet: `codes`)."""
+    from .codes import completion_code
     from .platform import COMPLETION_URL
 
     settings = _settings(args.folder)
-    code = load(settings).code_for(settings.experiment)
-    url = COMPLETION_URL.format(code=code)
+    chosen = completion_code(settings)
+    url = COMPLETION_URL.format(code=chosen.code)
     _print(
         args,
-        {"experiment": settings.experiment, "completion_code": code, "completion_url": url},
-        f"experiment {settings.experiment}: completion code {code}\n"
+        {
+            "experiment": settings.experiment,
+            "completion_code": chosen.code,
+            "completion_url": url,
+            "origin": chosen.origin,
+        },
+        f"experiment {settings.experiment}: completion code {chosen.code} ({chosen.explain()})\n"
         f'put this in config/config_deploy.js: "deployMethod": "Prolific", "prolificURL": "{url}"',
     )
     return 0

@@ -8,11 +8,13 @@ babe:
       token_env: PROLIFIC_TOKEN     # the environment variable holding the API token (never the token)
       estimated_minutes: 10         # estimated_completion_time; default: derived from `duration`
       devices: [desktop]            # device_compatibility; default desktop only
-      completion_code: 3F9A0C1B     # default: 8 uppercase hex of sha256(experiment name)
+      completion_code: 3F9A0C1B     # default: drawn at random once and kept in the ledger (codes.py)
       workspace_id: 60a...          # where the balance is read (default: the account's balance)
       project_id: 60b...            # the study's project (default: the account's default project)
       rejection_category: OTHER     # the category `babe reject` sends (Prolific requires one)
       filters: []                   # Prolific filters passed as they are (e.g. a country filter)
+      exclusion: blocklist          # how earlier participants are kept out: blocklist | group
+      participant_group: my lab     # with exclusion: group, the group's name or id (groups.py)
 ```
 
 Every key is optional, and a key that is not one of these is refused (exit 2): a misspelt setting
@@ -25,11 +27,16 @@ while MTurk's `duration` is that longest time. The default estimate is the large
 fits within `duration` (1h → 24 minutes), so the study's time limit is the lab's `duration`. Labs
 should set `estimated_minutes` to their pilot's median: Prolific judges pay per hour on it, and the
 plugin warns before publishing a study that would pay less than Prolific's minimum.
+
+Why two ways to keep earlier participants out: `blocklist` (the default) names the experiment's
+earlier studies in each new study (`previous_studies_blocklist`), which needs nothing set up but
+knows only this experiment's studies; `group` keeps a participant group of the lab's Prolific
+workspace that every study adds its participants to and every study blocks, so a lab's earlier
+participants stay out of all its later experiments, across folders and machines.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -50,7 +57,14 @@ KEYS = (
     "project_id",
     "rejection_category",
     "filters",
+    "exclusion",
+    "participant_group",
 )
+#: How earlier participants are kept out: the previous-studies blocklist, or a participant group.
+BLOCKLIST, GROUP = "blocklist", "group"
+EXCLUSIONS = (BLOCKLIST, GROUP)
+#: The group `exclusion: group` uses when `participant_group` is not set: one per workspace.
+DEFAULT_GROUP = "babe-tasks participants"
 DEFAULT_TOKEN_ENV = "PROLIFIC_TOKEN"
 DEVICES = ("desktop", "tablet", "mobile")
 DEFAULT_DEVICES = ("desktop",)
@@ -90,21 +104,18 @@ class ProlificConfig:
     project_id: str | None = None
     rejection_category: str = "OTHER"
     filters: tuple[dict, ...] = field(default_factory=tuple)
+    exclusion: str = BLOCKLIST
+    participant_group: str | None = None
+
+    @property
+    def group_name(self) -> str | None:
+        """The participant group's name or id with `exclusion: group`, else None."""
+        return (self.participant_group or DEFAULT_GROUP) if self.exclusion == GROUP else None
 
     def token(self) -> str | None:
         """The API token from the environment (None when unset); never stored, printed or logged."""
         value = os.environ.get(self.token_env, "").strip()
         return value or None
-
-    def code_for(self, experiment: str) -> str:
-        """The study's completion code: the configured one, else derived from the experiment's name.
-
-        Deterministic, so `create` re-run after a crash, the page's `prolificURL` and `babe doctor`
-        all agree on it without anything stored.
-        """
-        if self.completion_code:
-            return self.completion_code
-        return hashlib.sha256(experiment.encode()).hexdigest()[:8].upper()
 
     def estimate(self, duration_seconds: int) -> int:
         """The estimated completion time in minutes: configured, else the largest that fits `duration`."""
@@ -135,6 +146,8 @@ class ProlificConfig:
             "project_id": self.project_id,
             "rejection_category": self.rejection_category,
             "filters": len(self.filters),
+            "exclusion": self.exclusion,
+            "participant_group": self.group_name,
         }
 
 
@@ -196,6 +209,7 @@ def parse(section: dict) -> ProlificConfig:
         values["rejection_category"] = category
     if section.get("filters") is not None:
         values["filters"] = _filters(section["filters"])
+    values.update(_exclusion(section))
     return ProlificConfig(**values)
 
 
@@ -232,3 +246,27 @@ def _filters(value: Any) -> tuple[dict, ...]:
         if not str(item.get("filter_id") or "").strip():
             raise UsageError(f"{SECTION}.filters: every filter needs a filter_id (e.g. current-country-of-residence)")
     return tuple(dict(item) for item in value)
+
+
+def _exclusion(section: dict) -> dict[str, Any]:
+    """`exclusion` and `participant_group`, consistent: a group named under the blocklist never applies."""
+    values: dict[str, Any] = {}
+    if section.get("exclusion") is not None:
+        chosen = str(section["exclusion"]).strip().lower()
+        if chosen not in EXCLUSIONS:
+            raise UsageError(
+                f"{SECTION}.exclusion {section['exclusion']!r} is not a way to keep earlier participants out: write "
+                f"{BLOCKLIST} (the experiment's earlier studies, the default) or {GROUP} (a participant group)"
+            )
+        values["exclusion"] = chosen
+    if section.get("participant_group") is not None:
+        name = str(section["participant_group"]).strip()
+        if not name or len(name) > 200:
+            raise UsageError(f"{SECTION}.participant_group must be a participant group's name or id (1 to 200 characters)")
+        if values.get("exclusion") != GROUP:
+            raise UsageError(
+                f"{SECTION}.participant_group is used only with exclusion: {GROUP}; add `exclusion: {GROUP}` to "
+                "keep earlier participants out through the group, or drop participant_group"
+            )
+        values["participant_group"] = name
+    return values

@@ -1,7 +1,9 @@
 """`babe-prolific demo`: a Prolific study's whole life, offline, in a scratch folder, command by command.
 
-It runs the commands docs/prolific.md walks a lab through — `babe init`, the Prolific lines of
-invoke.yaml, `babe-prolific code`, the page's config/config_deploy.js, `babe create`, simulated
+It runs the commands docs/prolific.md walks a lab through — `babe-prolific code` (the experiment's
+completion code, drawn and kept), the page's config/config_deploy.js carrying it, `babe init` (which
+reads the page's deployMethod Prolific and sets the platform), the plugin lines of invoke.yaml,
+`babe create`, simulated
 participants (one returns her place), `babe status`, `babe approve`, a `babe bonus` for one
 participant (Prolific's set-up and pay), `babe expire`, `babe results`, `babe cost` — through the
 real `babe` and `babe-prolific` programs in-process, so what it prints is what they print.
@@ -35,7 +37,6 @@ BACKEND_EXPERIMENT = "1"
 BACKEND_USER = "admin"
 #: What a lab adds to the invoke.yaml `babe init` wrote (docs/prolific.md, "Configure the experiment").
 INVOKE_YAML = """\
-  platform: prolific
   plugins:
     prolific:
       estimated_minutes: 5
@@ -79,10 +80,10 @@ def run(folder: str | None = None, keep: bool = False, as_json: bool = False) ->
 def _steps(root: Path, state: Path, backend_url: str) -> Iterator[Step]:
     """The walk-through; a generator, so the study and participant ids come from the steps before."""
     submit_url = f"{backend_url}/api/submit_experiment/{BACKEND_EXPERIMENT}"
-    yield babe_step(root, ["init"])
-    yield _write(root, "invoke.yaml", INVOKE_YAML, append=True)
     yield _babe_prolific(["code"], ["--folder", str(root)])
     yield _write(root, "config/config_deploy.js", _deploy_config(root, backend_url))
+    yield babe_step(root, ["init"])  # platform: prolific, from the page's deployMethod
+    yield _write(root, "invoke.yaml", INVOKE_YAML, append=True)
     yield babe_step(
         root,
         [
@@ -148,11 +149,11 @@ def _deploy_config(root: Path, backend_url: str) -> str:
     completion link with the study's code (the same code `babe-prolific code` printed)."""
     from babe_tasks.settings import Settings
 
-    from .config import load
+    from .codes import completion_code
     from .platform import COMPLETION_URL
 
     settings = Settings.build(None, folder=str(root))
-    code = load(settings).code_for(settings.experiment)
+    code = completion_code(settings).code
     return (
         "var config_deploy = {\n"
         f'    "experimentID": "{BACKEND_EXPERIMENT}",\n'

@@ -6,8 +6,8 @@ calling it twice pays twice — and has no request token. So every bonus babe-ta
 journalled here under the step's idempotency token, each state written *before* the call that
 moves past it:
 
-    set-up  →  paying  →  paid
-       ↑          │
+    set-up  →  paying  →  accepted  →  paid
+       ↑          │  └──────────────────↑  (a lost answer confirmed from the study's cost)
        └──────────┘  (only when Prolific answered a clear refusal: nothing was paid)
 
 - `set-up`: the set-up id is known; paying it is the next step.
@@ -15,7 +15,11 @@ moves past it:
   here and the set-up is **never paid again** automatically: the adapter confirms it from the
   study's cost (`GET /studies/{id}/cost/`, its bonus total) or reports it as unconfirmed, with what
   to check, until someone settles it (`babe-prolific bonuses --paid ID` / `--not-paid ID`).
-- `paid`: done; the same token answers "already paid".
+- `accepted`: Prolific answered the pay (202: it pays asynchronously, "in the following
+  minutes"). As good as paid for every decision — never paid again, listed as paid — and moved to
+  `paid` once the study's cost shows it (the same run after a short wait, or a later one).
+- `paid`: done, and seen in the study's cost (or paid by a babe-tasks that did not wait for
+  that); the same token answers "already paid".
 
 One set-up carries up to 200 bonuses of one study (Prolific's bulk set-up), so the rows of one set-up
 share its `setup_id` and move together (`set_up_many`, `move_setup`): the pay call pays them all or
@@ -60,7 +64,7 @@ CREATE INDEX IF NOT EXISTS bonuses_by_study ON bonuses (study_id, state);
 CREATE INDEX IF NOT EXISTS bonuses_by_submission ON bonuses (submission_id);
 """
 
-SET_UP, PAYING, PAID = "set-up", "paying", "paid"
+SET_UP, PAYING, ACCEPTED, PAID = "set-up", "paying", "accepted", "paid"
 
 
 class Taken(Exception):
@@ -101,6 +105,13 @@ class Journal:
 
         return cls(state_dir(Path(folder)) / FILE_NAME)
 
+    @staticmethod
+    def for_folder_exists(folder: str | Path) -> bool:
+        """Whether the experiment has a bonus journal (without creating one)."""
+        from babe_tasks.folders import state_dir
+
+        return (state_dir(Path(folder)) / FILE_NAME).exists()
+
     def close(self) -> None:
         self._db.close()
 
@@ -118,6 +129,12 @@ class Journal:
 
     def for_study(self, study_id: str) -> list[Entry]:
         return self._select("WHERE study_id = ? ORDER BY created_at", (study_id,))
+
+    def studies_in(self, state: str) -> list[str]:
+        """The studies with rows in `state` (e.g. pays accepted, not yet seen in the study's cost)."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT study_id FROM bonuses WHERE state = ? ORDER BY study_id", (state,))
+            return [row[0] for row in rows]
 
     def all(self) -> list[Entry]:
         return self._select("ORDER BY created_at, rowid", ())

@@ -7,8 +7,14 @@ and how it is made safe:
 - **create** posts a draft, then publishes it. Prolific has no request tokens, so the study is
   found by its `internal_name` (the plan's annotation, which names the plan) before anything is
   posted: a re-run posts nothing, and a draft a crash left behind is published, never duplicated.
+  Publishing is asynchronous: a study answered PUBLISHING is posted (HIT status "Publishing").
+- **money** comes from Prolific's cost calculator (`pricing.from_calculator`), the account's
+  undocumented `fees_percentage` only as a cross-check read both as a percent and as a fraction.
+- **lists** are `StudyShort` (no description, URL, times or filters): a study the steps need is
+  fetched in full (`GET /studies/{id}/`).
 - **approve** uses the bulk endpoint and then confirms each submission's status by listing the
-  study (the bulk call answers before it has done its work).
+  study; the bulk call answers before it has done its work, so what has not settled after a short
+  wait (`settling`) is pending, recorded in `approvals` and never asked for again by a re-run.
 - **reject** needs a category and a message of at least 100 characters: the step's reason is the
   message (padded with a fixed sentence when shorter), the category `rejection_category` — or the
   one the reason starts with (`NO_CODE: ...`).
@@ -17,10 +23,9 @@ and how it is made safe:
   never repeated. A whole bonus file goes through `send_bonuses`: one set-up and one pay per batch
   of up to 200 rows of one study, not per row.
 - **extend** sets the study's places to the extension's total (absolute, so a retry adds nothing).
-- **expire** stops the study; studies do not expire by time (`expires_by_time` False), so
-  `set_expiration` is refused, and what people read shows no expiry for an open or full study
-  (the year-ahead time `mapping` reports is only for the core's comparisons) and the stop time for
-  a stopped one.
+- **expire** stops the study; studies do not expire by time (`expires_by_time` False: the core
+  refuses `extend --lifetime` before spending, and `set_expiration` refuses too): an open or full
+  study has no expiry (None), a stopped one its stop time.
 - **delete** only deletes drafts; a published study stays in the account (reported, not failed).
 """
 
@@ -35,7 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 from babe_tasks import output
-from babe_tasks.errors import UsageError
+from babe_tasks.errors import BabeError, UsageError
 from babe_tasks.planning import annotation, annotation_prefix
 from babe_tasks.platform.base import (
     AssignmentInfo,
@@ -47,16 +52,17 @@ from babe_tasks.platform.base import (
 )
 
 from . import mapping, routing
+from .approvals import Approvals
 from .bonuses import Bonuses
 from .client import ProlificClient, ProlificError, Uncertain
 from .config import MINIMUM_HOURLY, SECTION, ProlificConfig, minimum_allowed
 from .config import load as load_config
 from .journal import Journal
-from .pricing import ProlificPricing, from_account
+from .pricing import ProlificPricing, from_calculator
+from .settling import Settling
 
 COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
-#: What Prolific substitutes in the study URL: magpie reads these three parameters.
-URL_PARAMETERS = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
+URL_PARAMETERS = mapping.URL_PARAMETERS
 #: Added to a rejection reason shorter than Prolific's 100 characters.
 REJECTION_TAIL = (
     "This submission was reviewed by the researchers and could not be accepted for the reason above. "
@@ -64,8 +70,8 @@ REJECTION_TAIL = (
 )
 MIN_REJECTION = 100
 BULK_APPROVE = 1000
-#: How long approve waits for the bulk approval to show in the study's list (it is asynchronous).
-SETTLE_SECONDS = 10.0
+#: Seconds a study's listing read for its counts serves the step's next listing of it.
+LISTING_KEPT = 5.0
 #: Recommended pay (the minimum is the account's `minimum_reward_per_hour`, else `MINIMUM_HOURLY`).
 RECOMMENDED_HOURLY = {"GBP": Decimal("9.00"), "USD": Decimal("12.00")}
 #: MTurk system qualification ids the plan may carry, and what Prolific has for them.
@@ -93,8 +99,14 @@ class ProlificPlatform:
         self._lock = threading.Lock()
         self._me: dict | None = None
         self._bonuses: Bonuses | None = None
+        self._approvals: Approvals | None = None
+        self._pricing: ProlificPricing | None = None
+        #: How the adapter waits for Prolific's asynchronous work (briefly; see `settling`).
+        self.settling = Settling()
         #: submission id → (study id, Prolific status) as last listed: approve_many's starting point.
         self._seen: dict[str, tuple[str, str]] = {}
+        #: study id → its submissions as `_counts` just listed them, for the next `iter_assignments`.
+        self._listed: dict[str, tuple[float, list[dict]]] = {}
         self._warned_pay = False
 
     # -- connection ---------------------------------------------------------------------------------
@@ -130,6 +142,8 @@ class ProlificPlatform:
             self._client.close()
         if self._bonuses is not None:
             self._bonuses.journal.close()
+        if self._approvals is not None:
+            self._approvals.close()
         if self.route.app is not None:
             self.route.app.close()
 
@@ -141,7 +155,17 @@ class ProlificPlatform:
 
     @property
     def pricing(self) -> ProlificPricing:
-        return from_account(self.me())
+        """The account's fees, learnt from the cost calculator once per run (`pricing.from_calculator`)."""
+        if self._pricing is None:
+            self._pricing = from_calculator(self.me(), self._quote)
+        return self._pricing
+
+    def _quote(self, reward: int, places: int):
+        """`POST /study-cost-calculator/`: the `total_cost` (minor units) of `places` places at `reward`."""
+        answer = self.client.post(
+            "study-cost-calculator/", {"reward": reward, "total_available_places": places}, idempotent=True
+        )
+        return answer.get("total_cost") if isinstance(answer, dict) else None
 
     def now(self) -> datetime:
         """Prolific's time; the local Prolific's clock may have been moved (`babe-prolific clock`)."""
@@ -175,7 +199,21 @@ class ProlificPlatform:
         return self.config.estimate(plan.duration)
 
     def completion_code(self, plan=None) -> str:
-        return self.config.code_for(plan.experiment if plan is not None else self.settings.experiment)
+        """The experiment's code, random and kept in the ledger (`codes`); an older experiment's is
+        read from its newest study on Prolific, so its deployed page keeps crediting people."""
+        from .codes import completion_code
+
+        experiment = plan.experiment if plan is not None else self.settings.experiment
+        return completion_code(self.settings, experiment, client=lambda: self.client).code
+
+    @property
+    def group(self):
+        """The participant group of `exclusion: group` (`groups`); disabled with the blocklist."""
+        from .groups import ParticipantGroup
+
+        if "_group" not in self.__dict__:
+            self._group = ParticipantGroup(self.config, lambda: self.client, self.settings.folder, self.location, self.me)
+        return self._group
 
     def check_plan(self, plan) -> None:
         """Refuse what Prolific cannot honour, and pay below Prolific's minimum, before anything is posted."""
@@ -184,8 +222,11 @@ class ProlificPlatform:
         self._filters(plan)
         self._check_pay(plan)
 
-    def _filters(self, plan) -> list[dict]:
-        """The study's filters: blocklists, approval rate, and the lab's own (`filters` setting)."""
+    def _filters(self, plan, *, ensure: bool = False) -> list[dict]:
+        """The study's filters: blocklists, approval rate, and the lab's own (`filters` setting).
+
+        `ensure`: create the participant group of `exclusion: group` if it is missing (only when
+        posting; the plan's check only looks)."""
         filters: list[dict] = []
         for requirement in plan.qualification_requirements:
             qualification = requirement.get("QualificationTypeId")
@@ -207,6 +248,7 @@ class ProlificPlatform:
         blocklist = sorted(set(getattr(plan, "blocklist_hits", None) or []))
         if blocklist:
             filters.append({"filter_id": "previous_studies_blocklist", "selected_values": blocklist})
+        filters.extend(self.group.filters(plan, ensure=ensure))
         filters.extend(dict(item) for item in self.config.filters)
         return filters
 
@@ -243,14 +285,18 @@ class ProlificPlatform:
             "external_study_url": url,
             "prolific_id_option": "url_parameters",
             "completion_codes": [
-                {"code": self.completion_code(plan), "code_type": "COMPLETED", "actions": [{"action": "MANUALLY_REVIEW"}]}
+                {
+                    "code": self.completion_code(plan),
+                    "code_type": "COMPLETED",
+                    "actions": [{"action": "MANUALLY_REVIEW"}, *self.group.code_actions()],
+                }
             ],
             "total_available_places": hit.assignments,
             "estimated_completion_time": minutes,
             "maximum_allowed_time": max(plan.duration // 60, minimum_allowed(minutes)),
             "reward": mapping.major_to_minor(plan.reward),
             "device_compatibility": list(self.config.devices),
-            "filters": self._filters(plan),
+            "filters": self._filters(plan, ensure=True),
             "metadata": f"babe-tasks experiment={plan.experiment} plan={plan.plan_id}",
         }
         if self.config.project_id:
@@ -302,19 +348,34 @@ class ProlificPlatform:
             self.client.patch(f"studies/{draft['id']}/", changes)
 
     def _publish(self, study: dict) -> dict:
+        """PUBLISH the draft. Prolific publishes asynchronously (the answer says PUBLISHING): the study
+        is posted either way; a short wait (`settling`) usually sees it ACTIVE, and one still
+        PUBLISHING after it is reported as "Publishing", never as a failure."""
         try:
-            return self.client.post(f"studies/{study['id']}/transition/", {"action": "PUBLISH"}, idempotent=True)
+            published = self.client.post(f"studies/{study['id']}/transition/", {"action": "PUBLISH"}, idempotent=True)
         except ProlificError:
             # A retried PUBLISH whose first attempt worked is refused as a transition: look.
-            now = self.client.get(f"studies/{study['id']}/")
-            if mapping.status_name(now.get("status")) == "UNPUBLISHED":
+            published = self._study(study["id"])
+            if mapping.status_name(published.get("status")) == "UNPUBLISHED":
                 raise
-            return now
+        if not isinstance(published, dict) or "id" not in published:
+            published = self._study(study["id"])
+        latest = [published]
+
+        def active() -> bool:
+            if mapping.status_name(latest[0].get("status")) != "PUBLISHING":
+                return True
+            latest[0] = self._study(study["id"])
+            return mapping.status_name(latest[0].get("status")) != "PUBLISHING"
+
+        self.settling.until(active)
+        return latest[0]
 
     def _study_named(self, internal_name: str) -> dict | None:
+        """The study of that `internal_name`, fetched in full (list items are `StudyShort`), or None."""
         for study in self.client.pages("studies/"):
             if study.get("internal_name") == internal_name:
-                return study
+                return self._study(study["id"])
         return None
 
     def find_plan_hits(self, plan_id: str) -> dict[int, HitInfo]:
@@ -324,7 +385,7 @@ class ProlificPlatform:
             note = study.get("internal_name") or ""
             match = _PLAN_INDEX.search(note)
             if prefix in note and match and mapping.status_name(study.get("status")) != "UNPUBLISHED":
-                found[int(match.group(1)) - 1] = self._hit(study)
+                found[int(match.group(1)) - 1] = self.get_hit(study["id"])
         return found
 
     def describe_plan(self, plan) -> list[str]:
@@ -340,11 +401,19 @@ class ProlificPlatform:
                 "unique      one place per participant in the whole experiment (earlier studies of the "
                 "experiment are blocklisted; --allow-repeat-workers to allow more)"
             )
+        if self.group.enabled:
+            lines.append(
+                f"group       participant group {self.group.name!r} of the workspace: whoever submits joins it"
+                + ("; its members cannot take part" if plan.unique_workers else "")
+            )
         return lines
 
     def describe_created(self, plan) -> list[str]:
         code = self.completion_code(plan)
+        studies = [hit.hit_id for hit in plan.hits if hit.hit_id]
         return [
+            # in full (a narrow terminal's table cuts ids): what babe-prolific participants --study takes
+            *(f"study id: {study_id}" for study_id in studies),
             f"completion code: {code}",
             f"completion URL (the experiment's prolificURL): {COMPLETION_URL.format(code=code)}",
             f"estimated time: {self.estimated_minutes(plan)} min; devices: {', '.join(self.config.devices)}",
@@ -370,23 +439,43 @@ class ProlificPlatform:
             raise
 
     def _counts(self, study_id: str) -> dict:
-        return self.client.get(f"studies/{study_id}/submissions/counts/") or {}
+        """How many submissions of the study are in each status, from its list (every page): Prolific
+        documents no counts endpoint. The list is kept for the step's next `iter_assignments` of the
+        study (status reads the counts, then the submissions), so it is read once, not twice."""
+        listed = list(self._submissions(study_id))
+        self._listed[study_id] = (time.monotonic(), listed)
+        counts: dict[str, int] = {}
+        for submission in listed:
+            status = mapping.status_name(submission.get("status"))
+            counts[status] = counts.get(status, 0) + 1
+        return counts
 
     def _hit(self, study: dict) -> HitInfo:
         return mapping.hit(study, self._counts(study["id"]), self.now())
 
     def get_hit(self, hit_id: str) -> HitInfo:
-        return self._hit(self._study(hit_id))
+        info = self._hit(self._study(hit_id))
+        self._settle_bonuses(hit_id)
+        return info
+
+    def _settle_bonuses(self, study_id: str) -> None:
+        """Confirm bonus pays Prolific accepted for the study (202) once its cost shows them: a
+        `status` after the pay settled finishes the journal's work (one request, only then)."""
+        if self._bonuses is None and not Journal.for_folder_exists(self.settings.folder):
+            return
+        self.bonuses.settle_study(study_id)
 
     def get_hit_details(self, hit_id: str) -> HitDetails:
         study = self._study(hit_id)
         return mapping.details(study, self._counts(hit_id), self.now())
 
     def find_experiment_hits(self, experiment: str) -> list[HitDetails]:
+        """The experiment's posted studies, each fetched in full: `status --sync` rebuilds plans from
+        them, and a list item (`StudyShort`) has no description, URL, times or filters."""
         head = annotation(experiment, "", 0, 1).split(" plan=", 1)[0] + " plan="
         now = self.now()
         found = [
-            mapping.details(study, self._counts(study["id"]), now)
+            mapping.details(self._study(study["id"]), self._counts(study["id"]), now)
             for study in self.client.pages("studies/")
             if (study.get("internal_name") or "").startswith(head) and mapping.status_name(study.get("status")) != "UNPUBLISHED"
         ]
@@ -444,7 +533,9 @@ class ProlificPlatform:
 
     def iter_assignments(self, hit_id: str, statuses: tuple[str, ...] | None = None) -> Iterator[AssignmentInfo]:
         wanted = set(statuses) if statuses else None
-        for submission in self._submissions(hit_id):
+        kept = self._listed.pop(hit_id, None)
+        listed = kept[1] if kept is not None and time.monotonic() - kept[0] < LISTING_KEPT else None
+        for submission in listed if listed is not None else self._submissions(hit_id):
             if not mapping.is_listed(submission):
                 continue
             info = mapping.assignment(submission, hit_id)
@@ -474,11 +565,28 @@ class ProlificPlatform:
         self.client.post(f"submissions/{assignment_id}/transition/", {"action": "APPROVE"}, idempotent=True)
         return True
 
+    @property
+    def approvals(self) -> Approvals:
+        with self._lock:
+            if self._approvals is None:
+                self._approvals = Approvals.for_folder(self.settings.folder)
+            return self._approvals
+
     def approve_many(self, assignment_ids: list[str], feedback: str | None = None) -> dict[str, bool | Exception]:
-        """Bulk-approve (≤ 1000 a request), then confirm each id's status from its study's list."""
+        """Bulk-approve (≤ 1000 a request), then confirm each id's status from its study's list.
+
+        Prolific processes a bulk approval asynchronously. What is still AWAITING REVIEW after a
+        short wait (`settling`) counts as approved now — Prolific accepted the request; the ledger
+        books it, `status` shows it approved once processed — and stays in `approvals`, so a re-run
+        answers it "already approved" instead of asking again. Only a status the approval cannot
+        reach (returned, rejected) is a failure.
+        """
         results: dict[str, bool | Exception] = {}
         studies: dict[str, set[str]] = {}
         todo: list[str] = []
+        now = self.now().timestamp()
+        asked = self.approvals.waiting(now)
+        settled: list[str] = []
         for submission_id in dict.fromkeys(assignment_ids):
             if submission_id not in self._seen:
                 try:
@@ -489,38 +597,52 @@ class ProlificPlatform:
             study_id, status = self._seen[submission_id]
             if status in ("APPROVED", "PARTIALLY APPROVED"):
                 results[submission_id] = False
-                continue
-            studies.setdefault(study_id, set()).add(submission_id)
-            todo.append(submission_id)
+                settled.append(submission_id)
+            elif status == "AWAITING REVIEW" and submission_id in asked:
+                results[submission_id] = False  # asked for by an earlier run; Prolific is processing it
+            else:
+                studies.setdefault(study_id, set()).add(submission_id)
+                todo.append(submission_id)
         for start in range(0, len(todo), BULK_APPROVE):
             chunk = todo[start : start + BULK_APPROVE]
+            self.approvals.request({i: self._seen[i][0] for i in chunk}, now)
             try:
                 self.client.post("submissions/bulk-approve/", {"submission_ids": chunk}, idempotent=True)
-            except OperationFailed as exc:
+            except BabeError as exc:
+                self.approvals.forget(chunk)  # not accepted (or not known to be): the next run asks again
+                if not isinstance(exc, OperationFailed):
+                    raise
                 for submission_id in chunk:
                     results[submission_id] = exc
         waiting = [i for i in todo if i not in results]
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while waiting:
-            statuses: dict[str, str] = {}
+        statuses: dict[str, str] = {}
+
+        def processed() -> bool:
+            nonlocal waiting
             for study_id, ids in studies.items():
-                if ids & set(waiting):
+                if ids.intersection(waiting):
                     for submission in self._submissions(study_id):
                         statuses[submission["id"]] = mapping.status_name(submission.get("status"))
-            still = []
-            for submission_id in waiting:
-                status = statuses.get(submission_id, "")
-                if status in ("APPROVED", "PARTIALLY APPROVED"):
-                    results[submission_id] = True
-                elif status == "AWAITING REVIEW" and time.monotonic() < deadline:
-                    still.append(submission_id)
-                else:
-                    results[submission_id] = OperationFailed(
-                        f"still {status or 'unlisted'} after the bulk approval; run approve again", "NotApproved"
-                    )
-            waiting = still
-            if waiting:
-                time.sleep(0.2)
+            waiting = [i for i in waiting if statuses.get(i) == "AWAITING REVIEW"]
+            return not waiting
+
+        if waiting:
+            self.settling.until(processed)
+        for submission_id in todo:
+            if submission_id in results:
+                continue
+            status = statuses.get(submission_id, "")
+            if status in ("APPROVED", "PARTIALLY APPROVED", "AWAITING REVIEW"):
+                results[submission_id] = True
+                if status != "AWAITING REVIEW":
+                    settled.append(submission_id)
+            else:
+                settled.append(submission_id)
+                results[submission_id] = OperationFailed(
+                    f"{status or 'unlisted'} after the bulk approval, which Prolific accepted; it cannot be approved now",
+                    "NotApproved",
+                )
+        self.approvals.forget(settled)
         return results
 
     def reject(self, assignment_id: str, reason: str) -> bool:
@@ -556,7 +678,9 @@ class ProlificPlatform:
         client = self.client  # outside the lock: building the client takes it too
         with self._lock:
             if self._bonuses is None:
-                self._bonuses = Bonuses(client, Journal.for_folder(self.settings.folder), self._submission, self._symbol)
+                self._bonuses = Bonuses(
+                    client, Journal.for_folder(self.settings.folder), self._submission, self._symbol, self.settling
+                )
             return self._bonuses
 
     def _symbol(self) -> str:

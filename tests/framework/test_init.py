@@ -117,7 +117,7 @@ def test_init_reads_config_deploy_js(exp, babe):
     assert Settings.build().target == "local"  # never spends by accident
 
 
-@pytest.mark.parametrize("method", ["debug", "directLink", "Prolific", "localServer"])
+@pytest.mark.parametrize("method", ["debug", "directLink", "localServer"])
 def test_init_warns_when_the_deploy_method_is_not_mturk(exp, babe, method):
     write(exp, "config/config_deploy.js", CONFIG_DEPLOY.replace('"MTurkSandbox"', f"'{method}'"))
     run = babe("init")
@@ -190,3 +190,47 @@ def test_an_unreadable_config_deploy_js_is_a_warning(exp, babe):
         "config/config_deploy.js has no `var config_deploy = {...}` that could be read: nothing was taken from it"
     ]
     assert run.err.startswith("warning: config/config_deploy.js has no")
+
+
+# -- the platform follows the page's deployMethod --------------------------------------------------------
+def test_a_prolific_page_makes_init_choose_platform_prolific(exp, babe, monkeypatch):
+    monkeypatch.delenv("BABE_PLATFORM", raising=False)
+    write(exp, "config/config_deploy.js", CONFIG_DEPLOY.replace('"MTurkSandbox"', '"Prolific"'))
+    run = babe("init", "--json")
+    assert run.code == 0 and run.err == "", run
+    result = run.json()
+    assert result["platform"] == "prolific" and result["warnings"] == []
+    assert result["platform_reason"] == "deployMethod Prolific in config_deploy.js sends participants back to Prolific"
+    text = (exp / "invoke.yaml").read_text()
+    assert re.search(r"^  platform: prolific$", text, flags=re.M), text
+    assert Settings.build().platform == "prolific" and Settings.build().target == "local"
+    (exp / "invoke.yaml").unlink()
+    shown = babe("init")
+    assert "platform prolific: deployMethod Prolific in config_deploy.js sends participants back to Prolific" in shown.out
+    assert "Next: babe-prolific code" in shown.out
+
+
+@pytest.mark.parametrize("method", ["MTurk", "MTurkSandbox"])
+def test_an_mturk_page_keeps_platform_mturk(exp, babe, monkeypatch, method):
+    monkeypatch.delenv("BABE_PLATFORM", raising=False)
+    write(exp, "config/config_deploy.js", CONFIG_DEPLOY.replace('"MTurkSandbox"', f'"{method}"'))
+    run = babe("init")
+    assert run.code == 0 and run.err == "", run
+    assert f"platform mturk: deployMethod {method} in config_deploy.js is not Prolific's (default mturk)" in run.out
+    assert not re.search(r"^  platform:", (exp / "invoke.yaml").read_text(), flags=re.M)
+    assert Settings.build().platform == "mturk"
+
+
+def test_a_platform_already_chosen_wins_over_the_page(exp, babe, monkeypatch):
+    """A kept invoke.yaml is never edited, and BABE_PLATFORM is the lab's choice: the page is judged instead."""
+    monkeypatch.delenv("BABE_PLATFORM", raising=False)
+    write(exp, "config/config_deploy.js", CONFIG_DEPLOY.replace('"MTurkSandbox"', '"Prolific"'))
+    (exp / "invoke.yaml").write_text("babe:\n  title: Mine\n")
+    kept = babe("init", "--json")
+    assert kept.json()["platform"] == "mturk" and (exp / "invoke.yaml").read_text() == "babe:\n  title: Mine\n"
+    assert "set platform: prolific in invoke.yaml" in kept.err
+    (exp / "invoke.yaml").unlink()
+    monkeypatch.setenv("BABE_PLATFORM", "mturk")
+    chosen = babe("init", "--json")
+    assert chosen.json()["platform"] == "mturk" and chosen.json()["platform_reason"] == "BABE_PLATFORM is mturk"
+    assert not re.search(r"^  platform:", (exp / "invoke.yaml").read_text(), flags=re.M)

@@ -40,7 +40,8 @@ def _with_store(state_path, action):
 
 
 def advance_clock(state_path: str | Path | None, seconds: float) -> dict:
-    """Move the shared clock forward (time-outs and 21-day auto-approvals happen); `{"now", "offset"}`."""
+    """Move the shared clock forward (due asynchronous work settles, time-outs and 21-day
+    auto-approvals happen); `{"now", "offset"}`."""
     from .submissions import tick
 
     def run(store):
@@ -66,6 +67,7 @@ def stats(state_path: str | Path | None) -> dict:
 
 
 def configure_account(state_path: str | Path | None, *, refused_token: str | None = None, **settings) -> dict:
-    """Set currency_code, balance (minor units), fees_percentage, vat_percentage,
-    minimum_reward_per_hour, and/or a token the server refuses (401)."""
+    """Set currency_code, balance (minor units), fees_percentage and vat_percentage (percents),
+    minimum_reward_per_hour, settle_seconds (how long asynchronous work takes; 0 settles at once),
+    and/or a token the server refuses (401). With no settings, answers the account as it is."""
     return _with_store(state_path, lambda store: store.configure(refused_token=refused_token, **settings))

@@ -10,17 +10,20 @@ service does not have (clock, participants, payments, account, faults, stats) â€
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from . import bonuses, money, studies, submissions
+from . import conformance
 from .errors import AUTH, METHOD, NOT_FOUND, SERVER, ApiError
 from .faults import Injector, from_environment, injector
 from .store import Store
@@ -57,9 +60,12 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 class LocalProlific:
     """The WSGI app over one state file."""
 
-    def __init__(self, state_path: str | Path | None = None, *, faults: str | Injector | None = None):
+    def __init__(self, state_path: str | Path | None = None, *, faults: str | Injector | None = None, conform: bool | None = None):
         self.store = Store(state_path)
         self.faults: Injector | None = injector(faults) if faults is not None else from_environment()
+        #: Check every answer against the published API (a non-conforming one becomes a 500);
+        #: None reads BABE_PROLIFIC_CONFORM, which the test suite sets.
+        self.conform = conform if conform is not None else os.environ.get("BABE_PROLIFIC_CONFORM", "").strip().lower() in ("1", "true", "yes")
 
     def close(self) -> None:
         self.store.close()
@@ -107,7 +113,9 @@ class LocalProlific:
             request = _request(environ, sub)
             self._authenticate(request)
             submissions.tick(self.store)
+            webhooks.on_request(self.store)
             handler, ident, name = _match(method, sub)
+            self._refuse_what_the_spec_forbids(environ, request, sub)
             status, payload = handler(self, request, ident)
             answer = _encode_payload(status, payload)
         except ApiError as error:
@@ -115,8 +123,37 @@ class LocalProlific:
         except Exception:  # noqa: BLE001 - a bug: a 500 in Prolific's shape, never a hung client
             traceback.print_exc(file=sys.stderr)
             answer = encode_error(ApiError(500, "The local Prolific failed on this request (see its log).", code=SERVER))
+        if self.conform:
+            answer = self._conforming(method, sub, answer)
         self._count(name, answer[0])
         return answer
+
+    @staticmethod
+    def _refuse_what_the_spec_forbids(environ: dict, request: Request, sub: str) -> None:
+        """A 400 per field for what the published schema forbids; the handler judges the rest."""
+        length = environ.get("CONTENT_LENGTH") or "0"
+        sent = request.body if length.isdigit() and int(length) > 0 else None
+        problems = conformance.request_problems(request.method, sub, request.query, sent)
+        if problems:
+            raise ApiError(400, problems)
+
+    @staticmethod
+    def _conforming(method: str, sub: str, answer: tuple[int, list[tuple[str, str]], bytes]) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The answer, or a loud 500 naming why it is not one the published API allows."""
+        status, headers, raw = answer
+        kind = next((value for key, value in headers if key.lower() == "content-type"), None)
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw) if (kind or "").startswith("application/json") else raw.decode()
+            except ValueError:
+                body = raw.decode(errors="replace")
+        problems = conformance.response_problems(method, sub, status, body, kind)
+        if not problems:
+            return answer
+        print(f"local Prolific: {method} {API}{sub} answered {status} outside the published API:", *problems, sep="\n  ", file=sys.stderr)
+        detail = f"The local Prolific's {status} answer does not conform to Prolific's published API: " + "; ".join(problems)
+        return encode_error(ApiError(500, detail, code=SERVER))
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
@@ -210,14 +247,25 @@ def _request(environ: dict, path: str) -> Request:
     )
 
 
+class Text(str):
+    """An answer that is not JSON (a CSV export): the text and its content type."""
+
+    def __new__(cls, text: str, content_type: str):
+        made = super().__new__(cls, text)
+        made.content_type = content_type
+        return made
+
+
 def _encode_payload(status: int, payload: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """JSON, as Prolific answers; a plain `str` is a JSON string (bulk-approve, pay), a `Text` is sent as it is."""
     if payload is None:
         return status, [("Content-Length", "0")], b""
-    if isinstance(payload, str):
+    if isinstance(payload, Text):
         body = payload.encode()
-        return status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body
+        return status, [("Content-Type", payload.content_type), ("Content-Length", str(len(body)))], body
     body = json.dumps(payload).encode()
-    return status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body
+    extra = list(getattr(payload, "extra_headers", ()))  # e.g. X-Hook-Secret (webhooks.Headed)
+    return status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *extra], body
 
 
 def encode_error(error: ApiError) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -227,19 +275,23 @@ def encode_error(error: ApiError) -> tuple[int, list[tuple[str, str]], bytes]:
 # -- the researcher API ---------------------------------------------------------------------------
 @route("GET", "/users/me/")
 def _me(app: LocalProlific, request: Request, _: str | None):
+    """The spec's User (`id`, `email`) and undocumented extras real accounts carry: `name`,
+    `currency_code`, `balance`/`available_balance` (minor units), `fees_percentage` and
+    `vat_percentage` as fractions (0.3333, as Prolific's objects carry them), the account's
+    `minimum_reward_per_hour` and `current_workspace_id` (docs/localprolific.md)."""
+    hundred = Decimal(100)
     with app.store.read() as tx:
         available = Store.balance(tx)
         locked = _locked(tx)
         return 200, {
             "id": Store.meta(tx, "user_id"),
-            "name": "Local Researcher",
             "email": "researcher@localhost",
-            "user_type": "researcher",
+            "name": "Local Researcher",
             "currency_code": Store.meta(tx, "currency_code"),
             "balance": available + locked.total,
             "available_balance": available,
-            "fees_percentage": float(Store.percentage(tx, "fees_percentage")),
-            "vat_percentage": float(Store.percentage(tx, "vat_percentage")),
+            "fees_percentage": float(Store.percentage(tx, "fees_percentage") / hundred),
+            "vat_percentage": float(Store.percentage(tx, "vat_percentage") / hundred),
             "minimum_reward_per_hour": int(Store.meta(tx, "minimum_reward_per_hour")),
             "current_workspace_id": Store.meta(tx, "workspace_id"),
         }
@@ -260,7 +312,10 @@ def _locked(tx) -> money.Charge:
 def _balance(app: LocalProlific, request: Request, workspace_id: str | None):
     with app.store.read() as tx:
         if workspace_id != Store.meta(tx, "workspace_id"):
-            raise ApiError(404, f"Workspace {workspace_id} was not found.", code=NOT_FOUND)
+            other = workspaces.empty_balance(tx, workspace_id)  # a workspace made later: its own, empty wallet
+            if other is None:
+                raise ApiError(404, f"Workspace {workspace_id} was not found.", code=NOT_FOUND)
+            return 200, other
         available = Store.balance(tx)
         locked = _locked(tx)
         return 200, {
@@ -273,19 +328,34 @@ def _balance(app: LocalProlific, request: Request, workspace_id: str | None):
 
 route("POST", "/studies/")(lambda app, request, _: studies.create(app.store, request.body))
 route("GET", "/studies/")(lambda app, request, _: studies.list_all(app.store, request))
+route("GET", "/projects/{id}/studies/")(lambda app, request, ident: studies.list_all(app.store, request, project=ident))
 route("GET", "/studies/{id}/")(lambda app, request, ident: studies.get(app.store, ident))
 route("PATCH", "/studies/{id}/")(lambda app, request, ident: studies.patch(app.store, ident, request.body))
 route("DELETE", "/studies/{id}/")(lambda app, request, ident: studies.delete(app.store, ident))
 route("POST", "/studies/{id}/transition/")(lambda app, request, ident: studies.transition(app.store, ident, request.body))
+route("POST", "/studies/{id}/clone/")(lambda app, request, ident: studies.clone(app.store, ident, request.body))
+route("GET", "/studies/{id}/export/")(lambda app, request, ident: studies.export(app.store, ident, request))
+route("POST", "/study/{id}/test-study")(lambda app, request, ident: studies.test_study(app.store, ident, request.body, request.base_url))
 route("GET", "/studies/{id}/submissions/")(lambda app, request, ident: submissions.list_for_study(app.store, ident, request))
-route("GET", "/studies/{id}/submissions/counts/")(lambda app, request, ident: submissions.counts(app.store, ident))
-route("GET", "/studies/{id}/cost/")(lambda app, request, ident: studies.cost(app.store, ident))
+route("GET", "/studies/{id}/cost/")(lambda app, request, ident: studies.cost(app.store, ident, request))
+route("POST", "/studies/{id}/calculate-screen-out-payment/")(lambda app, request, ident: submissions.screen_out_payment(app.store, ident, request.body))
+route("POST", "/studies/{id}/screen-out-submissions/")(lambda app, request, ident: submissions.screen_out(app.store, ident, request.body))
 route("POST", "/study-cost-calculator/")(lambda app, request, _: studies.calculator(app.store, request.body))
+route("GET", "/submissions/")(lambda app, request, _: submissions.list_all(app.store, request))
 route("POST", "/submissions/bulk-approve/")(lambda app, request, _: submissions.bulk_approve(app.store, request.body))
 route("POST", "/submissions/bonus-payments/")(lambda app, request, _: bonuses.setup(app.store, request.body))
 route("GET", "/submissions/{id}/")(lambda app, request, ident: submissions.get(app.store, ident))
 route("POST", "/submissions/{id}/transition/")(lambda app, request, ident: submissions.transition(app.store, ident, request.body))
-route("POST", "/bulk-bonus-payments/{id}/pay/")(lambda app, request, ident: bonuses.pay(app.store, ident))
+route("POST", "/submissions/{id}/request-return/")(lambda app, request, ident: submissions.request_return(app.store, ident, request.body))
+route("POST", "/bulk-bonus-payments/{id}/pay/")(lambda app, request, _ident: bonuses.pay(app.store, _ident))
+
+# Workspaces and projects, participant groups, study collections, messages and hooks: each module
+# registers its own routes (imported here, after `route` exists).
+from . import workspaces  # noqa: E402,F401
+from . import groups  # noqa: E402,F401
+from . import collections as study_collections  # noqa: E402,F401
+from . import messages  # noqa: E402,F401
+from . import webhooks  # noqa: E402
 
 
 # -- the private routes -----------------------------------------------------------------------------
@@ -373,9 +443,10 @@ def stats(store: Store, faults: Injector | None = None) -> dict:
     return {"calls": calls, "by_status": by_status, "faults": faults.counts() if faults else None}
 
 
-def make_app(state_path: str | Path | None = None, *, faults: str | Injector | None = None) -> LocalProlific:
+def make_app(state_path: str | Path | None = None, *, faults: str | Injector | None = None, conform: bool | None = None) -> LocalProlific:
     """The WSGI app over `state_path` (default: `BABE_PROLIFIC_STATE` or `.babe/prolific.sqlite`).
 
-    `faults` is a spec string (see faults.py); None reads `BABE_PROLIFIC_FAULTS`.
+    `faults` is a spec string (see faults.py); None reads `BABE_PROLIFIC_FAULTS`. `conform`
+    checks every answer against the published API; None reads `BABE_PROLIFIC_CONFORM`.
     """
-    return LocalProlific(state_path, faults=faults)
+    return LocalProlific(state_path, faults=faults, conform=conform)

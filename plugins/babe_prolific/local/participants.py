@@ -45,8 +45,14 @@ def _participant_id(rng: random.Random) -> str:
     return f"{rng.getrandbits(96):024x}"
 
 
-def _eligible(tx, data: dict, participant_id: str) -> str | None:
-    """Why this participant cannot take the study, or None."""
+def _eligible(tx, data: dict, participant_id: str, study_id: str | None = None) -> str | None:
+    """Why this participant cannot take the study, or None (participant groups, collections and
+    eligibility requirements are eligibility.py's)."""
+    from .eligibility import refusal
+
+    reason = refusal(tx, data, participant_id, study_id)
+    if reason:
+        return reason
     for item in data.get("filters", []):
         if item.get("filter_id") == "previous_studies_blocklist":
             listed = list(item.get("selected_values", []))
@@ -200,7 +206,7 @@ def _visit(store, study_id, participant_id, outcome, rng, client, post_to, lose,
         elif tx.execute("SELECT 1 FROM submissions WHERE study_id = ? AND participant_id = ?", (study_id, participant_id)).fetchone():
             record["reason"] = "already took part"
         else:
-            record["reason"] = _eligible(tx, data, participant_id)
+            record["reason"] = _eligible(tx, data, participant_id, study_id)
         if record["reason"]:
             return record
         now = Store.now(tx)

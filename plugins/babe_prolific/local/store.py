@@ -74,6 +74,19 @@ CREATE TABLE IF NOT EXISTS bonus_payments (
     vat INTEGER NOT NULL,
     paid_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS return_requests (
+    submission_id TEXT PRIMARY KEY,
+    requested_at REAL NOT NULL,
+    reasons TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    due REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_by_due ON pending (due);
 CREATE TABLE IF NOT EXISTS calls (
     route TEXT NOT NULL,
     status INTEGER NOT NULL,
@@ -89,13 +102,15 @@ DEFAULT_ACCOUNT = {
     "fees_percentage": "33.33",
     "vat_percentage": "0",
     "minimum_reward_per_hour": "800",  # minor units per hour: $8.00 (Prolific's USD minimum)
+    "settle_seconds": "3",  # how long publishing, bulk approval and bonus payment take (pending.py)
     "user_id": "5f0c0ffee0000000000000a1",
     "workspace_id": "5f0c0ffee0000000000000b2",
     "clock_offset": "0",
 }
 
 #: Settings that may be changed after creation, with the parser that checks each.
-ACCOUNT_FIELDS = ("currency_code", "balance", "fees_percentage", "vat_percentage", "minimum_reward_per_hour")
+ACCOUNT_FIELDS = ("currency_code", "balance", "fees_percentage", "vat_percentage", "minimum_reward_per_hour", "settle_seconds")
+SETTLE_ENV = "BABE_PROLIFIC_SETTLE_SECONDS"
 CURRENCIES = {"USD": "$", "GBP": "£", "EUR": "€"}
 
 
@@ -120,7 +135,12 @@ class Store(StateFile):
         return (SCHEMA,)
 
     def initial_meta(self) -> Iterable[tuple[str, str]]:
-        return DEFAULT_ACCOUNT.items()
+        """The defaults, with `BABE_PROLIFIC_SETTLE_SECONDS` read once, when the state is created."""
+        settle = os.environ.get(SETTLE_ENV)
+        account = dict(DEFAULT_ACCOUNT)
+        if settle:
+            account["settle_seconds"] = _check_setting("settle_seconds", settle)
+        return account.items()
 
     # -- the account -----------------------------------------------------------------------------
     @classmethod
@@ -145,8 +165,9 @@ class Store(StateFile):
         return bool(digest) and hashlib.sha256(token.encode()).hexdigest() == digest
 
     def configure(self, *, refused_token: str | None = None, **settings) -> dict:
-        """Change the account (currency_code, balance in minor units, fees_percentage,
-        vat_percentage, minimum_reward_per_hour) and/or the token the server refuses."""
+        """Change the account (currency_code, balance in minor units, fees_percentage and
+        vat_percentage as percents, minimum_reward_per_hour, settle_seconds) and/or the token the
+        server refuses."""
         unknown = set(settings) - set(ACCOUNT_FIELDS)
         if unknown:
             raise ValueError(f"unknown account setting(s) {', '.join(sorted(unknown))}; known: {', '.join(ACCOUNT_FIELDS)}")
@@ -173,9 +194,15 @@ def _check_setting(key: str, value) -> str:
             raise ValueError(f"{key} must be a whole number of minor units (cents/pence), 0 or more")
         return str(value)
     try:
+        if isinstance(value, bool):
+            raise InvalidOperation
         number = Decimal(str(value))
     except InvalidOperation:
         raise ValueError(f"{key} {value!r} is not a number") from None
+    if key == "settle_seconds":
+        if not number.is_finite() or number < 0:
+            raise ValueError("settle_seconds must be a number of seconds, 0 or more")
+        return str(number)
     if not (0 <= number <= 100):
         raise ValueError(f"{key} must be between 0 and 100")
     return str(number)

@@ -1,6 +1,7 @@
 """Studies: drafts, publishing, places, the status machine and the money each study locks.
 
-The status follows the reference's table: UNPUBLISHED –PUBLISH→ ACTIVE, ACTIVE –PAUSE→ PAUSED,
+The status follows the reference's table: UNPUBLISHED –PUBLISH→ PUBLISHING, which becomes ACTIVE
+when the publication settles (`pending.py`: asynchronous, as on Prolific), ACTIVE –PAUSE→ PAUSED,
 PAUSED –START→ ACTIVE, ACTIVE/PAUSED/AWAITING REVIEW –STOP→ COMPLETED; an active study turns
 AWAITING REVIEW when its finished submissions fill the places and COMPLETED once all of them are
 reviewed; a rejection or a return re-opens a place; more places make a completed study active again.
@@ -14,11 +15,14 @@ code path can leave status and money disagreeing.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import sqlite3
 
-from . import money, validation
-from .errors import FUNDS, ApiError, bad_transition, not_found
+from . import money, pending, validation
+from .errors import FUNDS, ApiError, bad_transition, invalid, not_found
 from .paging import page
 from .store import Store, iso, new_id
 
@@ -39,7 +43,7 @@ HOLDING = ("RESERVED", "ACTIVE", "AWAITING REVIEW", "APPROVED", "PARTIALLY APPRO
 FINISHED = ("AWAITING REVIEW", "APPROVED", "PARTIALLY APPROVED")
 
 TRANSITIONS = {
-    ("UNPUBLISHED", "PUBLISH"): "ACTIVE",
+    ("UNPUBLISHED", "PUBLISH"): "PUBLISHING",
     ("ACTIVE", "PAUSE"): "PAUSED",
     ("PAUSED", "START"): "ACTIVE",
     ("ACTIVE", "STOP"): "COMPLETED",
@@ -47,6 +51,11 @@ TRANSITIONS = {
     ("AWAITING REVIEW", "STOP"): "COMPLETED",
 }
 ACTIONS = ("PUBLISH", "PAUSE", "START", "STOP")
+#: What `GET /studies/?state=` takes (the spec's enum; PUBLISHING included, as Prolific has it).
+STATES = ("ACTIVE", "PAUSED", "UNPUBLISHED", "PUBLISHING", "COMPLETED", "AWAITING REVIEW", "UNKNOWN", "SCHEDULED")
+#: The members of a study list item (the spec's StudyShort).
+SHORT = ("id", "name", "internal_name", "status", "study_type", "total_available_places", "places_taken",
+         "number_of_submissions", "reward", "total_cost", "published_at", "publish_at", "date_created")
 
 
 def load(tx: sqlite3.Connection, study_id: str) -> sqlite3.Row:
@@ -71,6 +80,10 @@ def unit(data: dict) -> money.Charge:
 
 
 def render(tx: sqlite3.Connection, row: sqlite3.Row) -> dict:
+    """The full Study: every field the researcher set, then what Prolific derives. Beside the
+    spec's members it carries `date_created`, `published_at`, `places_taken`, `number_of_submissions`,
+    `total_cost` (StudyShort's), `study_type`, `publish_at`, and the undocumented `completed_at` and
+    `currency_code` (docs/localprolific.md)."""
     data = json.loads(row["data"])
     counts = tally(tx, row["id"])
     public = {k: v for k, v in data.items() if not k.startswith("_")}
@@ -79,7 +92,9 @@ def render(tx: sqlite3.Connection, row: sqlite3.Row) -> dict:
         "id": row["id"],
         **public,
         "status": row["status"],
+        "study_type": "SINGLE",
         "date_created": iso(data["_created"]),
+        "publish_at": None,
         "published_at": iso(data.get("_published")),
         "completed_at": iso(data.get("_completed")),
         "places_taken": sum(counts[s] for s in HOLDING),
@@ -87,6 +102,12 @@ def render(tx: sqlite3.Connection, row: sqlite3.Row) -> dict:
         "total_cost": price.times(data["total_available_places"]).total,
         "currency_code": Store.meta(tx, "currency_code"),
     }
+
+
+def render_short(tx: sqlite3.Connection, row: sqlite3.Row) -> dict:
+    """A study list item: StudyShort's members only (a client wanting more fetches the study)."""
+    full = render(tx, row)
+    return {key: full[key] for key in SHORT if key in full}
 
 
 def _save(tx: sqlite3.Connection, study_id: str, status: str, stopped: bool, funded: int, data: dict) -> None:
@@ -111,7 +132,7 @@ def refresh(tx: sqlite3.Connection, study_id: str, *, status: str | None = None,
     places = data["total_available_places"]
     if stopped:
         status = "COMPLETED"
-    elif status != "PAUSED":
+    elif status not in ("PAUSED", "PUBLISHING"):
         if sum(counts[s] for s in FINISHED) >= places:
             status = "AWAITING REVIEW" if counts["AWAITING REVIEW"] else "COMPLETED"
         else:
@@ -154,9 +175,31 @@ def get(store: Store, study_id: str) -> tuple[int, dict]:
         return 200, render(tx, load(tx, study_id))
 
 
-def list_all(store: Store, request) -> tuple[int, dict]:
+def _states(text: str) -> list[str]:
+    """`ACTIVE`, `active` or the description's `(active|published|...)` form; 400 otherwise."""
+    wanted = [part.strip().upper().replace("_", " ") for part in re.split(r"[|,]", text.strip().strip("()")) if part.strip()]
+    unknown = [w for w in wanted if w not in STATES]
+    if unknown or not wanted:
+        raise invalid("state", f"Must be one of {', '.join(STATES)} (or several as (ACTIVE|PAUSED)).")
+    return wanted
+
+
+def list_all(store: Store, request, *, project: str | None = None) -> tuple[int, dict]:
+    """`GET /studies/` (`?state=`), or a project's studies: StudyShort items, newest last."""
+    where, args = [], []
+    if request.query.get("state"):
+        states = _states(request.query["state"])
+        where.append(f"status IN ({','.join('?' * len(states))})")
+        args += states
+    if project is not None:
+        # A study whose body named no project is in the account's default project (tables.py).
+        from .tables import DEFAULT_PROJECT_ID
+
+        where.append(f"COALESCE(json_extract(data, '$.project'), '{DEFAULT_PROJECT_ID}') = ?")
+        args.append(project)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
     with store.read() as tx:
-        return 200, page(tx, request, "SELECT COUNT(*) FROM studies", "SELECT * FROM studies", (), lambda row: render(tx, row))
+        return 200, page(tx, request, f"SELECT COUNT(*) FROM studies{clause}", f"SELECT * FROM studies{clause}", tuple(args), lambda row: render_short(tx, row))
 
 
 def patch(store: Store, study_id: str, body) -> tuple[int, dict]:
@@ -179,7 +222,7 @@ def delete(store: Store, study_id: str) -> tuple[int, None]:
         if row["status"] != "UNPUBLISHED":
             raise bad_transition(f"Only unpublished studies can be deleted; this one is {row['status']}.")
         tx.execute("DELETE FROM studies WHERE id = ?", (study_id,))
-    return 204, None
+    return 200, None  # the spec's answer (no body), not the 204 a REST habit would suggest
 
 
 def transition(store: Store, study_id: str, body) -> tuple[int, dict]:
@@ -194,12 +237,27 @@ def transition(store: Store, study_id: str, body) -> tuple[int, dict]:
             raise bad_transition(f"Cannot {action} a study that is {status}.")
         data = json.loads(row["data"])
         if action == "PUBLISH":
-            _check_minimum_pay(tx, data)
-            price = money.account_charge(tx, data["reward"])
-            data["_unit"] = [price.amount, price.fees, price.vat]
-            data["_published"] = Store.now(tx)
-        refresh(tx, study_id, status=target, stopped=action == "STOP", data=data)
+            _publish(tx, study_id, data)
+        else:
+            refresh(tx, study_id, status=target, stopped=action == "STOP", data=data)
         return 200, render(tx, load(tx, study_id))
+
+
+def _publish(tx: sqlite3.Connection, study_id: str, data: dict) -> None:
+    """Lock the money now (refused without funds), go PUBLISHING, and become ACTIVE when settled."""
+    _check_minimum_pay(tx, data)
+    price = money.account_charge(tx, data["reward"])
+    data["_unit"] = [price.amount, price.fees, price.vat]
+    data["_published"] = Store.now(tx)
+    refresh(tx, study_id, status="PUBLISHING", stopped=False, data=data)
+    pending.schedule(tx, "publish", study_id)
+
+
+@pending.handles("publish")
+def _published(tx: sqlite3.Connection, study_id: str, payload: dict) -> None:
+    row = tx.execute("SELECT status FROM studies WHERE id = ?", (study_id,)).fetchone()
+    if row is not None and row["status"] == "PUBLISHING":
+        refresh(tx, study_id, status="ACTIVE")
 
 
 def _check_minimum_pay(tx: sqlite3.Connection, data: dict) -> None:
@@ -212,27 +270,42 @@ def _check_minimum_pay(tx: sqlite3.Connection, data: dict) -> None:
         )
 
 
-def cost(store: Store, study_id: str) -> tuple[int, dict]:
-    """What the study costs so far: the places locked (rewards, fees, tax) and the bonuses paid."""
+def _amounts(charge: money.Charge, currency: str) -> dict:
+    return {
+        "rewards": {"amount": charge.amount, "currency": currency},
+        "fees": {"amount": charge.fees, "currency": currency},
+        "tax": {"amount": charge.vat, "currency": currency},
+    }
+
+
+def cost(store: Store, study_id: str, request) -> tuple[int, dict]:
+    """StudyTotalCost: the places locked now (`?is_projected=true`: every place, as if all were
+    taken) and the bonuses paid (projected: also those whose payment has not settled yet)."""
+    projected = str(request.query.get("is_projected", "false")).lower() == "true"
     with store.read() as tx:
         row = load(tx, study_id)
         data = json.loads(row["data"])
+        currency = Store.meta(tx, "currency_code")
         price = unit(data) if "_unit" in data else money.account_charge(tx, data["reward"])
-        places = price.times(row["funded_places"] if row["status"] != "UNPUBLISHED" else data["total_available_places"])
+        counted = data["total_available_places"] if projected or row["status"] == "UNPUBLISHED" else row["funded_places"]
+        places = price.times(counted)
         b = tx.execute(
             "SELECT COALESCE(SUM(amount),0), COALESCE(SUM(fees),0), COALESCE(SUM(vat),0) FROM bonus_payments WHERE study_id = ?",
             (study_id,),
         ).fetchone()
         bonuses = money.Charge(b[0], b[1], b[2])
-        return 200, {
-            "currency_code": Store.meta(tx, "currency_code"),
-            "rewards": {"rewards": places.amount, "fees": places.fees, "tax": places.vat, "total": places.total},
-            "bonuses": {"rewards": bonuses.amount, "fees": bonuses.fees, "tax": bonuses.vat, "total": bonuses.total},
-            "total_cost": places.total + bonuses.total,
-        }
+        if projected:
+            for waiting in pending.waiting(tx, "bonus"):
+                setup = tx.execute("SELECT * FROM bonus_setups WHERE id = ? AND study_id = ?", (waiting["ref"], study_id)).fetchone()
+                if setup is not None:
+                    bonuses = bonuses + money.Charge(setup["amount"], setup["fees"], setup["vat"])
+        rewards = _amounts(places, currency)
+        rewards.update(rep_sample_fees={"amount": 0, "currency": currency}, rep_sample_tax={"amount": 0, "currency": currency})
+        return 200, {"rewards": rewards, "bonuses": _amounts(bonuses, currency)}
 
 
 def calculator(store: Store, body) -> tuple[int, dict]:
+    """StudyCostResponse's `total_cost`, with the undocumented break-down `rewards`, `fees`, `vat`."""
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")
     errors: dict[str, list[str]] = {}
@@ -245,3 +318,78 @@ def calculator(store: Store, body) -> tuple[int, dict]:
     with store.read() as tx:
         total = money.account_charge(tx, body["reward"]).times(body["total_available_places"])
     return 200, {"total_cost": total.total, "rewards": total.amount, "fees": total.fees, "vat": total.vat}
+
+
+# -- copies of a study ----------------------------------------------------------------------------
+def _copy(tx: sqlite3.Connection, source: dict, **changes) -> str:
+    data = {k: v for k, v in source.items() if not k.startswith("_")}
+    data.update(changes)
+    data["_created"] = Store.now(tx)
+    study_id = new_id()
+    tx.execute("INSERT INTO studies (id, status, data) VALUES (?, 'UNPUBLISHED', ?)", (study_id, json.dumps(data)))
+    return study_id
+
+
+def clone(store: Store, study_id: str, body) -> tuple[int, dict]:
+    """A new draft with the same settings; unless `block_previous_participants` is false, the
+    original's participants are blocked through `previous_studies_blocklist` (as Prolific does)."""
+    body = body if isinstance(body, dict) else {}
+    block = body.get("block_previous_participants", True)
+    if not isinstance(block, bool):
+        raise invalid("block_previous_participants", "Must be a boolean.")
+    with store.write() as tx:
+        source = json.loads(load(tx, study_id)["data"])
+        filters = [dict(f) for f in source.get("filters") or []]
+        if block:
+            listed = next((f for f in filters if f.get("filter_id") == "previous_studies_blocklist"), None)
+            if listed is None:
+                filters.append({"filter_id": "previous_studies_blocklist", "selected_values": [study_id]})
+            elif study_id not in listed["selected_values"]:
+                listed["selected_values"] = [*listed["selected_values"], study_id]
+        copy_id = _copy(tx, source, filters=filters)
+        return 200, render(tx, load(tx, copy_id))
+
+
+def test_study(store: Store, study_id: str, body, base_url: str) -> tuple[int, dict]:
+    """A one-place copy of a draft for one participant (or a participant group), published."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    person, group = body.get("target_participant_id"), body.get("target_participant_group_id")
+    if (person is None) == (group is None) or not isinstance(person or group, str):
+        raise ApiError(400, {"target_participant_id": ["Give exactly one of target_participant_id or target_participant_group_id."]})
+    with store.write() as tx:
+        row = load(tx, study_id)
+        if row["status"] != "UNPUBLISHED":
+            raise bad_transition(f"A test study is made from a draft; this study is {row['status']}.")
+        source = json.loads(row["data"])
+        allow = {"filter_id": "custom_allowlist", "selected_values": [person]} if person else {
+            "filter_id": "participant_group_allowlist", "selected_values": [group]}
+        copy_id = _copy(tx, source, name=f"[TEST] {source['name']}", total_available_places=1,
+                        filters=[*(source.get("filters") or []), allow])
+        _publish(tx, copy_id, json.loads(load(tx, copy_id)["data"]))
+    return 200, {"study_id": copy_id, "study_url": f"{base_url}/studies/{copy_id}"}
+
+
+EXPORT_COLUMNS = ("Submission id", "Participant id", "Status", "Started at", "Completed at", "Time taken", "Completion code")
+
+
+def export(store: Store, study_id: str, request) -> tuple[int, object]:
+    """The study's submissions as CSV (no prescreening answers: the local participants have none),
+    or with `?method=EMAIL` the promise of an e-mail."""
+    method = request.query.get("method")
+    if method not in (None, "", "EMAIL"):
+        raise invalid("method", "Must be EMAIL (or left out for the CSV itself).")
+    with store.read() as tx:
+        load(tx, study_id)
+        if method == "EMAIL":
+            return 200, {"status": "Your export should arrive shortly."}
+        rows = tx.execute("SELECT * FROM submissions WHERE study_id = ? ORDER BY seq", (study_id,)).fetchall()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for r in rows:
+        taken = None if r["completed_at"] is None else round(r["completed_at"] - r["started_at"])
+        writer.writerow([r["id"], r["participant_id"], r["status"], iso(r["started_at"]), iso(r["completed_at"]) or "", "" if taken is None else taken, r["study_code"] or ""])
+    from .app import Text
+
+    return 200, Text(out.getvalue(), "text/csv; charset=utf-8")

@@ -1,17 +1,20 @@
 """Prolific's rules for what a researcher may send, checked before anything is stored.
 
 A request is either applied whole or refused whole with every problem named per field (the real
-API's `{"field": ["message"]}` detail), so a client never leaves half a study behind. The rules
-are the ones the reference lists: required fields, rewards in integer minor units, a maximum
-allowed time of at least 2 + 2·est + 2·√est minutes, the completion codes' shape, what may change
-after publishing, rejection messages of 100+ characters with a known category, bulk approvals of
-at most 1000, bonus CSVs of at most 200 rows in decimal major units.
+API's `{"field": ["message"]}` detail), so a client never leaves half a study behind. Everything
+the published CreateStudy documents is accepted (free-text code types, researcher codes, custom
+screening, the deprecated eligibility requirements...) and what it does not document is ignored, as
+Prolific ignores it; the spec's types and enums are checked by conformance.py's table before a
+handler runs. What stays here are Prolific's business rules: rewards in integer minor units, a
+maximum allowed time of at least 2 + 2·est + 2·√est minutes, unique completion codes (a null code
+only as the one participant code without actions), what may change after publishing, rejection
+messages of 100+ characters with a known category, bulk approvals of at most 1000, bonus CSVs of at
+most 200 rows in decimal major units.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,32 +24,43 @@ from .errors import ApiError, invalid
 REQUIRED = (
     "name",
     "description",
-    "external_study_url",
     "prolific_id_option",
     "total_available_places",
     "estimated_completion_time",
     "reward",
     "completion_codes",
 )
+#: Everything else CreateStudy (BaseStudy) documents, plus `eligibility_requirements` (deprecated,
+#: still accepted by Prolific) and `workspace`/`privacy_notice` (sent by real clients, undocumented).
+#: `external_study_url` is required unless `access_details` (a taskflow study) stands in for it.
 OPTIONAL = (
+    "external_study_url",
     "internal_name",
     "maximum_allowed_time",
     "device_compatibility",
     "peripheral_requirements",
+    "is_custom_screening",
     "filters",
+    "filter_set_id",
+    "filter_set_version",
+    "naivety_distribution_rate",
     "project",
-    "workspace",
-    "metadata",
     "submissions_config",
     "study_labels",
     "content_warnings",
-    "naivety_distribution_rate",
+    "content_warning_details",
+    "metadata",
+    "access_details",
+    "eligibility_requirements",
+    "workspace",
     "privacy_notice",
 )
-#: What may still change once a study is published (more places only).
-AFTER_PUBLISH = ("internal_name", "total_available_places", "submissions_config")
+#: What may still change once a study is published (the spec's list; more places only), and
+#: `submissions_config`, which Prolific's web app lets a researcher change on a live study.
+AFTER_PUBLISH = ("internal_name", "total_available_places", "access_details", "submissions_config")
 
 PROLIFIC_ID_OPTIONS = ("question", "url_parameters", "not_required")
+#: The code types the spec names; any other free text is accepted too (the spec's own wording).
 CODE_TYPES = (
     "COMPLETED",
     "FAILED_ATTENTION_CHECK",
@@ -55,7 +69,6 @@ CODE_TYPES = (
     "INCOMPATIBLE_DEVICE",
     "NO_CONSENT",
     "OTHER",
-    "FIXED_SCREENOUT",
 )
 CODE_ACTIONS = (
     "MANUALLY_REVIEW",
@@ -63,8 +76,13 @@ CODE_ACTIONS = (
     "REQUEST_RETURN",
     "ADD_TO_PARTICIPANT_GROUP",
     "REMOVE_FROM_PARTICIPANT_GROUP",
+    "DYNAMIC_PAYMENT",
 )
+ACTORS = ("participant", "researcher")
 DEVICES = ("desktop", "tablet", "mobile")
+PERIPHERALS = ("audio", "camera", "download", "microphone")
+STUDY_LABELS = ("survey", "writing_task", "annotation", "interview", "other")
+CONTENT_WARNINGS = ("sensitive", "explicit")
 #: Written out again, not imported from the adapter (config.py): the server judges what a client
 #: sends, so a wrong category in the adapter must fail a test rather than pass both sides.
 REJECTION_CATEGORIES = (
@@ -86,7 +104,6 @@ MAX_BULK_APPROVE = 1000
 MAX_BONUS_ROWS = 200
 #: Filters the simulated participants obey; any other well-formed filter is stored and ignored.
 ENFORCED_FILTERS = ("previous_studies_blocklist", "approval_rate")
-_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def minimum_allowed_time(estimated: int) -> int:
@@ -104,6 +121,14 @@ def _whole(value: Any, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _strings(value: Any, allowed: tuple[str, ...] | None = None) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and (allowed is None or v in allowed) for v in value)
+
+
 def _check_field(name: str, value: Any, errors: dict[str, list[str]]) -> None:
     def bad(message: str) -> None:
         errors.setdefault(name, []).append(message)
@@ -113,9 +138,6 @@ def _check_field(name: str, value: Any, errors: dict[str, list[str]]) -> None:
             bad("This field may not be blank.")
         elif name == "name" and len(value) > 200:
             bad("Ensure this field has no more than 200 characters.")
-    elif name == "internal_name":
-        if value is not None and not isinstance(value, str):
-            bad("Must be a string.")
     elif name == "external_study_url":
         parts = urlsplit(value) if isinstance(value, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
@@ -126,7 +148,7 @@ def _check_field(name: str, value: Any, errors: dict[str, list[str]]) -> None:
     elif name == "total_available_places":
         if not _whole(value, 1):
             bad("A whole number of places, 1 or more.")
-    elif name == "estimated_completion_time" or name == "maximum_allowed_time":
+    elif name in ("estimated_completion_time", "maximum_allowed_time"):
         if not _whole(value, 1):
             bad("A whole number of minutes, 1 or more.")
     elif name == "reward":
@@ -135,21 +157,47 @@ def _check_field(name: str, value: Any, errors: dict[str, list[str]]) -> None:
     elif name == "completion_codes":
         _check_codes(value, bad)
     elif name == "device_compatibility":
-        if not isinstance(value, list) or not value or any(d not in DEVICES for d in value):
-            bad(f"A non-empty list of {', '.join(DEVICES)}.")
+        if not _strings(value, DEVICES):  # [] too: spec-generated clients send it for "unset"
+            bad(f"A list of {', '.join(DEVICES)}.")
+    elif name == "peripheral_requirements":
+        if not _strings(value, PERIPHERALS):
+            bad(f"A list of {', '.join(PERIPHERALS)}.")
+    elif name == "study_labels":
+        if not _strings(value, STUDY_LABELS):
+            bad(f"A list of {', '.join(STUDY_LABELS)}.")
+    elif name == "content_warnings":
+        if not _strings(value, CONTENT_WARNINGS):
+            bad(f"A list of {', '.join(CONTENT_WARNINGS)}.")
+    elif name == "is_custom_screening":
+        if not isinstance(value, bool):
+            bad("Must be a boolean.")
     elif name == "filters":
         _check_filters(value, bad)
     elif name == "submissions_config":
         if not isinstance(value, dict):
             bad("Must be an object.")
-    elif name in ("project", "workspace", "privacy_notice"):
-        if value is not None and not isinstance(value, str):
+        else:
+            for key in ("max_submissions_per_participant", "max_concurrent_submissions"):
+                if value.get(key) is not None and not _whole(value[key], -1):
+                    bad(f"{key} must be a whole number.")
+    elif name == "filter_set_version":
+        if not _whole(value, 0):
+            bad("A whole number.")
+    elif name in ("internal_name", "project", "workspace", "privacy_notice", "filter_set_id", "metadata", "content_warning_details"):
+        if not isinstance(value, str):
             bad("Must be a string.")
-    elif name in ("study_labels", "content_warnings", "peripheral_requirements"):
+    elif name == "naivety_distribution_rate":
+        if not _number(value) or not 0 <= value <= 1:
+            bad("A number between 0 and 1.")
+    elif name == "access_details":
+        if not isinstance(value, list) or any(
+            not isinstance(item, dict) or not isinstance(item.get("external_url"), str) or not _whole(item.get("total_allocation"), 1)
+            for item in value
+        ):
+            bad("A list of {external_url, total_allocation}.")
+    elif name == "eligibility_requirements":
         if not isinstance(value, list):
-            bad("Must be a list.")
-    elif name == "naivety_distribution_rate" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1):
-        bad("A number between 0 and 1.")
+            bad("Must be a list (deprecated: use filters).")
 
 
 def _check_codes(value: Any, bad) -> None:
@@ -162,21 +210,34 @@ def _check_codes(value: Any, bad) -> None:
         if not isinstance(item, dict):
             bad(f"{where} must be an object with code, code_type and actions.")
             continue
-        code = item.get("code")
-        if not isinstance(code, str) or not _CODE.match(code):
-            bad(f"{where}.code must be 1-64 letters, digits, '_' or '-'.")
+        code, actor, actions = item.get("code"), item.get("actor", "participant"), item.get("actions")
+        if actor not in ACTORS:
+            bad(f"{where}.actor must be one of {', '.join(ACTORS)}.")
+        if "code" not in item:
+            bad(f"{where}.code is required (null for a participant code with no actions).")
+        elif code is None:
+            others = [c for c in value if c is not item and isinstance(c, dict) and c.get("actor", "participant") == "participant"]
+            if actor != "participant" or actions or others:
+                bad(f"{where}.code may be null only for the study's one participant code, with no actions.")
+        elif not isinstance(code, str) or not code.strip():
+            bad(f"{where}.code must be a non-empty string.")
         elif code in seen:
             bad(f"{where}.code {code} is used twice.")
         else:
             seen.add(code)
-        if item.get("code_type") not in CODE_TYPES:
-            bad(f"{where}.code_type must be one of {', '.join(CODE_TYPES)}.")
-        actions = item.get("actions")
-        if not isinstance(actions, list) or any(not isinstance(a, dict) or a.get("action") not in CODE_ACTIONS for a in actions):
-            bad(f"{where}.actions must be a list of {{\"action\": one of {', '.join(CODE_ACTIONS)}}}.")
-        unknown = set(item) - {"code", "code_type", "actions", "actor"}
-        if unknown:
-            bad(f"{where} has unknown key(s) {', '.join(sorted(unknown))}.")
+        if not isinstance(item.get("code_type"), str) or not item["code_type"].strip():
+            bad(f"{where}.code_type must be a name: one of {', '.join(CODE_TYPES)} or any other text.")
+        if not isinstance(actions, list):
+            bad(f"{where}.actions must be a list.")
+            continue
+        for number, act in enumerate(actions):
+            kind = act.get("action") if isinstance(act, dict) else None
+            if kind not in CODE_ACTIONS:
+                bad(f"{where}.actions[{number}] must be {{\"action\": one of {', '.join(CODE_ACTIONS)}}}.")
+            elif kind in ("ADD_TO_PARTICIPANT_GROUP", "REMOVE_FROM_PARTICIPANT_GROUP") and not isinstance(act.get("participant_group"), str):
+                bad(f"{where}.actions[{number}] ({kind}) needs a participant_group id.")
+            elif kind == "REQUEST_RETURN" and not isinstance(act.get("return_reason"), str):
+                bad(f"{where}.actions[{number}] (REQUEST_RETURN) needs a return_reason.")
 
 
 def _check_filters(value: Any, bad) -> None:
@@ -193,15 +254,13 @@ def _check_filters(value: Any, bad) -> None:
         if has_values == has_range:
             bad(f"{where} needs exactly one of selected_values or selected_range.")
             continue
-        if has_values and (not isinstance(item["selected_values"], list) or not all(isinstance(v, str) for v in item["selected_values"])):
+        if has_values and not _strings(item["selected_values"]):
             bad(f"{where}.selected_values must be a list of strings.")
         if has_range:
             rng = item["selected_range"]
-            ok = isinstance(rng, dict) and set(rng) <= {"lower", "upper"} and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in rng.values()
-            )
+            ok = isinstance(rng, dict) and all(_number(v) or isinstance(v, str) or v is None for v in rng.values())
             if not ok:
-                bad(f"{where}.selected_range must be {{\"lower\": number, \"upper\": number}}.")
+                bad(f"{where}.selected_range must be {{\"lower\": ..., \"upper\": ...}} (numbers or strings).")
         if item["filter_id"] == "previous_studies_blocklist" and not has_values:
             bad(f"{where}: previous_studies_blocklist takes selected_values (study ids).")
         if item["filter_id"] == "approval_rate" and not has_range:
@@ -216,43 +275,45 @@ def _check_times(study: dict, errors: dict[str, list[str]]) -> None:
         )
 
 
+def _check_url_or_access(study: dict, errors: dict[str, list[str]]) -> None:
+    if study.get("external_study_url") is None and not study.get("access_details"):
+        errors.setdefault("external_study_url", []).append("This field is required (or access_details, for a taskflow study).")
+
+
 def new_study(body: Any) -> dict:
-    """The fields of a study to create, checked; raises one ApiError naming every problem."""
+    """The fields of a study to create, checked; raises one ApiError naming every problem.
+
+    Fields CreateStudy does not document (read-only ones such as `status` among them) are
+    ignored, as Prolific's API ignores them, never stored.
+    """
     body = _body(body)
     errors: dict[str, list[str]] = {}
-    if "status" in body:
-        errors["status"] = ["Never send status: use the study's transition endpoint."]
     for name in REQUIRED:
         if body.get(name) is None:
             errors.setdefault(name, []).append("This field is required.")
-    for name, value in body.items():
-        if name == "status":
-            continue
-        if name not in REQUIRED and name not in OPTIONAL:
-            errors.setdefault(name, []).append("Unknown field.")
-        elif value is not None:
-            _check_field(name, value, errors)
+    for name in (*REQUIRED, *OPTIONAL):
+        if body.get(name) is not None:
+            _check_field(name, body[name], errors)
     study = {name: body[name] for name in (*REQUIRED, *OPTIONAL) if body.get(name) is not None}
     _check_times(study, errors)
+    _check_url_or_access(study, errors)
     if errors:
         raise ApiError(400, errors)
     study.setdefault("maximum_allowed_time", minimum_allowed_time(study["estimated_completion_time"]))
     study.setdefault("filters", [])
     study.setdefault("device_compatibility", list(DEVICES))
+    study.setdefault("peripheral_requirements", [])
+    study.setdefault("is_custom_screening", False)
     study.setdefault("internal_name", None)
     return study
 
 
 def study_patch(current: dict, published: bool, body: Any) -> dict:
     """The study after a PATCH, checked against the rules for drafts or for published studies."""
-    body = _body(body)
+    body = {k: v for k, v in _body(body).items() if k in REQUIRED or k in OPTIONAL}
     errors: dict[str, list[str]] = {}
     for name, value in body.items():
-        if name == "status":
-            errors[name] = ["Never send status: use the study's transition endpoint."]
-        elif name not in REQUIRED and name not in OPTIONAL:
-            errors[name] = ["Unknown field."]
-        elif published and name not in AFTER_PUBLISH and value != current.get(name):
+        if published and name not in AFTER_PUBLISH and value != current.get(name):
             errors[name] = [f"Cannot be changed after publishing (only {', '.join(AFTER_PUBLISH)} can)."]
         elif value is None and name in REQUIRED:
             errors[name] = ["This field may not be null."]
@@ -263,8 +324,9 @@ def study_patch(current: dict, published: bool, body: Any) -> dict:
         errors.setdefault("total_available_places", []).append(
             f"A published study's places can only grow (now {current['total_available_places']})."
         )
-    updated = {**current, **body}
+    updated = {k: v for k, v in {**current, **body}.items() if v is not None or k == "internal_name"}
     _check_times(updated, errors)
+    _check_url_or_access(updated, errors)
     if errors:
         raise ApiError(400, errors)
     return updated
@@ -292,14 +354,31 @@ def rejection(body: Any) -> tuple[str, str]:
     return category, message
 
 
-def submission_ids(body: Any) -> list[str]:
-    body = _body(body)
-    ids = body.get("submission_ids")
+def _ids(body: dict, key: str) -> list[str]:
+    ids = body.get(key)
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
-        raise invalid("submission_ids", "A non-empty list of submission ids.")
+        raise invalid(key, "A non-empty list of ids.")
     if len(ids) > MAX_BULK_APPROVE:
-        raise invalid("submission_ids", f"At most {MAX_BULK_APPROVE} submissions per request ({len(ids)} given).")
+        raise invalid(key, f"At most {MAX_BULK_APPROVE} per request ({len(ids)} given).")
     return list(dict.fromkeys(ids))
+
+
+def submission_ids(body: Any) -> list[str]:
+    """The `submission_ids` of a request (bulk screen-out, the screen-out calculator)."""
+    return _ids(_body(body), "submission_ids")
+
+
+def bulk_approval(body: Any) -> tuple[str | None, list[str]]:
+    """(None, submission ids) or (study id, participant ids): the two forms bulk-approve takes."""
+    body = _body(body)
+    if "submission_ids" in body:
+        if "participant_ids" in body or "study_id" in body:
+            raise ApiError(400, "Send either submission_ids, or study_id with participant_ids, not both.")
+        return None, _ids(body, "submission_ids")
+    study_id = body.get("study_id")
+    if not isinstance(study_id, str) or not study_id:
+        raise ApiError(400, {"submission_ids": ["Send submission_ids, or study_id with participant_ids."]})
+    return study_id, _ids(body, "participant_ids")
 
 
 def cents_from_major(text: str) -> int:
@@ -317,7 +396,7 @@ def cents_from_major(text: str) -> int:
 
 
 def bonus_rows(body: Any) -> tuple[str, list[tuple[str, int]]]:
-    """(study_id, [(participant_id, cents), ...]) of a bonus set-up."""
+    """(study_id, [(participant or submission id, cents), ...]) of a bonus set-up."""
     body = _body(body)
     study_id, csv_text = body.get("study_id"), body.get("csv_bonuses")
     errors: dict[str, list[str]] = {}
@@ -325,7 +404,7 @@ def bonus_rows(body: Any) -> tuple[str, list[tuple[str, int]]]:
         errors["study_id"] = ["This field is required."]
     rows: list[tuple[str, int]] = []
     if not isinstance(csv_text, str) or not csv_text.strip():
-        errors["csv_bonuses"] = ["Lines of <participant_id>,<amount in major units>."]
+        errors["csv_bonuses"] = ["Lines of <participant_id or submission_id>,<amount in major units>."]
     else:
         lines = [line.strip() for line in csv_text.replace("\r\n", "\n").split("\n") if line.strip()]
         if len(lines) > MAX_BONUS_ROWS:
@@ -334,7 +413,7 @@ def bonus_rows(body: Any) -> tuple[str, list[tuple[str, int]]]:
             participant, sep, amount = line.partition(",")
             try:
                 if not sep or not participant.strip() or "," in amount:
-                    raise ValueError("must be <participant_id>,<amount>")
+                    raise ValueError("must be <participant_id or submission_id>,<amount>")
                 rows.append((participant.strip(), cents_from_major(amount)))
             except ValueError as exc:
                 errors.setdefault("csv_bonuses", []).append(f"Row {number}: {exc}.")

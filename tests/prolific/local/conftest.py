@@ -7,10 +7,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from babe_prolific.local import serve_in_thread, simulate, transport
+from babe_prolific.local import configure_account, serve_in_thread, simulate, transport
 from babe_prolific.local.inprocess import BASE_URL
 
 AUTH = {"Authorization": "Token local-test-token"}
+STATUSES = ("RESERVED", "ACTIVE", "TIMED-OUT", "AWAITING REVIEW", "APPROVED", "PARTIALLY APPROVED", "RETURNED", "REJECTED", "SCREENED OUT")
+
+
+def amounts(breakdown: dict) -> dict[str, int]:
+    """`{"rewards": {"amount": 7, "currency": "USD"}, ...}` (StudyTotalCost's pieces) as `{"rewards": 7, ...}`."""
+    return {key: piece["amount"] for key, piece in breakdown.items()}
 
 
 def study_body(**overrides) -> dict:
@@ -71,6 +77,20 @@ class Api:
     def submissions(self, study_id: str) -> list[dict]:
         return self.get(f"studies/{study_id}/submissions/", params={"page_size": 200}).json()["results"]
 
+    def counts(self, study_id: str) -> dict[str, int]:
+        """Submissions by status (every status, zeros included) and TOTAL, from the documented list
+        (Prolific publishes no counts endpoint)."""
+        counts = dict.fromkeys(STATUSES, 0)
+        answer = self.get(f"studies/{study_id}/submissions/", params={"page_size": 200}).json()
+        while True:
+            for item in answer["results"]:
+                counts[item["status"]] += 1
+            if answer["_links"]["next"]["href"] is None:
+                break
+            answer = self.client.get(answer["_links"]["next"]["href"]).json()
+        counts["TOTAL"] = sum(counts.values())
+        return counts
+
     def available(self) -> int:
         return self.get("users/me/").json()["available_balance"]
 
@@ -85,10 +105,19 @@ def error_of(response: httpx.Response) -> dict:
     return error
 
 
+def fresh_state(tmp_path: Path, *, settle_seconds: float = 0) -> Path:
+    """A state file; asynchronous work settles at once unless a test asks for the real delay
+    (test_asynchrony.py and the pyrolific lifecycle do)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    state = tmp_path / "prolific.sqlite"
+    configure_account(state, settle_seconds=settle_seconds)
+    return state
+
+
 @pytest.fixture(params=["inprocess", "http"])
 def api(request, tmp_path):
     """The API client, once in-process (httpx WSGI transport) and once over real HTTP on 127.0.0.1."""
-    state = tmp_path / "prolific.sqlite"
+    state = fresh_state(tmp_path)
     if request.param == "inprocess":
         client = httpx.Client(transport=transport(state, faults=""), base_url=BASE_URL, headers=AUTH)
         yield Api(client, state, "inprocess")
@@ -104,7 +133,7 @@ def api(request, tmp_path):
 @pytest.fixture
 def local(tmp_path):
     """The in-process client only (tests of logic that does not depend on the way in)."""
-    state = tmp_path / "prolific.sqlite"
+    state = fresh_state(tmp_path)
     client = httpx.Client(transport=transport(state, faults=""), base_url=BASE_URL, headers=AUTH)
     yield Api(client, state, "inprocess")
     client.close()

@@ -34,14 +34,30 @@ def test_pay_charges_and_records_each_row(api, done):
     setup = api.post("submissions/bonus-payments/", {"study_id": sid, "csv_bonuses": f"{people[0]},1.50\n{people[2]},2"}).json()
     before = api.available()
     paid = api.post(f"bulk-bonus-payments/{setup['id']}/pay/")
-    assert paid.status_code == 202
+    assert paid.status_code == 202 and isinstance(paid.json(), str)  # the spec's answer: a JSON string
     assert api.available() == before - setup["total_amount"] == before - (150 + 50 + 200 + 67)
     made = payments(api.state)
     assert [(p["participant_id"], p["amount"], p["fees"]) for p in made] == [(people[0], 150, 50), (people[2], 200, 67)]
     subs = {s["participant_id"]: s["id"] for s in api.submissions(sid)}
     assert made[0]["submission_id"] == subs[people[0]] and made[0]["setup_id"] == setup["id"]
     cost = api.get(f"studies/{sid}/cost/").json()
-    assert cost["bonuses"] == {"rewards": 350, "fees": 117, "tax": 0, "total": 467}
+    assert cost["bonuses"] == {"rewards": {"amount": 350, "currency": "USD"}, "fees": {"amount": 117, "currency": "USD"}, "tax": {"amount": 0, "currency": "USD"}}
+    detail = api.get(f"submissions/{subs[people[0]]}/").json()
+    assert detail["bonus_payments"] == [150]
+
+
+def test_rows_may_name_submissions_instead_of_participants(api, done):
+    """The spec: `<participant_id>,<amount>` or `<submission_id>,<amount>` rows, mixed freely."""
+    sid, people = done
+    subs = {s["participant_id"]: s["id"] for s in api.submissions(sid)}
+    response = api.post("submissions/bonus-payments/", {"study_id": sid, "csv_bonuses": f"{subs[people[0]]},1.00\n{people[1]},2.00"})
+    assert response.status_code == 201, response.text
+    assert api.post(f"bulk-bonus-payments/{response.json()['id']}/pay/").status_code == 202
+    made = payments(api.state)
+    assert [(p["participant_id"], p["submission_id"], p["amount"]) for p in made] == [
+        (people[0], subs[people[0]], 100),
+        (people[1], subs[people[1]], 200),
+    ]
 
 
 def test_a_second_pay_of_the_same_setup_pays_again(api, done):
@@ -64,9 +80,9 @@ def test_a_second_pay_of_the_same_setup_pays_again(api, done):
         ("{p},0", "more than 0"),
         ("{p},-1", "more than 0"),
         ("{p},abc", "not an amount"),
-        ("{p}", "<participant_id>,<amount>"),
-        ("{p},1,2", "<participant_id>,<amount>"),
-        ("ffffffffffffffffffffffff,1.00", "without a submission"),
+        ("{p}", "<participant_id or submission_id>,<amount>"),
+        ("{p},1,2", "<participant_id or submission_id>,<amount>"),
+        ("ffffffffffffffffffffffff,1.00", "nor a participant with one"),
         ("", "Lines of"),
     ],
 )

@@ -50,9 +50,9 @@ def test_auto_approval_after_21_days(api):
     sid = api.published()["id"]
     api.simulate(sid, 3)
     advance_clock(api.state, 21 * DAY - 60)
-    assert api.get(f"studies/{sid}/submissions/counts/").json()["AWAITING REVIEW"] == 3
+    assert api.counts(sid)["AWAITING REVIEW"] == 3
     advance_clock(api.state, 61)
-    counts = api.get(f"studies/{sid}/submissions/counts/").json()
+    counts = api.counts(sid)
     assert counts["APPROVED"] == 3 and counts["AWAITING REVIEW"] == 0
     assert api.study(sid)["status"] == "COMPLETED"
 
@@ -62,7 +62,7 @@ def test_time_outs_free_places_after_the_maximum_allowed_time(api):
     api.simulate(sid, 2, timeout_rate=1.0)
     assert api.simulate(sid, 1)[0]["reason"] == "full"
     advance_clock(api.state, 17 * 60)
-    assert api.get(f"studies/{sid}/submissions/counts/").json()["TIMED-OUT"] == 2
+    assert api.counts(sid)["TIMED-OUT"] == 2
     assert [r["outcome"] for r in api.simulate(sid, 2)] == ["submit", "submit"]
 
 
@@ -89,6 +89,8 @@ def test_private_routes_over_http(tmp_path):
     url, stop = serve_in_thread(state, faults="")
     try:
         with httpx.Client(base_url=f"{url}/api/v1/", headers=AUTH) as client, httpx.Client(base_url=url) as raw:
+            assert raw.post("/_local/account", json={"settle_seconds": 0}).json()["settle_seconds"] == "0"
+            assert raw.post("/_local/account", json={"settle_seconds": -1}).status_code == 400
             sid = client.post("studies/", json=study_body()).json()["id"]
             client.post(f"studies/{sid}/transition/", json={"action": "PUBLISH"})
             came = raw.post("/_local/participants", json={"study_id": sid, "count": 2}).json()["participants"]

@@ -9,7 +9,7 @@ from decimal import Decimal
 from babe_prolific.local import advance_clock, configure_account
 from babe_prolific.local.money import charge, share
 
-from .conftest import error_of
+from .conftest import amounts, error_of
 
 MESSAGE = "The attention checks in this study were failed, which the instructions said would mean rejection here."
 
@@ -25,15 +25,17 @@ def test_rounding_is_half_up_per_place():
 def test_publish_locks_places_at_the_unit_price(api):
     configure_account(api.state, currency_code="GBP", vat_percentage=20, balance=100_000)
     me = api.get("users/me/").json()
-    assert (me["currency_code"], me["fees_percentage"], me["vat_percentage"]) == ("GBP", 33.33, 20.0)
+    # fractions, as Prolific's own objects carry them (configured as percents)
+    assert (me["currency_code"], me["fees_percentage"], me["vat_percentage"]) == ("GBP", 0.3333, 0.2)
     study = api.published(reward=137, total_available_places=7)
     assert study["total_cost"] == 7 * 192
     assert api.available() == 100_000 - 7 * 192
     me = api.get("users/me/").json()
     assert me["balance"] == 100_000  # total = available + locked
     cost = api.get(f"studies/{study['id']}/cost/").json()
-    assert cost["rewards"] == {"rewards": 7 * 137, "fees": 7 * 46, "tax": 7 * 9, "total": 7 * 192}
-    assert cost["bonuses"]["total"] == 0 and cost["total_cost"] == 7 * 192 and cost["currency_code"] == "GBP"
+    assert amounts(cost["rewards"]) == {"rewards": 7 * 137, "fees": 7 * 46, "tax": 7 * 9, "rep_sample_fees": 0, "rep_sample_tax": 0}
+    assert amounts(cost["bonuses"]) == {"rewards": 0, "fees": 0, "tax": 0}
+    assert {piece["currency"] for part in ("rewards", "bonuses") for piece in cost[part].values()} == {"GBP"}
 
 
 def test_stop_refunds_the_places_nobody_holds(api):
@@ -47,14 +49,14 @@ def test_stop_refunds_the_places_nobody_holds(api):
     assert api.available() == start - 4 * 133
     # the active one times out after the maximum allowed time: its place is refunded too
     advance_clock(api.state, 17 * 60 + 1)
-    assert api.get(f"studies/{sid}/submissions/counts/").json()["TIMED-OUT"] == 1
+    assert api.counts(sid)["TIMED-OUT"] == 1
     assert api.available() == start - 3 * 133
     # a rejection on a stopped study frees its money; an approval does not
     first, second = [s["id"] for s in api.submissions(sid) if s["status"] == "AWAITING REVIEW"][:2]
     api.post(f"submissions/{first}/transition/", {"action": "REJECT", "rejection_category": "FAILED_CHECK", "message": MESSAGE})
     api.post(f"submissions/{second}/transition/", {"action": "APPROVE"})
     assert api.available() == start - 2 * 133
-    assert api.get(f"studies/{sid}/cost/").json()["rewards"]["total"] == 2 * 133
+    assert sum(amounts(api.get(f"studies/{sid}/cost/").json()["rewards"]).values()) == 2 * 133
 
 
 def test_insufficient_funds_refuse_publishing_and_more_places(api):
@@ -106,8 +108,28 @@ def test_cost_calculator(api):
 
 def test_draft_cost_is_what_publishing_would_lock(api):
     sid = api.draft(total_available_places=5)["id"]
-    assert api.get(f"studies/{sid}/cost/").json()["total_cost"] == 5 * 133
+    assert sum(amounts(api.get(f"studies/{sid}/cost/").json()["rewards"]).values()) == 5 * 133
     assert api.post("study-cost-calculator/", {"reward": 100, "total_available_places": 5}).json()["total_cost"] == 5 * 133
+
+
+def test_projected_cost_counts_every_place_and_unsettled_bonuses(local):
+    sid = local.published(total_available_places=4)["id"]
+    person = local.simulate(sid, 1)[0]["participant_id"]
+    local.post(f"studies/{sid}/transition/", {"action": "STOP"})  # three places refunded
+    now = amounts(local.get(f"studies/{sid}/cost/").json()["rewards"])
+    projected = amounts(local.get(f"studies/{sid}/cost/", params={"is_projected": "true"}).json()["rewards"])
+    assert (now["rewards"], projected["rewards"]) == (100, 400)
+    configure_account(local.state, settle_seconds=60)
+    setup = local.post("submissions/bonus-payments/", {"study_id": sid, "csv_bonuses": f"{person},1.00"}).json()
+    local.post(f"bulk-bonus-payments/{setup['id']}/pay/")
+    assert amounts(local.get(f"studies/{sid}/cost/").json()["bonuses"])["rewards"] == 0
+    assert amounts(local.get(f"studies/{sid}/cost/", params={"is_projected": "true"}).json()["bonuses"])["rewards"] == 100
+
+
+def test_the_calculator_answers_total_cost(local):
+    answer = local.post("study-cost-calculator/", {"reward": 150, "total_available_places": 4}).json()
+    assert answer == {"total_cost": 4 * (150 + 50), "rewards": 600, "fees": 200, "vat": 0}
+    assert local.post("study-cost-calculator/", {"reward": 1.5, "total_available_places": 4}).status_code == 400
 
 
 def test_concurrent_publishes_over_http_are_exact(tmp_path):

@@ -93,11 +93,11 @@ def test_the_same_seed_gives_the_same_run(tmp_path):
     from babe_prolific.local import transport
     from babe_prolific.local.inprocess import BASE_URL
 
-    from .conftest import AUTH, study_body
+    from .conftest import AUTH, fresh_state, study_body
 
     runs = []
     for name in ("a", "b"):
-        state = tmp_path / f"{name}.sqlite"
+        state = fresh_state(tmp_path / name)
         with httpx.Client(transport=transport(state, faults=""), base_url=BASE_URL, headers=AUTH) as client:
             sid = client.post("studies/", json=study_body(total_available_places=10)).json()["id"]
             client.post(f"studies/{sid}/transition/", json={"action": "PUBLISH"})
@@ -158,4 +158,4 @@ def test_simulate_through_a_servers_url(api):
     else:
         sid = api.published()["id"]
         assert [r["outcome"] for r in api.simulate(sid, 2, seed=1)] == ["submit", "submit"]
-    assert api.get(f"studies/{sid}/submissions/counts/").json()["AWAITING REVIEW"] == 2
+    assert api.counts(sid)["AWAITING REVIEW"] == 2

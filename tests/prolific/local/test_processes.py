@@ -28,7 +28,7 @@ def test_two_processes_racing_for_places(local, tmp_path):
     taken = [int(p.communicate(timeout=60)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert sum(taken) == 300 and min(taken) >= 100  # both got in; nobody beyond the places
-    counts = local.get(f"studies/{sid}/submissions/counts/").json()
+    counts = local.counts(sid)
     assert counts["AWAITING REVIEW"] == counts["TOTAL"] == 300
     assert local.study(sid)["status"] == "AWAITING REVIEW"
     assert local.available() == 1_000_000 - 300 * 133

@@ -45,20 +45,52 @@ def test_create_names_every_missing_field(api):
         ({"external_study_url": "ftp://x"}, "external_study_url"),
         ({"prolific_id_option": "cookie"}, "prolific_id_option"),
         ({"completion_codes": []}, "completion_codes"),
-        ({"completion_codes": [{"code": "A B", "code_type": "COMPLETED", "actions": []}]}, "completion_codes"),
-        ({"completion_codes": [{"code": "AB", "code_type": "DONE", "actions": []}]}, "completion_codes"),
+        ({"completion_codes": [{"code": "", "code_type": "COMPLETED", "actions": []}]}, "completion_codes"),
+        ({"completion_codes": [{"code": None, "code_type": "COMPLETED", "actions": [{"action": "MANUALLY_REVIEW"}]}]}, "completion_codes"),
+        ({"completion_codes": [{"code": "AB", "code_type": "", "actions": []}]}, "completion_codes"),
+        ({"completion_codes": [{"code": "AB", "code_type": "COMPLETED", "actions": [{"action": "REQUEST_RETURN"}]}]}, "completion_codes"),
+        ({"completion_codes": [{"code": "AB", "code_type": "COMPLETED", "actor": "robot", "actions": []}]}, "completion_codes"),
+        ({"external_study_url": None}, "external_study_url"),
         ({"completion_codes": [{"code": "AB", "code_type": "COMPLETED", "actions": [{"action": "PAY"}]}]}, "completion_codes"),
         ({"device_compatibility": ["watch"]}, "device_compatibility"),
         ({"filters": [{"filter_id": "approval_rate", "selected_values": ["x"]}]}, "filters"),
         ({"filters": [{"filter_id": "previous_studies_blocklist"}]}, "filters"),
-        ({"status": "ACTIVE"}, "status"),
-        ({"colour": "blue"}, "colour"),
     ],
 )
 def test_create_refuses_what_prolific_refuses(local, overrides, field):
     response = local.post("studies/", study_body(**overrides))
     assert response.status_code == 400
     assert field in error_of(response)["detail"]
+
+
+def test_create_accepts_everything_createstudy_documents(local):
+    """What the spec allows is taken (and kept); what it does not document is ignored, not refused."""
+    extras = {
+        "completion_option": "code",  # sent by real clients, not in CreateStudy: ignored
+        "eligibility_requirements": [],  # deprecated, still accepted
+        "is_custom_screening": True,
+        "peripheral_requirements": ["audio"],
+        "study_labels": ["survey"],
+        "content_warnings": ["sensitive"],
+        "content_warning_details": "Mentions of illness.",
+        "naivety_distribution_rate": 0.5,
+        "submissions_config": {"max_submissions_per_participant": 1, "max_concurrent_submissions": -1},
+        "filters": [{"filter_id": "age", "selected_range": {"lower": 18, "upper": "65"}}],
+        "completion_codes": [
+            {"code": "C0DE1234", "code_type": "COMPLETED", "actions": [{"action": "AUTOMATICALLY_APPROVE"}]},
+            {"code": "SCREENED", "code_type": "Screened out early", "actor": "researcher", "actions": [{"action": "REQUEST_RETURN", "return_reason": "Did not qualify"}]},
+            {"code": "HALF", "code_type": "FIXED_SCREENOUT", "actor": "researcher", "actions": [{"action": "DYNAMIC_PAYMENT"}]},
+        ],
+        "status": "ACTIVE",  # read-only: ignored
+        "colour": "blue",
+    }
+    response = local.post("studies/", study_body(**extras))
+    assert response.status_code == 201, response.text
+    study = response.json()
+    assert study["status"] == "UNPUBLISHED" and "colour" not in study and "completion_option" not in study
+    for key in ("eligibility_requirements", "is_custom_screening", "study_labels", "submissions_config", "filters", "completion_codes"):
+        assert study[key] == extras[key], key
+    assert study["completion_codes"][1]["code_type"] == "Screened out early"  # free text, as the spec says
 
 
 def test_maximum_allowed_time_boundary(local):
@@ -119,7 +151,8 @@ def test_patch_after_publish_allows_only_name_places_and_config(api):
 
 def test_delete_only_drafts(api):
     draft = api.draft()
-    assert api.delete(f"studies/{draft['id']}/").status_code == 204
+    deleted = api.delete(f"studies/{draft['id']}/")
+    assert deleted.status_code == 200 and deleted.content == b""  # the spec's 200, no body
     assert api.get(f"studies/{draft['id']}/").status_code == 404
     live = api.published()
     refused = api.delete(f"studies/{live['id']}/")
@@ -127,7 +160,8 @@ def test_delete_only_drafts(api):
     assert api.get(f"studies/{live['id']}/").status_code == 200
 
 
-# The reference's transition table: (from, action) → to, every other pair refused.
+# The reference's transition table: (from, action) → to, every other pair refused. PUBLISH goes
+# through PUBLISHING (settled at once here: settle_seconds 0; test_asynchrony.py waits for it).
 ALLOWED = {
     ("UNPUBLISHED", "PUBLISH"): "ACTIVE",
     ("ACTIVE", "PAUSE"): "PAUSED",

@@ -18,12 +18,15 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def prolific_env(monkeypatch, tmp_path):
-    """The prolific plugin by entry point, no token in the environment, this test's local state."""
+    """The prolific plugin by entry point, no token in the environment, this test's local state,
+    asynchronous work settling at once (a test of the waiting sets `settle_seconds` itself)."""
     monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", "babe_tasks")
     monkeypatch.setenv("BABE_PLUGINS", "prolific")
     monkeypatch.delenv("PROLIFIC_TOKEN", raising=False)
     monkeypatch.delenv("LAB_PROLIFIC_TOKEN", raising=False)
     monkeypatch.setenv("BABE_PROLIFIC_STATE", str(tmp_path / "prolific.sqlite"))
+    # Prolific's asynchronous work settles at once unless a test says otherwise (`settle_seconds`).
+    monkeypatch.setenv("BABE_PROLIFIC_SETTLE_SECONDS", "0")
     monkeypatch.setenv("COLUMNS", "120")
 
 

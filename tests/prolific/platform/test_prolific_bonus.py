@@ -184,7 +184,7 @@ def setups(local) -> dict[str, int]:
     return counts
 
 
-def test_a_hundred_bonuses_on_one_study_are_three_requests(babe, experiment, people, local):
+def test_a_hundred_bonuses_on_one_study_are_one_set_up_one_pay_and_its_confirmation(babe, experiment, people, local):
     study, visits = study_with(babe, people, 100)
     csv = bonus_file(experiment, visits, amount="0.50")
     before, balance = requests(local), local.balance()
@@ -195,8 +195,10 @@ def test_a_hundred_bonuses_on_one_study_are_three_requests(babe, experiment, peo
     # Before: one GET /submissions/{id}/, one set-up and one pay per row (301 with GET /users/me/).
     assert made(before, requests(local)) == {
         "GET /users/me/": 1,
+        "POST /study-cost-calculator/": 1,  # the fees
         "POST /submissions/bonus-payments/": 1,
-        "POST /bulk-bonus-payments/{id}/pay/": 1,
+        "POST /bulk-bonus-payments/{id}/pay/": 1,  # 202: Prolific pays asynchronously
+        "GET /studies/{id}/cost/": 1,  # the pay seen in the study's bonuses (settled at once here)
     }
     assert list(setups(local).values()) == [100]
     assert {p["study_id"] for p in local.payments()} == {study}

@@ -60,15 +60,15 @@ def test_participants_and_clock_on_the_experiments_state_file(babe, experiment, 
 
 
 def test_code_prints_the_prolific_url_for_config_deploy(experiment, capsys):
-    import hashlib
-
+    """The code is the experiment's kept random one (tests/prolific/platform/test_prolific_codes.py)."""
     assert babe_prolific(["code", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    code = hashlib.sha256(b"exp1").hexdigest()[:8].upper()
+    code = answer["completion_code"]
     assert answer == {
         "experiment": "exp1",
         "completion_code": code,
         "completion_url": f"https://app.prolific.com/submissions/complete?cc={code}",
+        "origin": "random",
     }
 
 

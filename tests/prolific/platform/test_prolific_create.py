@@ -48,16 +48,6 @@ def test_create_prints_the_completion_code_and_url_for_the_experiments_config(ba
     assert f"https://app.prolific.com/submissions/complete?cc={code}" in run.out + run.err
 
 
-def test_the_completion_code_is_derived_from_the_experiment_name_or_configured(babe, experiment, configure, local):
-    import hashlib
-
-    assert babe("create").code == 0
-    assert local.studies()[0]["completion_codes"][0]["code"] == hashlib.sha256(b"exp1").hexdigest()[:8].upper()
-    configure(plugins={"prolific": {"estimated_minutes": 10, "completion_code": "LAB2026X"}})
-    assert babe("create", "--again").code == 0  # the same plan: a second study only on purpose
-    assert local.studies()[1]["completion_codes"][0]["code"] == "LAB2026X"
-
-
 def test_the_platform_flag_selects_prolific_without_invoke_yaml_saying_so(babe, experiment, configure, local):
     configure(platform=None)
     run = babe("create", "--platform", "prolific", "--json")

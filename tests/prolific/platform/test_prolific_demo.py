@@ -26,7 +26,7 @@ from .conftest import Local
 
 LAB_TOKEN = "lab-token-that-must-stay-home"
 PROGRAMS_AND_TASKS = [
-    "babe init", "cat >>", "babe-prolific code", "mkdir -p", "babe create", "babe-prolific participants",
+    "babe-prolific code", "mkdir -p", "babe init", "cat >>", "babe create", "babe-prolific participants",
     "babe status", "babe approve", "babe bonus", "babe expire", "babe results", "babe cost",
 ]
 
@@ -103,9 +103,11 @@ def test_the_demo_takes_a_study_through_its_whole_life_and_leaves_the_lab_alone(
     assert len(steps) == len(PROGRAMS_AND_TASKS)
     for step, start in zip(steps, PROGRAMS_AND_TASKS):
         assert step["command"].startswith(start) and step["exit_code"] == 0, step
-    init, yaml, code_, deploy, create, people, status, approve, bonus, expire, results, cost = (s["result"] for s in steps)
+    code_, deploy, init, yaml, create, people, status, approve, bonus, expire, results, cost = (s["result"] for s in steps)
 
     assert init["written"] == ["invoke.yaml", "tasks.py", "plugins/README.txt"]
+    assert init["platform"] == "prolific"  # chosen from the page's deployMethod
+    assert code_["origin"] == "random"
     assert yaml == {"file": "invoke.yaml", "appended": prolific_demo.INVOKE_YAML}
     (hit,) = create["hits"]
     study = hit["hit_id"]
@@ -145,7 +147,8 @@ def test_the_text_shows_each_command_with_its_real_output_and_how_to_look_around
     assert code == 0, err
     for start in PROGRAMS_AND_TASKS:
         assert f"\n$ {start}" in out
-    assert "  platform: prolific\n" in out and "      estimated_minutes: 5\n" in out
+    assert "  platform prolific: deployMethod Prolific in config_deploy.js sends participants back to Prolific\n" in out
+    assert "      estimated_minutes: 5\n" in out
     assert "Posted 1 study now." in out and "completion code: " in out
     assert "1 return, 7 submit; 7 posted their data to the backend" in out
     assert "Approved 7; already approved 0." in out
