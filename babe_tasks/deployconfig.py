@@ -217,7 +217,7 @@ def find(folder: Path) -> DeployConfig | None:
     folder = Path(folder)
     config_file = folder / CONFIG_FILE
     if config_file.is_file():
-        found = parse(_read(config_file), config_file)
+        found = parse(read_config_file(config_file), config_file)
         if found is not None:
             return found
     for path in _scripts(folder):
@@ -245,9 +245,26 @@ def _scripts(folder: Path) -> list[Path]:
 
 
 def _read(path: Path) -> str:
+    """One of the experiment's other scripts, or "" when it is too large to be one (a bundle) or unreadable."""
     try:
         if path.stat().st_size > _MAX_BYTES:
             return ""
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+
+
+def read_config_file(path: Path) -> str:
+    """`config/config_deploy.js` as a browser decodes it, refused (UsageError) past `DEPLOY_CONFIG_MAX_BYTES`.
+
+    The file decides where workers' submissions go, so one too large to be a deploy configuration is
+    named, not skipped; reading it whole would take the memory of a 150 MB file several times over.
+    """
+    from .errors import UsageError
+    from .inputfiles import DEPLOY_CONFIG_MAX_BYTES, read_bytes
+
+    try:
+        data = read_bytes(path, DEPLOY_CONFIG_MAX_BYTES, what=str(CONFIG_FILE))
+    except OSError as exc:
+        raise UsageError(f"{CONFIG_FILE} cannot be read ({exc.strerror or exc})") from None
+    return data.decode("utf-8", errors="replace")

@@ -100,11 +100,17 @@ def did_you_mean(name: object, choices, listing: str = "known keys are") -> str:
     One wording for every misspelt key or value, the core's and the plugins' (`unknown setting
     babe.plugins.slack.webhok: did you mean webhook?`).
     """
+    choices = [str(choice) for choice in choices]
+    close = closest(name, choices)
+    return f"did you mean {close}?" if close else f"{listing} {', '.join(choices)}"
+
+
+def closest(name: object, choices) -> str | None:
+    """The choice nearest to a misspelt name (difflib's ratio of at least 0.6), or None."""
     import difflib
 
-    choices = [str(choice) for choice in choices]
-    close = difflib.get_close_matches(str(name), choices, n=1)
-    return f"did you mean {close[0]}?" if close else f"{listing} {', '.join(choices)}"
+    close = difflib.get_close_matches(str(name), [str(choice) for choice in choices], n=1)
+    return close[0] if close else None
 
 
 def enable_debug() -> None:

@@ -9,11 +9,17 @@ beside one writer across processes; and the clock is the machine's clock plus an
 the file, so advancing it moves time for every process at once. A service adds its tables, the
 rows a fresh file starts with, and its own account rules (`babe_tasks.localturk.store`,
 `babe_prolific.local.store`).
+
+Each file also keeps the token its server's private routes (`/_local/...`: the clock, simulated
+workers, faults) ask for, drawn once when the file is made: whoever can read the file may drive the
+service, a web page in a browser on the same machine may not (docs/localturk.md, "Private routes").
 """
 
 from __future__ import annotations
 
+import math
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -32,6 +38,14 @@ _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+
+#: The meta row holding the private routes' token.
+TOKEN_KEY = "local_token"
+
+#: How far ahead of the machine's clock a service's clock may go: ten years reaches every
+#: deadline MTurk or Prolific allows (a year at most) many times over, while an offset past year
+#: 9999 would make every later date unreadable and the state unusable until it is deleted.
+MAX_CLOCK_OFFSET = 10 * 365 * 86400
 
 
 class StateFile(ABC):
@@ -103,6 +117,12 @@ class StateFile(ABC):
                 for statement in filter(None, (s.strip() for s in sql.split(";"))):
                     tx.execute(statement)
             tx.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", list(self.initial_meta()))
+            tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (TOKEN_KEY, secrets.token_urlsafe(24)))
+
+    def token(self) -> str:
+        """The private routes' token: drawn when the file was made, the same for every process."""
+        with self.read() as tx:
+            return self.get_meta(tx, TOKEN_KEY) or ""
 
     # -- transactions ------------------------------------------------------------------------
     @contextmanager
@@ -159,11 +179,22 @@ class StateFile(ABC):
             return {"now": self.now(tx), "offset": self.offset(tx)}
 
     def advance_clock(self, seconds: float) -> float:
-        """Move time forward for everyone sharing this state; returns the new offset."""
+        """Move time forward for everyone sharing this state; returns the new offset.
+
+        Refused (ValueError, nothing moved) backward, not a finite number, or beyond
+        `MAX_CLOCK_OFFSET` ahead of the machine's clock in all.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+            raise ValueError(f"{self.clock_name} moves by a number of seconds, not {seconds!r}")
         if seconds < 0:
             raise ValueError(f"{self.clock_name} only moves forward")
         with self.write() as tx:
             offset = self.offset(tx) + float(seconds)
+            if offset > MAX_CLOCK_OFFSET:
+                raise ValueError(
+                    f"{self.clock_name} may run at most {MAX_CLOCK_OFFSET // 86400} days (10 years) ahead of this machine's clock; "
+                    f"this advance would put it {offset / 86400:.0f} days ahead: advance by less"
+                )
             self.set_meta(tx, "clock_offset", repr(offset))
         return offset
 
@@ -180,3 +211,21 @@ class StateFile(ABC):
         balance = cls.balance(tx) - amount
         cls.set_meta(tx, "balance", str(balance))
         return balance
+
+
+def read_token(path: str | os.PathLike) -> str | None:
+    """The private routes' token of the state file at `path`, read without creating or changing
+    anything (None when there is no such file or it has no token yet): for a client of a running
+    server that shares the server's state file."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (TOKEN_KEY,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None

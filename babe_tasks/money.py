@@ -48,7 +48,11 @@ def parse_amount(text: str | Decimal | int, *, what: str = "amount", allow_zero:
             value = Decimal(shown)
         except InvalidOperation:  # pragma: no cover - the pattern already excludes this
             raise MoneyError(f"{what} {shown!r} is not a number") from None
-    if not value.is_finite() or value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+    try:
+        whole_cents = value.is_finite() and value == value.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than Decimal's precision (28): no amount anyone pays
+        raise MoneyError(f"{what} of {len(shown):,} characters is not an amount anyone pays: check it") from None
+    if not whole_cents:
         raise MoneyError(f"{what} {shown!r} has more than two decimals: MTurk pays whole cents")
     if value < 0 or (value == 0 and not allow_zero):
         raise MoneyError(f"{what} {shown!r} must be more than 0.00")

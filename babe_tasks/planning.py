@@ -134,6 +134,15 @@ def annotation_prefix(plan_id: str) -> str:
     return f" plan={plan_id} hit="
 
 
+_ANNOTATED_PLAN = re.compile(r" plan=(\S+) hit=(\d+)/(\d+)$")
+
+
+def annotated_plan(note: str | None) -> str | None:
+    """The plan id an annotation names (None for a HIT this tool did not post)."""
+    match = _ANNOTATED_PLAN.search(note or "")
+    return match.group(1) if match else None
+
+
 def external_question(url: str, frame_height: int) -> str:
     return (
         f'<ExternalQuestion xmlns="{EXTERNAL_QUESTION_NS}">'
@@ -149,6 +158,25 @@ def external_parts(question: str) -> tuple[str, int]:
     url = re.search(r"<ExternalURL>(.*?)</ExternalURL>", question or "", re.DOTALL)
     height = re.search(r"<FrameHeight>(\d+)</FrameHeight>", question or "")
     return (unescape(url.group(1).strip()) if url else ""), (int(height.group(1)) if height else 0)
+
+
+@dataclass(frozen=True)
+class ExistingBatch:
+    """HITs the experiment already has from one earlier plan (a create, or `extend --split`).
+
+    A create beside them would be a second batch of the same experiment, which is refused unless
+    `--again` asks for it: more participants come from `extend`. `source` says who knew of them:
+    "ledger", or "platform" when the ledger did not (a lost `.babe/`, a zero-byte ledger, another
+    folder) and the HITs were found by their RequesterAnnotation.
+    """
+
+    plan_id: str
+    hit_ids: tuple[str, ...]
+    assignments: int
+    source: str = "ledger"
+
+    def as_json(self) -> dict:
+        return {"plan_id": self.plan_id, "hit_ids": list(self.hit_ids), "assignments": self.assignments, "source": self.source}
 
 
 @dataclass
@@ -219,6 +247,9 @@ class Plan:
     #: What the platform calls a HIT, singular and plural (`capability(platform, "nouns")`), for the
     #: plan's lines and refusals; text only, not a parameter.
     nouns: tuple[str, str] = field(default=("HIT", "HITs"), repr=False, compare=False)
+    #: The experiment's batches on the target before this create (`steps.create.existing_batches`):
+    #: what a new plan would be posted beside. Not a parameter: the same intent whatever exists.
+    existing: list[ExistingBatch] = field(default_factory=list, repr=False, compare=False)
 
     # -- derived ------------------------------------------------------------------------------
     @property
@@ -342,7 +373,9 @@ class Plan:
 
 
 #: Plan fields that are not its parameters (ids, progress, the platform's rules).
-NOT_PARAMETERS = frozenset({"hits", "plan_id", "resumed", "posted_before", "pricing", "qualification_types", "platform_lines", "nouns"})
+NOT_PARAMETERS = frozenset(
+    {"hits", "plan_id", "resumed", "posted_before", "pricing", "qualification_types", "platform_lines", "nouns", "existing"}
+)
 
 
 def make_plan(settings, pricing=None, nouns: tuple[str, str] | None = None) -> Plan:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from . import hookspecs
-from .errors import BabeError, PluginFailure, UsageError, Veto, one_line
+from .errors import BabeError, PluginFailure, UsageError, Veto, did_you_mean, one_line
 
 __all__ = [
     "hookimpl", "Veto", "UsageError", "BUILTINS", "ENTRY_POINT_GROUP", "PluginInfo", "BabePluginManager",
@@ -197,8 +197,22 @@ def plugin_manager(settings: Any, *, warn: Callable[[str], None] | None = None) 
             pm.warnings.append(message)
             warn(message)
 
+    _check_sections(pm, settings)
     _configure(pm, settings, failed)
     return pm
+
+
+def _check_sections(pm: BabePluginManager, settings: Any) -> None:
+    """Refuse a `babe.plugins.<name>` section that names no plugin found (loaded, disabled or failed).
+
+    A misspelt section (`payment_cap` for `payment-cap`) would otherwise leave its plugin on its
+    defaults — a payment cap that never caps — and the run would go on as if all were well.
+    """
+    known = sorted({info.name for info in pm.infos})
+    for section in getattr(settings, "plugins", None) or {}:
+        if section not in known:
+            hint = did_you_mean(section, known, "the plugins found are")
+            raise UsageError(f"babe.plugins.{section} names no plugin babe found: {hint} (`babe plugins` lists them)")
 
 
 def _load_file(path: Path) -> Any:

@@ -8,12 +8,14 @@ What it adds to a plain Program, and why:
   prefix stays `invoke` (file `invoke.yaml`, invoke's `INVOKE_*` variables); babe's own variables
   (`BABE_<KEY>`) are read by `Settings.build` for both entry points alike;
 - DESIGN.md's exit codes and one-line messages for every error, including invoke's own parse
-  errors (unknown task or flag, missing value → exit 2, not invoke's 1) and a malformed
+  errors (unknown task or flag, missing value → exit 2, not invoke's 1; a misspelt flag or task
+  gets the nearest one: `--asignments` → did you mean --assignments?) and a malformed
   `invoke.yaml` (exit 2, naming the file and line) — no traceback unless `--debug`/`BABE_DEBUG=1`.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import traceback
@@ -23,7 +25,7 @@ from invoke import Argument, Program
 from invoke.exceptions import Exit, ParseError, UnexpectedExit
 
 from . import __version__
-from .errors import BabeError, UsageError, debug_enabled, describe_unexpected, enable_debug, one_line
+from .errors import BabeError, UsageError, closest, debug_enabled, describe_unexpected, enable_debug, one_line
 
 
 _INTERPRETER_DONT_WRITE_BYTECODE = sys.dont_write_bytecode
@@ -99,7 +101,7 @@ class BabeProgram(Program):
             self.execute()
             return 0
         except ParseError as exc:
-            return self._report(UsageError(f"{_parse_message(exc)}{_parse_hint(exc, self.binary)}"), wants_json)
+            return self._report(UsageError(self._parse_error(exc)), wants_json)
         except Exit as exc:
             if exc.message:
                 print(exc.message, file=sys.stderr)
@@ -131,6 +133,29 @@ class BabeProgram(Program):
             print(f"error: {describe_unexpected(exc)}", file=sys.stderr)
             return 1
 
+    def _parse_error(self, exc: ParseError) -> str:
+        """invoke's parse error as one line, with the nearest task or flag when the word is unknown.
+
+        The candidates come from invoke's own parser state: the flags of the context the parser was
+        in (`exc.context`: the task's, or the core flags) and the collection's task names.
+        """
+        token = _unknown_token(exc)
+        context = getattr(exc, "context", None)
+        if token is not None:
+            if token.startswith("-"):
+                choices = [*getattr(context, "flags", {}), *getattr(context, "inverse_flags", {})]
+                close = closest(token.split("=", 1)[0], [flag for flag in choices if flag.startswith("--")])
+                owner = f"{self.binary} {context.name}" if getattr(context, "name", None) else self.binary
+                if close:
+                    return f"{owner} has no flag {token}: did you mean {close}?{_parse_hint(exc, self.binary)}"
+            else:
+                collection = getattr(self, "collection", None) or self.namespace
+                names = [name for task, aliases in collection.task_names.items() for name in (task, *aliases)] if collection else []
+                close = closest(token, names)
+                if close:
+                    return f"no task named {token}: did you mean {close}? (`{self.binary} --list` shows the tasks)"
+        return f"{_parse_message(exc)}{_parse_hint(exc, self.binary)}"
+
     @staticmethod
     def _report(exc: BabeError, wants_json: bool) -> int:
         from .taskkit import report
@@ -143,6 +168,18 @@ def _parse_message(exc: ParseError) -> str:
     text = one_line(exc)
     text = re.sub(r"<Argument: ([\w-]+)[^>]*>", lambda m: "--" + m.group(1).replace("_", "-"), text)
     return text
+
+
+def _unknown_token(exc: ParseError) -> str | None:
+    """The word invoke's parser did not know (`No idea what '--asignments' is!`), else None."""
+    match = re.fullmatch(r"No idea what (.+) is!", str(exc))
+    if match is None:
+        return None
+    try:
+        token = ast.literal_eval(match.group(1))  # invoke writes the token with repr()
+    except (ValueError, SyntaxError):
+        return None
+    return token if isinstance(token, str) else None
 
 
 def _parse_hint(exc: ParseError, binary: str) -> str:
@@ -158,10 +195,9 @@ def _config_error(exc: Exception) -> UsageError | None:
     from invoke.util import yaml
 
     if isinstance(exc, yaml.YAMLError):
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{mark.name} line {mark.line + 1}" if mark is not None else "a configuration file"
-        problem = getattr(exc, "problem", None) or one_line(exc)
-        return UsageError(f"{where}: not valid YAML ({problem}); fix the file or remove it")
+        from .configfile import describe_yaml_error
+
+        return UsageError(describe_yaml_error(exc))
     return None
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import folders
+from . import configfile, folders
+from .configfile import check_config_file, check_sections
 from .durations import DurationError, format_duration, parse_duration
 from .errors import UsageError, did_you_mean
 from .money import MoneyError, parse_amount
@@ -34,6 +35,13 @@ MIN_LIFETIME = 30
 MAX_LIFETIME = 365 * 86400
 MAX_AUTO_APPROVE = 30 * 86400
 TEXT_LIMITS = {"title": 128, "description": 2000, "keywords": 1000, "feedback": 1024}
+#: Longest experiment page URL: the local MTurk's ExternalURL cap (MTurk appends assignmentId, hitId,
+#: workerId and turkSubmitTo, and the whole must stay within what browsers accept, ~2,083); Prolific's
+#: API documents no maximum for external_study_url, so the same cap serves both.
+MAX_URL_LENGTH = 2_048
+#: Longest number any setting accepts, in digits (assignments is at most 1,000,000); the file check
+#: (`configfile`) refuses longer numbers in invoke.yaml with their line.
+MAX_NUMBER_DIGITS = configfile.MAX_NUMBER_DIGITS
 EXPERIMENT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -293,6 +301,7 @@ def _folder(config: Any, flag_folder: Any) -> Path:
 
 def _file_layer(config: Any, folder: Path) -> tuple[dict[str, Any], str]:
     """The `babe` section as invoke merged it (collection defaults, config files), checked for typos."""
+    configured = list(getattr(config, "_collection", None) or {})  # sections the task collection reads
     if config is None or getattr(config, "_project_prefix", None) is None or _project_differs(config, folder):
         # No project file loaded for this folder (outside invoke, a bare Context, or --folder):
         # load it through invoke's own Config, with what the given config holds underneath it.
@@ -308,6 +317,7 @@ def _file_layer(config: Any, folder: Path) -> tuple[dict[str, Any], str]:
     section = config.get("babe") if hasattr(config, "get") else None
     project_path = getattr(config, "_project_path", None)
     label = str(project_path) if project_path else "the invoke configuration"
+    check_sections(config, label, also=configured)
     if section is None:
         return {}, label
     if not isinstance(section, Mapping):
@@ -333,36 +343,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
-
-
-def check_config_file(folder: Path) -> None:
-    """Refuse a malformed `invoke.yaml` with one line naming the file and line, before invoke trips on it.
-
-    invoke's own loader would raise a multi-line YAML traceback, or a merge error that does not name
-    the file; the `babe` program and `Settings.build` call this first.
-    """
-    from invoke.util import yaml
-
-    for suffix in ("yaml", "yml"):
-        path = Path(folder) / f"invoke.{suffix}"
-        if not path.is_file():
-            continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise UsageError(f"{path}{where}: not valid YAML ({problem}); fix the file or remove it") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{path}: cannot be read ({exc})") from None
-        if data is None:
-            continue
-        if not isinstance(data, dict):
-            raise UsageError(f"{path} line 1: the file must be a mapping of sections (babe: ...), not a {type(data).__name__}")
-        section = data.get("babe")
-        if section is not None and not isinstance(section, dict):
-            raise UsageError(f"{path}: the babe section must be a mapping of settings (key: value), not a {type(section).__name__}")
 
 
 # -- parsing one value -------------------------------------------------------------------------
@@ -427,13 +407,39 @@ def _endpoint(value: Any, name: str, folder: Path) -> str | None:
 
 
 def _url(value: Any, name: str, folder: Path) -> str | None:
+    """The experiment page: checked here, before any plan is stored, for what the platform would refuse
+    or mangle — a space or control character (MTurk refuses the HIT, a browser cuts the link), a
+    length past `MAX_URL_LENGTH`, a scheme other than http(s), a port that is not a number."""
     if value is None or str(value).strip() == "":
         return None
+    import unicodedata  # not at the top: `babe --list` must stay light
+
     text = str(value).strip()
-    parts = urlsplit(text)
+    if len(text) > MAX_URL_LENGTH:
+        raise UsageError(
+            f"url is {len(text):,} characters long: at most {MAX_URL_LENGTH:,} (the platform adds its own "
+            "parameters, and browsers cut longer links); shorten it"
+        )
+    bad = next((ch for ch in text if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise UsageError(
+            f"url {text!r} contains {_character(bad)}: write it percent-encoded (a space is %20)"
+        )
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise UsageError(f"url {text!r} is not a web address: write for example https://example.org/my-experiment/") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"url {text!r} is not a web address: write for example https://example.org/my-experiment/")
     return text
+
+
+def _character(ch: str) -> str:
+    import unicodedata
+
+    name = unicodedata.name(ch, "")
+    return f"a {name.lower() if name else 'control character'} (U+{ord(ch):04X})"
 
 
 def _check_url(url: str, target: str, source: str) -> None:
@@ -473,16 +479,30 @@ def _reward(value: Any, name: str, folder: Path) -> Decimal | None:
 
 
 def _integer(value: Any, name: str) -> int:
+    """A whole number of at most `MAX_NUMBER_DIGITS` digits, judged before any conversion.
+
+    Python refuses to convert numbers of more than 4,300 digits either way (a ValueError, not
+    ours), and no setting needs more than 7: a longer one is refused by its length.
+    """
     if isinstance(value, bool):
         raise UsageError(f"{name} {value!r} is not a whole number")
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        value = int(value)
+    if isinstance(value, int):
+        if abs(value) < 10**MAX_NUMBER_DIGITS:
+            return value
+        digits = int(value.bit_length() * 0.30103) + 1  # str(value) could itself be refused
+        raise UsageError(f"{name} is a number of about {digits:,} digits: no setting takes a number that large")
     text = str(value).strip()
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise UsageError(f"{name} {_shorten(text)} is {len(text):,} characters long: no setting takes a number that large")
     if not re.fullmatch(r"[+-]?\d+", text):
         raise UsageError(f"{name} {text!r} is not a whole number")
     return int(text)
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:12]}…{text[-6:]}"
 
 
 def _bounded(low: int, high: int | None, why: str = "") -> Callable[[Any, str, Path], int]:
@@ -500,6 +520,8 @@ def _duration(low: int, high: int) -> Callable[[Any, str, Path], int]:
     allowed = f"{format_duration(low)} to {format_duration(high)}"
 
     def parse(value: Any, name: str, folder: Path) -> int:
+        if isinstance(value, str) and len(value.strip()) > MAX_NUMBER_DIGITS + 8:
+            raise UsageError(f"{name} {_shorten(value.strip())} is too long for a duration: write for example 45m or 3d")
         try:
             seconds = parse_duration(value)
         except DurationError as exc:

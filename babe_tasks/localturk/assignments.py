@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import money
-from . import hits, ids, store
+from . import funds, hits, ids, store
 from .errors import RequestError, ValidationError
 from .paging import page, paged_answer
 from .service import Context, operation, run_settlers, settler
@@ -81,7 +81,7 @@ store.register_schema(
 
 #: An assignment with what paying for it needs from its HIT and HIT type.
 ASSIGNMENT_SELECT = (
-    "SELECT a.*, h.hit_type_id, h.max_assignments, t.masters, t.auto_approval_delay"
+    "SELECT a.*, h.hit_type_id, h.max_assignments, h.status AS hit_status, t.masters, t.auto_approval_delay"
     " FROM assignments a JOIN hits h ON h.id = a.hit_id JOIN hit_types t ON t.id = h.hit_type_id"
 )
 
@@ -170,13 +170,10 @@ def assignment_cost(row: sqlite3.Row) -> Decimal:
 
 
 def _require_funds(ctx: Context, amount: Decimal) -> None:
-    balance = Store.balance(ctx.tx)
-    if balance < amount:
-        raise RequestError(
-            f"This Requester has insufficient funds in their account to complete this transaction:"
-            f" {money.fmt(amount)} needed, {money.fmt(balance)} available.",
-            "InsufficientFunds",
-        )
+    """Approving a Submitted assignment: its cost is part of what its HIT held, so only the
+    balance itself must cover it (it falls short only when the balance was lowered by hand)."""
+    if Store.balance(ctx.tx) < amount:
+        raise funds.refusal()
 
 
 def _approve(ctx: Context, row: sqlite3.Row, *, when: float, feedback: str | None = None) -> None:
@@ -205,9 +202,13 @@ def approve_assignment(ctx: Context, params: dict) -> dict:
                 "A rejection can be overridden only within 30 days of the assignment's submission.",
                 "InvalidAssignmentState",
             )
+        if row["hit_status"] == hits.DISPOSED:  # Amazon refuses to pay for work of a deleted HIT
+            raise hits.state_error(row["hit_id"], hits.DISPOSED, [hits.ASSIGNABLE, hits.UNASSIGNABLE, hits.REVIEWABLE, hits.REVIEWING])
+        funds.require(ctx.tx, ctx.now, assignment_cost(row))  # a rejection gave its money back
     elif row["status"] != SUBMITTED:
         raise RequestError(NOT_SUBMITTED, "InvalidAssignmentState")
-    _require_funds(ctx, assignment_cost(row))
+    else:
+        _require_funds(ctx, assignment_cost(row))
     _approve(ctx, row, when=ctx.now, feedback=params.get("RequesterFeedback"))
     return {}
 
@@ -221,9 +222,9 @@ def reject_assignment(ctx: Context, params: dict) -> dict:
         raise _missing(assignment_id)
     if row["status"] != SUBMITTED:
         raise RequestError(NOT_SUBMITTED, "InvalidAssignmentState")
-    feedback = params.get("RequesterFeedback")
-    if not feedback or not feedback.strip():
-        raise ValidationError("RequesterFeedback", "is required to reject an assignment")
+    # Required by the service model (botocore refuses a request without it), but may be empty:
+    # Amazon accepts '' (psiTurk always sends it), and the worker then reads no reason.
+    feedback = params.get("RequesterFeedback") or ""
     ctx.tx.execute(
         "UPDATE assignments SET status = 'Rejected', rejection_time = ?, feedback = ? WHERE id = ?",
         (ctx.now, feedback, assignment_id),
@@ -257,7 +258,7 @@ def send_bonus(ctx: Context, params: dict) -> dict:
             f"Worker {worker_id} did not work on assignment {assignment_id}.", "InvalidParameterValue"
         )
     cost = amount + money.bonus_fee(amount)
-    _require_funds(ctx, cost)
+    funds.require(ctx.tx, ctx.now, cost)
     Store.charge(ctx.tx, cost)
     cursor = ctx.tx.execute(
         "INSERT INTO bonus_payments (worker_id, assignment_id, hit_id, amount, reason, grant_time)"

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from .. import money
-from . import ids, store
+from . import funds, ids, store
 from .errors import RequestError, ValidationError
 from .paging import page, paged_answer
 from .service import Context, operation, settler
@@ -354,6 +354,8 @@ def _insert_hit(ctx: Context, hit_type_id: str, params: dict) -> dict:
     if has_question == has_layout:
         raise ValidationError("Question", "give exactly one of Question and HITLayoutId")
     max_assignments = int(params.get("MaxAssignments", 1))
+    kind = ctx.tx.execute("SELECT reward, masters FROM hit_types WHERE id = ?", (hit_type_id,)).fetchone()
+    funds.require(ctx.tx, ctx.now, funds.unit_cost(kind["reward"], max_assignments, bool(kind["masters"])) * max_assignments)
     hit_id = ids.new_id()
     ctx.tx.execute(
         "INSERT INTO hits (id, hit_type_id, created, expiration, status, max_assignments, available,"
@@ -400,7 +402,7 @@ def get_hit(ctx: Context, params: dict) -> dict:
 
 @operation("ListHITs")
 def list_hits(ctx: Context, params: dict) -> dict:
-    items, token = page(ctx.tx, "ListHITs", params, f"{HIT_SELECT} WHERE h.status != 'Disposed'", (), hit_dict)
+    items, token = page(ctx.tx, "ListHITs", params, f"{HIT_SELECT} WHERE h.status != 'Disposed'", (), hit_dict, token_on_last_page=True)
     return paged_answer("HITs", items, token)
 
 
@@ -534,6 +536,7 @@ def create_additional_assignments_for_hit(ctx: Context, params: dict) -> dict:
             f" {limit} or more (it has {hit['max_assignments']}).",
             "InvalidMaximumAssignmentsIncrease",
         )
+    funds.require(ctx.tx, ctx.now, funds.unit_cost(hit["reward"], hit["max_assignments"] + extra, bool(hit["masters"])) * extra)
     ctx.tx.execute("UPDATE hits SET max_assignments = max_assignments + ? WHERE id = ?", (extra, hit["id"]))
     adjust(ctx, hit["id"], available=extra)
     remember(ctx, "CreateAdditionalAssignmentsForHIT", token, hit["id"])

@@ -41,18 +41,22 @@ def page(
     sql: str,
     args: Sequence[Any],
     render: Callable[[sqlite3.Row], dict],
+    *,
+    token_on_last_page: bool = False,
 ) -> tuple[list[dict], str | None]:
     """One page of a list: `sql` is a SELECT of rows with a `seq` column, ending in a WHERE clause
     to which `AND seq > ?` is appended. `scope` (the operation's name) is sealed into the token so
     one list's token is refused by another. Returns the rendered items and the NextToken, None on
-    the last page.
+    the last page — or, with `token_on_last_page`, on an empty page only, as Amazon's ListHITs
+    answers: a client must page until a page comes back empty (Mephisto does) or without a token
+    (botocore's paginators do), and both end.
     """
     limit = int(params.get("MaxResults") or DEFAULT_PAGE)
     after = _decode_token(scope, params["NextToken"]) if params.get("NextToken") else 0
     rows = tx.execute(f"{sql} AND seq > ? ORDER BY seq LIMIT ?", (*args, after, limit + 1)).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
-    token = _encode_token(scope, rows[-1]["seq"]) if more and rows else None
+    token = _encode_token(scope, rows[-1]["seq"]) if rows and (more or token_on_last_page) else None
     return [render(row) for row in rows], token
 
 

@@ -506,6 +506,10 @@ def disassociate_qualification_from_worker(ctx: Context, params: dict) -> dict:
     return {}
 
 
+#: Amazon's answer to GetQualificationScore of a revoked qualification.
+NOT_GRANTED = "This operation can be called with a status of: Granted"
+
+
 @operation("GetQualificationScore")
 def get_qualification_score(ctx: Context, params: dict) -> dict:
     row = require_type(ctx, params["QualificationTypeId"])
@@ -525,6 +529,10 @@ def get_qualification_score(ctx: Context, params: dict) -> dict:
             f"You requested a Qualification that does not exist: worker {worker_id} has no score for {row['id']}.",
             "QualificationDoesNotExist",
         )
+    if status != "Granted":
+        # Amazon's message (Dallinger and Mephisto match on it); its TurkErrorCode is not
+        # documented, so the code is ours, named as the assignments' and HITs' state codes are.
+        raise RequestError(NOT_GRANTED, "InvalidQualificationState")
     return {"Qualification": _render_score(row["id"], worker_id, have, status)}
 
 

@@ -3,7 +3,9 @@
 It speaks MTurk's JSON 1.1 wire protocol and answers through `inprocess.answer`, so a request
 gets the same status and body over HTTP as in-process. Beside the requester API it has the
 private routes the real service does not: the worker side and the test controls
-(`/_local/work`, `/_local/clock`, `/_local/faults`, `/_local/stats`).
+(`/_local/work`, `/_local/clock`, `/_local/faults`, `/_local/stats`). Those answer only this
+machine's own tools: a loopback Host, no foreign Origin, and for a change a JSON body with the
+state file's token (`serving.private_route_refusal`; the token is printed by `babe local.serve`).
 
 Two details decide its speed: every response goes out in one write on a socket with TCP_NODELAY
 (`serving.send_in_one_write`: a header write followed by a body write on a keep-alive connection
@@ -30,7 +32,7 @@ from . import stats as stats_module
 from .errors import ServiceFault, TurkError
 from .faults import AnswerLost, Dropped, FaultInjector, injector
 from .inprocess import answer, encode_answer
-from .serving import send_in_one_write, serve_until_stopped
+from .serving import private_route_refusal, send_in_one_write, serve_until_stopped
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8044
@@ -146,6 +148,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             sys.stderr.write(f"  {target.rsplit('.', 1)[-1]} {status} {1000 * (time.perf_counter() - started):.1f} ms\n")
 
     def _private(self, method: str, path: str, body: bytes) -> None:
+        refused = private_route_refusal(method, self.headers, bound_host=self.server.server_address[0], token=self.server.token)
+        if refused is not None:
+            self._send_json(refused[0], {"error": {"message": refused[1]}})
+            return
         try:
             params = json.loads(body) if body.strip() else {}
             if not isinstance(params, dict):
@@ -182,6 +188,8 @@ class LocalTurkServer(socketserver.TCPServer):
         super().__init__(address, RequestHandler)
         self.turk = turk
         self.faults: FaultInjector | None = injector(faults)
+        #: The state file's private-route token (`StateFile.token`), asked of every change.
+        self.token: str = turk.store.token()
         self.verbose = verbose
         self._owns_turk = owns_turk
         self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="localturk-http")

@@ -110,7 +110,8 @@ _RULES: dict[str, Rule] = {
     "QualificationTypeId": Rule(min=1, max=64, pattern=_ID_PATTERN, within=frozenset({"QualificationRequirement"})),
     "Country": Rule(pattern="^[A-Z]{2}$", hint="an ISO 3166-1 alpha-2 code in capitals, e.g. US", within=frozenset({"Locale"})),
     "Subdivision": Rule(pattern="^[A-Z]{2}$", hint="an ISO 3166-2 subdivision code in capitals, e.g. WA", within=frozenset({"Locale"})),
-    "RequesterFeedback": Rule(max=1_024, nonempty_if_required=True),
+    # Required by RejectAssignment, yet Amazon accepts it empty (psiTurk always sends '').
+    "RequesterFeedback": Rule(max=1_024),
     "Reason": Rule(max=1_024, nonempty_if_required=True),
     "WorkerIds": Rule(min=1, max=100),
     "Subject": Rule(min=1, max=200),

@@ -8,7 +8,7 @@ operation that should not stop the others is an `OperationFailed`.
 Beyond the members every platform has, a few are optional (MTurk, the first platform, has no
 need of them, and `platform/mturk.py` defines none but `add_assignments(total=)`): `pricing`,
 `supports_qualifications`, `check_plan`, `approve_many`, `send_bonuses`, `nouns`, `expires_by_time`,
-`describe_plan`, `describe_created`, `created_json`. They are documented on `OptionalMembers` below.
+`describe_plan`, `describe_created`, `created_json`, `event_source`. They are documented on `OptionalMembers` below.
 Steps never read them with a bare `getattr`: they ask `pricing_of`, `capability` and `accepts`
 here, so the MTurk default of each lives in one place (docs/platforms.md).
 """
@@ -291,6 +291,19 @@ class OptionalMembers(Protocol):
     def created_json(self, plan) -> dict:
         """What `create --json` adds under `"platform"` (same facts as `describe_created`). Absent: no key."""
 
+    def event_source(self, *, url: str | None, listen: str | None, stop: Any) -> Any:
+        """Events that tell `watch --events` to refresh now instead of at the next interval.
+
+        `url` is the public URL the platform must reach (None: the platform picks one, if it can —
+        a local stand-in on 127.0.0.1); `listen` the local `host:port` to receive on; `stop` the
+        watch's Ctrl-C event. Called before the first request, so a flag the platform cannot honour
+        is refused (UsageError) before anything is read. Answers an object with `open(hit_ids)`
+        (subscribe to the watched HITs' changes), `poll(wait) -> list` (the new relevant events,
+        waiting up to `wait` seconds for one), `close() -> list[str]` (undo the subscription, also
+        when never opened; warnings), `url`, and the counts `received`, `duplicates`, `forged`,
+        `unrelated`. Absent: `--events` is refused (MTurk's events come through `--queue`, which
+        `steps.watch` handles itself)."""
+
 
 #: What an optional member is when a platform does not define it (MTurk's behaviour).
 DEFAULTS: dict[str, Any] = {
@@ -303,6 +316,7 @@ DEFAULTS: dict[str, Any] = {
     "expires_by_time": True,
     "describe_created": None,
     "created_json": None,
+    "event_source": None,
 }
 
 

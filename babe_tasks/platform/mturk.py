@@ -2,12 +2,12 @@
 
 It decides where calls go (the target: the embedded local MTurk, Amazon's sandbox or live
 endpoint, or any `--endpoint-url` speaking the protocol), how they are retried (botocore's
-`adaptive` mode: standard retries plus a client-side rate limiter that slows down as soon as the
-service throttles, shared by every thread of a step; with a retry budget that refills on every
-success, `RetryBudget`), and what a failure means to the lab: every botocore exception leaves this
-module as a `babe_tasks.errors` exception with a one-line message. A platform that never answered
-is exit 4 ("unreachable"); one that answered earlier calls of the run and then drops one is that
-call's failure (exit 1 through the step: re-running finishes). Mechanical Turk closed on
+`standard` mode with the project's attempts, back-off and retry budget: `retries`; an optional
+fixed ceiling on the request rate, `RequestCeiling`), and what a failure means to the lab: every
+botocore exception leaves this module as a `babe_tasks.errors` exception with a one-line message,
+marked `retryable` when botocore would have retried it (a later pass of the step may finish it). A
+platform that never answered is exit 4 ("unreachable"); one that answered earlier calls of the run
+and then drops one is that call's failure (exit 1 through the step: re-running finishes). Mechanical Turk closed on
 2026-09-30, so a sandbox or live endpoint that does not answer, or that refuses the credentials,
 gets a message naming that closure instead of a traceback.
 """
@@ -35,6 +35,7 @@ from .base import (
     NotFound,
     OperationFailed,
 )
+from .retries import RetryBudget, install_retry_budget, max_attempts, retry_mode, retryable
 
 ENDPOINTS = {
     "live": "https://mturk-requester.us-east-1.amazonaws.com",
@@ -69,6 +70,12 @@ AUTH_CODES = frozenset(
 _TIMESTAMP = re.compile(r"\s*\(\d{10,}\)\s*$")
 _HIT_ID = re.compile(r"\b(?=[A-Z0-9]*[A-Z])[A-Z0-9]{20,64}\b")
 _PLAN_INDEX = re.compile(r" hit=(\d+)/\d+$")
+
+
+def _transient(failed: OperationFailed, exc: Exception) -> OperationFailed:
+    """Mark a failure botocore would have retried with more attempts: a later pass may finish it."""
+    failed.retryable = retryable(exc)  # type: ignore[attr-defined]
+    return failed
 
 
 def masters_id(target: str) -> str:
@@ -109,78 +116,6 @@ class RequestCeiling:
         self.bucket.acquire()
 
 
-class RetryBudget:
-    """botocore's retry quota, refilled by every successful answer instead of one unit at a time.
-
-    botocore's standard and adaptive modes give each client a quota of 500 units: a retry costs 5
-    (10 after a timeout), a call that succeeds at its first attempt gives back 1, one that succeeds
-    after retries gives back what its last retry cost. That spares a failing service a storm of
-    retries, but it is a budget for the client's whole life: a bulk step's thousands of calls to a
-    service that throttles or drops a fraction of them drain it (about 100 faulted calls at the
-    reliability campaign's rates), and from then on every fault fails its call at the first attempt
-    — an `approve` of 1,000 needed 3 to 5 runs (finding F1 in docs/reliability.md).
-
-    Here the units count the retries made *since the last success*: any 2xx answer refills the
-    budget. A platform that keeps answering gives every call its full `max_attempts`; one that
-    stops answering empties the budget after about 100 retries without a success (as botocore's
-    quota does for a fresh client), and every call fails at its first attempt from then on, so a
-    dead server still ends the run quickly. The interface is botocore's `RetryQuota`'s.
-    """
-
-    CAPACITY = 500
-
-    def __init__(self, capacity: int = CAPACITY):
-        self.capacity = capacity
-        self._available = capacity
-        self._lock = threading.Lock()
-
-    def acquire(self, capacity_amount: int) -> bool:
-        with self._lock:
-            if capacity_amount > self._available:
-                return False
-            self._available -= capacity_amount
-            return True
-
-    def release(self, capacity_amount: int) -> None:
-        # botocore passes what to give back; any success gives back everything, whatever it was.
-        with self._lock:
-            self._available = self.capacity
-
-    @property
-    def available_capacity(self) -> int:
-        return self._available
-
-
-def install_retry_budget(client, budget: RetryBudget | None = None) -> RetryBudget | None:
-    """Give a client in standard or adaptive retry mode a `RetryBudget` instead of botocore's quota.
-
-    botocore has no setting for its quota, so its standard retry handler is registered again by
-    botocore's own `register_retry_handler` (the same conditions, back-off, throttling detection,
-    costs and `max_attempts` as the botocore installed: AWS_MAX_ATTEMPTS, the profile's
-    `max_attempts`, else botocore's default of 3) under the unique id botocore uses, and its quota
-    checker is handed the budget. Retry costs differ between botocore versions (5 a retry up to
-    1.43, 14 from 1.44, throttling 5): the budget counts whatever they are. The adaptive rate
-    limiter is a separate handler and stays as it is. Legacy mode has no quota: the client is left
-    alone and None returned.
-    """
-    from botocore.retries import standard
-
-    retries = client.meta.config.retries or {}
-    if retries.get("mode") not in ("standard", "adaptive"):
-        return None
-    budget = budget or RetryBudget()
-    service = client.meta.service_model.service_id.hyphenize()
-    events = client.meta.events
-    events.unregister(f"needs-retry.{service}", unique_id=f"retry-config-{service}")
-    handler = standard.register_retry_handler(
-        client, max_attempts=retries.get("total_max_attempts") or standard.DEFAULT_MAX_ATTEMPTS
-    )
-    # The checker's quota (`_quota`, a `quota.RetryQuota`) is the one attribute botocore gives no
-    # way to set; every botocore from the lower bound on keeps it there (tests/reliability).
-    handler._retry_quota._quota = budget
-    return budget
-
-
 class MTurkPlatform:
     """Mechanical Turk for the settings' target, through one boto3 client shared by all threads."""
 
@@ -197,6 +132,9 @@ class MTurkPlatform:
         #: Whether the endpoint has answered any attempt (even with an error) in this run: a
         #: connection failure before that is "unreachable" (exit 4), after it one call's failure.
         self.answered = False
+        #: The share of recent attempts that got an answer (any, errors too): see `still_answering`.
+        self.answering = 1.0
+        self._attempts_lock = threading.Lock()
         self._watched: Any = None
         #: The retry budget of the client this platform made (None for a client passed in).
         self.retry_budget: RetryBudget | None = None
@@ -227,16 +165,15 @@ class MTurkPlatform:
                 self._ceiling.install(self._client)
             return self._client
 
-    def _config(self):
-        import os
-
+    def _config(self, scoped: dict | None = None):
         from botocore.config import Config
 
-        # AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (or the profile's retry settings) still apply: only
-        # the mode is fixed here, so a lab can tune attempts the way it does for any AWS tool.
-        mode = os.environ.get("AWS_RETRY_MODE") or "adaptive"
+        # AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (or the profile's `retry_mode` / `max_attempts`) still
+        # apply, so a lab tunes retries the way it does for any AWS tool; unset, the project's
+        # defaults (`retries.DEFAULT_MODE`, `retries.DEFAULT_ATTEMPTS`) hold.
+        retries = {"mode": retry_mode(scoped), "total_max_attempts": max_attempts(scoped)}
         pool = max(10, int(getattr(self.settings, "max_concurrency", 10) or 10))
-        return Config(retries={"mode": mode}, max_pool_connections=pool, connect_timeout=10, read_timeout=60)
+        return Config(retries=retries, max_pool_connections=pool, connect_timeout=10, read_timeout=60)
 
     def _make_client(self):
         # botocore's session, not boto3's: boto3 adds nothing a client needs and costs ~0.1 s of
@@ -278,15 +215,36 @@ class MTurkPlatform:
                 raise UsageError(
                     f"no AWS credentials for {self.target} ({hint}); try --target local — {CLOSURE}"
                 )
+        scoped = session.get_scoped_config() if self.target != "local" else None
         return session.create_client(
-            "mturk", region_name=REGION, endpoint_url=self.endpoint_url or ENDPOINTS.get(self.target), config=self._config()
+            "mturk",
+            region_name=REGION,
+            endpoint_url=self.endpoint_url or ENDPOINTS.get(self.target),
+            config=self._config(scoped),
         )
+
+    #: Weight of each attempt in `answering`, the share of recent attempts that got any answer.
+    ANSWERING_WEIGHT = 0.05
+
+    @property
+    def still_answering(self) -> bool:
+        """Whether another pass over failed items can help: the service is still there.
+
+        It is not when the retry budget ran dry (nothing succeeded for about 100 retries), nor when
+        most recent attempts got no answer at all (an outage that began while calls were in flight:
+        one late success refills the budget, but the attempts after it were all dropped). Passing
+        over the failed items again would then only add doomed attempts (`steps.passes`).
+        """
+        budget_left = self.retry_budget is None or not self.retry_budget.dry
+        return budget_left and self.answering >= 0.5
 
     def _saw_attempt(self, response=None, **_: Any) -> None:
         # botocore's `needs-retry` fires after every attempt: `response` is None only when no
         # answer arrived (refused, dropped, timed out). Returns None: the retry decision is not ours.
         if response is not None:
             self.answered = True
+        with self._attempts_lock:
+            self.answering += self.ANSWERING_WEIGHT * ((response is not None) - self.answering)
 
     # -- calls and error translation -----------------------------------------------------------
     def call(self, operation: str, **params: Any) -> dict:
@@ -331,10 +289,13 @@ class MTurkPlatform:
             if self.answered:
                 # It answered earlier calls of this run: this call failed, the platform is there.
                 # The step reports it with the others (exit 1) and a re-run finishes the job.
-                return OperationFailed(
-                    f"cannot reach the MTurk endpoint {where} for {operation} ({exc}), though it answered "
-                    "earlier calls; run the command again to finish",
-                    "ConnectionError",
+                return _transient(
+                    OperationFailed(
+                        f"cannot reach the MTurk endpoint {where} for {operation} ({exc}), though it answered "
+                        "earlier calls; run the command again to finish",
+                        "ConnectionError",
+                    ),
+                    exc,
                 )
             if self.target == "local" and not self.endpoint_url:
                 # In-process there is no network: only fault injection drops every attempt.
@@ -358,7 +319,15 @@ class MTurkPlatform:
                 return NotFound(f"HIT {params.get('HITId')} does not exist on {self.target}")
             if turk_code in ("AssignmentDoesNotExist", "DoesNotExist") and "AssignmentId" in params:
                 return NotFound(f"assignment {params['AssignmentId']} does not exist on {self.target}")
-            return OperationFailed(f"{operation}: {message or code}", turk_code or code)
+            # -- insufficient funds (issue 14, item 8) --
+            # Amazon refuses a spending call the balance cannot cover with a RequestError, "This
+            # Requester has insufficient funds in their account ..." (its TurkErrorCode, where one
+            # is sent, the legacy AWS.MechanicalTurk.InsufficientFunds). One code for both, never
+            # retried, so a step advises adding funds rather than only a re-run (steps/funds.py).
+            if turk_code == "InsufficientFunds" or "insufficient funds" in message.lower():
+                return OperationFailed(f"{operation}: {message}", "InsufficientFunds")
+            # -- end of insufficient funds --
+            return _transient(OperationFailed(f"{operation}: {message or code}", turk_code or code), exc)
         if isinstance(exc, bx.BotoCoreError):
             return PlatformError(f"MTurk call {operation} failed: {exc}")
         return exc
@@ -469,10 +438,13 @@ class MTurkPlatform:
         except OperationFailed as exc:
             if exc.code != "InvalidAssignmentState":
                 raise
-            # Auto-approval (or an earlier run) got there first: that is done, not an error.
+            # Auto-approval (or an earlier run) got there first: that is done, not an error. On
+            # botocore's retry of this very call, the first attempt approved and its answer was
+            # lost: approved by this call, and reported so (not "already approved").
             status = self.get_assignment(assignment_id).status
             if status == "Approved":
-                return False
+                response = getattr(exc.__cause__, "response", None) or {}
+                return response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
             raise OperationFailed(f"assignment is {status}, not Submitted", exc.code) from None
         return True
 

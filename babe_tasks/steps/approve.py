@@ -4,9 +4,12 @@ Every page of every HIT's assignments is read (all statuses: a repeat worker's f
 may already be approved), the ledger updated, repeat workers held back but for their first
 assignment, the rest offered to `babe_before_approve` (which may hold more, with a reason, or
 veto), then approved concurrently — at most `max_concurrency` calls in flight, the client's
-adaptive retry mode slowing down on throttling. One failure never stops the rest; the summary
-names each; running approve again finishes the job, because approving is idempotent here: an
-assignment already approved (by an earlier run or by MTurk's auto-approval) counts as done.
+back-off lengthening when the platform enforces its rate (`platform.retries`). One failure never stops the rest; the summary
+names each. What failed as botocore would retry (throttled, 5xx, connection lost) gets further
+passes within the run (`steps.passes`), listings and approvals alike; a HIT whose assignments
+still cannot be listed leaves the others approved and is named for the re-run. Running approve
+again finishes the job, because approving is idempotent here: an assignment already approved (by
+an earlier run or by MTurk's auto-approval) counts as done.
 
 Like `status`, it grants the experiment's qualification to every worker it sees (not on a dry
 run), so the experiment's other HITs keep them out (`babe_tasks.exclusion`).
@@ -32,12 +35,13 @@ from . import (
     REPEAT_REASON,
     Outcome,
     chosen_hits,
-    concurrently,
     first_error,
     hit_id_of,
     session,
     vanished,
 )
+from .funds import rerun_advice
+from .passes import in_passes
 
 #: The most ids one `approve_many` call carries (the contract's bound, Prolific's bulk-approve limit).
 APPROVE_CHUNK = 1000
@@ -49,10 +53,14 @@ class ApproveResult:
     already_approved: int = 0
     held: list[dict] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
+    #: HITs whose assignments could not be listed: `{"hit_id", "error"}`; nothing of theirs was approved.
+    unlisted: list[dict] = field(default_factory=list)
     dry_run: bool = False
     #: The assignments approved now (or, on a dry run, that would be).
     assignments: list[AssignmentInfo] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The platform's names for its units ("HIT", "HITs"; "study", "studies" on Prolific).
+    nouns: tuple[str, str] = field(default=output.MTURK_NOUNS, repr=False)
     #: The platform's fee rules and currency (`money.Pricing`), for after-approve plugins' messages.
     pricing: Any = field(default=money.MTURK_PRICING, repr=False)
 
@@ -63,6 +71,8 @@ class ApproveResult:
             "held": self.held,
             "failed": self.failed,
         }
+        if self.unlisted:
+            document["unlisted"] = self.unlisted
         if self.dry_run:
             document["dry_run"] = True
             document["would_approve"] = [
@@ -92,8 +102,10 @@ def run(
         allow_repeat_workers = settings.allow_repeat_workers
     with session(settings, pm) as (platform, ledger):
         prices = _Prices(platform, ledger)
-        seen = _gather(settings, platform, ledger, prices, hit_ids, assignment_ids)
-        result = ApproveResult(dry_run=settings.dry_run, pricing=prices.pricing)
+        result = ApproveResult(
+            dry_run=settings.dry_run, pricing=prices.pricing, nouns=tuple(capability(platform, "nouns"))
+        )
+        seen = _gather(settings, platform, ledger, prices, hit_ids, assignment_ids, result.unlisted)
         if not settings.dry_run:
             granting = exclusion.grant_seen(settings, platform, ledger)
             result.warnings.extend(granting.warnings("the experiment's qualification"))
@@ -130,7 +142,7 @@ def run(
             if many is not None:
                 outcomes = _approve_in_bulk(settings, many, ledger, prices, todo, bar.advance)
             else:
-                outcomes = concurrently(settings, approve, todo, advance=bar.advance)
+                outcomes = in_passes(settings, platform, approve, todo, advance=bar.advance)
         for outcome in outcomes:
             if outcome.error is not None:
                 result.failed.append({"assignment_id": outcome.item.assignment_id, "error": str(outcome.error)})
@@ -140,12 +152,23 @@ def run(
             else:
                 result.already_approved += 1
     result.warnings += call_after(pm, "babe_after_approve", settings=settings, result=result)
-    if result.failed:
-        raise PartialFailure(
-            f"{len(result.failed)} of {len(todo)} approvals failed ({result.failed[0]['assignment_id']}: "
-            f"{result.failed[0]['error']}); run approve again to finish",
-            result.as_json(),
+    problems = []
+    if result.unlisted:
+        first = result.unlisted[0]
+        ids = ",".join(u["hit_id"] for u in result.unlisted)
+        what = output.count(len(result.unlisted), result.nouns)
+        problems.append(
+            f"the assignments of {what} could not be listed ({first['hit_id']}: {first['error']}), so none of "
+            f"theirs was approved — run approve again, or `babe approve --hit {ids}`"
         )
+    if result.failed:
+        problems.append(
+            f"{len(result.failed)} of {len(todo)} approvals failed ({result.failed[0]['assignment_id']}: "
+            f"{result.failed[0]['error']}); "
+            + rerun_advice((f["error"] for f in result.failed), "run approve again to finish")
+        )
+    if problems:
+        raise PartialFailure("; ".join(problems), result.as_json())
     return result
 
 
@@ -200,15 +223,20 @@ class _Prices:
         return self._known[hit_id]
 
 
-def _gather(settings, platform, ledger: Ledger, prices: _Prices, hit_ids, assignment_ids) -> list[AssignmentInfo]:
+def _gather(
+    settings, platform, ledger: Ledger, prices: _Prices, hit_ids, assignment_ids, unlisted: list[dict]
+) -> list[AssignmentInfo]:
     """The assignments in scope, as they are now, recorded in the ledger.
 
     Named assignments are fetched one by one (an unknown id is refused before anything is
     approved); otherwise every assignment of every chosen HIT that can still have any is listed.
+    A HIT whose listing still fails after every pass goes into `unlisted` (its id and the error)
+    and the others' assignments are approved: one HIT's listing never stops the rest. An error
+    that is not the platform's (the ledger unavailable) still stops the step.
     """
     if assignment_ids:
         ids = list(dict.fromkeys(a.strip() for a in assignment_ids if a and a.strip()))
-        outcomes = concurrently(settings, platform.get_assignment, ids)
+        outcomes = in_passes(settings, platform, platform.get_assignment, ids)
         first_error(outcomes)
         seen = [outcome.value for outcome in outcomes]
         if hit_ids:
@@ -218,12 +246,15 @@ def _gather(settings, platform, ledger: Ledger, prices: _Prices, hit_ids, assign
         nouns = tuple(capability(platform, "nouns"))
         hits = chosen_hits(settings, ledger, hit_ids, nouns=nouns)
         with output.progress("listing assignments", total=len(hits)) as bar:
-            outcomes = concurrently(
-                settings, lambda hit: list(platform.iter_assignments(hit_id_of(hit))), hits, advance=bar.advance
+            outcomes = in_passes(
+                settings, platform, lambda hit: list(platform.iter_assignments(hit_id_of(hit))), hits, advance=bar.advance
             )
         outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome, nouns)]
-        first_error(outcomes)
-        seen = [a for outcome in outcomes for a in outcome.value]
+        first_error([outcome for outcome in outcomes if not isinstance(outcome.error, OperationFailed)])
+        unlisted.extend(
+            {"hit_id": hit_id_of(outcome.item), "error": str(outcome.error)} for outcome in outcomes if outcome.error
+        )
+        seen = [a for outcome in outcomes if outcome.error is None for a in outcome.value]
     ledger.record_assignments(settings.experiment, settings.target, seen, prices)
     return seen
 

@@ -15,14 +15,18 @@ before the call and "paid" right after, so:
   a token of its own (the identity plus the repeat's number);
 - a call whose answer was lost is retried by botocore with the same token, and MTurk's "already
   processed" answer means it was paid: recorded as paid, not an error;
-- a run that died between the call and the record leaves the payment "sending"; the next run
-  sends the same token again (MTurk dedupes within 24 h) or, once the token may be forgotten,
-  first looks for the payment in ListBonusPayments and pays only if it is not there.
+- a run whose answer was lost (every retry failed, or it died between the call and the record)
+  leaves the payment "sending"; the next run first asks the platform what happened — the
+  assignment's bonus payments (ListBonusPayments) — and sends the same token again only if the
+  payment is not there. It always asks: the token's age says nothing reliable, since MTurk
+  forgets a token after 24 hours by its own clock, and the machine's clock may be a day off.
 
 A platform with `send_bonuses` (Prolific) pays in bulk: the payments go to it in chunks of at most
 `BONUS_CHUNK`, grouped by HIT (so it can set up and pay each HIT's rows together), every one
-recorded "sending" just before its chunk is sent, and each token's answer recorded as above. Such
-a platform remembers its tokens for ever, so an unfinished payment is simply sent again.
+recorded "sending" just before its chunk is sent, and each token's answer recorded as above. An
+unfinished payment is looked for first (`list_bonus_payments`) as on MTurk; one not found is sent
+again, and such a platform settles a lost answer itself (Prolific: from the study's cost, never
+paying a set-up twice).
 """
 
 from __future__ import annotations
@@ -37,13 +41,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .. import money, output
+from .. import inputfiles, money, output
 from ..errors import BabeError, PartialFailure, UsageError
 from ..ledger import Ledger
 from ..platform.base import AssignmentInfo, OperationFailed, capability, pricing_of
 from ..plugins import call_after, call_before
-from . import Outcome, concurrently, session
+from . import Outcome, session
+from .passes import in_passes
 from .reject import MAX_REASON, lookup_assignments, refuse
+from .funds import rerun_advice
 
 #: The CSV header a bonus file must have (extra columns are ignored).
 COLUMNS = ("worker_id", "assignment_id", "amount", "reason")
@@ -65,8 +71,6 @@ def id_rules(platform: str = "mturk") -> tuple[re.Pattern, str, re.Pattern, str]
         )
     what = f"a {platform} id (1 to 64 letters, digits, - or _)"
     return OTHER_ID, what, OTHER_ID, what
-#: MTurk remembers a UniqueRequestToken for 24 hours; an hour of margin for clocks that disagree.
-TOKEN_MEMORY = 23 * 3600
 #: The most payments one `send_bonuses` call carries: the progress bar moves, and a stopped run
 #: leaves the rest unsent, chunk by chunk. A multiple of Prolific's 200 rows per set-up.
 BONUS_CHUNK = 1000
@@ -184,7 +188,7 @@ def read_csv(path: str | Path, platform: str = "mturk") -> list[Row]:
     path = Path(path)
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = inputfiles.read_text(path)  # size-capped: babe_tasks/inputfiles.py
     except FileNotFoundError:
         raise UsageError(f"{shown}: no such file") from None
     except IsADirectoryError:
@@ -411,7 +415,7 @@ def run(
             if many is not None:
                 outcomes = _pay_in_bulk(settings, platform, many, ledger, todo, bar.advance)
             else:
-                outcomes = concurrently(settings, pay, todo, advance=bar.advance)
+                outcomes = in_passes(settings, platform, pay, todo, advance=bar.advance)
         for outcome in outcomes:
             if outcome.error is not None:
                 result.failed.append((outcome.item, str(outcome.error)))
@@ -424,7 +428,8 @@ def run(
         payment, error = result.failed[0]
         raise PartialFailure(
             f"{len(result.failed)} of {len(todo)} bonuses failed (worker {payment.worker_id}, assignment "
-            f"{payment.assignment_id}: {error}); run the same command again to finish — nothing is paid twice",
+            f"{payment.assignment_id}: {error}); "
+            + rerun_advice((e for _, e in result.failed), "run the same command again to finish — nothing is paid twice"),
             result.as_json(),
         )
     return result
@@ -441,8 +446,10 @@ def _pay(settings, platform, ledger: Ledger, payment: Payment) -> str:
         ledger.start_bonus(
             payment, experiment=settings.experiment, target=settings.target, location=platform.location, sent_at=now
         )
-    elif payment.sent_at is None or now - payment.sent_at >= TOKEN_MEMORY:
-        # MTurk may have forgotten the token: the same token would pay again. Look first.
+    else:
+        # The answer to an earlier send was lost: ask the platform what happened before sending again.
+        # The token's age cannot decide it — the machine's clock and the platform's may be a day apart,
+        # and a token the platform has forgotten pays again.
         if _listed(platform, ledger, payment):
             ledger.bonus_paid(payment.token)
             return "paid"
@@ -485,6 +492,19 @@ def _pay_in_bulk(settings, platform, send_bonuses, ledger: Ledger, todo: list[Pa
                 by_token[payment.token] = Outcome(payment, error=exc)
                 advance()
             break
+        for payment in chunk:
+            if payment.resumed:  # an earlier send's answer was lost: ask the platform first, as `_pay` does
+                try:
+                    if _listed(platform, ledger, payment):
+                        ledger.bonus_paid(payment.token)
+                        by_token[payment.token] = Outcome(payment, "paid")
+                        advance()
+                except BabeError as exc:
+                    by_token[payment.token] = Outcome(payment, error=exc)
+                    advance()
+        chunk = [p for p in chunk if p.token not in by_token]
+        if not chunk:
+            continue
         try:
             answers = send_bonuses(chunk)
         except BabeError as exc:

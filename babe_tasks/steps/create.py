@@ -35,11 +35,13 @@ from .. import exclusion, output
 from ..errors import PartialFailure, UsageError
 from ..exclusion import Exclusion
 from ..ledger import Ledger
-from ..planning import Plan, make_plan
+from ..planning import ExistingBatch, Plan, annotated_plan, make_plan
 from ..platform.base import OperationFailed, capability, pricing_of
 from ..plugins import call_after, call_before
 from ..qualifications import check_types_exist
-from . import session
+from . import remembered, session
+from .funds import rerun_advice
+from .passes import repeated
 
 
 @dataclass
@@ -99,6 +101,8 @@ class CreateResult:
             document["platform"] = self.platform_json
         if self.plan.posted_before is not None:
             document["posted_before"] = datetime.fromtimestamp(self.plan.posted_before, UTC)
+        if self.plan.existing:
+            document["existing"] = [batch.as_json() for batch in self.plan.existing]
         if self.dry_run:
             document["dry_run"] = True
         return document
@@ -129,7 +133,65 @@ def prepare(settings, pm, ledger: Ledger, platform=None) -> Plan:
     earlier = ledger.open_plan(plan.experiment, plan.target, plan.fingerprint(), finished_too=not settings.again)
     if earlier is not None:
         plan.resume(earlier)
+    elif platform is not None:
+        plan.existing = existing_batches(settings, platform, ledger)
+        if plan.existing and not settings.again:
+            raise UsageError(refusal(plan, settings))
     return plan
+
+
+def existing_batches(settings, platform, ledger: Ledger) -> list[ExistingBatch]:
+    """The experiment's posted HITs on the target, one entry per plan that posted them.
+
+    The ledger answers when it knows any; when it knows none (`.babe/` lost, a zero-byte ledger,
+    the experiment run from another folder) the platform is asked — one scan for the experiment's
+    RequesterAnnotation (the study's internal name on Prolific), the scan `status --sync` makes —
+    so a lost ledger can never make a second batch look like the first.
+    """
+    from .extend import _Extensions  # extend imports this module: imported here, not at the top
+
+    known = ledger.hits(settings.experiment, settings.target, settings.platform)
+    if known:
+        with _Extensions(ledger) as table:
+            grown = table.added(settings.experiment, settings.target)
+        members = [(r.plan_id, r.hit_id, r.max_assignments + grown.get(r.hit_id, 0)) for r in known]
+        source = "ledger"
+    else:
+        members = [
+            (annotated_plan(h.annotation) or "?", h.hit_id, h.max_assignments)
+            for h in platform.find_experiment_hits(settings.experiment)
+            if ledger.hit(h.hit_id) is None  # one the ledger has (under another platform or target) is not lost
+        ]
+        source = "platform"
+    batches: dict[str, list[tuple[str, int]]] = {}
+    for plan_id, hit_id, size in members:
+        batches.setdefault(plan_id, []).append((hit_id, size))
+    return [
+        ExistingBatch(plan_id, tuple(h for h, _ in hits), sum(n for _, n in hits), source) for plan_id, hits in batches.items()
+    ]
+
+
+def describe_existing(batches: list[ExistingBatch], nouns: tuple[str, str]) -> str:
+    """"3 HITs with 20 assignments (plan 949444d856fc4731)", several plans joined by "; "."""
+    return "; ".join(
+        f"{output.count(len(b.hit_ids), nouns, hedged=False)} with {b.assignments} assignment(s) (plan {b.plan_id})"
+        for b in batches
+    )
+
+
+def refusal(plan: Plan, settings) -> str:
+    """The one line refusing a create that would post a second batch beside the experiment's HITs."""
+    has = describe_existing(plan.existing, plan.nouns)
+    them = "it" if sum(len(b.hit_ids) for b in plan.existing) == 1 else "them"
+    beside = f"this create would post a second batch of {plan.assignments} assignment(s) beside {them}"
+    more = f"for more participants: babe extend --assignments N; to post this batch beside {them} anyway: add --again"
+    if any(b.source == "platform" for b in plan.existing):
+        return (
+            f"the ledger (.babe/) knows nothing of {plan.experiment} on {settings.target}, but the platform has "
+            f"{has}: {beside}. Run babe status --sync to restore the ledger from the platform (then the same create "
+            f"posts nothing); {more}"
+        )
+    return f"{plan.experiment} already has {has} on {settings.target}: {beside}; {more}"
 
 
 def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None = None) -> CreateResult:
@@ -142,6 +204,7 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
     experiment's qualification could not be granted to everyone it must keep out (then nothing is
     posted): running the same create again finishes the job.
     """
+    settings = remembered.fill(settings)[0]  # what an earlier create was given (engineer R, issue 14)
     with session(settings, pm) as (platform, ledger):
         plan = prepare(settings, pm, ledger, platform)
         if plan.posted_before is not None:
@@ -170,7 +233,7 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
                 f"out ({worker}: {error}); no {plan.nouns[0]} was posted — run the same create again to finish",
                 result.as_json(),
             )
-        failure = post(plan, platform, ledger, result)
+        failure = repeated(platform, lambda: post(plan, platform, ledger, result), lambda f: f and f[1])
         result.hits = known_hits(plan, ledger, platform)
         if failure is None:
             ledger.finish_plan(plan.plan_id)
@@ -181,10 +244,15 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
             raise PartialFailure(
                 f"posted {posted} of {output.count(len(plan.hits), plan.nouns, hedged=False)}; "
                 f"{plan.nouns[0]} {failure[0] + 1} failed: {failure[1]}. "
-                "Run the same create again to post the rest (it resumes this plan).",
+                + _sentence(rerun_advice([failure[1]], "run the same create again to post the rest (it resumes this plan)")),
                 result.as_json(),
             )
         return result
+
+
+def _sentence(advice: str) -> str:
+    """Advice as a sentence of its own ("add funds" first when money was the reason: steps/funds.py)."""
+    return advice[:1].upper() + advice[1:] + "."
 
 
 def posted_before(plan: Plan, ledger: Ledger, platform, settings) -> CreateResult:
@@ -207,7 +275,7 @@ def describe(platform, plan: Plan, result: CreateResult) -> None:
         result.platform_json = document(plan)
 
 
-def post(plan: Plan, platform, ledger: Ledger, result) -> tuple[int, str] | None:
+def post(plan: Plan, platform, ledger: Ledger, result) -> tuple[int, OperationFailed] | None:
     """Post the plan's missing HITs in order; stop at the first failure and report it.
 
     The HIT type is the plan's own (`plan.hit_type_id`, for `extend --split`) or made from the
@@ -233,7 +301,7 @@ def post(plan: Plan, platform, ledger: Ledger, result) -> tuple[int, str] | None
             try:
                 info = platform.create_hit(plan, hit_type_id, hit)
             except OperationFailed as exc:
-                return hit.index, str(exc)
+                return hit.index, exc
             ledger.record_posted(plan.plan_id, hit.index, info)
             hit.hit_id = info.hit_id
             result.posted_now += 1

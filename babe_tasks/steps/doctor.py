@@ -5,7 +5,7 @@ The built-in checks, in the order a run would meet them:
 | check | what | fails with |
 |---|---|---|
 | `settings` | the settings validated (they are, or the run stopped already) | — |
-| `create settings` | `create` would have what it needs, and what its plan costs | exit 2 |
+| `create settings` | `create` would have what it needs (missing values from the experiment's last create in the ledger: `steps.remembered`), and what its plan costs | exit 2 |
 | `plugins` | every plugin found was loaded | exit 2 |
 | `credentials` | sandbox/live: AWS accepts the credentials (STS GetCallerIdentity) | exit 2 none, 4 refused/unreachable |
 | `platform` | the target answers GetAccountBalance (through the platform's own error translation) | exit 4 (2 without credentials) |
@@ -88,12 +88,15 @@ def run(settings, pm) -> DoctorResult:
     """Run every check; never raises for a failed check (each is recorded with its exit code)."""
     from ..steps import nouns_for
 
+    from . import remembered
+
     result = DoctorResult(settings.experiment, settings.target)
     result.add(
         "settings", OK, f"experiment {settings.experiment}, target {settings.target}, platform {settings.platform}"
     )
     pricing = _pricing(settings, pm)
-    cost = _plan(settings, result, pricing, nouns_for(settings, pm))
+    settings, filled, created_at = remembered.fill(settings)
+    cost = _plan(settings, result, pricing, nouns_for(settings, pm), remembered.source_note(filled, created_at))
     _plugins(pm, result)
     if settings.platform == "mturk" and settings.target in ("sandbox", "live"):
         _credentials(settings, result)
@@ -117,7 +120,10 @@ def _pricing(settings, pm) -> Any:
         return money.MTURK_PRICING
 
 
-def _plan(settings, result: DoctorResult, pricing=money.MTURK_PRICING, nouns=output.MTURK_NOUNS) -> Decimal | None:
+def _plan(
+    settings, result: DoctorResult, pricing=money.MTURK_PRICING, nouns=output.MTURK_NOUNS, remembered: str = ""
+) -> Decimal | None:
+    """Whether create has what it needs, and its cost; `remembered` says which values came from the ledger."""
     from ..planning import make_plan
 
     try:
@@ -131,7 +137,8 @@ def _plan(settings, result: DoctorResult, pricing=money.MTURK_PRICING, nouns=out
         "create settings",
         OK,
         f"{plan.assignments} assignments in {output.count(len(plan.hits), nouns, hedged=False)} ({sizes}) at "
-        f"{money.shown(plan.reward, pricing)}: {money.shown(plan.cost.total, pricing)} with {_owner(settings)}'s fees",
+        f"{money.shown(plan.reward, pricing)}: {money.shown(plan.cost.total, pricing)} with {_owner(settings)}'s fees"
+        + (f"; {remembered}" if remembered else ""),
     )
     return plan.cost.total
 

@@ -119,7 +119,22 @@ def _not_finished(platform, info: HitInfo) -> str | None:
         )
     if info.status not in DELETABLE_STATUSES:
         return f"it is {info.status}, not Reviewable yet — try again later"
-    waiting = sum(1 for _ in platform.iter_assignments(info.hit_id, ("Submitted",)))
+    waiting = [a.assignment_id for a in platform.iter_assignments(info.hit_id, ("Submitted",))]
     if waiting:
-        return f"{waiting} submitted assignment(s) not yet approved or rejected — run babe approve first"
+        return waiting_advice(waiting)
     return None
+
+
+def waiting_advice(waiting: list[str]) -> str:
+    """What to do about submitted work that keeps a HIT from being deleted.
+
+    "Run babe approve" alone is wrong advice for the assignments approve always holds back (a
+    repeat worker's, or one with no data in the backend): those wait for the lab's decision, so the
+    advice names them and the two commands that settle them.
+    """
+    shown = ", ".join(waiting[:3]) + (f" and {len(waiting) - 3} more" if len(waiting) > 3 else "")
+    return (
+        f"{len(waiting)} submitted assignment(s) not yet approved or rejected ({shown}) — run babe approve; those it "
+        "holds back (repeat worker, no data in the backend) are yours to decide: babe reject --assignment ID "
+        "--reason '…', or babe approve --assignment ID --allow-repeat-workers (or --approve-without-data)"
+    )

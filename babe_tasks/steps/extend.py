@@ -63,6 +63,7 @@ from ..plugins import call_after, call_before
 from ..settings import MAX_LIFETIME, MIN_LIFETIME
 from . import chosen_hits, concurrently, first_error, hit_id_of, session, vanished
 from .create import PostedHit, known_hits, post
+from .funds import rerun_advice
 
 #: MTurk's line: a HIT created below it can never reach it (reference/mturk-api.md). Another
 #: platform's line is its `pricing.large_hit_assignments` (None: no line).
@@ -724,7 +725,7 @@ def run(
         first = result.failed[0]
         raise PartialFailure(
             f"{len(result.failed)} part(s) of the extension failed ({first['hit_id'] or 'split'}: {first['error']}); "
-            "run the same extend again to finish",
+            + rerun_advice((f["error"] for f in result.failed), "run the same extend again to finish"),
             result.as_json(),
         )
     return result

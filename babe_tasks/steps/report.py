@@ -19,6 +19,7 @@ time), and what matters on a page read later is what arrived and what it cost.
 from __future__ import annotations
 
 import html
+import json
 import math
 import sqlite3
 import statistics
@@ -131,6 +132,20 @@ def _platform_of(conn: sqlite3.Connection) -> str:
     return "platform" if "platform" in columns else "'mturk'"
 
 
+def _extended(conn: sqlite3.Connection, experiment: str, target: str) -> dict[str, int]:
+    """Assignments finished extensions added, per HIT: the hits table keeps each HIT's size at
+    posting, so without these an extended experiment reads "22 of 20 assignments"."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'extensions'").fetchone():
+        return {}
+    added: dict[str, int] = {}
+    for row in conn.execute(
+        "SELECT plan FROM extensions WHERE experiment = ? AND target = ? AND status = 'done'", (experiment, target)
+    ):
+        for hit in json.loads(row["plan"]).get("hits", []):
+            added[hit["hit_id"]] = added.get(hit["hit_id"], 0) + int(hit["add"])
+    return added
+
+
 def experiments(folder: Path, target: str, platform: str = "mturk") -> list[str]:
     """The experiments with HITs posted on `target` (on `platform`) in this folder's ledger, oldest first."""
     conn = _connect(folder)
@@ -167,6 +182,9 @@ def gather(
                 (experiment, target, platform),
             )
         ]
+        grown = _extended(conn, experiment, target)
+        for hit in data.hits:
+            hit["max_assignments"] += grown.get(hit["hit_id"], 0)
         elsewhere = {
             row["hit_id"]
             for row in conn.execute(

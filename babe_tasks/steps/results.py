@@ -12,7 +12,13 @@ experiment); what every lab needs from the file is this step's:
 - **`--anonymize`** — worker ids replaced by a salted hash, the same for the same worker in every
   download of the lab (the salt is `BABE_ANONYMIZE_SALT`, never printed), so data can be shared.
   Every column named like a worker id is hashed, and any worker id (from those columns or the
-  ledger) found inside another cell — a comment, a free-text answer — is replaced there too.
+  ledger) found inside another cell — a comment, a free-text answer — is replaced there too;
+- **safe to open in a spreadsheet** — a participant types what they like into a free-text answer,
+  and a cell such as `=HYPERLINK(…)`, `@SUM(…)`, `+1+1`, `-2+3` or one starting with a tab or a
+  carriage return is run as a formula by Excel, LibreOffice and Google Sheets (OWASP's "CSV
+  injection"). Such cells get a leading `'` (shown as text, the rest of the cell unchanged); plain
+  numbers such as `-5` or `+3.2` are left alone, and the file keeps the backend's bytes when no cell
+  needed it. `--raw` writes the bytes as fetched.
 """
 
 from __future__ import annotations
@@ -36,6 +42,12 @@ MIN_SALT_LENGTH = 16
 PSEUDONYM_PREFIX = "anon-"
 #: A column holds worker ids when its name, letters only and lower-cased, ends like this.
 _WORKER_COLUMN = re.compile(r"workerid$")
+#: A cell starting with one of these is run as a formula by spreadsheets (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: What neutralises such a cell: spreadsheets show a cell starting with an apostrophe as text.
+FORMULA_GUARD = "'"
+#: A plain number, which a leading sign does not make a formula (`-5`, `+3.2`, `-1.5e3`).
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 #: Ids shorter than this are hashed in their own column but not searched for inside other cells,
 #: where they could match ordinary text (MTurk worker ids are 12 to 14 characters).
 MIN_SEARCHED_ID = 8
@@ -63,6 +75,9 @@ class ResultsResult:
     anonymized: bool = False
     #: Cells whose worker ids were replaced (0 without --anonymize).
     replaced: int = 0
+    #: Cells a spreadsheet would have run as a formula, now prefixed with `'` (0 with --raw).
+    neutralized: int = 0
+    raw: bool = False
 
     def as_json(self) -> dict:
         return {
@@ -72,6 +87,8 @@ class ResultsResult:
             "columns": len(self.columns),
             "column_names": self.columns,
             "anonymized": self.anonymized,
+            "neutralized": self.neutralized,
+            "raw": self.raw,
         }
 
 
@@ -92,8 +109,8 @@ def salt_from_environment() -> str:
     return salt
 
 
-def run(settings, pm, *, anonymize: bool = False, now: datetime | None = None) -> ResultsResult:
-    """Fetch through the plugins, check, optionally anonymise, and publish under a new name."""
+def run(settings, pm, *, anonymize: bool = False, raw: bool = False, now: datetime | None = None) -> ResultsResult:
+    """Fetch through the plugins, check, optionally anonymise, neutralise formulas unless `raw`, publish."""
     salt = salt_from_environment() if anonymize else None
     folder = Path(settings.folder) / RESULTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,15 +127,21 @@ def run(settings, pm, *, anonymize: bool = False, now: datetime | None = None) -
         table = parse(data)
         submissions = count_submissions(table)
         if not table.rows:
-            return ResultsResult(None, 0, 0, table.columns, anonymized=anonymize)
-        replaced = 0
+            return ResultsResult(None, 0, 0, table.columns, anonymized=anonymize, raw=raw)
+        replaced = neutralized = 0
         if salt is not None:
             replaced = pseudonymise(table, salt, known_workers(settings))
+        if not raw:
+            neutralized = neutralise(table)
+        if replaced or neutralized:
             data = render(table)
         path = publish(folder, f"{settings.experiment}-{stamp}", data)
     finally:
         part.unlink(missing_ok=True)
-    return ResultsResult(path, len(table.rows), submissions, table.columns, anonymized=anonymize, replaced=replaced)
+    return ResultsResult(
+        path, len(table.rows), submissions, table.columns, anonymized=anonymize, replaced=replaced,
+        neutralized=neutralized, raw=raw,
+    )
 
 
 def parse(data: bytes) -> Table:
@@ -144,10 +167,13 @@ def parse(data: bytes) -> Table:
 
 
 def render(table: Table) -> bytes:
+    """The table as CSV; a row with a carriage return in a cell is quoted whole, which Python 3.11's
+    minimal quoting does not do under a `\\n` line end (the file would not read back)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.columns)
-    writer.writerows(table.rows)
+    minimal = csv.writer(out, lineterminator="\n")
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in (table.columns, *table.rows):
+        (quoted if any("\r" in value for value in row) else minimal).writerow(row)
     return out.getvalue().encode("utf-8")
 
 
@@ -158,6 +184,23 @@ def count_submissions(table: Table) -> int:
             position = table.columns.index(name)
             return len({row[position] for row in table.rows if row[position]})
     return 0
+
+
+# -- formulas -----------------------------------------------------------------------------------
+def is_formula(value: str) -> bool:
+    """Whether a spreadsheet would run this cell as a formula (a plain signed number is data)."""
+    return value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value)
+
+
+def neutralise(table: Table) -> int:
+    """Prefix every formula-like cell, header included, with `'`; returns how many changed."""
+    changed = 0
+    for row in (table.columns, *table.rows):
+        for i, value in enumerate(row):
+            if is_formula(value):
+                row[i] = FORMULA_GUARD + value
+                changed += 1
+    return changed
 
 
 # -- anonymisation -----------------------------------------------------------------------------

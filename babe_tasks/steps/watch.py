@@ -26,6 +26,13 @@ Event-driven mode (`queue_url`): the experiment's HIT types are set to notify th
 once; ids seen are kept in the same state file) and deleted, and a new event triggers a refresh at
 once; the interval stays as a fallback. For the in-process local MTurk this process also runs the
 local courier (`localturk.delivery`) that moves its outbox to the queue.
+
+Event-driven mode on other platforms (`events`, `--events`): the platform's `event_source`
+capability (Prolific: webhook subscriptions and a receiver that believes signed events only,
+`babe_prolific.events`) is asked for before the first request (a flag it cannot honour is refused
+first), subscribed once the first status names the HITs, closed when the watch ends, and is
+waited on exactly like the queue — it answers the new events about the watched HITs, deduplicated.
+A platform without one refuses `--events` before anything is watched.
 """
 
 from __future__ import annotations
@@ -123,6 +130,10 @@ class WatchResult:
     queue_url: str | None = None
     events_received: int = 0
     duplicates: int = 0
+    #: Event-driven through the platform's event source: its public URL, and what it refused or ignored.
+    events_url: str | None = None
+    forged: int = 0
+    unrelated: int = 0
     started_at: datetime | None = None
     ended_at: datetime | None = None
     deadline: datetime | None = None
@@ -151,16 +162,23 @@ class WatchResult:
             "expired": self.expired,
             "milestones": [m.as_json() for m in self.milestones],
             "refreshes": self.refreshes,
-            "events": (
-                {"queue": self.queue_url, "received": self.events_received, "duplicates": self.duplicates}
-                if self.queue_url
-                else None
-            ),
+            "events": self.events_json(),
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "deadline": self.deadline,
             "status": self.status.as_json() if self.status is not None else None,
         }
+
+
+    def events_json(self) -> dict | None:
+        if self.queue_url:
+            return {"queue": self.queue_url, "received": self.events_received, "duplicates": self.duplicates}
+        if self.events_url:
+            return {
+                "url": self.events_url, "received": self.events_received, "duplicates": self.duplicates,
+                "forged": self.forged, "unrelated": self.unrelated,
+            }
+        return None
 
 
 _WATCHING = threading.Event()
@@ -229,6 +247,34 @@ def check_queue_url(value: Any) -> str | None:
             f"--queue {text!r} is not an SQS queue URL: write https://sqs.<region>.amazonaws.com/<account>/<queue>"
         )
     return text
+
+
+@dataclass(frozen=True)
+class EventsWanted:
+    """`--events`: wait on the platform's event source; `url` its public URL (None: the platform
+    picks one — the local Prolific's 127.0.0.1), `listen` the local host:port to receive on."""
+
+    url: str | None = None
+    listen: str | None = None
+
+
+def check_events(events: Any, url: Any, listen: Any, queue_url: str | None) -> EventsWanted | None:
+    """`--events`, `--events-url URL` and `--listen HOST:PORT` (either of the last two implies the first)."""
+    url = str(url).strip() if url not in (None, "") else None
+    listen = str(listen).strip() if listen not in (None, "") else None
+    if not (events or url or listen):
+        return None
+    if queue_url:
+        raise UsageError("--queue and --events are two ways to be woken: give one (--queue on MTurk, --events elsewhere)")
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--events-url {url!r} is not a URL: write for example https://lab.example.org/prolific-events")
+    if listen is not None:
+        _, _, port = listen.rpartition(":")
+        if not port.isdigit() or int(port) > 65535:
+            raise UsageError(f"--listen {listen!r} is not host:port: write for example 127.0.0.1:8765")
+    return EventsWanted(url, listen)
 
 
 # -- the state file: milestones and event ids -----------------------------------------------------
@@ -515,6 +561,7 @@ class Watch:
         on_refresh: Callable[[Refresh], None] | None,
         long_poll: int,
         stop: threading.Event,
+        events: EventsWanted | None = None,
     ):
         self.settings, self.pm = settings, pm
         self.wanted_goal, self.until, self.interval = goal, until, interval
@@ -525,7 +572,9 @@ class Watch:
         self.long_poll = long_poll
         self.stop = stop
         self.result = WatchResult(queue_url=queue_url)
-        self.listener: QueueListener | None = None
+        self.events = events
+        #: What the wait listens to: the SQS queue's listener, or the platform's event source.
+        self.listener: Any = None
         self.courier = None
         self.offered: set[str] = set()
         #: Consecutive failed approvals per assignment.
@@ -646,7 +695,7 @@ class Watch:
             while not self.stop.is_set():
                 remaining = (end - self.now()).total_seconds()
                 events = self.listener.poll(wait=min(self.long_poll, max(0, remaining)))
-                self.result.events_received, self.result.duplicates = self.listener.received, self.listener.duplicates
+                self.count_events()
                 if events:
                     return len(events)
                 remaining = (end - self.now()).total_seconds()
@@ -655,6 +704,12 @@ class Watch:
                 if self.long_poll <= 0:
                     self.sleep(min(POLL_STEP, remaining))
         return 0
+
+    def count_events(self) -> None:
+        listener, result = self.listener, self.result
+        result.events_received, result.duplicates = listener.received, listener.duplicates
+        if self.events is not None:
+            result.forged, result.unrelated = listener.forged, listener.unrelated
 
     # -- set-up -------------------------------------------------------------------------------
     def start(self):
@@ -687,7 +742,30 @@ class Watch:
                 raise UsageError("not confirmed: nothing was watched")
         if result.queue_url:
             self.listen(first)
+        elif self.listener is not None:
+            self.listener.open(list(self.hit_ids or [hit.hit_id for hit in first.hits]))
         return first
+
+    def prepare_events(self) -> None:
+        """Ask the platform for its event source, before any request: a flag it cannot honour is refused first."""
+        if self.events is None:
+            return
+        source = capability(self.platform, "event_source")
+        if source is None:
+            raise UsageError(
+                f"{self.platform.name} sends no events babe can receive: on MTurk use --queue (an SQS queue), "
+                "or watch without --events (it refreshes every --interval)"
+            )
+        self.listener = source(url=self.events.url, listen=self.events.listen, stop=self.stop)
+        self.result.events_url = self.listener.url
+
+    def close_events(self) -> None:
+        """Undo the event source's subscriptions; what it could not undo is a warning."""
+        if self.events is None or self.listener is None:
+            return
+        self.count_events()
+        for warning in self.listener.close():
+            self.warn(warning)
 
     def listen(self, first) -> None:
         """Subscribe the HIT types to the queue and make the listener.
@@ -737,11 +815,16 @@ class Watch:
         self.state = WatchState(self.settings.folder)
         _WATCHING.set()
         try:
+            self.prepare_events()
             self.loop(self.start())
         except _Stopped:
             result.reason = "interrupted"
         finally:
             _WATCHING.clear()
+            try:
+                self.close_events()
+            except BabeError as exc:
+                self.warn(f"could not undo the event subscription: {exc}")
             self.state.close()
             if self.courier is not None:
                 self.courier.stop()
@@ -809,13 +892,15 @@ def run(
     on_refresh: Callable[[Refresh], None] | None = None,
     long_poll: int | None = None,
     stop: threading.Event | None = None,
+    events: EventsWanted | None = None,
 ) -> WatchResult:
     """Watch the experiment (or `hit_ids`) until complete, `until` passes, or Ctrl-C.
 
     `until` is seconds from the start or a datetime (platform clock); `goal` the approved
     assignments wanted (default: every assignment posted). `sleep(seconds)` waits between
     refreshes (default: an interruptible wait; tests pass one that moves the local MTurk's clock);
-    `long_poll` the seconds one SQS receive may wait (default `LONG_POLL`; 0 polls, then sleeps).
+    `long_poll` the seconds one SQS receive (or one wait on the platform's event source, `events`)
+    may take (default `LONG_POLL`; 0 polls, then sleeps).
     Raises `PartialFailure` carrying the result when interrupted, or when approvals still fail at
     the end; a step's `Veto` or `UsageError` passes through (the watch stops there).
     """
@@ -833,6 +918,7 @@ def run(
         on_refresh=on_refresh,
         long_poll=LONG_POLL if long_poll is None else long_poll,
         stop=stop,
+        events=events,
     )
 
     def notice() -> None:
@@ -856,7 +942,8 @@ def run(
 
 
 __all__ = [
-    "MILESTONES", "Milestone", "QueueListener", "Refresh", "WatchResult", "WatchState", "check_queue_url",
+    "MILESTONES", "EventsWanted", "Milestone", "QueueListener", "Refresh", "WatchResult", "WatchState",
+    "check_events", "check_queue_url",
     "mturk_document", "parse_goal", "parse_interval", "parse_until", "reached_milestones",
     "run", "subscribe", "to_announce", "watching",
 ]

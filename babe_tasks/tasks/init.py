@@ -138,10 +138,10 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
             console.print(f"  kept existing {relative}")
         if deploy:
             console.print(
-                f"  read {deploy.source.relative_to(root)}: experimentID {deploy.experiment_id}, "
-                f"deployMethod {deploy.deploy_method}"
+                f"  read {deploy.source.relative_to(root)}: experimentID {_printable(deploy.experiment_id)}, "
+                f"deployMethod {_printable(deploy.deploy_method)}"
             )
-        console.print(f"  platform {platform}: {why}")
+        console.print(f"  platform {platform}: {_printable(why)}")
         if platform == "prolific":
             console.print("Next: babe-prolific code  (the completion code and prolificURL for config_deploy.js)")
         console.print("Next: babe create --url https://… --title … --reward 0.50 --assignments 20  (target local)")
@@ -253,10 +253,7 @@ def deploy_problem(path: Path) -> str | None:
 
     if not path.is_file():
         return None
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")  # as a browser shows a bad byte
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})"
+    text = deployconfig.read_config_file(path)  # as a browser shows a bad byte; refused when far too large
     code = deployconfig.blank_comments(text)
     start = _CONFIG_START.search(code)
     if start is None:
@@ -357,9 +354,16 @@ def config_template(experiment: str, deploy: Any = None, platform: str = "mturk"
 
     `platform` is the one the folder is set up for: the deployMethod note says what it needs. With
     `why` (init chose the platform from the page) a platform other than the default is written, with
-    `why` as its comment; one chosen by the settings or the environment stays where it was set."""
-    from ..settings import KEYS
+    `why` as its comment; one chosen by the settings or the environment stays where it was set.
 
+    Every `key: value` line, set or commented, comes from PyYAML's emitter (`_entry`), and every
+    text taken from the page goes into comments through `_printable`: no value — an experimentID
+    holding a CR, NEL, U+2028 or U+2029 included — can start a line of its own and add a key. The
+    text is read back before it is returned, and must give exactly the values set.
+    """
+    from ..settings import KEYS, parse_value
+
+    values: dict[str, Any] = {"experiment": parse_value("experiment", experiment), "target": "local"}
     lines = [
         "# babe-tasks settings of this experiment, read by `babe` and by `invoke` alike.",
         "# Precedence: task flags > BABE_<KEY> environment variables > this file > defaults.",
@@ -370,20 +374,53 @@ def config_template(experiment: str, deploy: Any = None, platform: str = "mturk"
     for key in KEYS:
         lines.extend(_comment(key.meaning))
         if key.name == "experiment":
-            lines.append(f"  experiment: {_yaml_scalar(experiment)}")
+            lines.append("  " + _entry("experiment", values["experiment"]))
         elif key.name == "target":
             lines.extend(_deploy_notes(deploy, platform))
-            lines.append("  target: local")
+            lines.append("  " + _entry("target", values["target"]))
         elif key.name == "platform" and platform != key.default and why:
-            lines.extend(_comment(f"Chosen by babe init: {why}.")[1:])  # under the setting's own comment
-            lines.append(f"  platform: {_yaml_scalar(platform)}")
+            values["platform"] = parse_value("platform", platform)
+            lines.extend(_comment(f"Chosen by babe init: {_printable(why)}.")[1:])  # under the setting's own comment
+            lines.append("  " + _entry("platform", values["platform"]))
         elif key.name == "plugins":
             lines.extend(["  # plugins:", "  #   my_plugin:", "  #     some_setting: value"])
         elif key.default is None:
-            lines.append(f"  # {key.name}: {_yaml_scalar(key.example)}")
+            lines.append("  # " + _entry(key.name, key.example))
         else:
-            lines.append(f"  # {key.name}: {_yaml_scalar(key.default)}")
-    return "\n".join(lines) + "\n"
+            lines.append("  # " + _entry(key.name, key.default))
+    text = "\n".join(lines) + "\n"
+    _check_reads_back(text, values)
+    return text
+
+
+def _entry(name: str, value: Any) -> str:
+    """One `name: value` line as PyYAML's emitter writes it (quoting, escapes: its business, not ours)."""
+    from invoke.util import yaml
+
+    line = yaml.safe_dump({name: value}, default_flow_style=False, allow_unicode=True, width=1_000_000, sort_keys=False)
+    line = line.removesuffix("\n")
+    if "\n" in line:  # a value YAML can only write over several lines: never one of ours
+        raise ValueError(f"{name} cannot be written on one line")
+    return line
+
+
+def _printable(text: Any) -> str:
+    """Text for a comment: control, format and line-separator characters written as escapes (`\\u2028`)."""
+    import unicodedata
+
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
+        for ch in str(text)
+    )
+
+
+def _check_reads_back(text: str, values: dict[str, Any]) -> None:
+    """The written file must hold exactly the values set: anything else would be a key nobody chose."""
+    from invoke.util import yaml
+
+    loaded = yaml.safe_load(text)
+    if loaded != {"babe": values}:
+        raise RuntimeError(f"babe init would write settings it did not choose: {loaded!r}")
 
 
 def _comment(text: str) -> list[str]:
@@ -396,10 +433,11 @@ def _deploy_notes(deploy: Any, platform: str = "mturk") -> list[str]:
         return []
     source = deploy.source.name
     notes = [
-        f"  # From {source}: experimentID {deploy.experiment_id}, deployMethod {deploy.deploy_method},",
-        f"  #   serverAppURL {deploy.server_app_url}.",
+        f"  # From {_printable(source)}: experimentID {_printable(deploy.experiment_id)}, deployMethod "
+        f"{_printable(deploy.deploy_method)},",
+        f"  #   serverAppURL {_printable(deploy.server_app_url)}.",
     ]
-    method = deploy.deploy_method
+    method = _printable(deploy.deploy_method)
     if platform == "prolific":
         if method == PROLIFIC_METHOD:
             notes.append(
@@ -420,25 +458,3 @@ def _deploy_notes(deploy: Any, platform: str = "mturk") -> list[str]:
     else:
         notes.append(f"  # deployMethod {method} submits no MTurk form: change it before posting HITs.")
     return notes
-
-
-def _yaml_scalar(value: Any) -> str:
-    """A value as YAML text that reads back as what the settings expect (money and times as strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    if text == "" or text[0] in "!&*[]{}|>'\"%@`#,?:-" or ": " in text or " #" in text or _looks_typed(text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
-
-
-def _looks_typed(text: str) -> bool:
-    """Strings YAML would read as a number, bool or null (reward 0.50 must stay the string "0.50")."""
-    from invoke.util import yaml
-
-    try:
-        return not isinstance(yaml.safe_load(text), str)
-    except yaml.YAMLError:
-        return True

@@ -96,7 +96,7 @@ CREATE_HELP = {
     "allow-repeat-workers": "let a worker take several HITs (studies on Prolific) of the experiment (default: once per experiment)",
     "exclude-previous": "keep out every worker of earlier experiments (default all earlier ones in the ledger)",
     "exclude-experiment": "keep out the workers of this earlier experiment (repeat the flag, or comma-separate)",
-    "again": "post a batch identical to one this experiment already posted (without it, the same create posts nothing)",
+    "again": "post a second batch beside the experiment's HITs (without it, a create of an experiment that has HITs is refused, and the same create posts nothing)",
 }
 
 
@@ -202,6 +202,10 @@ def render_plan(console, plan, settings, excluded=None) -> None:
     if plan.blocklist_hits:
         earlier = (f"earlier {plan.nouns[0]}", f"earlier {plan.nouns[1]}")
         console.print(f"  blocks      the workers of {count(len(plan.blocklist_hits), earlier)}, through {settings.platform}")
+    if plan.existing:
+        from ..steps.create import describe_existing
+
+        console.print(f"  beside      {describe_existing(plan.existing, plan.nouns)} (--again: a second batch)")
     pricing = plan.pricing
     console.print(f"  rewards     {_money(plan.reward, pricing)} x {cost.assignments} = {_money(cost.rewards, pricing)}")
     _fee_lines(console, cost, settings, pricing)

@@ -87,14 +87,44 @@ def _request(endpoint_url: str, method: str, path: str, as_json: bool, **options
         return response, None
 
 
-def _private_call(endpoint_url: str, method: str, route: str, as_json: bool, payload: dict | None = None, timeout: float = 600.0):
-    """Call one `/_local` route of a server; unreachable → exit 4, refused → exit 2, broken → exit 1."""
-    response, document = _request(endpoint_url, method, route, as_json, json=payload, timeout=timeout)
+TOKEN_ENV = "BABE_LOCAL_TOKEN"
+
+
+def _server_token(c, as_json: bool) -> str:
+    """The token a server's private routes ask of a change: `BABE_LOCAL_TOKEN`, else the one kept in
+    the state file these commands would open (`local_state` / `BABE_LOCAL_STATE` / the user's), which
+    is the server's own when it serves that file (the default)."""
+    import os
+
+    from babe_tasks.localservice import read_token
+    from babe_tasks.localturk.store import default_state_path
+
+    given = os.environ.get(TOKEN_ENV, "").strip()
+    if given:
+        return given
+    try:
+        state = _configured_state(c, None, as_json)
+    except Exit:  # settings that do not load: the default state file is still worth a look
+        state = None
+    return read_token(state or default_state_path()) or ""
+
+
+def _private_call(endpoint_url: str, method: str, route: str, as_json: bool, payload: dict | None = None, timeout: float = 600.0, *, token: str = ""):
+    """Call one `/_local` route of a server; unreachable → exit 4, refused → exit 2, broken → exit 1.
+
+    A change (POST) goes as JSON with the state's token (`serving.private_route_refusal`)."""
+    from babe_tasks.localturk.serving import TOKEN_HEADER
+
+    headers = {TOKEN_HEADER: token} if method != "GET" and token else {}
+    body = (payload if payload is not None else {}) if method != "GET" else None
+    response, document = _request(endpoint_url, method, route, as_json, json=body, headers=headers, timeout=timeout)
     if response.status_code == 200 and isinstance(document, dict):
         return document
     message = _error_message(document) or f"HTTP {response.status_code}"
     if response.status_code == 404 and not isinstance(document, dict):
         message = f"{endpoint_url} does not look like a local MTurk (no {route})"
+    if response.status_code == 403 and "token" in message.lower():
+        message += f"; set {TOKEN_ENV} to it"
     code = EXIT_FAILED if response.status_code >= 500 else EXIT_BAD_INPUT
     raise _fail(f"{route}: {message}", code, as_json)
 
@@ -175,6 +205,9 @@ def serve(c, host="127.0.0.1", port="8044", state=None, faults=None, verbose=Fal
 
     def announce(srv):
         print(f"local MTurk serving {srv.url} (state: {state_path}){' with faults ' + faults if faults else ''}; Ctrl-C stops it", flush=True)
+        # The private routes' token: babe's own commands read it from the state file; another
+        # program sends it in this header (docs/localturk.md, "Private routes").
+        print(f"private routes (/_local/...) token: {srv.token} (header X-Babe-Local-Token, or {TOKEN_ENV} for babe local.*)", flush=True)
 
     try:
         server_module.serve(state_path, host, port_number, faults or None, verbose=verbose, announce=announce)
@@ -240,7 +273,8 @@ def backend(c, host="127.0.0.1", port="8099", experiment=None, user="admin", pas
     auto_shortflags=False,
     iterable=["hit"],
     help={
-        "hit": "a HIT to work on (repeat the flag for several; default: every assignable HIT)",
+        "hit": "a HIT to work on (repeat the flag for several; default: this experiment's HITs, from the ledger)",
+        "all": "work every assignable HIT of the local MTurk, other experiments' too",
         "workers": "how many simulated workers take part (default: the simulator's choice)",
         "worker_ids": "these worker ids instead (comma-separated, e.g. A1B2C3D4E5F6G7,A7G6F5E4D3C2B1)",
         "locale": "the new workers' country, e.g. US, US-NY or US,CA (default US)",
@@ -255,7 +289,7 @@ def backend(c, host="127.0.0.1", port="8099", experiment=None, user="admin", pas
     },
 )
 def work(c, hit=None, workers=None, worker_ids=None, locale="US", return_rate="0", abandon_rate="0",
-         lose_rate="0", post_to=None, seed=None, endpoint_url=None, state=None, json=False):
+         lose_rate="0", post_to=None, seed=None, endpoint_url=None, state=None, json=False, all=False):
     """Let simulated workers accept, return, abandon and submit the HITs' assignments."""
     as_json = json
     endpoint = _endpoint_and_state(endpoint_url, state, as_json)
@@ -271,6 +305,7 @@ def work(c, hit=None, workers=None, worker_ids=None, locale="US", return_rate="0
         raise _fail("--return-rate and --abandon-rate add up to more than 1", EXIT_BAD_INPUT, as_json)
     if hit:
         kwargs["hit_ids"] = list(dict.fromkeys(h.strip() for h in hit if h.strip()))
+    named = list(kwargs.get("hit_ids", []))  # checked one by one below; the ledger's need no check
     if workers is not None:
         kwargs["workers"] = _number("workers", workers, int, low=1, as_json=as_json)
     if worker_ids:
@@ -288,12 +323,14 @@ def work(c, hit=None, workers=None, worker_ids=None, locale="US", return_rate="0
     if seed is not None:
         kwargs["seed"] = _number("seed", seed, int, as_json=as_json)
 
+    if not hit and not all:  # this experiment's HITs only (engineer R, issue 14)
+        kwargs["hit_ids"] = _experiment_hits(c, as_json)
     if endpoint:
-        for hit_id in kwargs.get("hit_ids", []):
+        for hit_id in named:
             _requester_call(endpoint, "GetHIT", {"HITId": hit_id}, as_json)
-        result = _private_call(endpoint, "POST", "/_local/work", as_json, kwargs)
+        result = _private_call(endpoint, "POST", "/_local/work", as_json, kwargs, token=_server_token(c, as_json))
     else:
-        result = _simulate_locally(_configured_state(c, state, as_json), kwargs, as_json)
+        result = _simulate_locally(_configured_state(c, state, as_json), kwargs, as_json, named)
     if as_json:
         import json as json_module
 
@@ -302,14 +339,14 @@ def work(c, hit=None, workers=None, worker_ids=None, locale="US", return_rate="0
         _console().print(_work_summary(result, kwargs))
 
 
-def _simulate_locally(state, kwargs, as_json):
+def _simulate_locally(state, kwargs, as_json, named=()):
     from babe_tasks.localturk.errors import TurkError
     from babe_tasks.localturk.service import LocalTurk
     from babe_tasks.localturk.workers import simulate
 
     turk = LocalTurk(state)
     try:
-        for hit_id in kwargs.get("hit_ids", []):
+        for hit_id in named:
             turk.call("GetHIT", {"HITId": hit_id})  # a mistyped id is an error, not "no work"
         return simulate(turk, **kwargs)
     except TurkError as exc:
@@ -318,6 +355,34 @@ def _simulate_locally(state, kwargs, as_json):
         raise _fail(str(exc), EXIT_BAD_INPUT, as_json) from None
     finally:
         turk.store.close()
+
+
+def _experiment_hits(c, as_json) -> list[str]:
+    """The HITs of this folder's experiment on the local MTurk, from its ledger (engineer R, issue 14).
+
+    The local MTurk is one per user, shared by every experiment: working "every open HIT" from one
+    experiment's folder fills other experiments' HITs, and their data lands in this one's results.
+    """
+    from babe_tasks import folders
+    from babe_tasks.errors import BabeError
+    from babe_tasks.ledger import Ledger
+    from babe_tasks.settings import Settings
+
+    try:
+        settings = Settings.build(c)
+        ids: list[str] = []
+        if (folders.state_dir(settings.folder) / "ledger.sqlite").is_file():
+            with Ledger(settings.folder) as ledger:
+                ids = [h.hit_id for h in ledger.hits(settings.experiment, "local", "mturk") if h.hit_id and not h.gone]
+    except BabeError as exc:
+        raise _fail(str(exc), exc.exit_code, as_json) from None
+    if not ids:
+        raise _fail(
+            f"experiment {settings.experiment} has no open HITs on the local MTurk in this folder's ledger: post them "
+            "with babe create, name HITs with --hit, or work every open HIT of the local MTurk with --all",
+            EXIT_BAD_INPUT, as_json,
+        )
+    return ids
 
 
 def _work_summary(result: dict, kwargs: dict) -> str:
@@ -365,14 +430,18 @@ def clock(c, advance=None, endpoint_url=None, state=None, json=False):
         except ValueError as exc:
             raise _fail(f"--advance: {exc}", EXIT_BAD_INPUT, as_json) from None
     if endpoint:
-        reading = _private_call(endpoint, "POST" if seconds else "GET", "/_local/clock", as_json, {"advance": seconds} if seconds else None)
+        token = _server_token(c, as_json) if seconds else ""
+        reading = _private_call(endpoint, "POST" if seconds else "GET", "/_local/clock", as_json, {"advance": seconds} if seconds else None, token=token)
     else:
         from babe_tasks.localturk.store import Store
 
         store = Store(_configured_state(c, state, as_json))
         try:
             if seconds:
-                store.advance_clock(seconds)
+                try:
+                    store.advance_clock(seconds)
+                except ValueError as exc:  # beyond the ten years a local clock may run ahead
+                    raise _fail(f"--advance {advance}: {exc}", EXIT_BAD_INPUT, as_json) from None
             reading = clock_reading(store)
         finally:
             store.close()
@@ -402,7 +471,7 @@ def stats(c, endpoint_url=DEFAULT_SERVER, reset=False, json=False):
     endpoint = _endpoint_and_state(endpoint_url, None, as_json)
     document = _private_call(endpoint, "GET", "/_local/stats", as_json)
     if reset:
-        _private_call(endpoint, "POST", "/_local/stats/reset", as_json)
+        _private_call(endpoint, "POST", "/_local/stats/reset", as_json, token=_server_token(c, as_json))
     if as_json:
         import json as json_module
 
@@ -432,7 +501,7 @@ def faults(c, spec, endpoint_url=DEFAULT_SERVER, json=False):
         parse(spec)
     except ValueError as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT, as_json) from None
-    document = _private_call(endpoint, "POST", "/_local/faults", as_json, {"spec": spec})
+    document = _private_call(endpoint, "POST", "/_local/faults", as_json, {"spec": spec}, token=_server_token(c, as_json))
     if as_json:
         import json as json_module
 

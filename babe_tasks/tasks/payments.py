@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import inputfiles
 from ..taskkit import babe_task
 from .lifecycle import _ids, _money, _start, render_held_and_failed
 
@@ -69,7 +70,7 @@ def ids_from_file(path: str) -> list[str]:
 
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        text = inputfiles.read_text(file)  # size-capped: babe_tasks/inputfiles.py
     except FileNotFoundError:
         raise UsageError(f"--from {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

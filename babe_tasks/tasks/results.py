@@ -12,10 +12,12 @@ from ..taskkit import babe_task
 @babe_task(
     help={
         "anonymize": "replace worker ids by salted pseudonyms (salt: BABE_ANONYMIZE_SALT), so the file can be shared",
-        "json": 'print one JSON document: {"path", "rows", "submissions", "columns", "column_names", "anonymized"}',
+        "raw": "keep the backend's bytes: cells a spreadsheet would run as a formula (=, +, -, @, tab) are not prefixed with '",
+        "json": 'print one JSON document: {"path", "rows", "submissions", "columns", "column_names", "anonymized", '
+        '"neutralized", "raw"}',
     }
 )
-def results(c, anonymize=False, json=False, strict_plugins=False):
+def results(c, anonymize=False, raw=False, json=False, strict_plugins=False):
     """Download the results into results/<experiment>-<UTC time>.csv (never overwriting)."""
     from .. import output
     from ..plugins import plugin_manager
@@ -23,7 +25,7 @@ def results(c, anonymize=False, json=False, strict_plugins=False):
     from ..steps import results as step
 
     settings = Settings.build(c, json=json, strict_plugins=strict_plugins or None)
-    result = step.run(settings, plugin_manager(settings), anonymize=anonymize)
+    result = step.run(settings, plugin_manager(settings), anonymize=anonymize, raw=raw)
 
     def render(console) -> None:
         if result.path is None:
@@ -38,5 +40,10 @@ def results(c, anonymize=False, json=False, strict_plugins=False):
         )
         if result.anonymized:
             console.print(f"Worker ids replaced by salted pseudonyms in {result.replaced} cells.")
+        if result.neutralized:
+            console.print(
+                f"{result.neutralized} cell(s) a spreadsheet would run as a formula start with ' now "
+                "(--raw keeps the backend's bytes)."
+            )
 
     output.emit(settings, result.as_json(), render)

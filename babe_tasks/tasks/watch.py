@@ -15,8 +15,11 @@ from ..taskkit import babe_task
 WATCH_HELP = {
     "goal": "approved assignments wanted; when reached, the open HITs (studies) are expired (default: all assignments posted)",
     "until": "stop when this passes: a duration from now (2d, 36h) or a time (2026-12-01T12:00Z)",
-    "interval": "time between refreshes, e.g. 30s, 5m (default 30s); with --queue, the fallback",
+    "interval": "time between refreshes, e.g. 30s, 5m (default 30s); with --queue or --events, the fallback",
     "queue": "SQS queue URL to receive MTurk's notifications: refresh as soon as something happens",
+    "events": "on Prolific: subscribe to its webhook events and refresh as soon as a study or submission changes",
+    "events_url": "with --events on live: the public https URL Prolific posts events to, forwarded to --listen",
+    "listen": "with --events: the local host:port that receives events (default: any free port on target local, 127.0.0.1:8765 on live)",
     "approve": "approve submitted work as it arrives (--no-approve: only refresh, announce and expire)",
     "hit": "only these HITs, or studies on Prolific (repeat the flag, or separate ids with commas); default: all of the experiment",
 }
@@ -29,6 +32,9 @@ def watch(
     until=None,
     interval="30s",
     queue=None,
+    events=False,
+    events_url=None,
+    listen=None,
     approve=True,
     hit=None,
     yes=False,
@@ -45,6 +51,7 @@ def watch(
     deadline = step.parse_until(until)
     pause = step.parse_interval(interval)
     queue_url = step.check_queue_url(queue)
+    wanted_events = step.check_events(events, events_url, listen, queue_url)
     settings, pm = _start(
         c,
         yes=yes,
@@ -60,6 +67,7 @@ def watch(
             interval=pause,
             hit_ids=_ids(hit),
             queue_url=queue_url,
+            events=wanted_events,
             approve=approve,
             on_refresh=lines,
         )
@@ -164,7 +172,12 @@ def render(console, document: dict, settings, nouns: tuple[str, str] | None = No
     for failed in document.get("failed", []):
         console.print(f"Failed {failed['assignment_id']}: {failed['error']}")
     events = document.get("events")
-    if events:
+    if events and "queue" in events:
         console.print(
             f"Notifications from {events['queue']}: {events['received']} message(s), {events['duplicates']} repeat(s) ignored."
+        )
+    elif events:
+        console.print(
+            f"Events at {events['url']}: {events['received']} new, {events['duplicates']} repeat(s) and "
+            f"{events['unrelated']} about other studies ignored, {events['forged']} unsigned or forged refused."
         )

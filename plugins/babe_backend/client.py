@@ -3,7 +3,7 @@
 | what happened | exit | why that code |
 |---|---|---|
 | unknown experiment (404) | 2 | experimentID / serverAppURL are configuration |
-| inactive, or no dynamic retrieval keys (403) | 2 | a setting on the backend to change |
+| inactive, or no dynamic retrieval keys (403) and a CSV route that needs a password | 2 | a setting on the backend to change |
 | password refused (401) | 4 | credentials refused, as for the platform |
 | no answer in time, connection refused, 5xx | 4 | the backend is unreachable or broken |
 | an answer that is not the results table | 1 | nothing written; try again once the backend is fixed |
@@ -40,7 +40,11 @@ def check(config: BackendConfig) -> str:
 
 
 def fetch(config: BackendConfig) -> tuple[tables.Table, str]:
-    """The experiment's results table and the route it came by (`csv` with a password, else `json`)."""
+    """The experiment's results table and the route it came by (`csv` with a password, else `json`).
+
+    Without a password and without retrieval keys, a backend whose CSV route is open (no
+    AUTH_PASSWORD on the server) is read through that route (`fetch_json` falls back to it).
+    """
     if config.password:
         return fetch_csv(config), "csv"
     return fetch_json(config), "json"
@@ -92,6 +96,9 @@ def fetch_json(config: BackendConfig) -> tables.Table:
     if response.status_code == 403:
         if check(config) == "inactive":
             raise UsageError(f"experiment {experiment_id} is inactive on {config.shown_base_url} (403): {_inactive_hint(config)}")
+        open_csv = _open_csv(config)
+        if open_csv is not None:
+            return open_csv
         raise UsageError(
             f"experiment {experiment_id} on {config.shown_base_url} has no dynamic retrieval keys (403): add them in "
             f"the backend (assignment_id, worker_id, hit_id and the trial fields), or set {USER_ENV} and "
@@ -104,6 +111,25 @@ def fetch_json(config: BackendConfig) -> tables.Table:
     except ValueError:
         raise tables.MalformedData(f"the backend's {route} answered something that is not JSON; nothing was written") from None
     return tables.from_json(document, f"the backend's {route}")
+
+
+def _open_csv(config: BackendConfig) -> tables.Table | None:
+    """The full CSV from a backend whose browser routes need no password, else None.
+
+    A server started without AUTH_PASSWORD (`babe local.backend` without `--password-env`, a lab's
+    own test server) serves `/experiments/<id>/retrieve` to anyone; an experiment without dynamic
+    retrieval keys then still has its data one route away, and asking the lab for a password the
+    server does not have would be wrong advice.
+    """
+    route = RETRIEVE_CSV.format(id=config.experiment_id)
+    response = _get(config, route)
+    if response.status_code != 200 or "csv" not in response.headers.get("content-type", "").lower():
+        return None
+    try:
+        text = response.content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise tables.MalformedData(f"the backend's {route} answered bytes that are not UTF-8 text; nothing was written") from None
+    return tables.from_csv(text, f"the backend's {route}")
 
 
 # -- plumbing ------------------------------------------------------------------------------------

@@ -75,10 +75,13 @@ class Table:
         return Counter(value.strip() for value in ids or [] if value.strip())
 
     def to_csv(self) -> str:
+        """The backend's CSV layout; a row with a carriage return in a cell is quoted whole, which
+        Python 3.11's minimal quoting does not do under a `\\n` line end (the file would not read back)."""
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.columns)
-        writer.writerows(self.rows)
+        minimal = csv.writer(out, lineterminator="\n")
+        quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        for row in (self.columns, *self.rows):
+            (quoted if any("\r" in value for value in row) else minimal).writerow(row)
         return out.getvalue()
 
 

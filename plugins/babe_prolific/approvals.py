@@ -14,11 +14,7 @@ The file is `.babe/prolific-approvals.sqlite` in the experiment folder, next to 
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
-from babe_tasks.ledger import BUSY_TIMEOUT
-from babe_tasks.sqlitefile import open_shared
+from .statefiles import ExperimentFile
 
 FILE_NAME = "prolific-approvals.sqlite"
 #: How long (seconds, platform time) a requested approval may stay unprocessed before it is asked again.
@@ -33,24 +29,11 @@ CREATE TABLE IF NOT EXISTS requested (
 """
 
 
-class Approvals:
+class Approvals(ExperimentFile):
     """The experiment's requested, unprocessed approvals (created on first use)."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = open_shared(self.path, BUSY_TIMEOUT)
-        self._db.executescript(SCHEMA)
-
-    @classmethod
-    def for_folder(cls, folder: str | Path) -> Approvals:
-        from babe_tasks.folders import state_dir
-
-        return cls(state_dir(Path(folder)) / FILE_NAME)
-
-    def close(self) -> None:
-        self._db.close()
+    FILE_NAME = FILE_NAME
+    SCHEMA = SCHEMA
 
     def waiting(self, now: float) -> set[str]:
         """The submissions asked for less than `RESEND_AFTER` ago: not to be asked for again now."""

@@ -9,8 +9,10 @@
 
 `participants` and `clock` work on the experiment's local Prolific state (`.babe/prolific.sqlite`,
 or `BABE_PROLIFIC_STATE`, or `--state`), or on a running server with `--endpoint-url`. `code` and
-`bonuses` read the experiment folder like `babe` does. The local server's own pieces live in
-`babe_prolific.local`; this module only parses flags and prints. Exit codes follow babe's: 0 done,
+`bonuses` read the experiment folder like `babe` does. A running server's private routes ask for
+its state file's token: `BABE_PROLIFIC_LOCAL_TOKEN`, else the one kept in the experiment's state
+file (the server's own when it serves that file, the default); `serve` prints it. The local
+server's own pieces live in `babe_prolific.local`; this module only parses flags and prints. Exit codes follow babe's: 0 done,
 2 bad input (one line on stderr), 4 a server that does not answer.
 """
 
@@ -133,6 +135,33 @@ def _state(args: Any) -> str:
     return str(state_path(experiment_folder()))
 
 
+TOKEN_ENV = "BABE_PROLIFIC_LOCAL_TOKEN"
+
+
+def _server_token() -> str:
+    """The token a server's private routes ask of a change: `BABE_PROLIFIC_LOCAL_TOKEN`, else the
+    one kept in the state file the commands would open without `--endpoint-url`."""
+    import os
+
+    from babe_tasks.localservice import read_token
+
+    given = os.environ.get(TOKEN_ENV, "").strip()
+    if given:
+        return given
+    try:
+        state = _state(argparse.Namespace(state=None, endpoint_url=None))
+    except BabeError:  # not in an experiment folder: no state file to read it from
+        return ""
+    return read_token(state) or ""
+
+
+def _refusal_hint(detail: str) -> str:
+    """A refusal's detail, with where to find the token when that was what was missing."""
+    if "X-Babe-Local-Token" in detail:
+        return f"{detail}; set {TOKEN_ENV} to it"
+    return detail
+
+
 def _print(args: Any, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, default=str) if getattr(args, "json", False) else text)
 
@@ -147,6 +176,7 @@ def _serve(args: Any) -> int:
     def announce(server: Any) -> None:
         print(f"local Prolific on {server.url} (API {server.url}/api/v1/, state {state}); Ctrl-C stops it", flush=True)
         print(f"use it with: babe <task> --platform prolific --endpoint-url {server.url}", flush=True)
+        print(f"private routes (/_local/...) token: {server.app.local_token} (header X-Babe-Local-Token, or {TOKEN_ENV})", flush=True)
 
     try:
         serve(state, args.host, args.port, args.faults, announce=announce)
@@ -174,6 +204,7 @@ def _participants(args: Any) -> int:
             no_code_rate=args.no_code_rate,
             lose_rate=args.lose_rate,
             returning=args.returning,
+            token=_server_token() if getattr(args, "endpoint_url", None) else None,
         )
     except ApiError as exc:  # e.g. an unknown study: the local Prolific's own refusal, in one line
         raise UsageError(f"the local Prolific refused: {exc}") from None
@@ -194,15 +225,22 @@ def _clock(args: Any) -> int:
     if state.startswith(("http://", "https://")):
         import httpx
 
+        from babe_tasks.localturk.serving import TOKEN_HEADER
+
         body = {"advance": args.advance} if args.advance else None
+        headers = {TOKEN_HEADER: _server_token()} if body else {}
         try:
-            response = httpx.request("POST" if body else "GET", f"{state}/_local/clock", json=body, timeout=30)
+            response = httpx.request("POST" if body else "GET", f"{state}/_local/clock", json=body, headers=headers, timeout=30)
         except httpx.HTTPError as exc:
             from babe_tasks.errors import PlatformError
 
             raise PlatformError(f"cannot reach the local Prolific at {state} ({type(exc).__name__})") from None
         if response.status_code != 200:
-            raise UsageError(f"the local Prolific at {state} refused: {response.text[:200]}")
+            try:
+                detail = str(response.json()["error"]["detail"])
+            except (ValueError, KeyError, TypeError):
+                detail = response.text[:200]
+            raise UsageError(f"the local Prolific at {state} refused: {_refusal_hint(detail)}")
         answer = response.json()
     else:
         from babe_tasks.durations import DurationError, parse_duration

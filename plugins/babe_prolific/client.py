@@ -122,8 +122,9 @@ class ProlificClient:
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None)
 
-    def post(self, path: str, body: Any = None, *, idempotent: bool) -> Any:
-        return self.request("POST", path, json=body, idempotent=idempotent)
+    def post(self, path: str, body: Any = None, *, idempotent: bool, headers: dict | None = None) -> Any:
+        """`headers`, when given, receives the answer's headers (a hook subscription's `X-Hook-Secret`)."""
+        return self.request("POST", path, json=body, idempotent=idempotent, headers=headers)
 
     def patch(self, path: str, body: Any) -> Any:
         return self.request("PATCH", path, json=body)
@@ -146,8 +147,13 @@ class ProlificClient:
                 return
             answer = self.request("GET", following)
 
-    def request(self, method: str, path: str, *, params: Any = None, json: Any = None, idempotent: bool = True) -> Any:
-        """One request with retries; the decoded JSON answer (the text for a non-JSON 2xx, None when empty)."""
+    def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None, idempotent: bool = True,
+        headers: dict | None = None,
+    ) -> Any:
+        """One request with retries; the decoded JSON answer (the text for a non-JSON 2xx, None when empty).
+
+        `headers`, when given, is filled with the successful answer's headers."""
         attempt = 0
         while True:
             attempt += 1
@@ -201,6 +207,8 @@ class ProlificClient:
                 message, code, detail = error_message(_json(response))
                 message = self._redact(message)
                 raise ProlificError(f"{method} {self._path(path)}: {status} {message}", status, code or str(status), detail)
+            if headers is not None:
+                headers.update(response.headers)
             if not response.content:
                 return None
             try:

@@ -33,16 +33,13 @@ set-ups (`set_up_many` refuses a token it has) nor both pay one set-up (`claim`)
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
-from babe_tasks.ledger import BUSY_TIMEOUT
-from babe_tasks.sqlitefile import open_shared
+from .statefiles import ExperimentFile
 
 FILE_NAME = "prolific-bonuses.sqlite"
 
@@ -89,31 +86,11 @@ class Entry:
     updated_at: float
 
 
-class Journal:
+class Journal(ExperimentFile):
     """The experiment's bonus journal (created on first use)."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = open_shared(self.path, BUSY_TIMEOUT)
-        self._db.executescript(SCHEMA)
-
-    @classmethod
-    def for_folder(cls, folder: str | Path) -> Journal:
-        from babe_tasks.folders import state_dir
-
-        return cls(state_dir(Path(folder)) / FILE_NAME)
-
-    @staticmethod
-    def for_folder_exists(folder: str | Path) -> bool:
-        """Whether the experiment has a bonus journal (without creating one)."""
-        from babe_tasks.folders import state_dir
-
-        return (state_dir(Path(folder)) / FILE_NAME).exists()
-
-    def close(self) -> None:
-        self._db.close()
+    FILE_NAME = FILE_NAME
+    SCHEMA = SCHEMA
 
     # -- reading ------------------------------------------------------------------------------------
     def get(self, token: str) -> Entry | None:

@@ -27,6 +27,8 @@ and how it is made safe:
   refuses `extend --lifetime` before spending, and `set_expiration` refuses too): an open or full
   study has no expiry (None), a stopped one its stop time.
 - **delete** only deletes drafts; a published study stays in the account (reported, not failed).
+- **events** (`watch --events`, the `event_source` capability): webhook subscriptions of the
+  studies' workspace and a receiver of signed events (`events`, `receiver`).
 """
 
 from __future__ import annotations
@@ -551,6 +553,22 @@ class ProlificPlatform:
             raise
         self._seen[submission_id] = (submission.get("study_id") or "", mapping.status_name(submission.get("status")))
         return submission
+
+    # -- events: `watch --events` (the `event_source` capability; see `events`) ---------------------
+    def event_source(self, *, url: str | None, listen: str | None, stop: Any):
+        """A receiver that believes signed events; `open(study ids)` subscribes the studies' workspace."""
+        from .events import ProlificEvents
+
+        return ProlificEvents(self, url=url, listen=listen, stop=stop)
+
+    def seen_submission(self, submission_id: str) -> tuple[str, str] | None:
+        """(study id, status) of a submission as this run last listed or read it; None if never."""
+        return self._seen.get(submission_id)
+
+    def submission_study(self, submission_id: str) -> str | None:
+        """The study a submission belongs to, read from Prolific when no listing showed it."""
+        seen = self._seen.get(submission_id)
+        return seen[0] if seen and seen[0] else (self._submission(submission_id).get("study_id") or None)
 
     def get_assignment(self, assignment_id: str) -> AssignmentInfo:
         return mapping.assignment(self._submission(assignment_id))

@@ -193,17 +193,20 @@ def test_every_example_loads_as_a_plugin(babe_experiment, babe_run):
 
 def test_the_examples_do_what_they_say(babe_experiment, babe_run, babe_workers):
     """A few examples at work: a configure check, a create cap, approve holds, a status field."""
-    for name in ("babe_configure", "babe_before_create", "babe_before_approve", "babe_status"):
-        babe_experiment.write_plugin(name.removeprefix("babe_"), next(h.example for h in hookref.hooks() if h.name == name) + "\n")
+    # Each example plugin is named after the `babe.plugins.<name>` section it reads (a section that
+    # names no plugin is refused).
+    for name, plugin in (("babe_configure", "min_time"), ("babe_before_create", "capper"),
+                         ("babe_before_approve", "blocklist"), ("babe_status", "target")):
+        babe_experiment.write_plugin(plugin, next(h.example for h in hookref.hooks() if h.name == name) + "\n")
 
     babe_experiment.configure(plugins={"min_time": {"minimum": "soon"}})
     bad = babe_run("status", "--json")
-    assert (bad.code, bad.json["error"]["plugin"]) == (2, "configure")
+    assert (bad.code, bad.json["error"]["plugin"]) == (2, "min_time")
     assert bad.json["error"]["message"].startswith("babe.plugins.min_time.minimum 'soon' is not a duration")
 
     babe_experiment.configure(plugins={"min_time": None, "capper": {"limit": "1.00"}})
     capped = babe_run("create", "--assignments", "3", "--json")
-    assert capped.json == {"error": {"exit_code": 3, "message": "this run costs $1.80, more than the $1.00 cap", "plugin": "before_create"}}
+    assert capped.json == {"error": {"exit_code": 3, "message": "this run costs $1.80, more than the $1.00 cap", "plugin": "capper"}}
 
     babe_experiment.configure(plugins={"capper": None, "target": {"participants": 5}})
     assert babe_run("create", "--assignments", "3").code == 0

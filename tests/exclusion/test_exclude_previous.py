@@ -147,7 +147,7 @@ def test_with_repeat_workers_allowed_exclusion_uses_a_type_of_its_own(babe, expe
     newcomer = simulate(turk, workers=1, hit_ids=hit, seed=18)["workers"]
     assert babe("status").code == 0  # repeats allowed: status grants nothing
     assert set(holders(mturk, excluded_type)) == set(earlier)
-    second = babe("create", "--assignments", "3", "--reward", "0.40", "--allow-repeat-workers", "--json").json
+    second = babe("create", "--again", "--assignments", "3", "--reward", "0.40", "--allow-repeat-workers", "--json").json
     assert len(simulate(turk, worker_ids=newcomer, hit_ids=[second["hits"][0]["hit_id"]], seed=19)["submitted"]) == 1
 
 

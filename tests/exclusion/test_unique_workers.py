@@ -16,7 +16,7 @@ WORKER_TYPE = "babe-tasks worker of exp1"
 
 
 def _create(babe, *flags, assignments: int = 20):
-    run = babe("create", "--assignments", str(assignments), "--json", *flags)
+    run = babe("create", "--assignments", str(assignments), "--json", "--again", *flags)  # a batch beside the others
     assert run.code == 0, run
     return run.json
 
@@ -28,7 +28,7 @@ def test_create_makes_one_type_and_every_hit_requires_its_absence(babe, experime
     for hit in created["hits"]:
         (requirement,) = requirements_of(mturk, hit["hit_id"])
         assert (requirement["QualificationTypeId"], requirement["Comparator"]) == (types[WORKER_TYPE], "DoesNotExist")
-    assert "unique      one HIT per worker in the whole experiment" in babe("create", "--dry-run").out
+    assert "unique      one HIT per worker in the whole experiment" in babe("create", "--dry-run", "--again").out
 
 
 def test_a_second_create_finds_the_type_by_name_instead_of_making_another(babe, experiment, mturk, turk):

@@ -234,3 +234,40 @@ def test_a_platform_already_chosen_wins_over_the_page(exp, babe, monkeypatch):
     chosen = babe("init", "--json")
     assert chosen.json()["platform"] == "mturk" and chosen.json()["platform_reason"] == "BABE_PLATFORM is mturk"
     assert not re.search(r"^  platform:", (exp / "invoke.yaml").read_text(), flags=re.M)
+
+
+@pytest.mark.parametrize("separator", ["\r", "\x85", "\u2028", "\u2029"])
+def test_no_value_from_config_deploy_js_can_add_a_key_to_invoke_yaml(exp, babe, separator):
+    """Issue 14: an experimentID holding U+2028 (or a CR, a NEL) wrote `reward: 7.77` into invoke.yaml
+    through the comment that quotes it, invisible to cat and grep; YAML read it as a setting."""
+    from invoke.util import yaml
+
+    hidden = f"{separator}  reward: '7.77'{separator}  assignments: 500{separator}target: live"
+    write(exp, "config/config_deploy.js", (
+        "var config_deploy = {\n"
+        f'    "experimentID": "12{hidden}",\n'
+        f'    "serverAppURL": "https://example.org/api/submit_experiment/{hidden}",\n'
+        '    "deployMethod": "MTurkSandbox",\n'
+        "};\n"
+    ))
+    run = babe("init")
+    assert run.code == 0, run.err
+    data = (exp / "invoke.yaml").read_bytes().decode("utf-8")
+    assert not any(ch in data for ch in "\r\x85\u2028\u2029"), "only LF ends a line"
+    assert yaml.safe_load(data) == {"babe": {"experiment": "my-exp", "target": "local"}}
+    settings = Settings.build()
+    assert (settings.reward, settings.assignments, settings.target) == (None, 1, "local")
+    escaped = separator.encode("unicode_escape").decode()
+    assert f"experimentID 12{escaped}  reward" in data  # still there for the lab to read, as an escape
+    assert "\u2028" not in run.out and "\r" not in run.out
+
+
+def test_the_written_lines_come_from_the_yaml_emitter(exp, babe):
+    """Values YAML would read as something else are quoted by the emitter, not by hand."""
+    from babe_tasks.tasks.init import config_template
+
+    text = config_template("0.50", platform="prolific", why="a test")
+    from invoke.util import yaml
+
+    assert yaml.safe_load(text) == {"babe": {"experiment": "0.50", "target": "local", "platform": "prolific"}}
+    assert "  # reward: '0.50'" in text and "  # assignments: 1" in text

@@ -184,3 +184,23 @@ def test_lazy_package_attributes():
 def test_no_task_prints_help_and_exits_0(babe):
     run = babe()
     assert run.code == 0 and "Usage: babe" in run.out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (("create", "--asignments", "3"), "error: babe create has no flag --asignments: did you mean --assignments? (`babe --help create` lists its flags)"),
+        (("create", "--asignments=3"), "error: babe create has no flag --asignments: did you mean --assignments?"),
+        (("approve", "--dryrun"), "error: babe approve has no flag --dryrun: did you mean --dry-run?"),
+        (("--lisst",), "error: babe has no flag --lisst: did you mean --list?"),
+        (("creat", "--assignments", "3"), "error: no task named creat: did you mean create? (`babe --list` shows the tasks)"),
+        (("local.serv",), "error: no task named local.serv: did you mean local.serve?"),
+        # Nothing close: invoke's own words, with where to look.
+        (("create", "--zzz"), "error: No idea what '--zzz' is! (`babe --help create` lists its flags)"),
+        (("qqqq",), "error: No idea what 'qqqq' is!"),
+    ],
+)
+def test_a_misspelt_flag_or_task_gets_the_nearest_one(exp, babe, argv, message):
+    run = babe(*argv)
+    assert run.code == 2 and run.out == ""
+    assert run.err.startswith(message) and run.err.count("\n") == 1, run.err

@@ -297,3 +297,134 @@ def test_a_bare_invoke_context_still_reads_the_folders_invoke_yaml(exp):
     write_yaml(exp, "babe:\n  title: From the folder\n")
     settings = Settings.build(Context(config=Config(overrides={"babe": {"batch_size": 3}})))
     assert (settings.title, settings.batch_size) == ("From the folder", 3)
+
+
+# -- issue 14: a file that cannot hide a key, and values the platform would refuse -------------------
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        # PyYAML notices an unclosed quote or bracket where the file (or the next key) ends: the line
+        # named is the one where it was opened.
+        ('babe:\n  title: "A study\n  reward: 1\n\n\n', r"line 2: not valid YAML \(a quoted text starts here .* on line 6\)"),
+        ("babe:\n  url: [unclosed\n  title: x\n", r"line 2: not valid YAML \(a list opened with \[ starts here .* on line 3\)"),
+        ("babe:\r\n  title: a\r\n  locale: {US: 1\r\n\r\n", r"line 3: not valid YAML \(a mapping opened with \{ starts here"),
+        ("babe:\n  title: a\n reward: '1'\n", r"line 3: not valid YAML \(expected <block end>"),
+    ],
+)
+def test_a_yaml_error_names_the_line_to_fix(exp, text, message):
+    (exp / "invoke.yaml").write_bytes(text.encode())
+    with pytest.raises(UsageError, match=message):
+        Settings.build()
+
+
+@pytest.mark.parametrize("separator", ["\r", "\x85", "\u2028", "\u2029"])
+def test_a_line_break_that_editors_do_not_show_is_refused(exp, separator):
+    """YAML starts a new line at CR, NEL, U+2028 and U+2029; `cat` and `grep` do not: a hidden key."""
+    (exp / "invoke.yaml").write_text(f"babe:\n  title: a{separator}  reward: '7.77'\n", encoding="utf-8", newline="")
+    with pytest.raises(UsageError, match=rf"invoke.yaml line 2: .*U\+{ord(separator):04X}|line 2: a carriage return"):
+        Settings.build()
+    (exp / "invoke.yaml").write_bytes(b"babe:\r\n  title: a\r\n")  # CRLF is an ordinary line end
+    assert Settings.build().title == "a"
+
+
+def test_a_key_set_twice_is_refused_naming_both_lines(exp):
+    write_yaml(exp, "babe:\n  reward: '0.50'\n  title: T\n  reward: '5.00'\n")
+    with pytest.raises(UsageError, match=r"line 4: reward is set twice in one mapping \(first on line 2\)"):
+        Settings.build()
+
+
+def test_yaml_aliases_are_bounded(exp):
+    levels = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in zip("abcdefgh", "bcdefghi")]
+    write_yaml(exp, "babe:\n  title: T\n" + "\n".join(levels) + "\n")
+    with pytest.raises(UsageError, match=r"line 7: the YAML expands to more than 10,000 values"):
+        check_config_file(exp)
+    # A few aliases, as a lab might use to share a value, are fine.
+    write_yaml(exp, "babe:\n  locale: &places [US, CA]\n  plugins:\n    slack:\n      places: *places\n")
+    assert Settings.build().locale == ("US", "CA")
+
+
+def test_an_oversized_invoke_yaml_is_refused_before_it_is_parsed(exp):
+    from babe_tasks.inputfiles import CONFIG_MAX_BYTES
+
+    write_yaml(exp, "babe:\n  title: T\n" + "#" * CONFIG_MAX_BYTES + "\n")
+    with pytest.raises(UsageError, match=r"invoke.yaml is larger than 1 MB"):
+        Settings.build()
+
+
+def test_sections_outside_babe(exp):
+    """invoke's own sections (and their keys) pass; anything else is a typo that nothing would read."""
+    write_yaml(exp, "babe:\n  title: T\nrun:\n  echo: true\ntasks:\n  dedupe: false\nrunners:\n  mine: x\n")
+    assert Settings.build().title == "T"
+    write_yaml(exp, "babe:\n  title: T\nbabes:\n  reward: '7.77'\n")
+    with pytest.raises(UsageError, match=r"unknown section babes in .*invoke.yaml: did you mean babe\?"):
+        Settings.build()
+    write_yaml(exp, "babe:\n  title: T\nrun:\n  ehco: true\n")
+    with pytest.raises(UsageError, match=r"unknown key run.ehco in .*invoke.yaml: did you mean echo\?"):
+        Settings.build()
+
+
+def test_a_section_the_task_collection_configures_is_known(exp):
+    """A lab's tasks.py may configure a section of its own (`ns.configure({"lab": …})`)."""
+    write_yaml(exp, "babe:\n  title: T\nlab:\n  room: 3\n")
+    config = Config(defaults={"babe": dict(DEFAULTS)})
+    config.load_collection({"babe": dict(DEFAULTS), "lab": {"room": 1}})
+    config.set_project_location(str(exp))
+    config.load_project()
+    assert Settings.build(Context(config=config)).title == "T"
+    with pytest.raises(UsageError, match="unknown section lab"):
+        Settings.build()
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("https://example.org/my exp/", r"contains a space \(U\+0020\): write it percent-encoded"),
+        ("https://example.org/x/\nnext", r"contains a control character \(U\+000A\)"),
+        ("https://example.org/x\u2028/", r"contains a line separator \(U\+2028\)"),
+        ("https://example.org/\u200bx/", r"U\+200B"),
+        ("https://example.org/" + "a" * 2029, r"url is 2,049 characters long: at most 2,048"),
+        ("https://example.org:80x/", r"is not a web address"),
+        ("ftp://example.org/x/", r"is not a web address"),
+    ],
+    ids=["space", "newline", "line separator", "zero-width space", "2,049 characters", "port", "ftp"],
+)
+def test_a_url_the_platform_would_refuse_or_cut_is_refused_first(exp, url, message):
+    with pytest.raises(UsageError, match=message):
+        Settings.build(url=url)
+
+
+def test_urls_that_are_fine(exp):
+    longest = "https://example.org/" + "a" * 2028
+    for url in ("https://example.org/my%20exp/?lang=en&list=A", "https://xn--bcher-kva.example/", longest):
+        assert Settings.build(url=url).url == url
+
+
+@pytest.mark.parametrize("name", ["assignments", "batch_size", "max_concurrency", "min_approved"])
+def test_a_number_far_too_long_is_refused_without_converting_it(exp, name):
+    with pytest.raises(UsageError, match=rf"{name} 999999999999…999999 is 5,000 characters long"):
+        Settings.build(**{name: "9" * 5000})
+    if name != "min_approved":  # the others have a ceiling: an 18-digit number is judged against it
+        with pytest.raises(UsageError, match=rf"{name} 100000000000000000 is out of range"):
+            Settings.build(**{name: "1" + "0" * 17})
+
+
+def test_a_duration_or_amount_far_too_long_is_refused(exp):
+    with pytest.raises(UsageError, match=r"lifetime 999999999999…99999s is too long for a duration"):
+        Settings.build(lifetime="9" * 5000 + "s")
+    with pytest.raises(UsageError, match=r"reward of 5,000 characters is not an amount anyone pays"):
+        Settings.build(reward="9" * 5000)
+
+
+def test_a_number_far_too_long_in_invoke_yaml_is_refused_with_its_line(exp):
+    write_yaml(exp, "babe:\n  title: T\n  min_approved: " + "9" * 5000 + "\n")
+    with pytest.raises(UsageError, match=r"invoke.yaml line 3: a number of 5,000 characters"):
+        Settings.build()
+    write_yaml(exp, "babe:\n  title: T\n  min_approved: " + "9" * 300 + "\n")
+    with pytest.raises(UsageError, match=r"line 3: a number of 300 characters"):
+        Settings.build()
+    (exp / "invoke.yaml").unlink()
+    with pytest.raises(UsageError, match=r"min_approved is a number of about 300 digits"):
+        Settings.build(min_approved=10**299)

@@ -144,8 +144,8 @@ def test_concurrent_approval_under_throttling_and_lost_answers(babe, experiment,
     monkeypatch.setenv("BABE_LOCAL_FAULTS", "throttle=0.1,lost=0.1,seed=3")
     monkeypatch.setenv("BABE_MAX_CONCURRENCY", "8")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "10")
-    # adaptive mode (the default) would also pass, but its client-side limiter drops to a request
-    # every two seconds after the first throttle: right for Amazon, too slow for a unit test
+    # adaptive mode would also pass, but its client-side limiter drops to a request every two
+    # seconds after the first throttle: right for Amazon's rate limit, too slow for a unit test
     monkeypatch.setenv("AWS_RETRY_MODE", "standard")
     run = babe("approve", "--json")
     monkeypatch.delenv("BABE_LOCAL_FAULTS")

@@ -156,10 +156,17 @@ def test_http_url_on_live_is_refused_before_anything(babe, experiment):
     assert "target live needs an https:// page" in run.err
 
 
-def test_live_without_yes_and_without_a_terminal_refuses(babe, experiment, monkeypatch):
+def test_live_without_yes_and_without_a_terminal_refuses(babe, experiment, monkeypatch, state_path):
+    from babe_tasks.localturk.server import serve_in_thread
+
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE00")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    run = babe("create", "--target", "live", "--assignments", "20")
+    # Live's calls go to a local MTurk: create asks it for the experiment's HITs before the review.
+    server, url = serve_in_thread(str(state_path))
+    try:
+        run = babe("create", "--target", "live", "--endpoint-url", url, "--assignments", "20")
+    finally:
+        server.shutdown()
     assert run.code == 2, run
     assert "needs confirmation" in run.err and "--yes" in run.err
     assert "total       $12.00" in run.out  # the cost was shown first

@@ -41,7 +41,10 @@ def test_delete_removes_reviewed_hits_and_explains_the_others(babe, created, tur
     assert document["deleted"] == [third]  # nobody worked on it
     reasons = {item["hit_id"]: item["reason"] for item in document["not_deleted"]}
     assert set(reasons) == {first, second}
-    assert reasons[first] == "7 submitted assignment(s) not yet approved or rejected — run babe approve first"
+    assert reasons[first].startswith("7 submitted assignment(s) not yet approved or rejected (")
+    assert reasons[first].endswith(" and 4 more) — run babe approve; those it holds back (repeat worker, no data in "
+                                   "the backend) are yours to decide: babe reject --assignment ID --reason '…', or "
+                                   "babe approve --assignment ID --allow-repeat-workers (or --approve-without-data)")
     assert reasons[second].startswith("2 submitted assignment(s)")
     assert sorted(hit_ids(mturk)) == sorted([first, second])
     assert babe("approve").code == 0

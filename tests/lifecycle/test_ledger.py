@@ -85,7 +85,7 @@ def test_retries_of_lost_answers_by_botocore_never_duplicate_a_hit(babe, experim
 def test_an_unfinished_plan_with_other_parameters_is_not_resumed(babe, experiment, mturk):
     write_plugin(experiment, "flaky", FLAKY.format(after_the_call=False))
     assert babe("create", "--assignments", "20").code == 1
-    run = babe("create", "--assignments", "20", "--reward", "0.60")
+    run = babe("create", "--again", "--assignments", "20", "--reward", "0.60")
     assert run.code == 0
     assert "Resuming" not in run.out
     assert len(hit_ids(mturk)) == 4
@@ -218,7 +218,7 @@ def test_again_posts_an_identical_second_batch_and_other_parameters_are_another_
     assert second.code == 0 and "Posted 3 HITs now." in second.out, second
     assert len(hit_ids(mturk)) == 6
     assert "Posted nothing now" in babe("create", "--assignments", "20").out  # the newest batch counts
-    other = babe("create", "--assignments", "5")
+    other = babe("create", "--again", "--assignments", "5")
     assert other.code == 0 and "Posted 1 HIT now." in other.out
     assert len(hit_ids(mturk)) == 7
 

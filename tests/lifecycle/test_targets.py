@@ -60,7 +60,8 @@ def refusing_server():
 @pytest.mark.parametrize("task", ["create", "status", "expire"])
 def test_an_unreachable_endpoint_exits_4_naming_the_closure(babe, created, monkeypatch, task):
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
-    run = babe(task, "--endpoint-url", "http://127.0.0.1:1", "--json")
+    beside = ("--again",) if task == "create" else ()  # a batch beside the posted one, not a refusal
+    run = babe(task, "--endpoint-url", "http://127.0.0.1:1", "--json", *beside)
     assert run.code == 4, run
     message = run.json["error"]["message"]
     assert "cannot reach the MTurk endpoint http://127.0.0.1:1" in message
@@ -142,11 +143,12 @@ def test_preview_url_follows_the_target(tmp_path, target, preview):
 
 
 @pytest.mark.parametrize("target", ["sandbox", "live"])
-def test_clients_for_amazon_use_its_endpoint_region_and_adaptive_retries(tmp_path, fake_credentials, target):
+def test_clients_for_amazon_use_its_endpoint_region_and_the_shipped_retries(tmp_path, fake_credentials, target):
     client = MTurkPlatform(_settings(tmp_path, target)).client
     assert client.meta.endpoint_url == ENDPOINTS[target]
     assert client.meta.region_name == "us-east-1"
-    assert client.meta.config.retries["mode"] == "adaptive"
+    # platform/retries.py: standard mode, 8 attempts (docs/reliability.md, issue 14)
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
 
 
 @pytest.mark.parametrize("target, masters", [("sandbox", MASTERS_IDS["sandbox"]), ("live", MASTERS_IDS["live"])])

@@ -122,12 +122,18 @@ def test_approve_and_reject_transitions(turk, mturk):
     assert turk_code(excinfo) == "AWS.MechanicalTurk.InvalidAssignmentState"
 
 
-def test_reject_needs_feedback(turk, mturk):
-    assignment_id = work(turk, make_hit(mturk)["HITId"])
+def test_reject_takes_empty_feedback_as_amazon_does(turk, mturk):
+    """RequesterFeedback is required, but Amazon accepts it empty: psiTurk always sends ''."""
+    hit = make_hit(mturk, MaxAssignments=3)["HITId"]
+    empty, blank, long = (work(turk, hit) for _ in range(3))
+    mturk.reject_assignment(AssignmentId=empty, RequesterFeedback="")
+    mturk.reject_assignment(AssignmentId=blank, RequesterFeedback="   ")
+    for assignment_id in (empty, blank):
+        assert mturk.get_assignment(AssignmentId=assignment_id)["Assignment"]["AssignmentStatus"] == "Rejected"
     with pytest.raises(ClientError) as excinfo:
-        mturk.reject_assignment(AssignmentId=assignment_id, RequesterFeedback="   ")
+        mturk.reject_assignment(AssignmentId=long, RequesterFeedback="x" * 1025)
     assert turk_code(excinfo) == "AWS.MechanicalTurk.ValidationError"
-    assert mturk.get_assignment(AssignmentId=assignment_id)["Assignment"]["AssignmentStatus"] == "Submitted"
+    assert mturk.get_assignment(AssignmentId=long)["Assignment"]["AssignmentStatus"] == "Submitted"
 
 
 # -- listing -------------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ def test_a_hit_life_through_the_aws_cli(aws, server, tmp_path):
     work = subprocess.run(
         ["babe", "local.work", "--endpoint-url", server.url, "--hit", hit_id, "--workers", "2", "--seed", "5", "--json"],
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, "BABE_LOCAL_TOKEN": server.token},  # the token `babe local.serve` prints
     )
     assert work.returncode == 0, work.stderr
     submitted = json.loads(work.stdout)["submitted"]

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from babe_tasks.localturk import ids, workers
 from babe_tasks.localturk.qualifications import MASTERS_SANDBOX
+from babe_tasks.localturk.store import Store
 
 from .helpers import DAY, make_hit, turk_code, work
 
@@ -67,10 +68,12 @@ def test_fee_uses_max_assignments_at_approval(turk, mturk):
 
 
 def test_approval_refused_when_the_balance_is_short(turk, mturk):
-    hit = make_hit(mturk, Reward="5000.00", MaxAssignments=2)["HITId"]
+    hit = make_hit(mturk, Reward="4000.00", MaxAssignments=2)["HITId"]  # 2 x 4800: within the balance
     first, second = work(turk, hit), work(turk, hit)
-    mturk.approve_assignment(AssignmentId=first)  # 5000 + 1000 fee
-    assert balance(mturk) == Decimal("4000.00")
+    mturk.approve_assignment(AssignmentId=first)  # 4000 + 800 fee
+    assert balance(mturk) == Decimal("5200.00")
+    with turk.store.write() as tx:  # only a balance lowered by hand falls short of what a HIT held
+        Store.set_meta(tx, "balance", "4000.00")
     with pytest.raises(ClientError) as excinfo:
         mturk.approve_assignment(AssignmentId=second)
     assert turk_code(excinfo) == "AWS.MechanicalTurk.InsufficientFunds"

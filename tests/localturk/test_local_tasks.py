@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from babe_tasks.localturk import client
+from babe_tasks.localservice import read_token
 from babe_tasks.localturk.service import LocalTurk
 
 QUESTION = (
@@ -148,6 +149,7 @@ def test_clock_shows_and_moves_the_shared_clock(state_path):
     [
         (["local.clock", "--advance", "soon"], ["--advance", "soon"]),
         (["local.clock", "--advance", "-1h"], ["--advance"]),
+        (["local.clock", "--advance", "3000000d"], ["--advance 3000000d", "10 years"]),
         (["local.clock", "--endpoint-url", "ftp://x", "--state", "s"], ["not both"]),
         (["local.clock", "--endpoint-url", "localhost:8044"], ["not an http"]),
         (["local.work", "--workers", "2", "--worker-ids", "A1B2C3"], ["not both"]),
@@ -156,7 +158,7 @@ def test_clock_shows_and_moves_the_shared_clock(state_path):
         (["local.work", "--return-rate", "1.5"], ["--return-rate", "between 0.0 and 1.0"]),
         (["local.work", "--worker-ids", "B123,A456"], ["B123"]),
         (["local.work", "--post-to", "backend.example"], ["--post-to"]),
-        (["local.work", "--locale", "Narnia"], ["Narnia"]),
+        (["local.work", "--locale", "Narnia", "--all"], ["Narnia"]),
         (["local.work", "--hit", "3NOSUCHHIT000000000000000000000"], ["3NOSUCHHIT000000000000000000000"]),
         (["local.serve", "--faults", "throttle=lots"], ["throttle"]),
         (["local.serve", "--port", "99999"], ["--port"]),
@@ -182,7 +184,7 @@ def test_an_unreachable_server_is_exit_4():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    for args in (["local.stats"], ["local.work", "--workers", "1"], ["local.clock"], ["local.faults", "throttle=0.1"]):
+    for args in (["local.stats"], ["local.work", "--workers", "1", "--all"], ["local.clock"], ["local.faults", "throttle=0.1"]):
         result = babe(*args, "--endpoint-url", f"http://127.0.0.1:{port}")
         assert_one_line_error(result, 4, "cannot reach the local MTurk", str(port))
 
@@ -234,6 +236,34 @@ def test_serve_answers_until_ctrl_c(served, state_path):
     code, out, err = served.stop()
     assert code == 0, err
     assert "Traceback" not in err and err.strip() == ""
+
+
+def test_serve_prints_its_token_and_the_tasks_send_it(served, state_path):
+    """The private routes ask for the state file's token: `local.serve` prints it, babe's own tasks
+    read it from the state file they share with the server, a wrong one is a clear exit 2."""
+    token = read_token(state_path)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # the line may sit in the pipe's buffer already: read it, but never hang
+        second = pool.submit(served.proc.stdout.readline)
+        try:
+            line = second.result(timeout=10)
+        except TimeoutError:
+            served.kill()  # ends the read
+            pytest.fail("local.serve printed no token line")
+    assert f"token: {token} (header X-Babe-Local-Token" in line
+    moved = babe("local.clock", "--endpoint-url", served.url, "--advance", "1h", "--json")
+    assert moved.returncode == 0, moved.stderr
+    wrong = subprocess.run(
+        ["babe", "local.clock", "--endpoint-url", served.url, "--advance", "1h"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env={**os.environ, "BABE_LOCAL_TOKEN": "guessed"},
+    )
+    assert_one_line_error(wrong, 2, "a wrong X-Babe-Local-Token", "BABE_LOCAL_TOKEN")
+    bricking = babe("local.clock", "--endpoint-url", served.url, "--advance", "3000000d")
+    assert_one_line_error(bricking, 2, "10 years")
+    assert json.loads(babe("local.clock", "--json").stdout)["offset_seconds"] == 3600
+    code, _, err = served.stop()
+    assert code == 0, err
 
 
 def test_serve_refuses_a_port_in_use(state_path):

@@ -21,6 +21,7 @@ from babe_tasks.localturk import client as inprocess_client
 from babe_tasks.localturk.faults import FaultInjector
 from babe_tasks.localturk.inprocess import answer
 from babe_tasks.localturk.server import serve_in_thread
+from babe_tasks.localturk.serving import TOKEN_HEADER
 from babe_tasks.localturk.service import LocalTurk
 
 QUESTION = (
@@ -44,6 +45,13 @@ def server(tmp_path):
     srv, url = serve_in_thread(str(tmp_path / "served.sqlite"))
     yield srv
     srv.shutdown()
+
+
+@pytest.fixture
+def ctl(server):
+    """A client of the private routes, as babe's own commands are: the state file's token sent."""
+    with httpx.Client(headers={TOKEN_HEADER: server.turk.store.token()}) as client:
+        yield client
 
 
 @pytest.fixture
@@ -195,23 +203,23 @@ def test_keep_alive_connection_answers_many_requests_without_stalls(server):
     assert elapsed < 1.2, f"40 keep-alive requests took {elapsed:.2f}s: answers are stalling"
 
 
-def test_unknown_routes_and_bad_bodies(server):
+def test_unknown_routes_and_bad_bodies(server, ctl):
     assert httpx.get(server.url + "/nowhere").status_code == 404
-    assert httpx.post(server.url + "/_local/nowhere", json={}).status_code == 404
-    bad = httpx.post(server.url + "/_local/clock", content=b"{nope")
+    assert ctl.post(server.url + "/_local/nowhere", json={}).status_code == 404
+    bad = ctl.post(server.url + "/_local/clock", content=b"{nope", headers={"Content-Type": "application/json"})
     assert bad.status_code == 400 and "JSON" in bad.json()["error"]["message"]
-    assert httpx.post(server.url + "/_local/clock", json=[1]).status_code == 400
+    assert ctl.post(server.url + "/_local/clock", json=[1]).status_code == 400
     assert httpx.get(server.url + "/").json()["service"] == "local MTurk"
 
 
 # -- private routes ----------------------------------------------------------------------------------
-def test_clock_route_reads_and_moves_the_shared_clock(server, tmp_path):
+def test_clock_route_reads_and_moves_the_shared_clock(server, ctl, tmp_path):
     before = httpx.get(server.url + "/_local/clock").json()
     assert before["offset"] == 0 and abs(before["now"] - time.time()) < 5
-    moved = httpx.post(server.url + "/_local/clock", json={"advance": "25h"}).json()
+    moved = ctl.post(server.url + "/_local/clock", json={"advance": "25h"}).json()
     assert moved["offset"] == 90000
     assert moved["now"] - before["now"] == pytest.approx(90000, abs=5)
-    again = httpx.post(server.url + "/_local/clock", json={"advance": 60}).json()
+    again = ctl.post(server.url + "/_local/clock", json={"advance": 60}).json()
     assert again["offset"] == 90060
     # Another process opening the same state sees the same clock.
     other = LocalTurk(str(server.turk.store.path))
@@ -220,7 +228,7 @@ def test_clock_route_reads_and_moves_the_shared_clock(server, tmp_path):
     finally:
         other.store.close()
     for bad in ({"advance": "yesterday"}, {"advance": -5}, {"advance": "5x"}, {"rewind": 5}):
-        response = httpx.post(server.url + "/_local/clock", json=bad)
+        response = ctl.post(server.url + "/_local/clock", json=bad)
         assert response.status_code == 400, bad
         assert response.json()["error"]["message"]
     assert httpx.get(server.url + "/_local/clock").json()["offset"] == 90060
@@ -228,20 +236,20 @@ def test_clock_route_reads_and_moves_the_shared_clock(server, tmp_path):
 
 
 
-def test_work_route_runs_simulated_workers(server):
+def test_work_route_runs_simulated_workers(server, ctl):
     mturk = http_client(server.url)
     hit_id = mturk.create_hit(**hit_params("work-route-1"))["HIT"]["HITId"]
-    result = httpx.post(server.url + "/_local/work", json={"hit_ids": [hit_id], "workers": 2, "seed": 1}, timeout=30).json()
+    result = ctl.post(server.url + "/_local/work", json={"hit_ids": [hit_id], "workers": 2, "seed": 1}, timeout=30).json()
     assert len(result["workers"]) == 2 and len(result["submitted"]) == 2
     listed = mturk.list_assignments_for_hit(HITId=hit_id)["Assignments"]
     assert sorted(a["AssignmentId"] for a in listed) == sorted(result["submitted"])
-    bad = httpx.post(server.url + "/_local/work", json={"no_such_argument": 1})
+    bad = ctl.post(server.url + "/_local/work", json={"no_such_argument": 1})
     assert bad.status_code == 400 and "no_such_argument" in bad.json()["error"]["message"]
-    bad_rate = httpx.post(server.url + "/_local/work", json={"return_rate": 3})
+    bad_rate = ctl.post(server.url + "/_local/work", json={"return_rate": 3})
     assert bad_rate.status_code == 400
 
 
-def test_stats_route_counts_requests_errors_and_faults(server, no_backoff):
+def test_stats_route_counts_requests_errors_and_faults(server, ctl, no_backoff):
     mturk = http_client(server.url, PATIENT)
     mturk.list_worker_blocks()
     with pytest.raises(ClientError):
@@ -251,21 +259,21 @@ def test_stats_route_counts_requests_errors_and_faults(server, no_backoff):
     assert stats["errors"] == {"GetHIT:AWS.MechanicalTurk.HITDoesNotExist": 1}
     assert stats["total"] == 2 and stats["fault_spec"] is None and not any(stats["faults"].values())
 
-    assert httpx.post(server.url + "/_local/faults", json={"spec": "throttle=0.5,seed=4"}).json()["spec"] == "throttle=0.5,seed=4"
+    assert ctl.post(server.url + "/_local/faults", json={"spec": "throttle=0.5,seed=4"}).json()["spec"] == "throttle=0.5,seed=4"
     for _ in range(10):
         mturk.list_worker_blocks()
     stats = httpx.get(server.url + "/_local/stats").json()
     assert stats["requests"]["ListWorkerBlocks"] == 11
     assert stats["faults"]["throttle"] > 0 and stats["fault_spec"] == "throttle=0.5,seed=4"
 
-    reset = httpx.post(server.url + "/_local/stats/reset").json()
+    reset = ctl.post(server.url + "/_local/stats/reset", json={}).json()
     assert reset["requests"] == {} and reset["total"] == 0 and not any(reset["faults"].values())
 
 
-def test_faults_route_sets_clears_and_refuses(server):
+def test_faults_route_sets_clears_and_refuses(server, ctl):
     url = server.url + "/_local/faults"
     assert httpx.get(url).json() == {"spec": None, "counts": None}
-    assert httpx.post(url, json={"spec": "fault=1.0"}).json()["spec"] == "fault=1"
+    assert ctl.post(url, json={"spec": "fault=1.0"}).json()["spec"] == "fault=1"
     assert isinstance(server.faults, FaultInjector)
     # Only the requester API is faulted: every private route still answers.
     assert httpx.get(server.url + "/_local/stats").status_code == 200
@@ -273,10 +281,10 @@ def test_faults_route_sets_clears_and_refuses(server):
     with pytest.raises(ClientError) as excinfo:
         http_client(server.url, IMPATIENT).list_worker_blocks()
     assert excinfo.value.response["Error"]["Code"] == "ServiceFault"
-    bad = httpx.post(url, json={"spec": "fault=2"})
+    bad = ctl.post(url, json={"spec": "fault=2"})
     assert bad.status_code == 400 and "fault" in bad.json()["error"]["message"]
     assert httpx.get(url).json()["spec"] == "fault=1", "a refused spec leaves the injector as it was"
-    assert httpx.post(url, json={"spec": ""}).json() == {"spec": None, "counts": None}
+    assert ctl.post(url, json={"spec": ""}).json() == {"spec": None, "counts": None}
     assert http_client(server.url, IMPATIENT).list_worker_blocks()["NumResults"] == 0
 
 
@@ -376,3 +384,89 @@ def test_a_shared_service_is_left_open(turk):
     finally:
         srv.shutdown()
     assert inprocess_client(turk=turk).list_worker_blocks()["NumResults"] == 1
+
+
+# -- private routes answer only this machine's own tools (issue 14, item 6) ------------------------------
+def _offset(server) -> float:
+    return server.turk.store.clock_offset()
+
+
+def test_a_web_page_cannot_move_the_clock_or_work_hits(server):
+    """What a page in the lab's browser can send to 127.0.0.1 without a CORS pre-flight: a
+    text/plain POST with its own Origin (and, after DNS rebinding, its own Host). None moves the
+    clock, works a HIT or sets faults."""
+    mturk = http_client(server.url)
+    hit_id = mturk.create_hit(**hit_params("page-1"))["HIT"]["HITId"]
+    page = {"Content-Type": "text/plain", "Origin": "http://evil.example"}
+    rebound = {"Content-Type": "text/plain", "Host": "evil.example:8044", "Origin": "http://evil.example:8044"}
+    for headers in (page, rebound, {"Content-Type": "text/plain"}):
+        assert httpx.post(server.url + "/_local/clock", content=b'{"advance": "30d"}', headers=headers).status_code in (403, 415)
+        assert httpx.post(server.url + "/_local/work", content=json.dumps({"hit_ids": [hit_id]}).encode(), headers=headers).status_code in (403, 415)
+        assert httpx.post(server.url + "/_local/faults", content=b'{"spec": "fault=1"}', headers=headers).status_code in (403, 415)
+    assert _offset(server) == 0 and server.faults is None
+    assert mturk.list_assignments_for_hit(HITId=hit_id)["NumResults"] == 0
+
+
+def test_each_rule_of_the_private_routes(server, ctl):
+    token = server.turk.store.token()
+    url = server.url + "/_local/clock"
+    cases = [
+        ({}, 403, "no X-Babe-Local-Token"),  # JSON without the token
+        ({TOKEN_HEADER: "guessed"}, 403, "a wrong X-Babe-Local-Token"),
+        ({TOKEN_HEADER: token, "Content-Type": "text/plain"}, 415, "JSON body"),
+        ({TOKEN_HEADER: token, "Origin": "http://evil.example"}, 403, "cross-origin"),
+        ({TOKEN_HEADER: token, "Origin": "null"}, 403, "cross-origin"),
+        ({TOKEN_HEADER: token, "Host": "evil.example"}, 403, "not a loopback name"),
+        ({TOKEN_HEADER: token, "Host": "10.0.0.7:8044"}, 403, "not a loopback name"),
+    ]
+    for headers, status, fragment in cases:
+        sent = {"Content-Type": "application/json", **headers}
+        response = httpx.post(url, content=b'{"advance": 60}', headers=sent)
+        assert response.status_code == status, (headers, response.text)
+        assert fragment in response.json()["error"]["message"], (headers, response.text)
+        assert token not in response.text
+    assert _offset(server) == 0
+    # The server's own origin and the loopback names are this machine's tools.
+    port = server.server_address[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"127.0.0.2:{port}"):
+        moved = ctl.post(url, json={"advance": 60}, headers={"Host": host, "Origin": f"http://{host}"})
+        assert moved.status_code == 200, (host, moved.text)
+    assert _offset(server) == 180
+    # Reading needs no token, but still a loopback Host and no foreign Origin.
+    assert httpx.get(url).status_code == 200
+    assert httpx.get(url, headers={"Host": "evil.example"}).status_code == 403
+    assert httpx.get(server.url + "/_local/stats", headers={"Origin": "http://evil.example"}).status_code == 403
+    # The requester API is not a private route: boto3 and the AWS CLI reach it as before.
+    assert http_client(server.url).get_account_balance()["AvailableBalance"] == "10000.00"
+
+
+def test_the_token_is_the_state_files_own(tmp_path):
+    first, second = LocalTurk(str(tmp_path / "a.sqlite")), LocalTurk(str(tmp_path / "b.sqlite"))
+    try:
+        token = first.store.token()
+        assert len(token) >= 32 and token != second.store.token()
+    finally:
+        first.store.close()
+        second.store.close()
+    again = LocalTurk(str(tmp_path / "a.sqlite"))
+    try:
+        assert again.store.token() == token  # drawn once, kept in the file
+    finally:
+        again.store.close()
+
+
+def test_the_clock_cannot_be_moved_past_ten_years(server, ctl):
+    url = server.url + "/_local/clock"
+    bricking = ctl.post(url, json={"advance": "3000000d"})
+    assert bricking.status_code == 400 and "10 years" in bricking.json()["error"]["message"]
+    for bad in (b'{"advance": Infinity}', b'{"advance": NaN}', b'{"advance": 1e308}'):
+        assert ctl.post(url, content=bad, headers={"Content-Type": "application/json"}).status_code == 400, bad
+    assert _offset(server) == 0
+    assert ctl.post(url, json={"advance": "3650d"}).status_code == 200  # up to the bound is fine
+    beyond = ctl.post(url, json={"advance": "1d"})
+    assert beyond.status_code == 400 and "3651 days ahead" in beyond.json()["error"]["message"]
+    assert _offset(server) == 3650 * 86400
+    # The state still works: a HIT is made and read on the moved clock.
+    mturk = http_client(server.url)
+    hit_id = mturk.create_hit(**hit_params("clock-bound-1"))["HIT"]["HITId"]
+    assert mturk.get_hit(HITId=hit_id)["HIT"]["Expiration"].year >= datetime.now(timezone.utc).year + 9

@@ -436,7 +436,6 @@ DAY = 86400
         ("SendBonus", "UniqueRequestToken", "t" * 65, "must be at most 64 characters"),
         ("CreateHIT", "UniqueRequestToken", "t" * 65, "must be at most 64 characters"),
         ("ApproveAssignment", "RequesterFeedback", "f" * 1025, "must be at most 1024 characters"),
-        ("RejectAssignment", "RequesterFeedback", "", "must not be empty"),
         ("NotifyWorkers", "WorkerIds", [], "must hold at least 1 item"),
         ("NotifyWorkers", "Subject", "", "must not be empty"),
         ("NotifyWorkers", "Subject", "s" * 201, "must be at most 200 characters"),

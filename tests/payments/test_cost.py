@@ -116,7 +116,7 @@ def test_the_experiment_so_far(babe, experiment, turk, mturk):
     assert babe("reject", "--assignment", work[2].assignment_id, "--reason", "Random answers").code == 0
     w = work[0]
     assert babe("bonus", "--worker", w.worker_id, "--assignment", w.assignment_id, "--amount", "1.00", "--reason", "Top").code == 0
-    assert babe("create", "--assignments", "4").code == 0  # a second HIT, open, nobody yet
+    assert babe("create", "--assignments", "4", "--again").code == 0  # a second HIT, open, nobody yet
     run = babe("cost", "--json")
     assert run.code == 0, run
     assert run.json == {
@@ -139,7 +139,7 @@ def test_the_experiment_so_far(babe, experiment, turk, mturk):
 
 def test_an_expired_hit_commits_only_work_already_taken(babe, experiment, turk, mturk):
     post_and_work(babe, turk, 2)  # full and submitted
-    assert babe("create", "--assignments", "3").code == 0
+    assert babe("create", "--assignments", "3", "--again").code == 0
     assert babe("expire").code == 0
     document = babe("cost", "--json").json
     assert document["committed"] == "1.20"  # the 2 submitted; the expired HIT's empty slots are not

@@ -59,7 +59,7 @@ def fakebulk(experiment):
 
 def posted(babe, turk, count: int, seed: int) -> list[tuple[str, str]]:
     """A new HIT of `count` assignments on fakebulk, all submitted: [(worker, assignment)]."""
-    run = babe("create", "--assignments", str(count), "--platform", "fakebulk", "--json")
+    run = babe("create", "--assignments", str(count), "--platform", "fakebulk", "--json", "--again")
     assert run.code == 0, run
     workers = [f"AWORKER{seed:02d}{i:04d}" for i in range(count)]
     done = simulate(turk, worker_ids=workers, seed=seed)["submitted"]

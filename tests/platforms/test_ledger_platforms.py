@@ -69,7 +69,7 @@ def test_an_unfinished_mturk_plan_is_never_resumed_on_another_platform(babe, fak
 
     before = dataclasses.asdict(mturk)
     for key in ("hits", "plan_id", "resumed", "posted_before", "blocklist_hits", "platform", "pricing",
-                "qualification_types", "platform_lines", "nouns"):
+                "qualification_types", "platform_lines", "nouns", "existing"):
         before.pop(key)
     before["reward"], before["hit_sizes"] = "0.50", [9]
     canonical = json.dumps(before, sort_keys=True, separators=(",", ":"), default=str)

@@ -59,14 +59,14 @@ def test_mturk_is_unchanged_beside_it(babe, fakepro, mturk):
 def test_a_second_create_blocks_the_workers_of_the_first(babe, fakepro):
     first = babe("create", "--assignments", "5", "--platform", "fakepro", "--json")
     assert first.code == 0, first
-    second = babe("create", "--assignments", "4", "--platform", "fakepro", "--json")
+    second = babe("create", "--again", "--assignments", "4", "--platform", "fakepro", "--json")
     assert second.code == 0, second
     earlier = [first.json["hits"][0]["hit_id"]]
     assert [c["blocklist"] for c in calls(fakepro, "create_hit")] == [[], earlier]
     assert second.json["blocklist_hits"] == earlier
     assert "blocklist_hits" not in first.json
     # Repeat workers allowed: nothing of its own to block.
-    third = babe("create", "--assignments", "3", "--platform", "fakepro", "--allow-repeat-workers", "--json")
+    third = babe("create", "--again", "--assignments", "3", "--platform", "fakepro", "--allow-repeat-workers", "--json")
     assert third.code == 0, third
     assert calls(fakepro, "create_hit")[-1]["blocklist"] == []
     assert calls(fakepro, "create_qualification_type") == [] and calls(fakepro, "grant_qualification") == []
@@ -85,7 +85,7 @@ def test_excluded_experiments_hits_are_blocked(babe, fakepro, monkeypatch):
     assert run.json["blocklist_hits"] == [pilot.json["hits"][0]["hit_id"]]
     assert run.json["excluded"]["experiments"] == ["pilot"]
     # An experiment this ledger never posted is refused, naming no qualification type.
-    unknown = babe("create", "--assignments", "3", "--platform", "fakepro", "--exclude-experiment", "nosuch")
+    unknown = babe("create", "--again", "--assignments", "3", "--platform", "fakepro", "--exclude-experiment", "nosuch")
     assert unknown.code == 2, unknown
     assert "experiment 'nosuch' is unknown on local: no HITs of it in this folder's ledger; check the name" in unknown.err
 

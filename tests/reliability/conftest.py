@@ -18,20 +18,44 @@ def experiment(tmp_path, monkeypatch):
     return folder
 
 
-#: AWS_MAX_ATTEMPTS of the fault campaign (see `Faults.on`); `RELIABILITY_ATTEMPTS=8` to compare.
-ATTEMPTS = int(os.environ.get("RELIABILITY_ATTEMPTS") or 12)
+class ShortClock:
+    """The clock retries sleep on (`platform.retries.CLOCK`), sleeping `SHORTEN` times less.
+
+    Every retry decision, attempt count, budget and back-off delay stays the shipped one; only the
+    wall time each sleep takes is shortened, so a campaign of thousands of faults runs in seconds.
+    `asked` is the sleeping the code asked for, in seconds.
+    """
+
+    SHORTEN = 10
+
+    def __init__(self):
+        import threading
+
+        self.asked = 0.0
+        self._lock = threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        import time
+
+        with self._lock:
+            self.asked += seconds
+        if seconds > 0:
+            time.sleep(seconds / self.SHORTEN)
 
 
 class Faults:
-    """Switches the campaign's faults on for the in-process target and counts what they did."""
+    """Switches the campaign's faults on for the in-process target and counts what they did.
+
+    The retry settings are the shipped defaults (`platform/retries.py`): no AWS_RETRY_MODE, no
+    AWS_MAX_ATTEMPTS; only the retries' clock is shortened (`ShortClock`).
+    """
 
     def __init__(self, monkeypatch):
-        from botocore.retries import standard
+        from babe_tasks.platform import retries
 
         self.monkeypatch = monkeypatch
-        # botocore still decides every retry (and spends its retry quota); only its exponential
-        # back-off sleep is removed, so a campaign of thousands of faults runs in seconds.
-        monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+        self.clock = ShortClock()
+        monkeypatch.setattr(retries, "CLOCK", self.clock)
         self.injectors: list = []
         from babe_tasks.localturk import faults
 
@@ -46,14 +70,9 @@ class Faults:
 
     def on(self, seed: int, spec: str = FAULTS) -> None:
         self.seed, self.spec, self.runs = seed, spec, 0
-        # Correctness, not speed, is on trial: standard retries (no adaptive sleeping after
-        # throttles). A call fails only if all its attempts meet a fault (0.45 each): 12 attempts
-        # make that 7e-5 a call, so approve's ~2,000 calls over 1,000 assignments need at most one
-        # re-run (measured: 24 of 24 seeds; with 8 attempts, 1.7e-3 a call, 4 of 20 seeds needed
-        # two). The client's retry budget (platform/mturk.py) lets every call use all 12.
         self.monkeypatch.setenv("BABE_LOCAL_FAULTS", f"{spec},seed={seed}")
-        self.monkeypatch.setenv("AWS_RETRY_MODE", "standard")
-        self.monkeypatch.setenv("AWS_MAX_ATTEMPTS", str(ATTEMPTS))
+        for name in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"):
+            assert name not in os.environ, f"the campaign runs with the shipped retry defaults, not {name}"
 
     def rerun(self) -> None:
         """A re-run meets other faults than the run before, as it would on a real network."""

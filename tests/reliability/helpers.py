@@ -25,8 +25,8 @@ INVOKE_YAML = (
     "  description: Read sentences and rate them.\n"
     '  reward: "0.50"\n'
 )
-#: The campaign's faults (issue 6): throttling 20 %, server faults 10 %, dropped connections 5 %,
-#: "done but the answer was lost" 10 %.
+#: The campaign's faults (issues 6 and 14): throttling 20 %, server faults 10 %, dropped connections
+#: 5 %, "done but the answer was lost" 10 %.
 FAULTS = "throttle=0.2,fault=0.1,drop=0.05,lost=0.1"
 
 
@@ -85,16 +85,17 @@ def subprocess_env(state: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-#: The `babe` console script's code in a child process. With RELIABILITY_NO_BACKOFF=1 botocore's
-#: exponential back-off sleep is removed first (every retry decision, and the retry quota, stay
-#: botocore's own), so campaigns with thousands of faults run in seconds.
+#: The `babe` console script's code in a child process. With RELIABILITY_NO_BACKOFF=1 the clock
+#: retries sleep on (`babe_tasks.platform.retries.CLOCK`) sleeps ten times less than it is asked to
+#: (every retry decision, attempt and delay stay the shipped ones), so campaigns with thousands of
+#: faults run in seconds.
 BABE = [
     sys.executable,
     "-c",
-    "import os, sys\n"
+    "import os, sys, time\n"
     "if os.environ.get('RELIABILITY_NO_BACKOFF') == '1':\n"
-    "    from botocore.retries import standard\n"
-    "    standard.ExponentialBackoff.delay_amount = lambda self, context: 0\n"
+    "    from babe_tasks.platform import retries\n"
+    "    retries.CLOCK.sleep = lambda seconds: time.sleep(max(0.0, seconds) / 10)\n"
     "from babe_tasks.program import main\n"
     "sys.exit(main())",
 ]

@@ -3,8 +3,12 @@
 For every row: the documented exit code (2 bad input or configuration, 4 platform unreachable or
 credentials refused — DESIGN.md), exactly one line on stderr that names the problem (`word`) and
 says what to do, no traceback, and the local MTurk's state (HITs, their assignments and bonuses,
-the balance) exactly as before. The experiment has posted HITs and submitted work, so a bad input
-that slipped through would have something to change.
+the balance) exactly as before, and so are the experiment's files and every row in `.babe/` (no
+plan recorded). The experiment has posted HITs and submitted work, so a bad input that slipped
+through would have something to change. Issue 14 added the rows for configuration that would
+silently disable a rule (a misspelt plugin section, an unknown section, a hidden line separator)
+and for hostile input (oversized files, an alias bomb, 5,000-digit numbers, URLs the platform
+would refuse or cut).
 """
 
 from __future__ import annotations
@@ -38,6 +42,19 @@ class Case:
 
 
 HEADER = "worker_id,assignment_id,amount,reason\n"
+
+
+def alias_bomb(levels: int) -> str:
+    """A "billion laughs" YAML: each level is nine aliases of the one before (9**levels values in all)."""
+    names = "abcdefghij"[:levels]
+    lines = [f"{names[0]}: &{names[0]} [{', '.join(['lol'] * 9)}]"]
+    lines += [f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]" for prev, name in zip(names, names[1:])]
+    return "\n".join(lines) + "\n"
+
+
+#: The experiment's own settings (as `make_experiment` writes them), for rows that add to invoke.yaml.
+PAGE = 'babe:\n  url: https://example.org/experiment/\n  title: T\n  description: D\n  reward: "0.50"\n'
+
 # Placeholders filled from the posted experiment: {W} a worker, {A} and {A2} two of its assignments,
 # {H} one of its HITs, {OA} an assignment and {OH} a HIT of another experiment, {REFUSE} a server
 # that refuses every credential.
@@ -124,6 +141,45 @@ CASES = [
     Case("unknown plugin (strict)", ("status", "--strict-plugins"), 2, "nosuchplugin", env={"BABE_PLUGINS": "nosuchplugin"}),
     Case("plugin raises on import (strict)", ("status", "--strict-plugins"), 2, "broken",
          files={"plugins/broken.py": "raise RuntimeError('cannot start')\n"}),
+    # -- issue 14: configuration that cannot silently disable a rule -----------------------------
+    Case("invoke.yaml misspelt plugin section", ("create", "--assignments", "5", "--yes"), 2, "did you mean spend-check?",
+         files={"invoke.yaml": PAGE + "  plugins:\n    spend_check:\n      most: 1\n",
+                "plugins/spend-check.py": "def babe_before_create(settings, plan):\n    pass\n"}),
+    Case("invoke.yaml unknown section", ("status",), 2, "unknown section runn in", files={"invoke.yaml": PAGE + "runn:\n  echo: true\n"}),
+    Case("invoke.yaml unknown key of invoke's", ("status",), 2, "run.ecko", files={"invoke.yaml": PAGE + "run:\n  ecko: true\n"}),
+    Case("invoke.yaml key set twice", ("create", "--assignments", "5"), 2, "line 6: reward is set twice",
+         files={"invoke.yaml": PAGE + '  reward: "7.77"\n'}),
+    Case("invoke.yaml hidden line separator", ("status",), 2, "line 3: a LINE SEPARATOR (U+2028)",
+         files={"invoke.yaml": "babe:\n  title: T\n  description: D\u2028  reward: '7.77'\n"}),
+    Case("invoke.yaml quote never closed", ("status",), 2, "invoke.yaml line 2: not valid YAML (a quoted text starts here",
+         files={"invoke.yaml": 'babe:\n  title: "T\n  description: D\n\n\n'}),
+    Case("misspelt flag", ("create", "--asignments", "5"), 2, "did you mean --assignments?"),
+    Case("misspelt task", ("creat",), 2, "did you mean create?"),
+    # -- issue 14: hostile input ------------------------------------------------------------------
+    Case("invoke.yaml alias bomb", ("status",), 2, "aliases", files={"invoke.yaml": PAGE + alias_bomb(6)}),
+    Case("invoke.yaml over 1 MB", ("status",), 2, "larger than 1 MB", files={"invoke.yaml": PAGE + "#" * 1_000_000 + "\n"}),
+    Case("config_deploy.js over 1 MB", ("init",), 2, "config/config_deploy.js is larger than 1 MB",
+         files={"config/config_deploy.js": 'var config_deploy = {\n  "experimentID": "' + "x" * 1_000_000 + '",\n'
+                '  "deployMethod": "MTurkSandbox"\n};\n'}),
+    Case("bonus csv over 20 MB", ("bonus", "--csv", "b.csv"), 2, "b.csv is larger than 20 MB",
+         files={"b.csv": HEADER + "{W},{A},1.00,thanks\n" * 1_000_000}),
+    Case("reject --from file over 20 MB", ("reject", "--from", "ids.txt", "--reason", "x"), 2, "ids.txt is larger than 20 MB",
+         files={"ids.txt": "{A}\n" * 700_000}),
+    Case("assignments of 5,000 digits", ("create", "--assignments", "9" * 5000), 2, "assignments"),
+    Case("BABE_ASSIGNMENTS of 5,000 digits", ("create",), 2, "BABE_ASSIGNMENTS", env={"BABE_ASSIGNMENTS": "9" * 5000}),
+    Case("lifetime of 5,000 digits", ("create", "--assignments", "5", "--lifetime", "9" * 5000 + "s"), 2, "lifetime"),
+    Case("invoke.yaml number of 5,000 digits", ("status",), 2, "invoke.yaml line 6: a number of 5,000 characters",
+         files={"invoke.yaml": PAGE + "  assignments: " + "9" * 5000 + "\n"}),
+    Case("reward of 5,000 digits", ("create", "--assignments", "5", "--reward", "9" * 5000), 2, "reward"),
+    Case("url with a space", ("create", "--assignments", "5", "--url", "https://example.org/my exp/", "--yes"), 2, "U+0020"),
+    Case("url with a newline", ("create", "--assignments", "5", "--url", "https://example.org/x/\nmore", "--yes"), 2, "U+000A"),
+    Case("url with a line separator", ("create", "--assignments", "5", "--url", "https://example.org/x/\u2028y", "--yes"), 2,
+         "U+2028"),
+    Case("url over 2,048 characters", ("create", "--assignments", "5", "--url", "https://example.org/" + "a" * 2100, "--yes"), 2,
+         "at most 2,048"),
+    Case("url port not a number", ("create", "--assignments", "5", "--url", "https://example.org:44x/", "--yes"), 2, "44x"),
+    Case("invoke.yaml url with a space", ("create", "--assignments", "5", "--yes"), 2, "(set by babe.url in",
+         files={"invoke.yaml": "babe:\n  url: https://example.org/my exp/\n  title: T\n  description: D\n  reward: '0.50'\n"}),
     # -- the platform -----------------------------------------------------------------------------
     Case("unreachable endpoint", ("status", "--endpoint-url", "http://127.0.0.1:1"), 4, "http://127.0.0.1:1",
          env={"AWS_MAX_ATTEMPTS": "2"}),
@@ -234,6 +290,7 @@ def test_bad_input(case, babe, posted, state_path, monkeypatch, refusing_server)
         monkeypatch.setenv(key, value)
     before = state_dump(client(state_path))
     files_before = _files(experiment)
+    ledger_before = _ledger(experiment)
 
     run = babe(*(fill(arg) for arg in case.args))
 
@@ -247,7 +304,40 @@ def test_bad_input(case, babe, posted, state_path, monkeypatch, refusing_server)
         monkeypatch.delenv(key)
     assert state_dump(client(state_path)) == before
     assert files_before == _files(experiment), "a refused command wrote files"
+    assert ledger_before == _ledger(experiment), "a refused command recorded something in .babe/ (a plan?)"
 
 
 def _files(folder) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and ".babe" not in p.parts}
+
+
+def _ledger(folder) -> dict[str, list[tuple]]:
+    """Every row of every non-empty table of every SQLite file in `.babe/`, read with plain sqlite3."""
+    import sqlite3
+
+    rows: dict[str, list[tuple]] = {}
+    for path in sorted((folder / ".babe").glob("*.sqlite")):
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:  # a table created empty by a newer step is not a record
+                found = sorted(db.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+                if found:
+                    rows[f"{path.name}:{table}"] = found
+        finally:
+            db.close()
+    return rows
+
+
+def test_a_misspelt_payment_cap_section_is_refused_and_the_right_one_caps(babe, experiment, state_path, monkeypatch):
+    """Issue 14: `payment_cap:` for `payment-cap:` left the cap on its defaults (no cap) and create posted."""
+    monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", "babe_tasks")  # the lab plugins, as installed
+    monkeypatch.setenv("BABE_PLUGINS", "payment-cap")
+    before = state_dump(client(state_path))
+    for section, code, word in (("payment_cap", 2, "did you mean payment-cap?"), ("payment-cap", 3, "payment-cap")):
+        (experiment / "invoke.yaml").write_text(PAGE + f'  plugins:\n    {section}:\n      experiment: "1.00"\n')
+        run = babe("create", "--assignments", "5", "--yes")
+        assert run.code == code, run
+        assert word in run.err and len(run.err.strip().splitlines()) == 1, run
+        assert state_dump(client(state_path)) == before
+        assert not _ledger(experiment).get("ledger.sqlite:plans"), run

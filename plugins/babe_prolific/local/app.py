@@ -4,7 +4,10 @@ One app serves both ways in: `server.serve_in_thread` puts it behind a real HTTP
 adapter's target `local` calls it in-process through `httpx.WSGITransport` (`inprocess.py`), so a
 request gets the same status and body either way. The researcher API lives under `/api/v1/` with
 the reference's paths (trailing slashes included); `/_local/...` are the test controls the real
-service does not have (clock, participants, payments, account, faults, stats) — no token, no faults.
+service does not have (clock, participants, payments, account, faults, stats) — never faulted, and
+a change there must be JSON carrying the state file's own token (`X-Babe-Local-Token`, printed by
+`babe-prolific serve`; `Store.token`), not Prolific's API token: a web page on the same machine
+must not move the clock or the account (the HTTP server also refuses foreign Hosts and Origins).
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from babe_tasks.localturk.serving import TOKEN_HEADER, change_refusal
+
 from . import bonuses, money, studies, submissions
 from . import conformance
-from .errors import AUTH, METHOD, NOT_FOUND, SERVER, ApiError
+from .errors import AUTH, METHOD, NOT_FOUND, SERVER, VALIDATION, ApiError
 from .faults import Injector, from_environment, injector
 from .store import Store
 
@@ -62,6 +67,8 @@ class LocalProlific:
 
     def __init__(self, state_path: str | Path | None = None, *, faults: str | Injector | None = None, conform: bool | None = None):
         self.store = Store(state_path)
+        #: The private routes' token, drawn once per state file (`StateFile.token`).
+        self.local_token = self.store.token()
         self.faults: Injector | None = injector(faults) if faults is not None else from_environment()
         #: Check every answer against the published API (a non-conforming one becomes a 500);
         #: None reads BABE_PROLIFIC_CONFORM, which the test suite sets.
@@ -176,7 +183,14 @@ class LocalProlific:
     def _private(self, environ: dict, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         try:
+            if method != "GET":
+                headers = {"content-type": environ.get("CONTENT_TYPE", ""), TOKEN_HEADER.lower(): environ.get("HTTP_X_BABE_LOCAL_TOKEN", "")}
+                refused = change_refusal(headers, self.local_token)
+                if refused is not None:
+                    raise ApiError(refused[0], refused[1], code=AUTH if refused[0] == 403 else VALIDATION)
             request = _request(environ, path)
+            if method == "GET" and request.body is not None:
+                raise ApiError(400, "A GET to a private route takes no body: POST a change (JSON, with the X-Babe-Local-Token header).")
             params = request.body if request.body is not None else {}
             if not isinstance(params, dict):
                 raise ApiError(400, "The body must be a JSON object.")

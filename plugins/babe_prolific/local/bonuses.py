@@ -15,8 +15,8 @@ import json
 import sqlite3
 
 from . import money, pending, validation
-from .errors import FUNDS, ApiError, not_found
-from .store import Store, iso, new_id
+from .errors import FUNDS, ApiError
+from .store import Store, iso, load_row, new_id
 
 
 def setup(store: Store, body) -> tuple[int, dict]:
@@ -79,9 +79,7 @@ def pay(store: Store, setup_id: str) -> tuple[int, str]:
     """Promise the set-up's payments (refused now if the balance, less payments already promised,
     cannot cover them); they are made when the work settles — again for every call, as Prolific."""
     with store.write() as tx:
-        row = tx.execute("SELECT * FROM bonus_setups WHERE id = ?", (setup_id,)).fetchone()
-        if row is None:
-            raise not_found("Bulk bonus payment", setup_id)
+        row = load_row(tx, "bonus_setups", setup_id, "Bulk bonus payment")
         total = row["amount"] + row["fees"] + row["vat"]
         free = Store.balance(tx) - committed(tx)
         if free < total:

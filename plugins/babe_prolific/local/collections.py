@@ -22,19 +22,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import money, studies, tables
 from .app import Request, route
-from .errors import FUNDS, ApiError, bad_transition, not_found
+from .errors import FUNDS, ApiError, bad_transition
 from .fields import Fields
-from .store import CURRENCIES, Store, new_id
+from .store import CURRENCIES, Store, load_row, merge_data, new_id
 from .workspaces import load_project, project_of
 
 ACTIONS = ("PUBLISH", "SCHEDULE_PUBLISH", "CANCEL_PUBLISH")
 
 
 def load(tx: sqlite3.Connection, collection_id: str) -> sqlite3.Row:
-    row = tx.execute("SELECT * FROM study_collections WHERE id = ?", (collection_id,)).fetchone()
-    if row is None:
-        raise not_found("Study collection", collection_id)
-    return row
+    return load_row(tx, "study_collections", collection_id, "Study collection")
 
 
 def study_ids(tx: sqlite3.Connection, collection_id: str) -> list[str]:
@@ -167,8 +164,7 @@ def _patch(app, request: Request, collection_id):
             if row["status"] != "UNPUBLISHED":
                 raise bad_transition(f"The studies of a {row['status']} collection cannot change.")
             _place(tx, collection_id, row["project_id"], ids)
-        data = {**json.loads(row["data"]), **settings}
-        tx.execute("UPDATE study_collections SET data = ? WHERE id = ?", (json.dumps(data), collection_id))
+        merge_data(tx, "study_collections", row, settings)
         return 200, render(tx, load(tx, collection_id))
 
 

@@ -17,19 +17,16 @@ import sqlite3
 
 from . import tables
 from .app import Request, route
-from .errors import ApiError, not_found
+from .errors import ApiError
 from .fields import Fields
-from .store import Store, iso, new_id
+from .store import Store, iso, load_row, new_id
 from .workspaces import load_project, load_workspace
 
 GROUP_ACTIONS = ("ADD_TO_PARTICIPANT_GROUP", "REMOVE_FROM_PARTICIPANT_GROUP")
 
 
 def load(tx: sqlite3.Connection, group_id: str) -> sqlite3.Row:
-    row = tx.execute("SELECT * FROM participant_groups WHERE id = ?", (group_id,)).fetchone()
-    if row is None:
-        raise not_found("Participant group", group_id)
-    return row
+    return load_row(tx, "participant_groups", group_id, "Participant group")
 
 
 def members(tx: sqlite3.Connection, group_id: str) -> list[dict]:

@@ -99,6 +99,7 @@ def simulate(
     participant_ids: Sequence[str] | None = None,
     returning: int = 0,
     approval_rate: float = 100.0,
+    token: str | None = None,
 ) -> list[dict]:
     """`count` participants visit `study_id`; returns one record per participant:
     `{"participant_id", "submission_id", "outcome", "status", "posted", "reason"}` where outcome is
@@ -106,14 +107,15 @@ def simulate(
     already took part, blocklisted, approval rate).
 
     `state` is a state file, a `Store`, or a server's URL (`http://127.0.0.1:8045`: the call is
-    made through its `/_local/participants` route). `participant_ids` fixes who comes (else
+    made through its `/_local/participants` route, with `token`: the server's state file's
+    private-route token, which `babe-prolific serve` prints). `participant_ids` fixes who comes (else
     `returning` earlier participants of other studies, then new ones, all drawn by `seed`).
     """
     if isinstance(state, str) and state.startswith(("http://", "https://")):
         return _remote(state, study_id, count, post_to=post_to, seed=seed, return_rate=return_rate, timeout_rate=timeout_rate,
                        wrong_code_rate=wrong_code_rate, no_code_rate=no_code_rate, lose_rate=lose_rate,
                        participant_ids=list(participant_ids) if participant_ids is not None else None,
-                       returning=returning, approval_rate=approval_rate)
+                       returning=returning, approval_rate=approval_rate, token=token)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ValueError(f"count must be a whole number, 0 or more, not {count!r}")
     if isinstance(returning, bool) or not isinstance(returning, int) or not 0 <= returning <= count:
@@ -132,10 +134,15 @@ def simulate(
             store.close()
 
 
-def _remote(url: str, study_id: str, count: int, **options) -> list[dict]:
+def _remote(url: str, study_id: str, count: int, *, token: str | None = None, **options) -> list[dict]:
     import httpx
 
-    response = httpx.post(f"{url.rstrip('/')}/_local/participants", json={"study_id": study_id, "count": count, **options}, timeout=120)
+    from babe_tasks.localturk.serving import TOKEN_HEADER
+
+    response = httpx.post(
+        f"{url.rstrip('/')}/_local/participants", json={"study_id": study_id, "count": count, **options},
+        headers={TOKEN_HEADER: token or ""}, timeout=120,
+    )
     if response.status_code != 200:
         try:
             detail = response.json()["error"]["detail"]

@@ -3,7 +3,8 @@
 A threading HTTP/1.1 server (keep-alive) in front of the same WSGI app the in-process transport
 calls, so both answer identically. Each answer leaves in one write on a TCP_NODELAY socket, and
 the foreground server stops on Ctrl-C or SIGTERM alike, both as the local MTurk's server does
-(`babe_tasks.localturk.serving`). An injected drop or lost answer closes the socket without a
+(`babe_tasks.localturk.serving`), and its private routes answer only a loopback Host with no foreign
+Origin (`serving.private_route_refusal`; the app checks a change's token). An injected drop or lost answer closes the socket without a
 reply — exactly what a client sees when a network fails, before or after the server did the work.
 """
 
@@ -18,9 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from babe_tasks.localturk.serving import send_in_one_write, serve_until_stopped
+from babe_tasks.localturk.serving import private_route_refusal, send_in_one_write, serve_until_stopped
 
-from .app import LocalProlific, make_app
+from .app import LocalProlific, encode_error, make_app
+from .errors import AUTH, ApiError
 from .faults import AnswerLost, Dropped
 
 DEFAULT_HOST = "127.0.0.1"
@@ -48,6 +50,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(length)) if int(length) else b""
         path, _, query = self.path.partition("?")
         host, port = self.server.server_address[:2]
+        if path.startswith("/_local/"):  # the app checks a change's token; over HTTP, Host and Origin too
+            refused = private_route_refusal(self.command, self.headers, bound_host=host, token="", check_token=False)
+            if refused is not None:
+                self._reply(*encode_error(ApiError(refused[0], refused[1], code=AUTH)))
+                return
         environ = {
             "REQUEST_METHOD": self.command,
             "PATH_INFO": path,

@@ -13,6 +13,7 @@ Prolific tables and the account's settings.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -21,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from babe_tasks.localservice import StateFile
+
+from .errors import not_found
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
@@ -215,6 +218,22 @@ def iso(timestamp: float | None) -> str | None:
     from datetime import datetime
 
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def load_row(tx: sqlite3.Connection, table: str, row_id: str, what: str, *, live: bool = False) -> sqlite3.Row:
+    """The row `row_id` of one of the state's tables, else Prolific's 404 naming `what` ("Study").
+
+    `live`: only a row not marked `deleted` (a resource Prolific still shows)."""
+    row = tx.execute(f"SELECT * FROM {table} WHERE id = ?{' AND deleted = 0' if live else ''}", (row_id,)).fetchone()
+    if row is None:
+        raise not_found(what, row_id)
+    return row
+
+
+def merge_data(tx: sqlite3.Connection, table: str, row: sqlite3.Row, changes: dict) -> None:
+    """Write `changes` over the row's JSON `data` (a PATCH of a resource kept as JSON)."""
+    data = {**json.loads(row["data"]), **changes}
+    tx.execute(f"UPDATE {table} SET data = ? WHERE id = ?", (json.dumps(data), row["id"]))
 
 
 def new_id() -> str:

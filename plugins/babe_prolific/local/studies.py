@@ -22,9 +22,9 @@ import re
 import sqlite3
 
 from . import money, pending, validation
-from .errors import FUNDS, ApiError, bad_transition, invalid, not_found
+from .errors import FUNDS, ApiError, bad_transition, invalid
 from .paging import page
-from .store import Store, iso, new_id
+from .store import Store, iso, load_row, new_id
 
 SUBMISSION_STATUSES = (
     "RESERVED",
@@ -59,10 +59,7 @@ SHORT = ("id", "name", "internal_name", "status", "study_type", "total_available
 
 
 def load(tx: sqlite3.Connection, study_id: str) -> sqlite3.Row:
-    row = tx.execute("SELECT * FROM studies WHERE id = ?", (study_id,)).fetchone()
-    if row is None:
-        raise not_found("Study", study_id)
-    return row
+    return load_row(tx, "studies", study_id, "Study")
 
 
 def tally(tx: sqlite3.Connection, study_id: str) -> dict[str, int]:

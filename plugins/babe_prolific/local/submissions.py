@@ -20,9 +20,9 @@ import sqlite3
 
 from . import money, pending, studies, validation
 from .bonuses import committed
-from .errors import FUNDS, ApiError, bad_transition, invalid, not_found
+from .errors import FUNDS, ApiError, bad_transition, invalid
 from .paging import page
-from .store import Store, iso, new_id
+from .store import Store, iso, load_row, new_id
 
 AUTO_APPROVE_SECONDS = 21 * 24 * 3600
 
@@ -72,10 +72,7 @@ def render_one(tx: sqlite3.Connection, row: sqlite3.Row) -> dict:
 
 
 def load(tx: sqlite3.Connection, submission_id: str) -> sqlite3.Row:
-    row = tx.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
-    if row is None:
-        raise not_found("Submission", submission_id)
-    return row
+    return load_row(tx, "submissions", submission_id, "Submission")
 
 
 # -- time ---------------------------------------------------------------------------------------

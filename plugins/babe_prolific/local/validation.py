@@ -83,6 +83,13 @@ DEVICES = ("desktop", "tablet", "mobile")
 PERIPHERALS = ("audio", "camera", "download", "microphone")
 STUDY_LABELS = ("survey", "writing_task", "annotation", "interview", "other")
 CONTENT_WARNINGS = ("sensitive", "explicit")
+#: Members that are lists of values from one of these.
+LISTS_OF = {
+    "device_compatibility": DEVICES,
+    "peripheral_requirements": PERIPHERALS,
+    "study_labels": STUDY_LABELS,
+    "content_warnings": CONTENT_WARNINGS,
+}
 #: Written out again, not imported from the adapter (config.py): the server judges what a client
 #: sends, so a wrong category in the adapter must fail a test rather than pass both sides.
 REJECTION_CATEGORIES = (
@@ -156,18 +163,9 @@ def _check_field(name: str, value: Any, errors: dict[str, list[str]]) -> None:
             bad("The reward is a whole number of the account's minor unit (cents or pence), 1 or more.")
     elif name == "completion_codes":
         _check_codes(value, bad)
-    elif name == "device_compatibility":
-        if not _strings(value, DEVICES):  # [] too: spec-generated clients send it for "unset"
-            bad(f"A list of {', '.join(DEVICES)}.")
-    elif name == "peripheral_requirements":
-        if not _strings(value, PERIPHERALS):
-            bad(f"A list of {', '.join(PERIPHERALS)}.")
-    elif name == "study_labels":
-        if not _strings(value, STUDY_LABELS):
-            bad(f"A list of {', '.join(STUDY_LABELS)}.")
-    elif name == "content_warnings":
-        if not _strings(value, CONTENT_WARNINGS):
-            bad(f"A list of {', '.join(CONTENT_WARNINGS)}.")
+    elif name in LISTS_OF:
+        if not _strings(value, LISTS_OF[name]):  # [] too: spec-generated clients send it for "unset"
+            bad(f"A list of {', '.join(LISTS_OF[name])}.")
     elif name == "is_custom_screening":
         if not isinstance(value, bool):
             bad("Must be a boolean.")

@@ -40,9 +40,9 @@ from urllib.parse import urlsplit
 
 from . import tables
 from .app import Request, route
-from .errors import ApiError, not_found
+from .errors import ApiError
 from .fields import Fields
-from .store import Store, iso, new_id
+from .store import Store, iso, load_row, new_id
 
 EVENT_TYPES = {
     "study.status.change": "A study changed status (the payload's `status`).",
@@ -86,10 +86,7 @@ def _workspace(tx: sqlite3.Connection, workspace_id: str | None, field: str = "w
 
 
 def load(tx: sqlite3.Connection, subscription_id: str) -> sqlite3.Row:
-    row = tx.execute("SELECT * FROM hook_subscriptions WHERE id = ? AND deleted = 0", (subscription_id,)).fetchone()
-    if row is None:
-        raise not_found("Subscription", subscription_id)
-    return row
+    return load_row(tx, "hook_subscriptions", subscription_id, "Subscription", live=True)
 
 
 def render(row: sqlite3.Row) -> dict:

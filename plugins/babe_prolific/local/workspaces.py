@@ -15,9 +15,9 @@ import sqlite3
 
 from . import tables
 from .app import Request, route
-from .errors import ApiError, not_found
+from .errors import ApiError
 from .fields import Fields
-from .store import Store, new_id
+from .store import Store, load_row, merge_data, new_id
 
 CURRENCIES = ("GBP", "USD")  # CreateWorkspace: "Must be GBP or USD"
 
@@ -27,17 +27,11 @@ def _user(tx: sqlite3.Connection, role: str) -> dict:
 
 
 def load_workspace(tx: sqlite3.Connection, workspace_id: str) -> sqlite3.Row:
-    row = tx.execute("SELECT * FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
-    if row is None:
-        raise not_found("Workspace", workspace_id)
-    return row
+    return load_row(tx, "workspaces", workspace_id, "Workspace")
 
 
 def load_project(tx: sqlite3.Connection, project_id: str) -> sqlite3.Row:
-    row = tx.execute("SELECT * FROM projects WHERE id = ?", (project_id,)).fetchone()
-    if row is None:
-        raise not_found("Project", project_id)
-    return row
+    return load_row(tx, "projects", project_id, "Project")
 
 
 def currency(tx: sqlite3.Connection, row: sqlite3.Row) -> str:
@@ -125,6 +119,20 @@ def _same_id(body: dict, ident: str) -> None:
         raise ApiError(400, {"id": ["The id cannot be changed."]})
 
 
+def _patch(app, request: Request, kind: str, row_id: str):
+    """PATCH of a workspace or a project: the same settings, and an id that cannot change."""
+    table, load, render = {
+        "workspace": ("workspaces", load_workspace, render_workspace),
+        "project": ("projects", load_project, render_project),
+    }[kind]
+    tables.ensure(app.store)
+    settings = _settings(request.body, creating=False, kind=kind)
+    _same_id(request.body, row_id)
+    with app.store.write() as tx:
+        merge_data(tx, table, load(tx, row_id), settings)
+        return 200, render(tx, load(tx, row_id))
+
+
 # -- workspaces -----------------------------------------------------------------------------------
 @route("GET", "/workspaces/")
 def _list_workspaces(app, request: Request, _):
@@ -162,14 +170,7 @@ def _get_workspace(app, request: Request, workspace_id):
 
 @route("PATCH", "/workspaces/{id}/")
 def _patch_workspace(app, request: Request, workspace_id):
-    tables.ensure(app.store)
-    settings = _settings(request.body, creating=False, kind="workspace")
-    _same_id(request.body, workspace_id)
-    with app.store.write() as tx:
-        row = load_workspace(tx, workspace_id)
-        data = {**json.loads(row["data"]), **settings}
-        tx.execute("UPDATE workspaces SET data = ? WHERE id = ?", (json.dumps(data), workspace_id))
-        return 200, render_workspace(tx, load_workspace(tx, workspace_id))
+    return _patch(app, request, "workspace", workspace_id)
 
 
 # -- projects -------------------------------------------------------------------------------------
@@ -204,11 +205,4 @@ def _get_project(app, request: Request, project_id):
 
 @route("PATCH", "/projects/{id}/")
 def _patch_project(app, request: Request, project_id):
-    tables.ensure(app.store)
-    settings = _settings(request.body, creating=False, kind="project")
-    _same_id(request.body, project_id)
-    with app.store.write() as tx:
-        row = load_project(tx, project_id)
-        data = {**json.loads(row["data"]), **settings}
-        tx.execute("UPDATE projects SET data = ? WHERE id = ?", (json.dumps(data), project_id))
-        return 200, render_project(tx, load_project(tx, project_id))
+    return _patch(app, request, "project", project_id)

@@ -137,3 +137,17 @@ def local(tmp_path):
     client = httpx.Client(transport=transport(state, faults=""), base_url=BASE_URL, headers=AUTH)
     yield Api(client, state, "inprocess")
     client.close()
+
+
+#: The `authorization` pyrolific's operations take as an argument (its client sends its own too).
+SPEC_AUTH = "Token pyrolific"
+
+
+@pytest.fixture
+def spec_client(local):
+    """pyrolific's client (generated from Prolific's spec; nobody here wrote it) on `local`'s state,
+    in-process, refusing any status the spec does not document for the operation."""
+    from pyrolific import AuthenticatedClient
+
+    return AuthenticatedClient(base_url="http://localprolific", token="pyrolific", prefix="Token", raise_on_unexpected_status=True,
+                               httpx_args={"transport": transport(local.state, faults="")})

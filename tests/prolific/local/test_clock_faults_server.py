@@ -20,9 +20,17 @@ from babe_prolific.local import (
 from babe_prolific.local.faults import from_environment
 from babe_prolific.local.inprocess import BASE_URL
 
+from babe_tasks.localservice import read_token
+from babe_tasks.localturk.serving import TOKEN_HEADER
+
 from .conftest import AUTH, error_of, study_body
 
 DAY = 24 * 3600
+
+
+def control(url: str, state) -> httpx.Client:
+    """A client of a server's private routes, as babe-prolific's commands are: the state's token sent."""
+    return httpx.Client(base_url=url, headers={TOKEN_HEADER: read_token(state)})
 
 
 # -- auth -----------------------------------------------------------------------------------------
@@ -68,7 +76,7 @@ def test_time_outs_free_places_after_the_maximum_allowed_time(api):
 
 def test_clock_route(api):
     if api.mode == "http":
-        with httpx.Client(base_url=api.url) as raw:
+        with control(api.url, api.state) as raw:
             before = raw.get("/_local/clock").json()
             after = raw.post("/_local/clock", json={"advance": "2d"}).json()
             assert after["offset"] == before["offset"] + 2 * DAY
@@ -88,7 +96,7 @@ def test_private_routes_over_http(tmp_path):
     state = tmp_path / "p.sqlite"
     url, stop = serve_in_thread(state, faults="")
     try:
-        with httpx.Client(base_url=f"{url}/api/v1/", headers=AUTH) as client, httpx.Client(base_url=url) as raw:
+        with httpx.Client(base_url=f"{url}/api/v1/", headers=AUTH) as client, control(url, state) as raw:
             assert raw.post("/_local/account", json={"settle_seconds": 0}).json()["settle_seconds"] == "0"
             assert raw.post("/_local/account", json={"settle_seconds": -1}).status_code == 400
             sid = client.post("studies/", json=study_body()).json()["id"]
@@ -104,14 +112,14 @@ def test_private_routes_over_http(tmp_path):
             assert calls["POST /studies/"] == 1 and calls["POST /studies/{id}/transition/"] == 1
             assert calls["POST /bulk-bonus-payments/{id}/pay/"] == 1
             assert raw.get("/_local/stats").json()["by_status"]["POST /studies/"] == {"201": 1}
-            assert raw.post("/_local/stats/reset").json()["calls"] == {}
+            assert raw.post("/_local/stats/reset", json={}).json()["calls"] == {}
             account = raw.post("/_local/account", json={"currency_code": "GBP"}).json()
             assert account["currency_code"] == "GBP"
             assert raw.post("/_local/account", json={"currency_code": "XYZ"}).status_code == 400
             assert raw.post("/_local/account", json={"colour": 1}).status_code == 400
             assert raw.get("/_local/nothing").status_code == 404
             assert raw.get("/elsewhere/").status_code == 404
-            assert raw.post("/_local/participants", content=b"[1]").status_code == 400
+            assert raw.post("/_local/participants", content=b"[1]", headers={"Content-Type": "application/json"}).status_code == 400
     finally:
         stop()
     assert stats(state)["calls"] == {}  # what the server recorded is in the state (reset above)
@@ -152,11 +160,11 @@ def test_a_lost_answer_was_carried_out(api):
     """In-process and over HTTP alike the client sees a closed connection, yet the study exists:
     a retry must look before it creates again."""
     if api.mode == "http":
-        with httpx.Client(base_url=api.url) as raw:
+        with control(api.url, api.state) as raw:
             raw.post("/_local/faults", json={"spec": "lost=1"})
         with pytest.raises(httpx.RemoteProtocolError):
             api.post("studies/", study_body())
-        with httpx.Client(base_url=api.url) as raw:
+        with control(api.url, api.state) as raw:
             assert raw.post("/_local/faults", json={"spec": ""}).json() == {"spec": None, "counts": None}
     else:
         with httpx.Client(transport=transport(api.state, faults="lost=1"), base_url=BASE_URL, headers=AUTH) as lossy, pytest.raises(httpx.RemoteProtocolError):
@@ -166,7 +174,7 @@ def test_a_lost_answer_was_carried_out(api):
 
 def test_a_dropped_request_did_nothing(api):
     if api.mode == "http":
-        with httpx.Client(base_url=api.url) as raw:
+        with control(api.url, api.state) as raw:
             raw.post("/_local/faults", json={"spec": "drop=1"})
             with pytest.raises(httpx.RemoteProtocolError):
                 api.post("studies/", study_body())
@@ -206,9 +214,10 @@ def test_faults_from_the_environment(monkeypatch, tmp_path):
 
 
 def test_faults_route_validates(tmp_path):
-    url, stop = serve_in_thread(tmp_path / "p.sqlite", faults="seed=1,throttle=0.5")
+    state = tmp_path / "p.sqlite"
+    url, stop = serve_in_thread(state, faults="seed=1,throttle=0.5")
     try:
-        with httpx.Client(base_url=url) as raw:
+        with control(url, state) as raw:
             assert raw.get("/_local/faults").json()["spec"] == "throttle=0.5,seed=1"
             bad = raw.post("/_local/faults", json={"spec": "bogus=1"})
             assert bad.status_code == 400 and "unknown key 'bogus'" in error_of(bad)["detail"]
@@ -237,3 +246,74 @@ def test_keep_alive_and_clean_stop(tmp_path):
     stop()  # a second stop is harmless
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/api/v1/users/me/", headers=AUTH, timeout=2)
+
+
+# -- private routes answer only this machine's own tools (issue 14, item 6) ------------------------------
+def test_a_web_page_cannot_move_the_clock_or_the_account(tmp_path):
+    """A text/plain POST (no CORS pre-flight) from a page's Origin, or with a rebound Host, moves
+    nothing; JSON without the state's token neither, in-process or over HTTP."""
+    state = tmp_path / "p.sqlite"
+    url, stop = serve_in_thread(state, faults="")
+    try:
+        port = url.rsplit(":", 1)[1]
+        page = {"Content-Type": "text/plain", "Origin": "http://evil.example"}
+        rebound = {"Content-Type": "application/json", TOKEN_HEADER: read_token(state), "Host": f"evil.example:{port}"}
+        foreign = {"Content-Type": "application/json", TOKEN_HEADER: read_token(state), "Origin": "http://evil.example"}
+        for headers, status, fragment in ((page, 403, "cross-origin"), (rebound, 403, "not a loopback name"), (foreign, 403, "cross-origin"),
+                                          ({"Content-Type": "text/plain"}, 415, "JSON body"), ({"Content-Type": "application/json"}, 403, "no X-Babe-Local-Token"),
+                                          ({"Content-Type": "application/json", TOKEN_HEADER: "guessed"}, 403, "a wrong X-Babe-Local-Token")):
+            for route, body in (("/_local/clock", b'{"advance": "30d"}'), ("/_local/account", b'{"balance": 99999999}'), ("/_local/faults", b'{"spec": "fault=1"}')):
+                refused = httpx.post(url + route, content=body, headers=headers)
+                assert refused.status_code == status, (route, headers, refused.text)
+                assert fragment in error_of(refused)["detail"]
+        assert httpx.get(url + "/_local/clock", headers={"Host": "evil.example"}).status_code == 403
+        assert httpx.get(url + "/_local/clock").status_code == 200  # reading needs no token
+        # A GET carries no change: a body on it is refused rather than obeyed.
+        assert httpx.request("GET", url + "/_local/account", json={"balance": 1}).status_code == 400
+    finally:
+        stop()
+    with httpx.Client(transport=transport(state), base_url=BASE_URL) as inprocess:
+        assert inprocess.post("http://localprolific/_local/clock", json={"advance": "30d"}).status_code == 403
+        token = {TOKEN_HEADER: read_token(state)}
+        assert inprocess.post("http://localprolific/_local/clock", json={"advance": 60}, headers=token).json()["offset"] == 60
+    assert configure_account(state)["balance"] == "1000000"
+
+
+def test_the_clock_cannot_be_moved_past_ten_years(api):
+    if api.mode == "http":
+        with control(api.url, api.state) as raw:
+            for body in ({"advance": "3000000d"}, {"advance_seconds": 1e12}):
+                refused = raw.post("/_local/clock", json=body)
+                assert refused.status_code == 400 and "10 years" in error_of(refused)["detail"], body
+            nan = raw.post("/_local/clock", content=b'{"advance_seconds": NaN}', headers={"Content-Type": "application/json"})
+            assert nan.status_code == 400
+            assert raw.get("/_local/clock").json()["offset"] == 0
+    else:
+        with pytest.raises(ValueError, match="10 years"):
+            advance_clock(api.state, 3_000_000 * DAY)
+        assert advance_clock(api.state, 3650 * DAY)["offset"] == 3650 * DAY
+        with pytest.raises(ValueError, match="3651 days ahead"):
+            advance_clock(api.state, DAY)
+    assert api.get("users/me/").status_code == 200  # the state still answers
+
+
+def test_the_cli_sends_the_token_and_refuses_a_far_clock(tmp_path, monkeypatch, capsys):
+    from babe_prolific.cli import main
+
+    state = tmp_path / "p.sqlite"
+    assert main(["clock", "--state", str(state), "--advance", "3000000d"]) == 2
+    assert "10 years" in capsys.readouterr().err
+    url, stop = serve_in_thread(state, faults="")
+    try:
+        monkeypatch.setenv("BABE_PROLIFIC_LOCAL_TOKEN", read_token(state))
+        assert main(["clock", "--endpoint-url", url, "--advance", "1h", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["offset"] == 3600
+        monkeypatch.setenv("BABE_PROLIFIC_LOCAL_TOKEN", "guessed")
+        assert main(["clock", "--endpoint-url", url, "--advance", "1h"]) == 2
+        err = capsys.readouterr().err
+        assert "a wrong X-Babe-Local-Token" in err and "BABE_PROLIFIC_LOCAL_TOKEN" in err and len(err.strip().splitlines()) == 1
+        monkeypatch.setenv("BABE_PROLIFIC_LOCAL_TOKEN", read_token(state))
+        assert main(["clock", "--endpoint-url", url, "--advance", "3000000d"]) == 2
+        assert "10 years" in capsys.readouterr().err
+    finally:
+        stop()

@@ -4,8 +4,9 @@ and the point of them — a participant takes only one study of a collection."""
 from __future__ import annotations
 
 from babe_prolific.local import advance_clock
+from babe_tasks.localservice import read_token
 
-from .conftest import error_of
+from .conftest import SPEC_AUTH, error_of
 
 BASE = "study-collections/mutually-exclusive/"
 P1, P2, P3 = "a1" * 12, "b2" * 12, "c3" * 12
@@ -75,7 +76,8 @@ def test_publishing_publishes_every_study_and_keeps_participants_to_one(api):
 def test_a_short_balance_publishes_none_of_them(local):
     a, b = local.draft()["id"], local.draft()["id"]
     collection = _collection(local, [a, b])
-    local.client.post("http://localprolific/_local/account", json={"balance": 500})  # one study costs 3 × 133
+    token = {"X-Babe-Local-Token": read_token(local.state)}  # the private routes ask for the state's token
+    local.client.post("http://localprolific/_local/account", json={"balance": 500}, headers=token)  # one study costs 3 × 133
     refused = local.post(f"{BASE}{collection['id']}/transition/", {"action": "PUBLISH"})
     assert error_of(refused)["error_code"] == 140003
     assert local.study(a)["status"] == local.study(b)["status"] == "UNPUBLISHED"
@@ -106,12 +108,10 @@ def _in_an_hour(api) -> str:
     return datetime.fromtimestamp(now + 3600, UTC).strftime("%Y-%m-%dT%H:%M:%S UTC")
 
 
-def test_pyrolific_reads_every_answer(local):
+def test_pyrolific_reads_every_answer(local, spec_client):
     """A client generated from the spec (nobody here wrote it) reads, updates and publishes a
     collection. (It cannot create one: its create body, generated from the spec's allOf, has no
     `project_id`, which the spec requires — docs/localprolific.md.)"""
-    from babe_prolific.local import transport
-    from pyrolific import AuthenticatedClient
     from pyrolific.api.study_collections import (
         delete_mutually_exclusive_study_collection,
         get_mutually_exclusive_study_collection,
@@ -121,9 +121,7 @@ def test_pyrolific_reads_every_answer(local):
     )
     from pyrolific.models import MutuallyExclusiveStudyCollectionUpdate, TransitionMutuallyExclusiveStudyCollectionBody
 
-    token = "Token pyrolific"
-    client = AuthenticatedClient(base_url="http://localprolific", token="pyrolific", prefix="Token", raise_on_unexpected_status=True,
-                                 httpx_args={"transport": transport(local.state, faults="")})
+    client, token = spec_client, SPEC_AUTH
     a, b = local.draft()["id"], local.draft()["id"]
     collection = _collection(local, [a])
     listed = list_mutually_exclusive_study_collections.sync_detailed(client=client, project_id=_project(local), authorization=token).parsed

@@ -3,7 +3,7 @@ blocklists and allowlists keep people out or let only them in, completion codes 
 
 from __future__ import annotations
 
-from .conftest import error_of
+from .conftest import SPEC_AUTH, error_of
 
 P1, P2, P3 = "a1" * 12, "b2" * 12, "c3" * 12
 
@@ -138,10 +138,8 @@ def test_eligibility_requirements_that_name_people(local):
     assert reasons[P1] and reasons[P2] is None
 
 
-def test_pyrolific_reads_every_answer(local):
+def test_pyrolific_reads_every_answer(local, spec_client):
     """A client generated from the spec (nobody here wrote it) parses each participant group answer."""
-    from babe_prolific.local import transport
-    from pyrolific import AuthenticatedClient
     from pyrolific.api.participant_groups import (
         add_to_participant_group,
         create_participant_group,
@@ -154,17 +152,16 @@ def test_pyrolific_reads_every_answer(local):
     )
     from pyrolific.models import CreateParticipantGroupBody, ParticipantGroupUpdate, ParticipantIDList, WorkspaceID
 
-    client = AuthenticatedClient(base_url="http://localprolific", token="pyrolific", prefix="Token", raise_on_unexpected_status=True,
-                                 httpx_args={"transport": transport(local.state, faults="")})
+    client = spec_client
     workspace_id = _workspace(local)
     group = create_participant_group.sync_detailed(client=client, body=CreateParticipantGroupBody(name="g", workspace_id=workspace_id, participant_ids=[P1])).parsed
     assert group.participant_count == 1
     assert [g.id for g in get_participant_groups.sync_detailed(client=client, filter_=WorkspaceID(workspace_id=workspace_id)).parsed.results] == [group.id]
-    assert get_participant_group.sync_detailed(group.id, client=client, authorization="Token pyrolific").parsed.name == "g"
-    assert update_participant_group.sync_detailed(group.id, client=client, body=ParticipantGroupUpdate(name="h"), authorization="Token pyrolific").parsed.name == "h"
+    assert get_participant_group.sync_detailed(group.id, client=client, authorization=SPEC_AUTH).parsed.name == "g"
+    assert update_participant_group.sync_detailed(group.id, client=client, body=ParticipantGroupUpdate(name="h"), authorization=SPEC_AUTH).parsed.name == "h"
     added = add_to_participant_group.sync_detailed(group.id, client=client, body=ParticipantIDList(participant_ids=[P2])).parsed
     assert [m.participant_id for m in added.results] == [P1, P2]
     removed = remove_from_participant_group.sync_detailed(group.id, client=client, body=ParticipantIDList(participant_ids=[P1])).parsed
     assert [m.participant_id for m in removed.results] == [P2]
     assert [m.participant_id for m in get_participant_group_participants.sync_detailed(group.id, client=client).parsed.results] == [P2]
-    assert delete_participant_group.sync_detailed(group.id, client=client, authorization="Token pyrolific").status_code == 204
+    assert delete_participant_group.sync_detailed(group.id, client=client, authorization=SPEC_AUTH).status_code == 204

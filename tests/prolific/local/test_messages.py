@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from babe_prolific.local import advance_clock
 from babe_prolific.local.messages import channel_id, receive
 
-from .conftest import error_of
+from .conftest import SPEC_AUTH, error_of
 
 
 def _participants(api, count=2) -> tuple[str, list[str]]:
@@ -74,16 +74,12 @@ def test_refusals(api):
     assert api.get("messages/", params={"user_id": first}).json()["results"] == []  # nothing refused was stored
 
 
-def test_pyrolific_reads_every_answer(local):
+def test_pyrolific_reads_every_answer(local, spec_client):
     """A client generated from the spec (nobody here wrote it) sends and reads messages."""
-    from babe_prolific.local import transport
-    from pyrolific import AuthenticatedClient
     from pyrolific.api.messages import get_messages, get_unread_messages, post_api_v1_messages_bulk, send_message
     from pyrolific.models import SendBulkMessage, SendMessage
 
-    token = "Token pyrolific"
-    client = AuthenticatedClient(base_url="http://localprolific", token="pyrolific", prefix="Token", raise_on_unexpected_status=True,
-                                 httpx_args={"transport": transport(local.state, faults="")})
+    client, token = spec_client, SPEC_AUTH
     study_id, people = _participants(local)
     sent = send_message.sync_detailed(client=client, body=SendMessage(recipient_id=people[0], body="Thanks", study_id=study_id), authorization=token)
     assert sent.status_code == 204

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from babe_prolific.local import simulate
 
+from babe_tasks.localservice import read_token
 from babe_tasks.testing.backend import serve_backend
 
 
@@ -151,10 +152,13 @@ def test_participants_post_babe_trials_to_the_backend(local):
 def test_simulate_through_a_servers_url(api):
     if api.mode == "http":
         sid = api.published()["id"]
-        results = simulate(api.url, sid, 2, seed=1)
+        with pytest.raises(ValueError, match="X-Babe-Local-Token"):  # the server's state token is asked for
+            simulate(api.url, sid, 2, seed=1)
+        token = read_token(api.state)
+        results = simulate(api.url, sid, 2, seed=1, token=token)
         assert [r["outcome"] for r in results] == ["submit", "submit"]
         with pytest.raises(ValueError, match="refused the participants"):
-            simulate(api.url, sid, 2, return_rate=7)
+            simulate(api.url, sid, 2, return_rate=7, token=token)
     else:
         sid = api.published()["id"]
         assert [r["outcome"] for r in api.simulate(sid, 2, seed=1)] == ["submit", "submit"]

@@ -14,7 +14,7 @@ import pytest
 from babe_prolific.local import advance_clock
 from babe_tasks.testing.webhook import WebhookReceiver
 
-from .conftest import error_of
+from .conftest import SPEC_AUTH, error_of
 
 
 @pytest.fixture
@@ -176,10 +176,8 @@ def test_a_slow_receiver_does_not_slow_the_api(local):
         assert time.monotonic() - started < 2.0
 
 
-def test_pyrolific_reads_every_answer(local):
+def test_pyrolific_reads_every_answer(local, spec_client):
     """A client generated from the spec (nobody here wrote it) parses each hooks answer."""
-    from babe_prolific.local import transport
-    from pyrolific import AuthenticatedClient
     from pyrolific.api.hooks import (
         confirm_subscription,
         create_secret,
@@ -194,9 +192,7 @@ def test_pyrolific_reads_every_answer(local):
     )
     from pyrolific.models import CreateSecret, SubscriptionDetail, SubscriptionUpdateDetail
 
-    token = "Token pyrolific"
-    client = AuthenticatedClient(base_url="http://localprolific", token="pyrolific", prefix="Token", raise_on_unexpected_status=True,
-                                 httpx_args={"transport": transport(local.state, faults="")})
+    client, token = spec_client, SPEC_AUTH
     workspace_id = _workspace(local)
     assert get_event_types.sync_detailed(client=client, authorization=token).parsed.results
     secret = create_secret.sync_detailed(client=client, body=CreateSecret(workspace_id=workspace_id), authorization=token).parsed

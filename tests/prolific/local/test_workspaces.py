@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import error_of
+from .conftest import SPEC_AUTH, error_of
 
 
 def _me(api) -> dict:
@@ -73,17 +73,13 @@ def test_the_workspace_balance_is_the_accounts(api):
     assert api.get("workspaces/000000000000000000000000/balance/").status_code == 404
 
 
-def test_pyrolific_reads_every_answer(tmp_path):
+def test_pyrolific_reads_every_answer(spec_client):
     """A client generated from the spec (nobody here wrote it) parses each workspace and project answer."""
-    from babe_prolific.local import transport
-    from pyrolific import AuthenticatedClient
     from pyrolific.api.projects import create_project, get_project, get_projects, update_project
     from pyrolific.api.workspaces import create_workspace, get_workspace, get_workspace_balance, get_workspaces, update_workspace
     from pyrolific.models import CreateProject, CreateWorkspace, Project, Workspace
 
-    token = "Token pyrolific"
-    client = AuthenticatedClient(base_url="http://localprolific", token="pyrolific", prefix="Token", raise_on_unexpected_status=True,
-                                 httpx_args={"transport": transport(tmp_path / "prolific.sqlite", faults="")})
+    client, token = spec_client, SPEC_AUTH
     workspace_id = get_workspaces.sync_detailed(client=client, authorization=token).parsed.results[0].id
     assert get_workspace.sync_detailed(workspace_id, client=client, authorization=token).parsed.projects
     made = create_workspace.sync_detailed(client=client, body=CreateWorkspace(title="Lab"), authorization=token).parsed

@@ -154,7 +154,7 @@ def made(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 
 def study_with(babe, people, count: int, *, approve: bool = True) -> tuple[str, list[dict]]:
     """A new study of `count` places, every place taken and submitted (and approved: the ledger knows them)."""
-    run = babe("create", "--assignments", str(count), "--json")
+    run = babe("create", "--assignments", str(count), "--json", "--again")  # a study beside the others
     assert run.code == 0, run
     study = run.json["hits"][0]["hit_id"]
     visits = finished(people, study, count)

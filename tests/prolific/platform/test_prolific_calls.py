@@ -53,7 +53,9 @@ def test_create_is_the_account_a_name_lookup_the_draft_its_publication_and_the_c
     assert made(before, requests(local)) == {
         "GET /users/me/": 1,  # currency and minimum pay: the cost shown and checked
         "POST /study-cost-calculator/": 1,  # the fees (the account's rates are only a cross-check)
-        "GET /studies/": 1,  # a study named after the plan? (a re-run must not post a second draft)
+        # the experiment's studies (the ledger knows none: a lost `.babe/` must not hide them), then a
+        # study named after the plan? (a re-run must not post a second draft)
+        "GET /studies/": 2,
         "POST /studies/": 1,  # the draft
         "POST /studies/{id}/transition/": 1,  # PUBLISH (settled at once here: no second look)
         "GET /studies/{id}/submissions/": 1,  # the posted study's counts, for the ledger

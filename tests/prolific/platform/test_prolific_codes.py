@@ -89,7 +89,7 @@ def test_an_experiment_posted_with_the_derived_code_keeps_it(babe, experiment, c
     assert f"completion code {derived('exp1')} (the name-derived code the experiment's studies carry" in out
     assert "anyone who knows the experiment's name can compute it" in out
     assert code_json(capsys)["origin"] == "derived"
-    assert babe("create", "--assignments", "3").code == 0
+    assert babe("create", "--again", "--assignments", "3").code == 0
     assert study_codes(local) == [derived("exp1"), derived("exp1")]
 
 
@@ -109,7 +109,7 @@ def test_an_earlier_studys_code_is_read_from_prolific_by_the_next_create(babe, e
     configure(plugins={"prolific": {"estimated_minutes": 10, "completion_code": "OLDPAGE7"}})
     assert babe("create").code == 0
     configure()
-    assert babe("create", "--assignments", "3").code == 0
+    assert babe("create", "--again", "--assignments", "3").code == 0
     assert study_codes(local) == ["OLDPAGE7", "OLDPAGE7"]
     kept = code_json(capsys)
     assert (kept["completion_code"], kept["origin"]) == ("OLDPAGE7", "earlier-study")

@@ -72,7 +72,7 @@ def test_create_makes_the_group_once_blocks_it_and_feeds_it_through_the_code(bab
         {"action": "MANUALLY_REVIEW"},
         {"action": "ADD_TO_PARTICIPANT_GROUP", "participant_group": group["id"]},
     ]
-    assert babe("create", "--assignments", "3").code == 0  # the kept id: no second group
+    assert babe("create", "--again", "--assignments", "3").code == 0  # the kept id: no second group
     assert [g["id"] for g in groups(state)] == [group["id"]]
     assert group_filters(local.studies()[1])[0]["selected_values"] == [group["id"]]
     assert local.calls("POST /participant-groups/") == 1
@@ -108,7 +108,7 @@ def test_who_submits_joins_the_group_and_another_experiment_of_the_lab_keeps_the
 
 def test_the_default_is_the_previous_studies_blocklist_and_no_group(babe, experiment, state, local):
     assert babe("create").code == 0
-    assert babe("create", "--assignments", "3").code == 0
+    assert babe("create", "--again", "--assignments", "3").code == 0
     first, second = local.studies()
     assert second["filters"] == [{"filter_id": "previous_studies_blocklist", "selected_values": [first["id"]]}]
     assert first["completion_codes"][0]["actions"] == [{"action": "MANUALLY_REVIEW"}]
@@ -132,10 +132,10 @@ def test_a_group_given_by_id_is_used_and_a_deleted_kept_group_is_replaced(babe, 
     assert group_filters(local.studies()[0])[0]["selected_values"] == [made["id"]]
     assert len(groups(state)) == 1
     configure(plugins=GROUP)
-    assert babe("create", "--assignments", "3").code == 0
+    assert babe("create", "--again", "--assignments", "3").code == 0
     kessler = next(g for g in groups(state) if g["name"] == "Lab Kessler")
     ask(state, "DELETE", f"participant-groups/{kessler['id']}/")  # deleted in the app
-    assert babe("create", "--assignments", "2").code == 0
+    assert babe("create", "--again", "--assignments", "2").code == 0
     fresh = [g for g in groups(state) if g["name"] == "Lab Kessler" and not g["is_deleted"]]
     assert len(fresh) == 1 and fresh[0]["id"] != kessler["id"]
     assert group_filters(local.studies()[-1])[0]["selected_values"] == [fresh[0]["id"]]
@@ -155,7 +155,7 @@ def test_with_several_workspaces_the_group_lives_in_the_chosen_or_current_one(ba
     assert babe("create").code == 0
     assert [g["workspace_id"] for g in groups_in(state, current)] == [current]
     configure(plugins={"prolific": {**GROUP["prolific"], "workspace_id": second["id"]}})
-    assert babe("create", "--assignments", "3").code == 0  # another Prolific workspace: its own group
+    assert babe("create", "--again", "--assignments", "3").code == 0  # another Prolific workspace: its own group
     (there,) = groups_in(state, second["id"])
     assert group_filters(local.studies()[-1])[0]["selected_values"] == [there["id"]]
 

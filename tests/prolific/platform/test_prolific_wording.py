@@ -109,7 +109,7 @@ def test_the_lifecycle_in_text_says_study(babe, experiment, people, local):
 
 def test_the_plan_review_names_studies_of_earlier_runs_it_blocks(babe, experiment):
     assert babe("create", "--assignments", "2").code == 0
-    second = babe("create", "--assignments", "3", "--dry-run")
+    second = babe("create", "--again", "--assignments", "3", "--dry-run")
     says_study(second, "blocks      the workers of 1 earlier study, through prolific")
 
 
