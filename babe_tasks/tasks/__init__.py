@@ -1,7 +1,7 @@
 """The task collection, assembled fresh by `collection()` so a lab can extend it without side effects.
 
 Root tasks: the lifecycle (`create`, `status`, `approve`, `expire`, `extend`), payments (`reject`,
-`bonus`, `cost`), `results`, `doctor`, `assignments`, `demo`, `init`, `plugins`, and whatever `ROOT_MODULES`
+`bonus`, `cost`), `results`, `doctor`, `watch`, `wait`, `assignments`, `demo`, `init`, `plugins`, and whatever `ROOT_MODULES`
 lists; namespace `local` for the local MTurk. Every module listed here must stay import-light (no boto3,
 httpx, rich at import time): `babe --list` imports them all.
 """
@@ -14,7 +14,7 @@ from types import ModuleType
 from invoke import Collection, Task
 
 #: Modules whose tasks go at the root of the collection, in `--list` order.
-ROOT_MODULES = ("babe_tasks.tasks.lifecycle", "babe_tasks.tasks.payments", "babe_tasks.tasks.demo", "babe_tasks.tasks.init", "babe_tasks.tasks.plugins", "babe_tasks.tasks.results", "babe_tasks.tasks.doctor", "babe_tasks.tasks.watch", "babe_tasks.tasks.report", "babe_tasks.tasks.assignments")
+ROOT_MODULES = ("babe_tasks.tasks.lifecycle", "babe_tasks.tasks.payments", "babe_tasks.tasks.demo", "babe_tasks.tasks.init", "babe_tasks.tasks.plugins", "babe_tasks.tasks.results", "babe_tasks.tasks.doctor", "babe_tasks.tasks.watch", "babe_tasks.tasks.wait", "babe_tasks.tasks.report", "babe_tasks.tasks.assignments")
 #: Modules that become a namespace of their own.
 NAMESPACES = {"local": "babe_tasks.tasks.local"}
 

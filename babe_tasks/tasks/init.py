@@ -69,9 +69,10 @@ see docs/plugins.md of babe-tasks for the hooks.
         "experiment": "experiment name to write (default: the folder's name)",
         "ignore-deploy-config": "take nothing from config/config_deploy.js (e.g. while it is broken)",
         "json": "print one JSON document on stdout",
+        "makefile": "also write a Makefile whose targets run the study: pilot, launch, wait, pay, close, data, report",
     }
 )
-def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False):
+def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False, makefile=False):
     """Set up an experiment folder: commented invoke.yaml, tasks.py, plugins/ (never overwrites)."""
     from .. import deployconfig, folders
     from ..errors import UsageError
@@ -108,6 +109,7 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
         ("invoke.yaml", config_template(name, deploy, platform, why if by_page else None)),
         ("tasks.py", TASKS_PY),
         ("plugins/README.txt", PLUGINS_README),
+        *((("Makefile", makefile_template(name)),) if makefile else ()),
     ):
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +155,14 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
 PROLIFIC_METHOD = "Prolific"
 #: What the Prolific method needs besides itself (the completion link carries the study's code).
 PROLIFIC_FIX = f"set it to {PROLIFIC_METHOD} (with its prolificURL) before posting the study"
+
+
+def makefile_template(experiment: str) -> str:
+    """The package's Makefile template for `experiment` (`babe init --makefile`; docs/automation.md)."""
+    from importlib.resources import files
+
+    template = files("babe_tasks").joinpath("Makefile.template").read_text(encoding="utf-8")
+    return template.replace("@EXPERIMENT@", experiment)
 
 
 def _platform_of(c, root: Path, deploy: Any = None) -> tuple[str, str, bool]:
