@@ -55,27 +55,54 @@ SPENDING_HELP = {
     "yes": "do not ask for confirmation (needed on live without a terminal)",
     "dry-run": "show what would be done and what it would cost; do nothing",
 }
+#: The flags `refresh=True` adds besides (to a task that refreshes until something happens: watch,
+#: wait). They are not settings: the body takes them out of `**common` with `take(common,
+#: REFRESH_FLAGS)` before handing the rest to `Settings.build`.
+REFRESH_FLAGS: tuple[tuple[str, Any], ...] = (
+    ("interval", "30s"),
+    ("queue", None),
+    ("events", False),
+    ("events_url", None),
+    ("listen", None),
+    ("hit", None),
+)
+#: Their help; a task whose words differ ("look" rather than "refresh") gives its own for a flag.
+REFRESH_HELP = {
+    "interval": "time between refreshes, e.g. 30s, 5m (default 30s); with --queue or --events, the fallback",
+    "queue": "SQS queue URL to receive MTurk's notifications: refresh as soon as something happens",
+    "events": "on Prolific: subscribe to its webhook events and refresh as soon as a study or submission changes",
+    "events-url": "with --events on live: the public https URL Prolific posts events to, forwarded to --listen",
+    "listen": "with --events: the local host:port that receives events (default: any free port on target local, 127.0.0.1:8765 on live)",
+    "hit": "only these HITs, or studies on Prolific (repeat the flag, or separate ids with commas); default: all of the experiment",
+}
 
 
 def babe_task(
-    *args: Any, help: dict[str, str] | None = None, common: bool = False, spending: bool = False, **kwargs: Any
+    *args: Any,
+    help: dict[str, str] | None = None,
+    common: bool = False,
+    spending: bool = False,
+    refresh: bool = False,
+    **kwargs: Any,
 ) -> Any:
     """Like `invoke.task`, with babe's error handling, no automatic short flags, and common flag help.
 
     Use as `@babe_task` or `@babe_task(help={...}, iterable=[...], common=True)`. The task declares
     its flags as parameters; invoke builds the flags from the signature. With `common=True` the
     body takes `**common` instead of declaring `COMMON_FLAGS` itself; `spending=True` adds
-    `SPENDING_FLAGS` (`--yes`, `--dry-run`) to them.
+    `SPENDING_FLAGS` (`--yes`, `--dry-run`) to them, `refresh=True` the `REFRESH_FLAGS` (`--interval`,
+    `--queue`, `--events`, `--events-url`, `--listen`, `--hit`; list `hit` in `iterable`).
     """
     kwargs.setdefault("auto_shortflags", False)
 
     def decorate(body: Callable[..., Any]) -> Any:
         runner = guard(body)
-        if common or spending:
-            flags = COMMON_FLAGS + (SPENDING_FLAGS if spending else ())
+        if common or spending or refresh:
+            flags = COMMON_FLAGS + (SPENDING_FLAGS if spending else ()) + (REFRESH_FLAGS if refresh else ())
             runner.__signature__ = with_common_flags(body, flags)  # type: ignore[attr-defined]
         names = set(_parameter_names(runner))
-        merged = {k: v for k, v in {**COMMON_HELP, **SPENDING_HELP}.items() if k.replace("-", "_") in names}
+        shared = {**COMMON_HELP, **SPENDING_HELP, **(REFRESH_HELP if refresh else {})}
+        merged = {k: v for k, v in shared.items() if k.replace("-", "_") in names}
         merged.update(help or {})
         return task(runner, help=merged, **kwargs)
 
@@ -84,6 +111,11 @@ def babe_task(
     if args:
         raise TypeError("babe_task takes the task body or keyword arguments only")
     return decorate
+
+
+def take(common: dict[str, Any], flags: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """Take `flags` (e.g. `REFRESH_FLAGS`) out of a task's `**common`: what is left goes to `Settings.build`."""
+    return {name: common.pop(name, default) for name, default in flags}
 
 
 def with_common_flags(body: Callable[..., Any], flags: tuple[tuple[str, Any], ...] = COMMON_FLAGS) -> Any:

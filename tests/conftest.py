@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -100,3 +104,70 @@ def experiment(tmp_path, monkeypatch):
     folder = ExperimentFolder(tmp_path / "exp1", DEFAULT_SETTINGS).path
     monkeypatch.chdir(folder)
     return folder
+
+
+@dataclass
+class Clock:
+    """The wait between refreshes of `babe watch` and `babe wait`, replaced: `during(fn)` queues what
+    happens in the next waits (one action per wait, in order), then `advance(seconds)` moves time."""
+
+    advance: Callable[[float], Any]
+    waits: list[float] = field(default_factory=list)
+    plan: list[Callable[[], Any]] = field(default_factory=list)
+
+    def during(self, *actions: Callable[[], Any]) -> None:
+        self.plan.extend(actions)
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self.plan:
+            self.plan.pop(0)()
+        self.advance(seconds)
+
+
+@pytest.fixture
+def seam(monkeypatch):
+    """`seam(advance)`: install a Clock moving some platform's clock as `watch.default_sleep`."""
+    from babe_tasks.steps import watch as step
+
+    def install(advance: Callable[[float], Any]) -> Clock:
+        fake = Clock(advance)
+        monkeypatch.setattr(step, "default_sleep", fake)
+        return fake
+
+    return install
+
+
+@pytest.fixture
+def clock(seam, turk):
+    """The fake wait for every watch and wait of this test (also those run through `babe`): it moves
+    the local MTurk's clock. (tests/automation/test_wait_prolific.py moves the local Prolific's.)"""
+    return seam(turk.store.advance_clock)
+
+
+@pytest.fixture
+def workers(turk):
+    """`workers(n, **options)`: n simulated workers take the open HITs now (babe_tasks.localturk.workers)."""
+    from babe_tasks.localturk import workers as sim
+
+    def work(n: int, **options: Any) -> dict:
+        return sim.simulate(turk, workers=n, **options)
+
+    return work
+
+
+@pytest.fixture
+def lose_ledger():
+    """`lose_ledger(experiment, how)`: `.babe/` removed ("missing"), or the ledger file left at zero
+    bytes (its WAL files gone with it)."""
+
+    def lose(experiment, how: str) -> None:
+        if how == "missing":
+            shutil.rmtree(experiment / ".babe")
+            return
+        ledger = experiment / ".babe" / "ledger.sqlite"
+        for extra in ("-wal", "-shm"):
+            (ledger.parent / (ledger.name + extra)).unlink(missing_ok=True)
+        ledger.write_bytes(b"")
+
+    return lose

@@ -50,24 +50,25 @@ def committed(tx: sqlite3.Connection, now: float) -> Decimal:
             costs[key] = unit_cost(reward, size, bool(masters))
         return costs[key]
 
+    def add(rows) -> None:
+        nonlocal total
+        for row in rows:
+            total += cost(row["reward"], row["max_assignments"], row["masters"]) * row["n"]
+
     for status in ("Accepted", "Submitted"):
-        rows = tx.execute(
+        add(tx.execute(
             "SELECT a.reward, h.max_assignments, t.masters, COUNT(*) AS n FROM assignments a"
             " JOIN hits h ON h.id = a.hit_id JOIN hit_types t ON t.id = h.hit_type_id"
             " WHERE a.status = ? GROUP BY a.reward, h.max_assignments, t.masters",
             (status,),
-        )
-        for row in rows:
-            total += cost(row["reward"], row["max_assignments"], row["masters"]) * row["n"]
-    rows = tx.execute(
+        ))
+    add(tx.execute(
         "SELECT t.reward, h.max_assignments, t.masters, SUM(h.available) AS n FROM hits h"
         " JOIN hit_types t ON t.id = h.hit_type_id"
         " WHERE h.expired = 0 AND h.expiration > ? AND h.available > 0 AND h.status IN ('Assignable', 'Unassignable')"
         " GROUP BY t.reward, h.max_assignments, t.masters",
         (now,),
-    )
-    for row in rows:
-        total += cost(row["reward"], row["max_assignments"], row["masters"]) * row["n"]
+    ))
     return total
 
 

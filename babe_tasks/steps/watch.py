@@ -277,6 +277,14 @@ def check_events(events: Any, url: Any, listen: Any, queue_url: str | None) -> E
     return EventsWanted(url, listen)
 
 
+def parse_refresh(interval: Any, queue: Any, events: Any, events_url: Any, listen: Any) -> tuple[int, str | None, EventsWanted | None]:
+    """The refresh flags watch and wait share (`taskkit.REFRESH_FLAGS`), checked: the seconds
+    between refreshes, the SQS queue URL and the events wanted."""
+    pause = parse_interval(interval)
+    queue_url = check_queue_url(queue)
+    return pause, queue_url, check_events(events, events_url, listen, queue_url)
+
+
 # -- the state file: milestones and event ids -----------------------------------------------------
 class WatchState:
     """`.babe/watch.sqlite`: milestones reached (per experiment, target and goal) and EventDocIds seen.

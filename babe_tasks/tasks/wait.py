@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..taskkit import babe_task
+from ..taskkit import REFRESH_FLAGS, babe_task, take
 
 WAIT_HELP = {
     "submitted": "wait until at least this many assignments have arrived (submitted, approved or rejected)",
@@ -17,16 +17,14 @@ WAIT_HELP = {
     "closed": "wait until no HIT (study on Prolific) takes workers any more",
     "until": "wait until this passes: a duration from now (2h) or a time (2026-12-01T12:00Z)",
     "timeout": "give up after this long, with exit code 5 (default 24h)",
-    "interval": "time between refreshes, e.g. 30s, 5m (default 30s); with --queue or --events, the fallback",
+    # In wait's words; --interval, --events-url and --hit as taskkit.REFRESH_HELP says them.
     "queue": "SQS queue URL to receive MTurk's notifications: look as soon as something happens",
     "events": "on Prolific: subscribe to its webhook events and look as soon as a study or submission changes",
-    "events_url": "with --events on live: the public https URL Prolific posts events to, forwarded to --listen",
     "listen": "with --events: the local host:port that receives events",
-    "hit": "only these HITs, or studies on Prolific (repeat the flag, or separate ids with commas); default: all of the experiment",
 }
 
 
-@babe_task(common=True, help=WAIT_HELP, iterable=["hit"])
+@babe_task(common=True, refresh=True, help=WAIT_HELP, iterable=["hit"])
 def wait(
     c,
     submitted=None,
@@ -34,12 +32,6 @@ def wait(
     closed=False,
     until=None,
     timeout=None,
-    interval="30s",
-    queue=None,
-    events=False,
-    events_url=None,
-    listen=None,
-    hit=None,
     **common,
 ):
     """Block until N submitted, all reviewed, all closed and/or a time passed; exit 5 at --timeout."""
@@ -48,11 +40,11 @@ def wait(
     from ..steps import watch as watch_step
     from .lifecycle import _ids, _start
 
+    refresh = take(common, REFRESH_FLAGS)
+    hit = refresh.pop("hit")
     condition = step.parse_condition(submitted, reviewed, closed, until)
     seconds = step.parse_timeout(timeout)
-    pause = watch_step.parse_interval(interval)
-    queue_url = watch_step.check_queue_url(queue)
-    wanted_events = watch_step.check_events(events, events_url, listen, queue_url)
+    pause, queue_url, wanted_events = watch_step.parse_refresh(**refresh)
     settings, pm = _start(c, **common)
     result = step.run(
         settings,

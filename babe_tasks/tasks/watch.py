@@ -10,33 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..taskkit import babe_task
+from ..taskkit import REFRESH_FLAGS, babe_task, take
 
 WATCH_HELP = {
     "goal": "approved assignments wanted; when reached, the open HITs (studies) are expired (default: all assignments posted)",
     "until": "stop when this passes: a duration from now (2d, 36h) or a time (2026-12-01T12:00Z)",
-    "interval": "time between refreshes, e.g. 30s, 5m (default 30s); with --queue or --events, the fallback",
-    "queue": "SQS queue URL to receive MTurk's notifications: refresh as soon as something happens",
-    "events": "on Prolific: subscribe to its webhook events and refresh as soon as a study or submission changes",
-    "events_url": "with --events on live: the public https URL Prolific posts events to, forwarded to --listen",
-    "listen": "with --events: the local host:port that receives events (default: any free port on target local, 127.0.0.1:8765 on live)",
     "approve": "approve submitted work as it arrives (--no-approve: only refresh, announce and expire)",
-    "hit": "only these HITs, or studies on Prolific (repeat the flag, or separate ids with commas); default: all of the experiment",
 }
 
 
-@babe_task(common=True, help=WATCH_HELP, iterable=["hit"])
+@babe_task(common=True, refresh=True, help=WATCH_HELP, iterable=["hit"])
 def watch(
     c,
     goal=None,
     until=None,
-    interval="30s",
-    queue=None,
-    events=False,
-    events_url=None,
-    listen=None,
     approve=True,
-    hit=None,
     yes=False,
     **common,
 ):
@@ -47,11 +35,11 @@ def watch(
     from ..steps import watch as step
     from .lifecycle import _ids, _start
 
+    refresh = take(common, REFRESH_FLAGS)
+    hit = refresh.pop("hit")
     goal_n = step.parse_goal(goal)
     deadline = step.parse_until(until)
-    pause = step.parse_interval(interval)
-    queue_url = step.check_queue_url(queue)
-    wanted_events = step.check_events(events, events_url, listen, queue_url)
+    pause, queue_url, wanted_events = step.parse_refresh(**refresh)
     settings, pm = _start(
         c,
         yes=yes,

@@ -13,18 +13,6 @@ def created(babe, experiment):
     return run.json
 
 
-@pytest.fixture
-def clock(seam, turk):
-    return seam(turk.store.advance_clock)
-
-
-@pytest.fixture
-def workers(turk):
-    from babe_tasks.localturk import workers as sim
-
-    return lambda n, **options: sim.simulate(turk, workers=n, **options)
-
-
 def test_wait_returns_once_enough_work_has_arrived(babe, created, clock, workers):
     clock.during(lambda: workers(2), lambda: workers(3))
     run = babe("wait", "--submitted", "5", "--interval", "10m", "--json")

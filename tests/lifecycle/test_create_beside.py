@@ -21,17 +21,6 @@ def _plans(experiment) -> int:
         return len(ledger._read("SELECT plan_id FROM plans"))
 
 
-def _lose_ledger(experiment, how: str) -> None:
-    """`.babe/` removed, or the ledger file left at zero bytes (its WAL files gone with it)."""
-    if how == "missing":
-        shutil.rmtree(experiment / ".babe")
-        return
-    ledger = experiment / ".babe" / "ledger.sqlite"
-    for extra in ("-wal", "-shm"):
-        (ledger.parent / (ledger.name + extra)).unlink(missing_ok=True)
-    ledger.write_bytes(b"")
-
-
 def test_a_changed_create_is_refused_and_names_extend_and_again(babe, experiment, mturk):
     first = babe("create", "--assignments", "4", "--json")
     assert first.code == 0, first
@@ -72,14 +61,14 @@ def test_extensions_count_in_what_the_experiment_has(babe, experiment):
     assert refused.code == 2 and "already has 1 HIT with 6 assignment(s)" in refused.err, refused
 
 
-def test_a_lost_or_empty_ledger_does_not_hide_the_experiments_hits(babe, experiment, mturk):
+def test_a_lost_or_empty_ledger_does_not_hide_the_experiments_hits(babe, experiment, mturk, lose_ledger):
     for how in ("missing", "zero-bytes"):
         if how == "zero-bytes":
             assert babe("create", "--again", "--assignments", "45").code == 0  # the ledger that will be emptied
         else:
             assert babe("create", "--assignments", "45").code == 0
         posted = sorted(hit_ids(mturk))
-        _lose_ledger(experiment, how)
+        lose_ledger(experiment, how)
         again = babe("create", "--assignments", "45")
         assert again.code == 2, (how, again)
         (line,) = again.err.strip().splitlines()
@@ -89,10 +78,12 @@ def test_a_lost_or_empty_ledger_does_not_hide_the_experiments_hits(babe, experim
         assert _plans(experiment) == 0, how
 
 
-def test_after_a_sync_the_same_create_posts_nothing_and_a_changed_one_is_refused(babe, experiment, mturk):
+def test_after_a_sync_the_same_create_posts_nothing_and_a_changed_one_is_refused(
+    babe, experiment, mturk, lose_ledger
+):
     assert babe("create", "--assignments", "20").code == 0
     posted = sorted(hit_ids(mturk))
-    _lose_ledger(experiment, "missing")
+    lose_ledger(experiment, "missing")
     assert babe("status", "--sync").code == 0
     same = babe("create", "--assignments", "20")
     assert same.code == 0 and "Posted nothing now" in same.out, same

@@ -6,6 +6,8 @@ is not set" and a later create needed every flag again.
 
 from __future__ import annotations
 
+import pytest
+
 FLAGS = (
     "--url", "https://lab.example.org/garden-path/", "--title", "A 5-minute language study",
     "--description", "Read short sentences and say how natural they sound.", "--reward", "0.50",
@@ -13,13 +15,18 @@ FLAGS = (
 )
 
 
-def test_doctor_and_a_later_create_find_creates_flags(babe, tmp_path, monkeypatch):
+@pytest.fixture
+def garden_path(babe, tmp_path, monkeypatch):
+    """The README's folder garden-path (the working directory), after a create with every FLAG."""
     folder = tmp_path / "garden-path"
     folder.mkdir()
     (folder / "invoke.yaml").write_text("babe:\n  experiment: garden-path\n")
     monkeypatch.chdir(folder)
     assert babe("create", *FLAGS).code == 0
+    return folder
 
+
+def test_doctor_and_a_later_create_find_creates_flags(babe, garden_path):
     doctor = babe("doctor", "--json")
 
     assert doctor.code == 0, doctor
@@ -33,13 +40,8 @@ def test_doctor_and_a_later_create_find_creates_flags(babe, tmp_path, monkeypatc
     assert len(again.json["hits"]) == 3 and again.json["posted_before"]
 
 
-def test_settings_in_invoke_yaml_win_over_the_ledger(babe, tmp_path, monkeypatch):
-    folder = tmp_path / "garden-path"
-    folder.mkdir()
-    (folder / "invoke.yaml").write_text("babe:\n  experiment: garden-path\n")
-    monkeypatch.chdir(folder)
-    assert babe("create", *FLAGS).code == 0
-    (folder / "invoke.yaml").write_text("babe:\n  experiment: garden-path\n  reward: '1.00'\n")
+def test_settings_in_invoke_yaml_win_over_the_ledger(babe, garden_path):
+    (garden_path / "invoke.yaml").write_text("babe:\n  experiment: garden-path\n  reward: '1.00'\n")
 
     doctor = babe("doctor", "--json")
 

@@ -1,16 +1,15 @@
 """Fixtures for `babe watch`: an experiment with HITs, the real `babe` program, and time that moves.
 
-`clock` replaces the watch's wait between refreshes: instead of sleeping, it moves the local
-MTurk's clock by the same amount (so `--interval 30m --until 2d` runs in well under a second) and
-first lets the test act — usually simulated workers taking some HITs — exactly as if that had
-happened while the watch slept.
+`clock` (with `workers`: tests/conftest.py, shared with `babe wait`'s tests) replaces the watch's
+wait between refreshes: instead of sleeping, it moves the local MTurk's clock by the same amount (so
+`--interval 30m --until 2d` runs in well under a second) and first lets the test act — usually
+simulated workers taking some HITs — exactly as if that had happened while the watch slept.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,46 +26,6 @@ def created(babe, experiment):
     run = babe("create", "--assignments", "12", "--batch-size", "6", "--json")
     assert run.code == 0, run
     return run.json
-
-
-@dataclass
-class Clock:
-    """The watch's wait, replaced: `during(fn)` queues what happens in the next waits; time jumps."""
-
-    turk: Any
-    waits: list[float] = field(default_factory=list)
-    plan: list[Callable[[], Any]] = field(default_factory=list)
-
-    def during(self, *actions: Callable[[], Any]) -> None:
-        """One action per coming wait, in order (a wait with nothing planned only moves the clock)."""
-        self.plan.extend(actions)
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        if self.plan:
-            self.plan.pop(0)()
-        self.turk.store.advance_clock(seconds)
-
-
-@pytest.fixture
-def clock(turk, monkeypatch) -> Clock:
-    """Install the fake wait for every watch of this test (also those run through `babe watch`)."""
-    from babe_tasks.steps import watch as step
-
-    fake = Clock(turk)
-    monkeypatch.setattr(step, "default_sleep", fake)
-    return fake
-
-
-@pytest.fixture
-def workers(turk):
-    """`workers(n, **options)`: n simulated workers take the open HITs now (babe_tasks.localturk.workers)."""
-    from babe_tasks.localturk import workers as sim
-
-    def work(n: int, **options: Any) -> dict:
-        return sim.simulate(turk, workers=n, **options)
-
-    return work
 
 
 def write_plugin(folder: Path, name: str, source: str) -> Path:

@@ -7,24 +7,12 @@ of the experiment carries (`babe-tasks experiment=<name> plan=<id> hit=<i>/<n>`)
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 
 def errors(run) -> list[str]:
     """The run's error lines (Prolific's pay warning may come first)."""
     return [line for line in run.err.splitlines() if line.startswith("error:")]
-
-
-def _lose_ledger(experiment, how: str) -> None:
-    if how == "missing":
-        shutil.rmtree(experiment / ".babe")
-        return
-    ledger = experiment / ".babe" / "ledger.sqlite"
-    for extra in ("-wal", "-shm"):
-        (ledger.parent / (ledger.name + extra)).unlink(missing_ok=True)
-    ledger.write_bytes(b"")
 
 
 def test_a_changed_create_is_refused_and_again_posts_it(babe, experiment, study_id, local):
@@ -44,8 +32,8 @@ def test_a_changed_create_is_refused_and_again_posts_it(babe, experiment, study_
 
 
 @pytest.mark.parametrize("how", ["missing", "zero-bytes"])
-def test_a_lost_or_empty_ledger_does_not_hide_the_studies(babe, experiment, study_id, local, how):
-    _lose_ledger(experiment, how)
+def test_a_lost_or_empty_ledger_does_not_hide_the_studies(babe, experiment, study_id, local, how, lose_ledger):
+    lose_ledger(experiment, how)
     again = babe("create")
     assert again.code == 2, again
     (line,) = errors(again)
