@@ -72,9 +72,7 @@ def test_after_24_hours_the_lost_hit_is_found_by_its_annotation(babe, experiment
 
 
 def test_retries_of_lost_answers_by_botocore_never_duplicate_a_hit(babe, experiment, mturk, monkeypatch):
-    monkeypatch.setenv("BABE_LOCAL_FAULTS", "lost=0.3,seed=4")
-    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "10")
+    monkeypatch.setenv("BABE_LOCAL_FAULTS", "lost=0.3,seed=4")  # with the shipped retry defaults
     run = babe("create", "--assignments", "27", "--reward", "0.10", "--json")
     monkeypatch.delenv("BABE_LOCAL_FAULTS")
     assert run.code == 0, run

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutE
 
 from babe_tasks.localturk import client
 from babe_tasks.localturk.faults import FaultInjector, FaultSpec, TokenBucket, from_environment, parse
+from babe_tasks.platform.retries import DEFAULT_ATTEMPTS
 
 TARGET = "MTurkRequesterServiceV20170117.ListWorkerBlocks"
 QUESTION = (
@@ -20,7 +21,7 @@ QUESTION = (
     '2006-07-14/ExternalQuestion.xsd"><ExternalURL>https://example.org/exp</ExternalURL>'
     "<FrameHeight>0</FrameHeight></ExternalQuestion>"
 )
-PATIENT = {"mode": "standard", "max_attempts": 10}
+PATIENT = {"mode": "standard", "total_max_attempts": DEFAULT_ATTEMPTS}  # the attempts babe ships
 IMPATIENT = {"mode": "standard", "total_max_attempts": 1}
 
 

@@ -23,13 +23,14 @@ from babe_tasks.localturk.inprocess import answer
 from babe_tasks.localturk.server import serve_in_thread
 from babe_tasks.localturk.serving import TOKEN_HEADER
 from babe_tasks.localturk.service import LocalTurk
+from babe_tasks.platform.retries import DEFAULT_ATTEMPTS
 
 QUESTION = (
     '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/'
     '2006-07-14/ExternalQuestion.xsd"><ExternalURL>https://example.org/exp?list=1&amp;x=2</ExternalURL>'
     "<FrameHeight>600</FrameHeight></ExternalQuestion>"
 )
-PATIENT = {"mode": "standard", "max_attempts": 10}
+PATIENT = {"mode": "standard", "total_max_attempts": DEFAULT_ATTEMPTS}  # the attempts babe ships
 IMPATIENT = {"mode": "standard", "total_max_attempts": 1}
 TARGET_PREFIX = "MTurkRequesterServiceV20170117."
 
