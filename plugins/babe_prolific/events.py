@@ -33,19 +33,17 @@ import secrets
 import socket
 import threading
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from babe_tasks.errors import BabeError, PlatformError, UsageError
-from babe_tasks.ledger import BUSY_TIMEOUT
 from babe_tasks.platform.base import OperationFailed
-from babe_tasks.sqlitefile import open_shared
 
 from . import mapping
 from .client import ProlificError, Uncertain
 from .config import SECTION
 from .receiver import Receiver, parse_listen
+from .statefiles import ExperimentFile
 
 EVENT_TYPES = ("study.status.change", "submission.status.change")
 FILE_NAME = "prolific-hooks.sqlite"
@@ -100,20 +98,11 @@ def _owner_alive(owner: str) -> bool:
     return True
 
 
-class Registry:
+class Registry(ExperimentFile):
     """`.babe/prolific-hooks.sqlite`: the subscriptions watches made, and whose they are."""
 
-    def __init__(self, folder: str | Path):
-        from babe_tasks.folders import state_dir
-
-        path = state_dir(Path(folder)) / FILE_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = open_shared(path, BUSY_TIMEOUT)
-        self._db.executescript(SCHEMA)
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._db.close()
+    FILE_NAME = FILE_NAME
+    SCHEMA = SCHEMA
 
     def leftovers(self, location: str) -> list[dict]:
         """Subscriptions on this Prolific whose watch is gone."""
@@ -203,7 +192,7 @@ class ProlificEvents:
         self.studies = set(hit_ids)
         _RUNNING.add(self.owner)
         try:
-            self.registry = Registry(self.platform.settings.folder)
+            self.registry = Registry.for_folder(self.platform.settings.folder)
             self._subscribe()
             self._opened = True
         except BaseException:

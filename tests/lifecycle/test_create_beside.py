@@ -28,7 +28,7 @@ def test_a_changed_create_is_refused_and_names_extend_and_again(babe, experiment
     changed = babe("create", "--assignments", "13")
     assert changed.code == 2, changed
     (line,) = changed.err.strip().splitlines()
-    assert line.startswith(f"error: exp1 already has 1 HIT with 4 assignment(s) (plan ")
+    assert line.startswith("error: exp1 already has 1 HIT with 4 assignment(s) (plan ")
     assert "on local: this create would post a second batch of 13 assignment(s) beside it" in line
     assert "for more participants: babe extend --assignments N" in line and "add --again" in line
     assert hit_ids(mturk) == [hit["hit_id"]] and _plans(experiment) == 1  # nothing posted, nothing recorded
