@@ -77,7 +77,7 @@ def babe_platform(settings: Any) -> Any:
         import sys
 
         from babe_tasks import hookimpl
-        from babe_tasks.platform.mturk import MTurkPlatform
+        from babe_mturk.platform import MTurkPlatform
 
         class LoggedMTurk(MTurkPlatform):
             # MTurk, printing each operation on stderr (`platform: logged-mturk`).

@@ -35,10 +35,17 @@ __all__ = [
 
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT)
 
-#: Modules registered as plugins before any other, named by `builtin_name`.
-BUILTINS: tuple[str, ...] = ("babe_tasks.platform.mturk_plugin",)
+#: Modules registered as plugins before any other, named by `builtin_name`. None today: every
+#: platform, MTurk included, is an installed plugin (entry point) like any lab's.
+BUILTINS: tuple[str, ...] = ()
 #: Installed packages announce plugins here (pyproject: [project.entry-points.babe_tasks]).
 ENTRY_POINT_GROUP = "babe_tasks"
+#: Installed packages announce platforms here, named as `babe.platform` names them
+#: (`mturk = "babe_mturk.plugin"`, `prolific = "babe_prolific"`). Only the chosen platform's plugin is
+#: loaded; BABE_PLUGINS does not select it away (BABE_DISABLE_PLUGINS can still block it).
+PLATFORM_GROUP = "babe_tasks.platforms"
+#: The platform of a run whose settings name none.
+DEFAULT_PLATFORM = "mturk"
 FOLDER = "plugins"
 
 
@@ -79,7 +86,7 @@ class BabePluginManager(pluggy.PluginManager):
 
 
 def builtin_name(module: str) -> str:
-    """`babe_tasks.platform.mturk_plugin` → `mturk`."""
+    """`babe_mturk` → `mturk`."""
     last = module.rsplit(".", 1)[-1]
     return last[: -len("_plugin")] if last.endswith("_plugin") else last
 
@@ -91,10 +98,15 @@ def _names(variable: str) -> set[str] | None:
     return {part.strip() for part in value.split(",") if part.strip()}
 
 
-def _entry_points() -> Iterable[Any]:
+def _entry_points(group: str) -> Iterable[Any]:
     from importlib.metadata import entry_points
 
-    return entry_points(group=ENTRY_POINT_GROUP)
+    return entry_points(group=group)
+
+
+def _origin(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    return f"{dist.name} {dist.version} ({ep.value})" if dist is not None else ep.value
 
 
 def plugin_manager(settings: Any, *, warn: Callable[[str], None] | None = None) -> BabePluginManager:
@@ -126,7 +138,7 @@ def plugin_manager(settings: Any, *, warn: Callable[[str], None] | None = None) 
             info.status, info.error = "disabled", "BABE_DISABLE_PLUGINS"
             pm.infos.append(info)
             return
-        if info.source != "builtin" and selected is not None and info.name not in selected:
+        if info.source not in ("builtin", "platform") and selected is not None and info.name not in selected:
             info.status, info.error = "disabled", "not in BABE_PLUGINS"
             pm.infos.append(info)
             return
@@ -155,14 +167,22 @@ def plugin_manager(settings: Any, *, warn: Callable[[str], None] | None = None) 
     for module in BUILTINS:
         register(PluginInfo(builtin_name(module), "builtin", module), lambda module=module: importlib.import_module(module))
 
+    chosen = getattr(settings, "platform", None) or DEFAULT_PLATFORM
+    for ep in _entry_points(PLATFORM_GROUP):
+        info = PluginInfo(ep.name, "platform", _origin(ep))
+        if ep.name != chosen:
+            # Not imported: a platform's plugin matters only to runs on that platform.
+            info.status, info.error = "skipped", f"the platform is {chosen}"
+            pm.infos.append(info)
+        elif pm.info(ep.name) is None:
+            register(info, ep.load)
+
     seen_entry_points: set[str] = set()
-    for ep in _entry_points():
+    for ep in _entry_points(ENTRY_POINT_GROUP):
         if ep.name in seen_entry_points:
             continue
         seen_entry_points.add(ep.name)
-        dist = getattr(ep, "dist", None)
-        origin = f"{dist.name} {dist.version} ({ep.value})" if dist is not None else ep.value
-        info = PluginInfo(ep.name, "entry point", origin)
+        info = PluginInfo(ep.name, "entry point", _origin(ep))
         if pm.info(ep.name) is not None:
             info.status, info.error = "skipped", f"a plugin named {ep.name} is already loaded"
             pm.infos.append(info)
@@ -373,8 +393,8 @@ def get_platform(pm: pluggy.PluginManager, settings: Any) -> Any:
     platform = call_first(pm, "babe_platform", settings=settings)
     if platform is None:
         raise UsageError(
-            f"no plugin provides platform {settings.platform!r}: set platform: mturk, or install the plugin "
-            "that provides it (babe plugins lists what is loaded)"
+            f"no plugin provides platform {settings.platform!r}: install the plugin that provides it, or check "
+            "BABE_DISABLE_PLUGINS (babe plugins lists what is loaded)"
         )
     return platform
 

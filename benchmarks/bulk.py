@@ -1,6 +1,6 @@
 """Bulk steps at the limit: approve, status, startup and memory, against a local MTurk over HTTP.
 
-Every figure runs against `babe_tasks.localturk.server.serve_in_thread` (what `babe local.serve`
+Every figure runs against `babe_mturk.local.server.serve_in_thread` (what `babe local.serve`
 runs) with `latency_ms=50`, a realistic round trip to Amazon, so the figures are dominated by
 what a real lab would wait for: round trips, not local CPU. `babe` itself runs in a subprocess,
 as a lab runs it (its own interpreter, so it shares no GIL with the server), and its wall time
@@ -81,8 +81,8 @@ class Lab:
     """One local MTurk server and one experiment folder with `assignments` submitted assignments."""
 
     def __init__(self, root: Path, name: str, assignments: int, *, submit: int | None = None):
-        from babe_tasks.localturk.server import serve_in_thread
-        from babe_tasks.localturk.workers import simulate
+        from babe_mturk.local.server import serve_in_thread
+        from babe_mturk.local.workers import simulate
 
         self.folder = root / name
         self.folder.mkdir()
@@ -107,17 +107,17 @@ class Lab:
         return done
 
     def faults(self, spec: str | None) -> None:
-        from babe_tasks.localturk.faults import injector
+        from babe_tasks.simulation.faults import injector
 
         self.server.faults = injector(spec)
 
     def reset(self) -> None:
-        from babe_tasks.localturk import stats
+        from babe_mturk.local import stats
 
         stats.reset(self.turk, self.server.faults)
 
     def calls(self) -> dict:
-        from babe_tasks.localturk import stats
+        from babe_mturk.local import stats
 
         return stats.snapshot(self.turk, self.server.faults)
 

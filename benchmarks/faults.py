@@ -40,8 +40,8 @@ class InProcessLab(Lab):
     """The same lab on the in-process local MTurk (`BABE_LOCAL_FAULTS`), as the fault campaign runs it."""
 
     def __init__(self, root: Path, name: str, assignments: int):
-        from babe_tasks.localturk.service import LocalTurk
-        from babe_tasks.localturk.workers import simulate
+        from babe_mturk.local.service import LocalTurk
+        from babe_mturk.local.workers import simulate
 
         self.state = root / f"{name}.sqlite"
         self.spec: str | None = None

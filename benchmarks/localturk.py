@@ -29,10 +29,10 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from babe_tasks.localturk import client as inprocess_client
-from babe_tasks.localturk.server import serve_in_thread
-from babe_tasks.localturk.service import LocalTurk
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local import client as inprocess_client
+from babe_mturk.local.server import serve_in_thread
+from babe_mturk.local.service import LocalTurk
+from babe_mturk.local.workers import simulate
 
 TARGET = 0.5
 WARM_UP = 20
@@ -66,7 +66,7 @@ class _Raw:
 
 def canned_inprocess_client(bodies: dict[str, bytes]):
     """The in-process ceiling: a `before-send` handler that answers canned bytes, nothing else."""
-    from babe_tasks.localturk.inprocess import INPROCESS_ENDPOINT
+    from babe_mturk.local.inprocess import INPROCESS_ENDPOINT
 
     mturk = plain_client(INPROCESS_ENDPOINT)
     headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "00000000-0000-0000-0000-000000000000"}

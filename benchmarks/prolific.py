@@ -160,7 +160,7 @@ class Lab:
         spec = f"latency_ms={latency_ms:g}" if latency_ms else ""
         self.server = make_server(root / f"{name}.sqlite", port=0, faults=spec).start()
         self.url = self.server.url
-        # The private routes ask for the state's own token (babe_tasks.localturk.serving).
+        # The private routes ask for the state's own token (babe_tasks.simulation.serving).
         self.control = httpx.Client(base_url=self.url, headers={"X-Babe-Local-Token": self.server.app.local_token}, timeout=300)
         if settle_seconds is not None:
             self.control.post("/_local/account", json={"settle_seconds": settle_seconds}).raise_for_status()

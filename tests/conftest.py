@@ -67,7 +67,7 @@ def state_path(tmp_path):
 @pytest.fixture
 def turk(state_path):
     """The local MTurk service over this test's state file."""
-    from babe_tasks.localturk.service import LocalTurk
+    from babe_mturk.local.service import LocalTurk
 
     service = LocalTurk(str(state_path))
     yield service
@@ -77,7 +77,7 @@ def turk(state_path):
 @pytest.fixture
 def mturk(turk):
     """A real boto3 MTurk client answered in-process by `turk`."""
-    from babe_tasks.localturk import client
+    from babe_mturk.local import client
 
     return client(turk=turk)
 
@@ -147,8 +147,8 @@ def clock(seam, turk):
 
 @pytest.fixture
 def workers(turk):
-    """`workers(n, **options)`: n simulated workers take the open HITs now (babe_tasks.localturk.workers)."""
-    from babe_tasks.localturk import workers as sim
+    """`workers(n, **options)`: n simulated workers take the open HITs now (babe_mturk.local.workers)."""
+    from babe_mturk.local import workers as sim
 
     def work(n: int, **options: Any) -> dict:
         return sim.simulate(turk, workers=n, **options)

@@ -157,7 +157,7 @@ def _credentials(settings, result: DoctorResult) -> None:
     import botocore.exceptions as bx
     from botocore.config import Config
 
-    from ..platform.mturk import AUTH_CODES, CLOSURE
+    from babe_mturk.platform import AUTH_CODES, CLOSURE
 
     try:
         session = boto3.session.Session(profile_name=settings.profile, region_name=STS_REGION)

@@ -10,7 +10,7 @@ all, each call again through botocore's retry handler with its full attempts. No
 made once the platform has stopped answering (its retry budget ran dry, or most recent attempts
 got no answer at all: a dead service would only get doomed attempts), nor for failures a retry
 cannot mend (refusals, bad state).
-Pauses are slept on `platform.retries.CLOCK`, the clock every retry sleeps on.
+Pauses are slept on `babe_tasks.sleeping.CLOCK`, the clock every retry sleeps on.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..platform import retries
+from .. import sleeping
 from ..platform.base import OperationFailed
 from . import Outcome, concurrently
 
@@ -40,7 +40,7 @@ def worth_another(error: BaseException | None, platform: Any) -> bool:
 
 def pause(passed: int) -> None:
     """Sleep before pass `passed + 1` (1-based `passed`: the passes made so far)."""
-    retries.CLOCK.sleep(PAUSE * 2 ** (passed - 1))
+    sleeping.CLOCK.sleep(PAUSE * 2 ** (passed - 1))
 
 
 def in_passes(

@@ -781,7 +781,7 @@ class Watch:
         For the in-process local MTurk, this process is where its outbox lives: a courier thread
         delivers it to the queue every second, and once more right before each poll.
         """
-        from ..localturk.delivery import Clients, Courier
+        from babe_mturk.local.delivery import Clients, Courier
 
         settings, url = self.settings, self.result.queue_url
         subscribe(self.platform, self.hit_types(first), url)

@@ -16,7 +16,7 @@ from invoke import Collection, Task
 #: Modules whose tasks go at the root of the collection, in `--list` order.
 ROOT_MODULES = ("babe_tasks.tasks.lifecycle", "babe_tasks.tasks.payments", "babe_tasks.tasks.demo", "babe_tasks.tasks.init", "babe_tasks.tasks.plugins", "babe_tasks.tasks.results", "babe_tasks.tasks.doctor", "babe_tasks.tasks.watch", "babe_tasks.tasks.wait", "babe_tasks.tasks.report", "babe_tasks.tasks.assignments")
 #: Modules that become a namespace of their own.
-NAMESPACES = {"local": "babe_tasks.tasks.local"}
+NAMESPACES = {"local": "babe_mturk.tasks"}
 
 
 def collection() -> Collection:

@@ -38,9 +38,9 @@ class LocalMTurk:
 
     @property
     def service(self) -> Any:
-        """The `babe_tasks.localturk.service.LocalTurk` over the state file (opened on first use)."""
+        """The `babe_mturk.local.service.LocalTurk` over the state file (opened on first use)."""
         if self._service is None:
-            from ..localturk.service import LocalTurk
+            from babe_mturk.local.service import LocalTurk
 
             self._service = LocalTurk(str(self.state))
         return self._service
@@ -49,7 +49,7 @@ class LocalMTurk:
     def client(self) -> Any:
         """A real boto3 MTurk client, answered in-process by this local MTurk."""
         if self._client is None:
-            from ..localturk import client
+            from babe_mturk.local import client
 
             self._client = client(turk=self.service)
         return self._client
@@ -92,7 +92,7 @@ class LocalMTurk:
 
         For code under test that takes an endpoint URL (`babe --endpoint-url URL`, the AWS CLI).
         """
-        from ..localturk.server import serve_in_thread
+        from babe_mturk.local.server import serve_in_thread
 
         server, url = serve_in_thread(self.service)
         self._servers.append(server)
@@ -126,7 +126,7 @@ class Clock:
 
     def now(self) -> datetime:
         """The local MTurk's time now (UTC)."""
-        from ..localturk.store import Store
+        from babe_mturk.local.store import Store
 
         with self.turk.service.store.read() as tx:
             return datetime.fromtimestamp(Store.now(tx), UTC)
@@ -160,12 +160,12 @@ class Workers:
     def work(self, workers: int | None = None, **options: Any) -> dict:
         """One round of simulated work, as `babe local.work` does it; the simulator's report.
 
-        `options` are `babe_tasks.localturk.workers.simulate`'s: `hit_ids`, `worker_ids`, `locale`,
+        `options` are `babe_mturk.local.workers.simulate`'s: `hit_ids`, `worker_ids`, `locale`,
         `return_rate`, `abandon_rate`, `lose_rate`, `post_to` (a backend submit URL), `seed`,
         `profile`. The report lists `workers`, `submitted`, `returned`, `abandoned`, `lost`,
         `posted`, `refused`, `failed` (docs/localturk-workers.md).
         """
-        from ..localturk.workers import simulate
+        from babe_mturk.local.workers import simulate
 
         if workers is not None:
             options["workers"] = workers
@@ -176,14 +176,14 @@ class Workers:
 
         `profile` sets `percent_approved`, `number_approved`, `adult`, `masters`.
         """
-        from ..localturk.workers import add_workers
+        from babe_mturk.local.workers import add_workers
 
         return add_workers(self.turk.service, count, worker_ids=worker_ids, locale=locale, profile=profile or None)
 
     @contextmanager
     def _write(self) -> Iterator[Any]:
-        from ..localturk.service import Context
-        from ..localturk.store import Store
+        from babe_mturk.local.service import Context
+        from babe_mturk.local.store import Store
 
         service = self.turk.service
         with service.store.write() as tx:
@@ -195,7 +195,7 @@ class Workers:
         MTurk's rules hold: a worker who already did the HIT, is blocked, or lacks a required
         qualification is refused (the local MTurk's RequestError, with MTurk's message).
         """
-        from ..localturk import assignments
+        from babe_mturk.local import assignments
 
         if worker_id is None:
             (worker_id,) = self.add(1)
@@ -206,8 +206,8 @@ class Workers:
 
     def submit(self, assignment_id: str, answer: Mapping[str, str] | None = None) -> None:
         """The worker submits: the form fields `answer` (default: just the assignmentId), as a _babe page does."""
-        from ..localturk import assignments
-        from ..localturk.workers import answer_xml
+        from babe_mturk.local import assignments
+        from babe_mturk.local.workers import answer_xml
 
         fields = {"assignmentId": assignment_id, **{str(k): str(v) for k, v in (answer or {}).items()}}
         with self._write() as ctx:
@@ -215,7 +215,7 @@ class Workers:
 
     def return_assignment(self, assignment_id: str) -> None:
         """The worker gives the assignment back unfinished; its slot is free again."""
-        from ..localturk import assignments
+        from babe_mturk.local import assignments
 
         with self._write() as ctx:
             assignments.return_assignment(ctx, assignment_id)

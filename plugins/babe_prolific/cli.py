@@ -143,7 +143,7 @@ def _server_token() -> str:
     one kept in the state file the commands would open without `--endpoint-url`."""
     import os
 
-    from babe_tasks.localservice import read_token
+    from babe_tasks.simulation.statefile import read_token
 
     given = os.environ.get(TOKEN_ENV, "").strip()
     if given:
@@ -225,7 +225,7 @@ def _clock(args: Any) -> int:
     if state.startswith(("http://", "https://")):
         import httpx
 
-        from babe_tasks.localturk.serving import TOKEN_HEADER
+        from babe_tasks.simulation.serving import TOKEN_HEADER
 
         body = {"advance": args.advance} if args.advance else None
         headers = {TOKEN_HEADER: _server_token()} if body else {}

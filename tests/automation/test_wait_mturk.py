@@ -94,7 +94,7 @@ def test_the_queue_wakes_the_wait_at_once(babe, created, turk, monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from babe_tasks.localturk import workers as sim
+    from babe_mturk.local import workers as sim
 
     with mock_aws():
         sqs = boto3.client("sqs", region_name="us-east-1")

@@ -3,7 +3,7 @@ simulated workers, cannot accept the new HITs, while new workers can."""
 
 from __future__ import annotations
 
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 from .conftest import all_hits, holders, own_types, requirements_of, write_config
 

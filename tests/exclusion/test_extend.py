@@ -7,10 +7,10 @@ import pytest
 
 from babe_tasks.errors import UsageError
 from babe_tasks.ledger import Ledger
-from babe_tasks.localturk.faults import FaultInjector, FaultSpec
-from babe_tasks.localturk.workers import simulate
+from babe_tasks.simulation.faults import FaultInjector, FaultSpec
+from babe_mturk.local.workers import simulate
 from babe_tasks.platform.base import OperationFailed
-from babe_tasks.platform.mturk import MTurkPlatform
+from babe_mturk.platform import MTurkPlatform
 from babe_tasks.plugins import hookimpl, plugin_manager
 from babe_tasks.settings import Settings
 from babe_tasks.steps import extend as step
@@ -308,7 +308,7 @@ def _run(experiment, platform_plugin, **flags):
 
 
 def test_a_retried_call_with_its_token_never_adds_twice(babe, experiment, turk, mturk):
-    from babe_tasks import localturk
+    from babe_mturk import local as localturk
 
     (hit,) = _create(babe, 4)
     injector = _LoseFirstAnswer()
@@ -356,7 +356,7 @@ def test_the_exit_code_of_a_partial_failure_through_the_program(babe, experiment
     plugins = experiment / "plugins"
     plugins.mkdir()
     (plugins / "flaky.py").write_text(
-        "from babe_tasks.platform.mturk import MTurkPlatform\n"
+        "from babe_mturk.platform import MTurkPlatform\n"
         "from babe_tasks.platform.base import OperationFailed\n"
         "class Flaky(MTurkPlatform):\n"
         "    name = 'flaky'\n"
@@ -411,7 +411,7 @@ def test_the_refusal_counts_what_earlier_extensions_added(babe, experiment, turk
 @pytest.fixture
 def live(monkeypatch, state_path):
     """`--target live` against `babe local.serve` over this test's state, with dummy credentials."""
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE00")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 from babe_tasks.planning import MASTERS_IDS
 from babe_tasks.qualifications import (
     LOCALE,

@@ -6,7 +6,7 @@ import shutil
 import sqlite3
 
 from babe_tasks.ledger import Ledger
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 from babe_tasks.planning import request_token
 
 from .conftest import holders, own_types

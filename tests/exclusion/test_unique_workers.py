@@ -4,8 +4,8 @@ as DoesNotExist, created once and granted (silently) to every worker status and 
 from __future__ import annotations
 
 from babe_tasks.ledger import Ledger
-from babe_tasks.localturk.misc import messages
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.misc import messages
+from babe_mturk.local.workers import simulate
 from babe_tasks.plugins import plugin_manager
 from babe_tasks.settings import Settings
 from babe_tasks.steps import status as status_step
@@ -87,7 +87,7 @@ def test_a_dry_run_approve_grants_nothing(babe, experiment, turk, mturk):
 
 def _status(experiment, mturk):
     """status through a platform on the test's client, so the test can count the requests."""
-    from babe_tasks.platform.mturk import MTurkPlatform
+    from babe_mturk.platform import MTurkPlatform
     from babe_tasks.plugins import hookimpl
 
     class Counting:

@@ -101,12 +101,14 @@ def test_hook_specs_match_the_contract_and_each_has_a_docstring():
     assert not specs["babe_before_create"].babe_tasks_spec["firstresult"]
 
 
-def test_the_builtin_mturk_platform_is_registered(exp):
-    assert BUILTINS[0] == "babe_tasks.platform.mturk_plugin"
+def test_the_mturk_platform_is_an_installed_platform_plugin(exp):
+    assert BUILTINS == ()
     pm, warnings = manager()
     assert warnings == []
     info = pm.info("mturk")
-    assert (info.source, info.origin, info.status) == ("builtin", "babe_tasks.platform.mturk_plugin", "loaded")
+    assert (info.source, info.status) == ("platform", "loaded") and info.origin.endswith("(babe_mturk.plugin)")
+    other = pm.info("prolific")
+    assert (other.source, other.status, other.error) == ("platform", "skipped", "the platform is mturk")
     assert "babe_platform" in info.hooks or "babe_platform" in describe(pm)[0].hooks
 
 
@@ -379,12 +381,12 @@ def test_the_babe_plugins_task_lists_plugins_sources_and_hooks(exp, babe, monkey
         "hooks": ["babe_after_create"], "error": None, "config": None,
     }
     assert rows["counted"]["config"] == {"channel": "#lab"}
-    assert rows["mturk"]["source"] == "builtin" and "babe_platform" in rows["mturk"]["hooks"]
+    assert rows["mturk"]["source"] == "platform" and "babe_platform" in rows["mturk"]["hooks"]
     assert rows["broken"]["status"] == "failed" and rows["broken"]["error"].startswith("ModuleNotFoundError")
     assert "warning: plugin broken" in run.err
     table = babe("plugins")
     assert table.code == 0
-    for text in ("slack", "folder", "babe_after_create", "broken", "failed", "mturk", "builtin", "channel: #lab"):
+    for text in ("slack", "folder", "babe_after_create", "broken", "failed", "mturk", "platform", "channel: #lab"):
         assert text in table.out
     strict = babe("plugins", "--strict-plugins", "--json")
     assert strict.code == 2

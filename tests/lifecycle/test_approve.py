@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babe_tasks.ledger import Ledger
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 from .conftest import write_plugin
 
@@ -60,7 +60,7 @@ def test_invalid_assignment_state_then_approved_counts_as_done(babe, created, tu
     write_plugin(
         experiment,
         "clock",
-        "from babe_tasks.localturk.store import Store\n"
+        "from babe_mturk.local.store import Store\n"
         "def babe_before_approve(settings, assignments):\n"
         f"    Store({str(state_path)!r}).advance_clock(4 * 86400)\n",
     )
@@ -121,7 +121,7 @@ def test_one_failure_never_stops_the_rest_and_a_rerun_finishes(babe, created, tu
     write_plugin(
         experiment,
         "rejecter",
-        "from babe_tasks.localturk import client\n"
+        "from babe_mturk.local import client\n"
         "def babe_before_approve(settings, assignments):\n"
         f"    mturk = client({str(state_path)!r})\n"
         "    mturk.reject_assignment(AssignmentId=assignments[0].assignment_id, RequesterFeedback='no')\n",

@@ -7,7 +7,7 @@ the answer dropped, botocore's retry told "not Submitted") the summary must say 
 
 from __future__ import annotations
 
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 
 def test_lost_answers_count_as_approved_now(babe, experiment, turk, mturk, monkeypatch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 
 def test_lists_every_assignment_with_worker_status_and_time(babe, created, turk, mturk):

@@ -157,7 +157,7 @@ def test_http_url_on_live_is_refused_before_anything(babe, experiment):
 
 
 def test_live_without_yes_and_without_a_terminal_refuses(babe, experiment, monkeypatch, state_path):
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE00")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 from .conftest import hit_ids
 

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from babe_tasks.ledger import Ledger
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 from babe_tasks.planning import MASTERS_IDS
 
 from .conftest import hit_ids, write_plugin
@@ -250,7 +250,7 @@ def test_the_platform_comes_from_the_babe_platform_hook(babe, experiment, monkey
         "recording",
         LOG
         + """
-from babe_tasks.platform.mturk import MTurkPlatform
+from babe_mturk.platform import MTurkPlatform
 
 class Recording(MTurkPlatform):
     name = "recording"
@@ -271,7 +271,7 @@ def babe_platform(settings):
 
 @pytest.mark.parametrize("task", ["create", "status", "approve", "expire"])
 def test_an_unknown_platform_exits_2(babe, experiment, monkeypatch, task):
-    monkeypatch.setenv("BABE_PLATFORM", "prolific")
+    monkeypatch.setenv("BABE_PLATFORM", "nosuchplatform")
     run = babe(task)
     assert run.code == 2
-    assert "no plugin provides platform 'prolific'" in run.err
+    assert "no plugin provides platform 'nosuchplatform'" in run.err

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from babe_tasks.localturk.store import Store
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.store import Store
+from babe_mturk.local.workers import simulate
 from babe_tasks.steps.funds import insufficient, rerun_advice
 
 

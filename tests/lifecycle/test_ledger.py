@@ -15,7 +15,7 @@ from .conftest import hit_ids, write_plugin
 FLAKY = """
 from pathlib import Path
 from babe_tasks.platform.base import OperationFailed
-from babe_tasks.platform.mturk import MTurkPlatform
+from babe_mturk.platform import MTurkPlatform
 
 MARK = Path(__file__).parent.parent / "failed-once"
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from babe_tasks.localturk.workers import simulate
-from babe_tasks.platform.mturk import MTurkPlatform
+from babe_mturk.local.workers import simulate
+from babe_mturk.platform import MTurkPlatform
 from babe_tasks.plugins import hookimpl, plugin_manager
 from babe_tasks.settings import Settings
 from babe_tasks.steps import status as status_step

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from babe_tasks.localturk.server import serve_in_thread
+from babe_mturk.local.server import serve_in_thread
 from babe_tasks.planning import MASTERS_IDS, make_plan
-from babe_tasks.platform.mturk import ENDPOINTS, MTurkPlatform
+from babe_mturk.platform import ENDPOINTS, MTurkPlatform
 from babe_tasks.settings import Settings
 
 from .conftest import hit_ids
@@ -93,7 +93,7 @@ def test_refused_credentials_exit_4_naming_the_closure(babe, experiment, fake_cr
 
 
 def test_the_lifecycle_over_http_with_endpoint_url(babe, experiment, server, turk, mturk):
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.workers import simulate
 
     created = babe("create", "--assignments", "20", "--endpoint-url", server, "--json")
     assert created.code == 0, created
@@ -106,7 +106,7 @@ def test_the_lifecycle_over_http_with_endpoint_url(babe, experiment, server, tur
 
 
 def test_live_over_an_endpoint_asks_before_spending(babe, experiment, server, turk, fake_credentials):
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.workers import simulate
 
     refused = babe("create", "--target", "live", "--endpoint-url", server, "--assignments", "3")
     assert refused.code == 2 and "needs confirmation" in refused.err

@@ -39,7 +39,7 @@ def test_no_hourly_pay_when_the_hits_pay_different_rewards_and_none_before_any_w
 
 
 def test_status_reports_it_for_the_experiments_work(babe, created, turk):
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.workers import simulate
 
     simulate(turk, workers=5, seed=1)
     run = babe("status", "--json")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from babe_tasks.localturk import assignments, ids
-from babe_tasks.localturk.service import Context
-from babe_tasks.localturk.store import Store
+from babe_mturk.local import assignments, ids
+from babe_mturk.local.service import Context
+from babe_mturk.local.store import Store
 
 QUESTION = (
     '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/'

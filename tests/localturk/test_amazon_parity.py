@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from botocore.exceptions import ClientError
 
-from babe_tasks.localturk import funds
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local import funds
+from babe_mturk.local.workers import simulate
 
 from .helpers import DAY, make_hit, turk_code, work
 
@@ -143,7 +143,7 @@ def test_what_is_held_comes_back_when_work_ends_unpaid(turk, mturk):
 
 def test_babe_create_says_insufficient_funds(babe, experiment, turk):
     """The lab's message names the reason and what to do, not only "run the same create again"."""
-    from babe_tasks.localturk.store import Store
+    from babe_mturk.local.store import Store
 
     with turk.store.write() as tx:
         Store.set_meta(tx, "balance", "1.00")

@@ -8,7 +8,7 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
-from babe_tasks.localturk import assignments, errors, ids, notifications
+from babe_mturk.local import assignments, errors, ids, notifications
 
 from .helpers import ANSWER, DAY, make_hit, turk_code, work, worker_side
 

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from babe_tasks.localturk.server import serve_in_thread
+from babe_mturk.local.server import serve_in_thread
 
 QUESTION = """<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd">
   <ExternalURL>https://example.org/experiment/?condition=a&amp;list=2</ExternalURL>

@@ -8,10 +8,10 @@ import re
 import pytest
 from botocore.exceptions import ParamValidationError
 
-from babe_tasks.localturk import assignments, notifications, workers
-from babe_tasks.localturk.misc import messages
-from babe_tasks.localturk.service import Context
-from babe_tasks.localturk.store import Store
+from babe_mturk.local import assignments, notifications, workers
+from babe_mturk.local.misc import messages
+from babe_mturk.local.service import Context
+from babe_mturk.local.store import Store
 
 QUESTION = (
     '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/'
@@ -60,7 +60,7 @@ def test_block_list_reblock_and_unblock(mturk, turk):
         {"WorkerId": "ASPAMMER", "Reason": "Random answers, twice"},
         {"WorkerId": "ABOT", "Reason": "Bot"},
     ]
-    from babe_tasks.localturk import blocks
+    from babe_mturk.local import blocks
 
     assert work(turk, lambda ctx: (blocks.is_blocked(ctx, "ABOT"), blocks.is_blocked(ctx, "AOTHER"))) == (True, False)
     mturk.delete_worker_block(WorkerId="ABOT", Reason="Appealed")
@@ -105,7 +105,7 @@ def test_a_blocked_worker_cannot_accept(mturk, turk):
     hit = create_hit(mturk)
     workers.add_workers(turk, worker_ids=["ABLOCKED"])
     mturk.create_worker_block(WorkerId="ABLOCKED", Reason="spam")
-    from babe_tasks.localturk.errors import RequestError
+    from babe_mturk.local.errors import RequestError
 
     with pytest.raises(RequestError):
         work(turk, lambda ctx: assignments.accept(ctx, hit["HITId"], "ABLOCKED"))

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from botocore.exceptions import ClientError
 
-from babe_tasks.localturk import ids, workers
-from babe_tasks.localturk.qualifications import MASTERS_SANDBOX
-from babe_tasks.localturk.store import Store
+from babe_mturk.local import ids, workers
+from babe_mturk.local.qualifications import MASTERS_SANDBOX
+from babe_mturk.local.store import Store
 
 from .helpers import DAY, make_hit, turk_code, work
 

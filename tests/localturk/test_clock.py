@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from botocore.exceptions import ClientError
 
-from babe_tasks.localturk import assignments, client
+from babe_mturk.local import assignments, client
 
 from .helpers import ANSWER, DAY, make_hit, turk_code, work, worker_side
 

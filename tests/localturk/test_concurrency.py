@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from botocore.exceptions import ClientError
 
-from babe_tasks.localturk import assignments, client, ids
+from babe_mturk.local import assignments, client, ids
 
 from .helpers import ANSWER, hit_params, make_hit, worker_side
 

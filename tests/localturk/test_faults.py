@@ -11,9 +11,9 @@ import time
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from babe_tasks.localturk import client
-from babe_tasks.localturk.faults import FaultInjector, FaultSpec, TokenBucket, from_environment, parse
-from babe_tasks.platform.retries import DEFAULT_ATTEMPTS
+from babe_mturk.local import client
+from babe_tasks.simulation.faults import FaultInjector, FaultSpec, TokenBucket, from_environment, parse
+from babe_mturk.retries import DEFAULT_ATTEMPTS
 
 TARGET = "MTurkRequesterServiceV20170117.ListWorkerBlocks"
 QUESTION = (

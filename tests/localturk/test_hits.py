@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from babe_tasks.localturk import assignments, hits, ids
+from babe_mturk.local import assignments, hits, ids
 
 from .helpers import ANSWER, DAY, QUESTION, hit_params, make_hit, status_of, turk_code, work, worker_side
 

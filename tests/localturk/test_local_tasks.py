@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
-from babe_tasks.localturk import client
-from babe_tasks.localservice import read_token
-from babe_tasks.localturk.service import LocalTurk
+from babe_mturk.local import client
+from babe_tasks.simulation.statefile import read_token
+from babe_mturk.local.service import LocalTurk
 
 QUESTION = (
     '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/'
@@ -113,7 +113,7 @@ def test_demo_as_a_function_reports_what_happened(tmp_path):
 
     from rich.console import Console
 
-    from babe_tasks.localturk.demo import run
+    from babe_mturk.local.demo import run
 
     outcome = run(Console(file=StringIO(), width=100), state=tmp_path / "demo.sqlite")
     assert outcome["submitted"] == outcome["approved"] == 3
@@ -329,8 +329,8 @@ def test_reset_deletes_the_state_only_with_yes(tmp_path):
 # -- staying light ---------------------------------------------------------------------------------------
 def test_the_task_module_imports_nothing_heavy():
     code = (
-        "import sys, babe_tasks.tasks.local, babe_tasks.program\n"
-        "heavy = sorted(m for m in ('boto3', 'botocore', 'httpx', 'sqlite3', 'rich', 'babe_tasks.localturk.service') if m in sys.modules)\n"
+        "import sys, babe_mturk.tasks, babe_tasks.program\n"
+        "heavy = sorted(m for m in ('boto3', 'botocore', 'httpx', 'sqlite3', 'rich', 'babe_mturk.local.service') if m in sys.modules)\n"
         "print(','.join(heavy))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), timeout=60)

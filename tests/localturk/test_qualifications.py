@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ParamValidationError
 
-from babe_tasks.localturk import qualifications as quals
-from babe_tasks.localturk import workers
-from babe_tasks.localturk.misc import messages
-from babe_tasks.localturk.qualifications import (
+from babe_mturk.local import qualifications as quals
+from babe_mturk.local import workers
+from babe_mturk.local.misc import messages
+from babe_mturk.local.qualifications import (
     ADULT,
     LOCALE,
     MASTERS_LIVE,
@@ -16,8 +16,8 @@ from babe_tasks.localturk.qualifications import (
     NUMBER_HITS_APPROVED,
     PERCENT_APPROVED,
 )
-from babe_tasks.localturk.service import Context
-from babe_tasks.localturk.store import Store
+from babe_mturk.local.service import Context
+from babe_mturk.local.store import Store
 
 SYSTEM_IDS = [MASTERS_LIVE, MASTERS_SANDBOX, NUMBER_HITS_APPROVED, LOCALE, ADULT, PERCENT_APPROVED]
 QUESTION = (
@@ -391,7 +391,7 @@ def test_auto_granted_types_grant_at_once(mturk, turk):
 
 
 def request_code(turk, worker, type_id, answer=None) -> str:
-    from babe_tasks.localturk.errors import RequestError
+    from babe_mturk.local.errors import RequestError
 
     with pytest.raises(RequestError) as err:
         workers.request_qualification(turk, worker, type_id, answer)

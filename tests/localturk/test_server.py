@@ -17,13 +17,13 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from babe_tasks.localturk import client as inprocess_client
-from babe_tasks.localturk.faults import FaultInjector
-from babe_tasks.localturk.inprocess import answer
-from babe_tasks.localturk.server import serve_in_thread
-from babe_tasks.localturk.serving import TOKEN_HEADER
-from babe_tasks.localturk.service import LocalTurk
-from babe_tasks.platform.retries import DEFAULT_ATTEMPTS
+from babe_mturk.local import client as inprocess_client
+from babe_tasks.simulation.faults import FaultInjector
+from babe_mturk.local.inprocess import answer
+from babe_mturk.local.server import serve_in_thread
+from babe_tasks.simulation.serving import TOKEN_HEADER
+from babe_mturk.local.service import LocalTurk
+from babe_mturk.retries import DEFAULT_ATTEMPTS
 
 QUESTION = (
     '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/'

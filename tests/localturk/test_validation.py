@@ -19,8 +19,8 @@ import botocore.exceptions
 import pytest
 from botocore import xform_name
 
-from babe_tasks.localturk import client, inprocess, questions, service, validation
-from babe_tasks.localturk.errors import RequestError, ValidationError
+from babe_mturk.local import client, inprocess, questions, service, validation
+from babe_mturk.local.errors import RequestError, ValidationError
 
 H = "3KG2UQJ0MJN3LQXWXWXGJ8B6Y0NQMK"  # a HITId as MTurk writes them
 A = "3A7Y0R2P2ONTR6DR9Q28LNS1Y0JXJO"
@@ -209,7 +209,7 @@ def shared_turk(tmp_path_factory):
     """
     from types import SimpleNamespace
 
-    from babe_tasks.localturk.service import LocalTurk
+    from babe_mturk.local.service import LocalTurk
 
     folder = tmp_path_factory.mktemp("validation")
     with pytest.MonkeyPatch.context() as env:

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from babe_tasks.localturk import workers
-from babe_tasks.localturk.qualifications import LOCALE, MASTERS_LIVE, PERCENT_APPROVED
+from babe_mturk.local import workers
+from babe_mturk.local.qualifications import LOCALE, MASTERS_LIVE, PERCENT_APPROVED
 
 QUESTION = (
     '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/'
@@ -250,8 +250,8 @@ def test_return_and_abandon_rates_are_exact(mturk, turk):
 
 
 def test_the_same_seed_gives_the_same_outcomes(tmp_path):
-    from babe_tasks.localturk import client
-    from babe_tasks.localturk.service import LocalTurk
+    from babe_mturk.local import client
+    from babe_mturk.local.service import LocalTurk
 
     runs = []
     for name in ("first", "second"):  # two separate MTurks, same experiment, same seed

@@ -48,7 +48,7 @@ def post_and_work(babe, turk, assignments: int, seed: int = 1, where: tuple[str,
 
     `where` are target flags for both commands (e.g. `--target live --endpoint-url URL --yes`).
     """
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.workers import simulate
 
     created = babe("create", "--assignments", str(assignments), "--json", *where)
     assert created.code == 0, created
@@ -60,7 +60,7 @@ def post_and_work(babe, turk, assignments: int, seed: int = 1, where: tuple[str,
 
 
 def submitted(turk, hit_ids: list[str]) -> list[Work]:
-    from babe_tasks.localturk import client
+    from babe_mturk.local import client
 
     mturk = client(turk=turk)
     found = []

@@ -221,7 +221,7 @@ def test_many_rows_are_paid_concurrently(babe, experiment, turk, mturk):
 
 def test_live_asks_first_and_refuses_without_a_terminal(babe, experiment, turk, mturk, monkeypatch, state_path):
     """On live the total is shown and confirmed; a script without --yes is refused with nothing paid."""
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     from .conftest import post_and_work
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 import pytest
 
 from babe_tasks.ledger import Ledger
-from babe_tasks.platform.mturk import MTurkPlatform
+from babe_mturk.platform import MTurkPlatform
 
 from .conftest import balance, bonuses_of, post_and_work
 
@@ -64,8 +64,8 @@ def test_a_machine_clock_a_day_ahead_when_the_answer_was_lost_pays_once(babe, wo
 def test_a_machine_clock_a_day_behind_the_platforms_pays_once(babe, experiment, turk, mturk, monkeypatch, state_path):
     """Live over HTTP: the code reads the machine's clock alone, MTurk (the local server) runs a day
     ahead of it. Nothing is faked but the lost answers."""
-    from babe_tasks.localturk.faults import injector
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_tasks.simulation.faults import injector
+    from babe_mturk.local.server import serve_in_thread
 
     server, url = serve_in_thread(str(state_path))
     try:

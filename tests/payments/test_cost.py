@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 from .conftest import balance, post_and_work, write_csv
 

@@ -132,7 +132,7 @@ def test_dry_run_lists_and_rejects_nothing(babe, work, mturk):
 
 
 def test_live_asks_and_refuses_without_a_terminal(babe, experiment, turk, mturk, monkeypatch, state_path):
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     server, url = serve_in_thread(str(state_path))
     try:

@@ -39,7 +39,7 @@ class Run:
 @pytest.fixture
 def server(tmp_path, monkeypatch):
     """A local MTurk server on 127.0.0.1 (what `babe local.serve` runs); babe is pointed at it."""
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     running, url = serve_in_thread(tmp_path / "served.sqlite")
     monkeypatch.setenv("BABE_ENDPOINT_URL", url)
@@ -79,12 +79,12 @@ class Counter:
         self.server = server
 
     def reset(self) -> None:
-        from babe_tasks.localturk import stats
+        from babe_mturk.local import stats
 
         stats.reset(self.server.turk, self.server.faults)
 
     def __call__(self) -> dict[str, int]:
-        from babe_tasks.localturk import stats
+        from babe_mturk.local import stats
 
         return stats.snapshot(self.server.turk, self.server.faults)["requests"]
 
@@ -103,7 +103,7 @@ def post(babe, assignments: int, *extra: str) -> list[str]:
 
 def work(server, workers: int, seed: int = 7) -> list[str]:
     """Simulated workers submit `workers` assignments; their ids."""
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.workers import simulate
 
     done = simulate(server.turk, workers=workers, seed=seed)
     assert len(done["submitted"]) == workers, done

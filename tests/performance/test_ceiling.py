@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from babe_tasks.platform.mturk import RequestCeiling
+from babe_mturk.platform import RequestCeiling
 
 from .conftest import post, work
 

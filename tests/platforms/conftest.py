@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from babe_tasks.errors import UsageError
 from babe_tasks.planning import Cost
 from babe_tasks.platform.base import OperationFailed
-from babe_tasks.platform.mturk import MTurkPlatform
+from babe_mturk.platform import MTurkPlatform
 
 CENT = Decimal("0.01")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from babe_tasks.ledger import Ledger
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 from .conftest import FAKEPRO, calls
 
@@ -165,7 +165,7 @@ def test_a_before_hook_holding_payments_keeps_them_out_of_the_call(babe, fakebul
 
 def test_mturk_has_no_send_bonuses_and_keeps_one_call_per_bonus():
     from babe_tasks.platform.base import DEFAULTS, capability
-    from babe_tasks.platform.mturk import MTurkPlatform
+    from babe_mturk.platform import MTurkPlatform
 
     assert DEFAULTS["send_bonuses"] is None
     assert not hasattr(MTurkPlatform, "send_bonuses")

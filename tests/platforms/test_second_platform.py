@@ -13,7 +13,7 @@ from decimal import Decimal as D
 import pytest
 
 from babe_tasks.ledger import Ledger
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 from .conftest import all_hits, calls, own_types, write_config
 

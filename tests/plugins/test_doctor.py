@@ -139,7 +139,7 @@ def test_each_preflight_problem_is_a_check_and_a_crash_fails_only_its_plugin(bab
 
 
 def test_the_local_mturk_over_http(babe, experiment, state_path):
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     server, url = serve_in_thread(str(state_path))
     try:
@@ -168,7 +168,7 @@ def moto_sts():
 @pytest.mark.parametrize("target", ["sandbox", "live"])
 def test_mturk_closed_credentials_accepted_is_exit_4_naming_the_closure(babe, experiment, moto_sts, monkeypatch, target):
     endpoint = f"http://127.0.0.1:{closed_port()}"
-    monkeypatch.setitem(__import__("babe_tasks.platform.mturk", fromlist=["ENDPOINTS"]).ENDPOINTS, target, endpoint)
+    monkeypatch.setitem(__import__("babe_mturk.platform", fromlist=["ENDPOINTS"]).ENDPOINTS, target, endpoint)
     run = babe("doctor", "--target", target, "--json")
     assert run.code == 4, run
     found = checks(run)

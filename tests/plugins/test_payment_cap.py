@@ -19,7 +19,7 @@ from babe_payment_cap.book import Book, Entry, bonus_commitment, hit_commitment,
 from babe_payment_cap.caps import check, crossed, report
 from babe_payment_cap.config import CapSettings
 from babe_tasks.errors import Veto
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 D = Decimal
 
@@ -189,7 +189,7 @@ def test_a_resumed_create_commits_only_the_hits_not_posted_yet(babe, capped, mtu
     """A create that died after its first HIT is finished by the same command, under a cap that the
     whole plan on top of the posted HIT would cross."""
     from babe_tasks.platform.base import OperationFailed
-    from babe_tasks.platform.mturk import MTurkPlatform
+    from babe_mturk.platform import MTurkPlatform
 
     capped(experiment="12.00")  # 20 assignments: 7 + 7 + 6 HITs = $4.20 + $4.20 + $3.60 = $12.00
     real = MTurkPlatform.create_hit
@@ -301,7 +301,7 @@ def test_extend_over_a_cap_is_vetoed_and_no_assignment_is_added(babe, capped, ex
 def test_a_resumed_extension_is_not_counted_twice(babe, capped, experiment, mturk, monkeypatch):
     """An extension that failed half-way is in the ledger with all it adds; finishing it commits nothing new."""
     from babe_tasks.platform.base import OperationFailed
-    from babe_tasks.platform.mturk import MTurkPlatform
+    from babe_mturk.platform import MTurkPlatform
 
     capped(experiment="13.80")  # create 12.00 + extend 3 × 0.60
     hits = [h["hit_id"] for h in babe("create", "--assignments", "20", "--json").json["hits"]]
@@ -363,7 +363,7 @@ def test_cost_shows_each_cap_and_what_would_be_left(babe, capped, experiment):
 @pytest.fixture
 def live_server(state_path, monkeypatch):
     """The local MTurk over HTTP, standing in for live (`--target live --endpoint-url`), with dummy keys."""
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     server, url = serve_in_thread(str(state_path))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLIVETEST000000000")
@@ -373,7 +373,7 @@ def live_server(state_path, monkeypatch):
 
 
 def _set_balance(turk, amount: str) -> None:
-    from babe_tasks.localturk.store import Store
+    from babe_mturk.local.store import Store
 
     with turk.store.write() as tx:
         Store.set_meta(tx, "balance", amount)

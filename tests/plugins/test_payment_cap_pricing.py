@@ -21,7 +21,7 @@ import pytest
 from babe_payment_cap.book import Entry, bonus_commitment, hit_commitment, read_entries, tally
 from babe_payment_cap.caps import report
 from babe_payment_cap.config import CapSettings
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 from babe_tasks.money import MTURK_PRICING
 
 D = Decimal
@@ -30,7 +30,7 @@ PLATFORMS = '''
 from decimal import ROUND_HALF_UP, Decimal
 
 from babe_tasks.planning import Cost
-from babe_tasks.platform.mturk import MTurkPlatform
+from babe_mturk.platform import MTurkPlatform
 
 CENT = Decimal("0.01")
 

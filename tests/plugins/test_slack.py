@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 SLACK = {"slack": {"timeout": 1}}
 
@@ -184,7 +184,7 @@ def test_reject_and_bonus_each_post_one_message(babe, slack, experiment, turk):
 
 
 def turk_assignments(turk, hit_id):
-    from babe_tasks.localturk import client
+    from babe_mturk.local import client
 
     mturk = client(turk=turk)
     return mturk.list_assignments_for_hit(HITId=hit_id)["Assignments"]

@@ -15,13 +15,13 @@ from decimal import Decimal
 
 import pytest
 
-from babe_tasks.localturk.workers import simulate
+from babe_mturk.local.workers import simulate
 
 PENNIES = '''
 from decimal import ROUND_HALF_UP, Decimal
 
 from babe_tasks.planning import Cost
-from babe_tasks.platform.mturk import MTurkPlatform
+from babe_mturk.platform import MTurkPlatform
 
 CENT = Decimal("0.01")
 
@@ -70,7 +70,7 @@ def slack(lab_plugins, configure, receiver, monkeypatch, experiment):
 
 
 def assignments(turk, hit_id: str) -> list[dict]:
-    from babe_tasks.localturk import client
+    from babe_mturk.local import client
 
     return client(turk=turk).list_assignments_for_hit(HITId=hit_id)["Assignments"]
 

@@ -19,7 +19,7 @@ def experiment(tmp_path, monkeypatch):
 
 
 class ShortClock:
-    """The clock retries sleep on (`platform.retries.CLOCK`), sleeping `SHORTEN` times less.
+    """The clock retries sleep on (`babe_tasks.sleeping.CLOCK`), sleeping `SHORTEN` times less.
 
     Every retry decision, attempt count, budget and back-off delay stays the shipped one; only the
     wall time each sleep takes is shortened, so a campaign of thousands of faults runs in seconds.
@@ -46,18 +46,18 @@ class ShortClock:
 class Faults:
     """Switches the campaign's faults on for the in-process target and counts what they did.
 
-    The retry settings are the shipped defaults (`platform/retries.py`): no AWS_RETRY_MODE, no
+    The retry settings are the shipped defaults (`babe_mturk/retries.py`): no AWS_RETRY_MODE, no
     AWS_MAX_ATTEMPTS; only the retries' clock is shortened (`ShortClock`).
     """
 
     def __init__(self, monkeypatch):
-        from babe_tasks.platform import retries
+        from babe_tasks import sleeping
 
         self.monkeypatch = monkeypatch
         self.clock = ShortClock()
-        monkeypatch.setattr(retries, "CLOCK", self.clock)
+        monkeypatch.setattr(sleeping, "CLOCK", self.clock)
         self.injectors: list = []
-        from babe_tasks.localturk import faults
+        from babe_tasks.simulation import faults
 
         original = faults.FaultInjector.__init__
         injectors = self.injectors

@@ -86,7 +86,7 @@ def subprocess_env(state: Path, **extra: str) -> dict[str, str]:
 
 
 #: The `babe` console script's code in a child process. With RELIABILITY_NO_BACKOFF=1 the clock
-#: retries sleep on (`babe_tasks.platform.retries.CLOCK`) sleeps ten times less than it is asked to
+#: retries sleep on (`babe_tasks.sleeping.CLOCK`) sleeps ten times less than it is asked to
 #: (every retry decision, attempt and delay stay the shipped ones), so campaigns with thousands of
 #: faults run in seconds.
 BABE = [
@@ -94,8 +94,8 @@ BABE = [
     "-c",
     "import os, sys, time\n"
     "if os.environ.get('RELIABILITY_NO_BACKOFF') == '1':\n"
-    "    from babe_tasks.platform import retries\n"
-    "    retries.CLOCK.sleep = lambda seconds: time.sleep(max(0.0, seconds) / 10)\n"
+    "    from babe_tasks import sleeping\n"
+    "    sleeping.CLOCK.sleep = lambda seconds: time.sleep(max(0.0, seconds) / 10)\n"
     "from babe_tasks.program import main\n"
     "sys.exit(main())",
 ]
@@ -116,7 +116,7 @@ def run_babe(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 1
 
 def client(state: Path):
     """A boto3 client on the state file, without faults (the observer must not be disturbed)."""
-    from babe_tasks.localturk import client as local_client
+    from babe_mturk.local import client as local_client
 
     return local_client(state=str(state), faults="")
 
@@ -165,8 +165,8 @@ def state_dump(mturk) -> dict:
 
 def posted_and_worked(folder: Path, state: Path, n: int, seed: int) -> list[str]:
     """`babe create --assignments n` in a subprocess, then simulated workers submit every assignment."""
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.service import LocalTurk
+    from babe_mturk.local.workers import simulate
 
     run = run_babe(["create", "--assignments", str(n), "--json"], folder, subprocess_env(state))
     assert run.code == 0, run

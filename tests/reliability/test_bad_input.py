@@ -218,8 +218,8 @@ _TEMPLATE: dict = {}
 
 def _build_template(babe, root, monkeypatch) -> dict:
     """exp1 with two HITs of submitted work, and experiment `other` with one HIT of its own."""
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.service import LocalTurk
+    from babe_mturk.local.workers import simulate
 
     from .helpers import assignments, make_experiment
 

@@ -40,8 +40,8 @@ def post(babe, n: int) -> list[str]:
 
 
 def work(state_path, hit_ids: list[str], seed: int) -> None:
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.service import LocalTurk
+    from babe_mturk.local.workers import simulate
 
     turk = LocalTurk(str(state_path))
     try:
@@ -133,7 +133,7 @@ def test_one_hit_that_cannot_be_listed_leaves_the_others_approved_and_is_named(b
     """One HIT's listing failing on every attempt of every pass: the rest approved, exit 1, the HIT named."""
     import botocore.exceptions as bx
 
-    from babe_tasks.platform.mturk import MTurkPlatform
+    from babe_mturk.platform import MTurkPlatform
 
     hit_ids = post(babe, 45)
     work(state_path, hit_ids, 3)

@@ -116,8 +116,8 @@ def test_ledger_locked_in_the_middle_of_approve(babe, experiment, state_path, mo
     from decimal import Decimal
 
     from babe_tasks.ledger import Ledger
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.service import LocalTurk
+    from babe_mturk.local.workers import simulate
 
     from .helpers import START_BALANCE, assignments, balance
 

@@ -31,7 +31,7 @@ class OutageAfter:
         self._lock = threading.Lock()
 
     def apply(self, target: str, thunk):
-        from babe_tasks.localturk.faults import Dropped
+        from babe_tasks.simulation.faults import Dropped
 
         with self._lock:
             if self.down:
@@ -52,7 +52,7 @@ class OutageAfter:
 def server(state_path, monkeypatch):
     from botocore.retries import standard
 
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     # Every retry decision stays botocore's; only the back-off sleep goes, so the test takes seconds.
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
@@ -65,8 +65,8 @@ def server(state_path, monkeypatch):
 
 
 def submitted_work(babe, state_path, n: int, url: str) -> list[str]:
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.service import LocalTurk
+    from babe_mturk.local.workers import simulate
 
     run = babe("create", "--assignments", str(n), "--endpoint-url", url, "--json")
     assert run.code == 0, run
@@ -152,10 +152,10 @@ def test_the_platform_knows_whether_the_endpoint_ever_answered(state_path):
     from types import SimpleNamespace
 
     from babe_tasks.errors import PlatformError
-    from babe_tasks.localturk import client as local_client
-    from babe_tasks.localturk.faults import FaultInjector, FaultSpec, parse
+    from babe_mturk.local import client as local_client
+    from babe_tasks.simulation.faults import FaultInjector, FaultSpec, parse
     from babe_tasks.platform.base import OperationFailed
-    from babe_tasks.platform.mturk import MTurkPlatform
+    from babe_mturk.platform import MTurkPlatform
 
     settings = SimpleNamespace(target="local", endpoint_url=None, local_state=str(state_path), max_requests_per_second=None)
     injector = FaultInjector(FaultSpec(drop=1.0))

@@ -19,7 +19,7 @@ from babe_tasks.errors import BabeError
 
 @pytest.fixture
 def platform_for(state_path, monkeypatch, faults):
-    from babe_tasks.platform.mturk import MTurkPlatform
+    from babe_mturk.platform import MTurkPlatform
 
     made = []
 
@@ -61,7 +61,7 @@ def test_with_the_budget_no_call_fails_under_steady_faults(platform_for, faults)
 def test_with_botocores_quota_the_same_calls_fail(platform_for, monkeypatch):
     from botocore.retries.quota import RetryQuota
 
-    from babe_tasks.platform import mturk
+    from babe_mturk import platform as mturk
 
     install = mturk.install_retry_budget
     monkeypatch.setattr(mturk, "install_retry_budget", lambda client, budget=None: install(client, RetryQuota()))
@@ -86,7 +86,7 @@ def test_a_dead_server_empties_the_budget_and_each_call_then_tries_once(platform
 def test_the_shipped_defaults_are_standard_mode_8_attempts_the_budget_and_the_backoff(platform_for):
     from botocore.retries.quota import RetryQuota
 
-    from babe_tasks.platform import retries
+    from babe_mturk import retries
 
     platform = platform_for("")
     client = platform.client
@@ -95,7 +95,7 @@ def test_the_shipped_defaults_are_standard_mode_8_attempts_the_budget_and_the_ba
 
 
 def test_the_environment_and_the_profile_still_choose(monkeypatch, tmp_path):
-    from babe_tasks.platform import retries
+    from babe_mturk import retries
 
     assert (retries.retry_mode(), retries.max_attempts()) == ("standard", 8)
     assert (retries.retry_mode({"retry_mode": "adaptive"}), retries.max_attempts({"max_attempts": "4"})) == ("adaptive", 4)
@@ -109,7 +109,7 @@ def test_the_backoff_sleeps_on_the_clock_and_tells_botocore_to_sleep_no_more(fau
 
     from botocore.retries.standard import RetryContext
 
-    from babe_tasks.platform import retries
+    from babe_mturk import retries
 
     backoff = retries.Backoff(rand=lambda: 1.0)  # the jitter's upper end
     throttled = RetryContext(attempt_number=3, parsed_response={"Error": {"Code": "ThrottlingException"}})
@@ -124,7 +124,7 @@ def test_the_backoff_sleeps_on_the_clock_and_tells_botocore_to_sleep_no_more(fau
 def test_retryable_is_what_botocore_would_retry():
     import botocore.exceptions as bx
 
-    from babe_tasks.platform.retries import retryable
+    from babe_mturk.retries import retryable
 
     def client_error(code: str, status: int):
         return bx.ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "ApproveAssignment")
@@ -177,7 +177,7 @@ def test_a_further_pass_runs_only_what_failed_retryably_and_only_while_the_platf
 def test_throttles_of_a_rate_limit_back_off_longer_than_random_ones(faults):
     from botocore.retries.standard import RetryContext
 
-    from babe_tasks.platform import retries
+    from babe_mturk import retries
 
     meter = retries.ThrottleMeter()
     backoff = retries.Backoff(meter, rand=lambda: 1.0)

@@ -109,8 +109,8 @@ def babe(capfd):
 
 
 def test_no_secret_in_any_output_or_file(babe, lab, tmp_path, state_path, receiver, backend):
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.service import LocalTurk
+    from babe_mturk.local.workers import simulate
 
     runs: list[Run] = []
 

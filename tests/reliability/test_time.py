@@ -24,8 +24,8 @@ def advance(babe, duration: str) -> None:
 
 @pytest.mark.parametrize("seen_before", [True, False], ids=["seen-submitted-first", "never-seen-before"])
 def test_auto_approval_and_expiry_while_away(seen_before, babe, experiment, state_path):
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.service import LocalTurk
+    from babe_mturk.local.workers import simulate
 
     created = babe("create", "--assignments", "18", "--json")
     assert created.code == 0, created

@@ -38,9 +38,9 @@ def wall_clock(monkeypatch):
 
 def take_and_submit(turk, hit_id: str, worker_id: str, minutes: float) -> str:
     """A worker accepts, works `minutes` (the local clock moves), and submits; the assignment id."""
-    from babe_tasks.localturk import assignments, workers
-    from babe_tasks.localturk.service import Context
-    from babe_tasks.localturk.store import Store
+    from babe_mturk.local import assignments, workers
+    from babe_mturk.local.service import Context
+    from babe_mturk.local.store import Store
 
     with turk.store.write() as tx:
         workers.ensure_workers(Context(tx, Store.now(tx), turk), worker_ids=[worker_id])

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from babe_tasks.localturk import delivery, notifications
+from babe_mturk.local import delivery, notifications
 from babe_tasks.steps import watch as step
 
 from .helpers_events import QUEUE_NAME, hit_type_of, notify, spec
@@ -283,7 +283,7 @@ def test_a_queue_mturk_refuses_is_exit_2(babe, created, clock):
 
 def test_a_local_serve_server_delivers_its_events_while_it_runs(moto_server, turk, mturk, workers):
     """`babe local.serve` is an MTurk too: notifications reach the queue with no courier of one's own."""
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     import uuid
 

@@ -198,8 +198,8 @@ def test_a_veto_stops_the_watch_with_exit_3(babe, created, experiment, clock, wo
 
 def test_a_platform_failure_in_the_middle_is_retried_at_the_next_refresh(babe, experiment, clock, workers, state_path, monkeypatch):
     """A local MTurk server that drops every connection for one refresh: a warning, then the watch goes on."""
-    from babe_tasks.localturk.faults import injector
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_tasks.simulation.faults import injector
+    from babe_mturk.local.server import serve_in_thread
 
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     server, url = serve_in_thread(str(state_path))
@@ -271,7 +271,7 @@ def test_a_goal_above_the_assignments_posted_is_a_warning(babe, created, clock, 
 
 def test_live_asks_before_approving_unattended(babe, experiment, clock, state_path, monkeypatch):
     """On live the watch pays as work arrives: without --yes and no terminal to ask on, it refuses (exit 2)."""
-    from babe_tasks.localturk.server import serve_in_thread
+    from babe_mturk.local.server import serve_in_thread
 
     server, url = serve_in_thread(str(state_path))
     try:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from babe_tasks.localturk.serving import TOKEN_HEADER, change_refusal
+from babe_tasks.simulation.serving import TOKEN_HEADER, change_refusal
 
 from . import bonuses, money, studies, submissions
 from . import conformance

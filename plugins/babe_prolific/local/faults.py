@@ -2,7 +2,7 @@
 connections and — the one that makes a second payment — answers lost after the work was done.
 
 The spec language, its strict parser and the seeded injector are the local MTurk's
-(`babe_tasks.localturk.faults`): `throttle=0.2,fault=0.05,drop=0.05,lost=0.05,latency_ms=20,rate=50,seed=7`,
+(`babe_tasks.simulation.faults`): `throttle=0.2,fault=0.05,drop=0.05,lost=0.05,latency_ms=20,rate=50,seed=7`,
 from `BABE_PROLIFIC_FAULTS`, `make_app(faults=...)` or `POST /_local/faults`. One random draw per API
 request, so a seed fixes the whole sequence. Only `/api/v1/` is subject to faults; the private
 `/_local` routes never are (a test must always be able to read the truth). What is Prolific's
@@ -11,7 +11,7 @@ here: which paths meet faults and how an injected refusal is answered (Prolific'
 
 from __future__ import annotations
 
-from babe_tasks.localturk.faults import (
+from babe_tasks.simulation.faults import (
     KINDS,
     AnswerLost,
     Dropped,

@@ -20,7 +20,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from babe_tasks.localturk.workers import (
+from babe_mturk.local.workers import (
     exact_count,
     experiment_id_of,
     make_trials,
@@ -137,7 +137,7 @@ def simulate(
 def _remote(url: str, study_id: str, count: int, *, token: str | None = None, **options) -> list[dict]:
     import httpx
 
-    from babe_tasks.localturk.serving import TOKEN_HEADER
+    from babe_tasks.simulation.serving import TOKEN_HEADER
 
     response = httpx.post(
         f"{url.rstrip('/')}/_local/participants", json={"study_id": study_id, "count": count, **options},

@@ -3,7 +3,7 @@
 A threading HTTP/1.1 server (keep-alive) in front of the same WSGI app the in-process transport
 calls, so both answer identically. Each answer leaves in one write on a TCP_NODELAY socket, and
 the foreground server stops on Ctrl-C or SIGTERM alike, both as the local MTurk's server does
-(`babe_tasks.localturk.serving`), and its private routes answer only a loopback Host with no foreign
+(`babe_tasks.simulation.serving`), and its private routes answer only a loopback Host with no foreign
 Origin (`serving.private_route_refusal`; the app checks a change's token). An injected drop or lost answer closes the socket without a
 reply — exactly what a client sees when a network fails, before or after the server did the work.
 """
@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from babe_tasks.localturk.serving import private_route_refusal, send_in_one_write, serve_until_stopped
+from babe_tasks.simulation.serving import private_route_refusal, send_in_one_write, serve_until_stopped
 
 from .app import LocalProlific, encode_error, make_app
 from .errors import AUTH, ApiError

@@ -6,7 +6,7 @@ transaction (`BEGIN IMMEDIATE` for writes) so balances stay exact when approvals
 bonus payments race. The clock is the machine's clock plus an offset stored here, so advancing it
 (`advance_clock`) moves time for every process at once — that is how a test reaches the 21-day
 auto-approval or a participant's time-out without waiting. Connections, transactions and the clock
-are the `StateFile` the local MTurk uses too (`babe_tasks.localservice`); this module adds the
+are the `StateFile` the local MTurk uses too (`babe_tasks.simulation.statefile`); this module adds the
 Prolific tables and the account's settings.
 """
 
@@ -21,7 +21,7 @@ from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from babe_tasks.localservice import StateFile
+from babe_tasks.simulation.statefile import StateFile
 
 from .errors import not_found
 

@@ -20,8 +20,8 @@ from babe_prolific.local import (
 from babe_prolific.local.faults import from_environment
 from babe_prolific.local.inprocess import BASE_URL
 
-from babe_tasks.localservice import read_token
-from babe_tasks.localturk.serving import TOKEN_HEADER
+from babe_tasks.simulation.statefile import read_token
+from babe_tasks.simulation.serving import TOKEN_HEADER
 
 from .conftest import AUTH, error_of, study_body
 

@@ -4,7 +4,7 @@ and the point of them — a participant takes only one study of a collection."""
 from __future__ import annotations
 
 from babe_prolific.local import advance_clock
-from babe_tasks.localservice import read_token
+from babe_tasks.simulation.statefile import read_token
 
 from .conftest import SPEC_AUTH, error_of
 

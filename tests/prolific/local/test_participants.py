@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from babe_prolific.local import simulate
 
-from babe_tasks.localservice import read_token
+from babe_tasks.simulation.statefile import read_token
 from babe_tasks.testing.backend import serve_backend
 
 

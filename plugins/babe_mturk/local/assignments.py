@@ -21,12 +21,12 @@ import sqlite3
 from decimal import Decimal
 from typing import Any
 
-from .. import money
-from . import funds, hits, ids, store
-from .errors import RequestError, ValidationError
-from .paging import page, paged_answer
-from .service import Context, operation, run_settlers, settler
-from .store import Store
+from babe_tasks import money
+from babe_mturk.local import funds, hits, ids, store
+from babe_mturk.local.errors import RequestError, ValidationError
+from babe_mturk.local.paging import page, paged_answer
+from babe_mturk.local.service import Context, operation, run_settlers, settler
+from babe_mturk.local.store import Store
 
 ACCEPTED = "Accepted"
 SUBMITTED = "Submitted"
@@ -309,7 +309,7 @@ def accept(ctx: Context, hit_id: str, worker_id: str) -> str:
     already holds an assignment of it (a returned or abandoned one does not count), is blocked,
     or does not meet its qualification requirements.
     """
-    from . import blocks
+    from babe_mturk.local import blocks
 
     if not WORKER_ID.match(worker_id or ""):
         raise ValidationError("WorkerId", "must match ^A[A-Z0-9]+$")

@@ -6,10 +6,10 @@ kept because MTurk shows it to the worker and ListWorkerBlocks answers it back.
 
 from __future__ import annotations
 
-from . import store
-from .errors import RequestError, ValidationError
-from .paging import page, paged_answer
-from .service import Context, operation
+from babe_mturk.local import store
+from babe_mturk.local.errors import RequestError, ValidationError
+from babe_mturk.local.paging import page, paged_answer
+from babe_mturk.local.service import Context, operation
 
 store.register_schema(
     """

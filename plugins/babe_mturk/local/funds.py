@@ -15,9 +15,9 @@ from __future__ import annotations
 import sqlite3
 from decimal import Decimal
 
-from .. import money
-from .errors import RequestError
-from .store import Store
+from babe_tasks import money
+from babe_mturk.local.errors import RequestError
+from babe_mturk.local.store import Store
 
 #: Amazon's message (reference/mturk-api.md; Mephisto #342, nosub #3, resourcecontracts #538).
 MESSAGE = (

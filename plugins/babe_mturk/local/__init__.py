@@ -14,7 +14,7 @@ __all__ = ["LocalTurk", "client"]
 
 def __getattr__(name: str) -> Any:
     if name == "LocalTurk":
-        from .service import LocalTurk
+        from babe_mturk.local.service import LocalTurk
 
         return LocalTurk
     raise AttributeError(name)
@@ -29,12 +29,12 @@ def client(state=None, *, turk=None, faults=None, retries: dict | None = None, *
     import boto3
     from botocore.config import Config
 
-    from .inprocess import INPROCESS_ENDPOINT, attach
-    from .service import LocalTurk
+    from babe_mturk.local.inprocess import INPROCESS_ENDPOINT, attach
+    from babe_mturk.local.service import LocalTurk
 
     turk = turk or LocalTurk(state)
     if faults is None:
-        from .faults import from_environment
+        from babe_tasks.simulation.faults import from_environment
 
         faults = from_environment()
     session = boto3.session.Session(

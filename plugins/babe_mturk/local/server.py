@@ -27,12 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
-from ..durations import parse_duration
-from . import stats as stats_module
-from .errors import ServiceFault, TurkError
-from .faults import AnswerLost, Dropped, FaultInjector, injector
-from .inprocess import answer, encode_answer
-from .serving import private_route_refusal, send_in_one_write, serve_until_stopped
+from babe_tasks.durations import parse_duration
+from babe_mturk.local import stats as stats_module
+from babe_mturk.local.errors import ServiceFault, TurkError
+from babe_tasks.simulation.faults import AnswerLost, Dropped, FaultInjector, injector
+from babe_mturk.local.inprocess import answer, encode_answer
+from babe_tasks.simulation.serving import private_route_refusal, send_in_one_write, serve_until_stopped
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8044
@@ -252,7 +252,7 @@ class LocalTurkServer(socketserver.TCPServer):
 
     def route_work(self, params: dict) -> dict:
         """Simulated workers (`workers.simulate`'s keyword arguments in, its summary out)."""
-        from .workers import simulate
+        from babe_mturk.local.workers import simulate
 
         return simulate(self.turk, **params)
 
@@ -293,7 +293,7 @@ class LocalTurkServer(socketserver.TCPServer):
     def start_courier(self, every: float = 1.0) -> None:
         """Deliver notifications (UpdateNotificationSettings) to their SQS queues / SNS topics, as
         MTurk does, for as long as this server runs (`localturk.delivery.Courier`)."""
-        from .delivery import Courier
+        from babe_mturk.local.delivery import Courier
 
         if getattr(self, "courier", None) is None:
             self.courier = Courier(self.turk, every=every).start()
@@ -328,7 +328,7 @@ def clock_reading(store) -> dict:
 
 def make_server(state=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, faults=None, *, verbose: bool = False) -> LocalTurkServer:
     """A server over `state` (a path, None for the default state, or a `LocalTurk` to share)."""
-    from .service import LocalTurk
+    from babe_mturk.local.service import LocalTurk
 
     owns = not isinstance(state, LocalTurk)
     turk = LocalTurk(state) if owns else state

@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import validation
-from .errors import RequestError, TurkError
-from .store import Store
+from babe_mturk.local import validation
+from babe_mturk.local.errors import RequestError, TurkError
+from babe_mturk.local.store import Store
 
 Handler = Callable[["Context", dict], dict]
 
@@ -39,13 +39,13 @@ _DUE_CHECKS: list["DueCheck | None"] = []
 
 #: The modules that register operations; imported once, when the first LocalTurk is built.
 OPERATION_MODULES = (
-    "babe_tasks.localturk.hits",
-    "babe_tasks.localturk.assignments",
-    "babe_tasks.localturk.qualifications",
-    "babe_tasks.localturk.blocks",
-    "babe_tasks.localturk.notifications",
-    "babe_tasks.localturk.workers",
-    "babe_tasks.localturk.misc",
+    "babe_mturk.local.hits",
+    "babe_mturk.local.assignments",
+    "babe_mturk.local.qualifications",
+    "babe_mturk.local.blocks",
+    "babe_mturk.local.notifications",
+    "babe_mturk.local.workers",
+    "babe_mturk.local.misc",
 )
 
 

@@ -23,7 +23,7 @@ all attempts fail) with nothing set in the environment (docs/reliability.md, iss
 - The items a step's first pass could not finish get further passes within the run
   (`steps.passes`): calls through the same handler, after a pause.
 
-Every retry's sleep goes through `CLOCK`: a test shortens the sleeping by replacing it, never the
+Every retry's sleep goes through `babe_tasks.sleeping.CLOCK`: a test shortens the sleeping by replacing it, never the
 attempts, the budget or the back-off's decisions.
 """
 
@@ -36,24 +36,14 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from babe_tasks import sleeping
+
 #: botocore's retry mode when neither AWS_RETRY_MODE nor the profile names one.
 DEFAULT_MODE = "standard"
 #: Attempts per call (the first and its retries) when neither AWS_MAX_ATTEMPTS nor the profile sets them.
 DEFAULT_ATTEMPTS = 8
 #: The most attempts a setting may ask for: beyond it a dead service would hold each call for minutes.
 MOST_ATTEMPTS = 100
-
-
-class Clock:
-    """Where retries sleep: the back-off between attempts and the pause between passes."""
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-
-#: The clock every retry sleeps on; tests replace it to shorten the sleeping (never the attempts).
-CLOCK = Clock()
 
 
 def retry_mode(scoped: dict | None = None) -> str:
@@ -67,7 +57,7 @@ def max_attempts(scoped: dict | None = None) -> int:
     A value that is not a whole number from 1 to `MOST_ATTEMPTS` is refused in one line: botocore
     would only raise a bare ValueError when it builds the client.
     """
-    from ..errors import UsageError
+    from babe_tasks.errors import UsageError
 
     env = os.environ.get("AWS_MAX_ATTEMPTS")
     text = env or (scoped or {}).get("max_attempts")
@@ -163,7 +153,7 @@ class Backoff:
         return self._random() * min(base * 2 ** (context.attempt_number - 1), self.CAP)
 
     def delay_amount(self, context) -> float:
-        CLOCK.sleep(self.delay(context))
+        sleeping.CLOCK.sleep(self.delay(context))
         return 0
 
 

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from .errors import TurkError
+from babe_mturk.local.errors import TurkError
 
 #: An endpoint no DNS server answers: if the handler were ever missing, nothing reaches Amazon.
 INPROCESS_ENDPOINT = "https://mturk-requester.localturk.invalid"
@@ -49,7 +49,7 @@ class InProcessHandler:
     """
 
     def __init__(self, turk, faults=None):
-        from .faults import injector
+        from babe_tasks.simulation.faults import injector
 
         self.turk = turk
         self.faults = injector(faults)

@@ -6,9 +6,9 @@ import re
 import sqlite3
 import xml.etree.ElementTree as ET
 
-from . import store
-from .errors import RequestError, ValidationError
-from .service import Context, operation
+from babe_mturk.local import store
+from babe_mturk.local.errors import RequestError, ValidationError
+from babe_mturk.local.service import Context, operation
 
 MAX_SUBJECT = 200
 MAX_MESSAGE = 4096
@@ -119,7 +119,7 @@ def uploaded_file_key(answer_xml: str | None, question_identifier: str) -> str |
 @operation("GetFileUploadURL")
 def get_file_upload_url(ctx: Context, params: dict) -> dict:
     assignment_id, question = params["AssignmentId"], params["QuestionIdentifier"]
-    from . import assignments
+    from babe_mturk.local import assignments
 
     row = assignments.require_assignment(ctx, assignment_id)  # never-submitted ones do not exist to us
     key = uploaded_file_key(row["answer"], question)

@@ -39,8 +39,8 @@ def run(console=None, state: str | Path | None = None) -> dict[str, Any]:
 def _walk(console, state: Path) -> dict[str, Any]:
     from rich.table import Table
 
-    from . import client
-    from .workers import simulate
+    from babe_mturk.local import client
+    from babe_mturk.local.workers import simulate
 
     mturk = client(state=str(state))
     turk = mturk.localturk

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .faults import KINDS
+from babe_tasks.simulation.faults import KINDS
 
 
 def snapshot(turk, faults=None) -> dict[str, Any]:

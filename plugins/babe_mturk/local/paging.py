@@ -13,7 +13,7 @@ import binascii
 import sqlite3
 from typing import Any, Callable, Sequence
 
-from .errors import ValidationError
+from babe_mturk.local.errors import ValidationError
 
 DEFAULT_PAGE = 100
 

@@ -5,7 +5,7 @@ command-line runs, a `babe local.serve` server and tests all see one MTurk. Each
 one transaction (`BEGIN IMMEDIATE` for writes), which is what makes concurrent approvals exact to
 the cent. The clock is the machine's clock plus an offset stored here, so `local.clock --advance`
 moves time for every process at once. Connections, transactions and the clock are the
-`StateFile` every local service shares (`babe_tasks.localservice`); this module adds the MTurk
+`StateFile` every local service shares (`babe_tasks.simulation.statefile`); this module adds the MTurk
 tables (contributed by the operations modules) and the account's balance.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
-from ..localservice import StateFile
+from babe_tasks.simulation.statefile import StateFile
 
 #: Tables are contributed by the modules that own them (see `register_schema`).
 _SCHEMAS: list[str] = []

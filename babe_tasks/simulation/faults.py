@@ -217,8 +217,8 @@ class FaultInjector:
 
     def refusal(self, kind: str) -> Answer:
         """The answer to a request refused by an injected "throttle" or "fault"."""
-        from .errors import ServiceFault, Throttled
-        from .inprocess import encode_answer
+        from babe_mturk.local.errors import ServiceFault, Throttled
+        from babe_mturk.local.inprocess import encode_answer
 
         error = Throttled() if kind == "throttle" else ServiceFault()
         return error.status, encode_answer(error.body())

@@ -25,9 +25,9 @@ from typing import Any
 
 from botocore import xform_name
 
-from ..errors import PlatformError, UsageError
-from ..planning import MASTERS_IDS, annotation, annotation_prefix
-from .base import (
+from babe_tasks.errors import PlatformError, UsageError
+from babe_tasks.planning import MASTERS_IDS, annotation, annotation_prefix
+from babe_tasks.platform.base import (
     AssignmentInfo,
     BonusInfo,
     HitDetails,
@@ -35,7 +35,7 @@ from .base import (
     NotFound,
     OperationFailed,
 )
-from .retries import RetryBudget, install_retry_budget, max_attempts, retry_mode, retryable
+from babe_mturk.retries import RetryBudget, install_retry_budget, max_attempts, retry_mode, retryable
 
 ENDPOINTS = {
     "live": "https://mturk-requester.us-east-1.amazonaws.com",
@@ -145,7 +145,7 @@ class MTurkPlatform:
         if self.endpoint_url:
             return self.endpoint_url
         if self.target == "local":
-            from ..localturk.store import default_state_path
+            from babe_mturk.local.store import default_state_path
 
             return f"local:{self.settings.local_state or default_state_path()}"
         return ENDPOINTS[self.target]
@@ -184,7 +184,7 @@ class MTurkPlatform:
         import botocore.session
 
         if self.target == "local" and not self.endpoint_url:
-            from .. import localturk
+            from babe_mturk import local as localturk
 
             config = self._config()
             try:
@@ -630,7 +630,7 @@ class MTurkPlatform:
         return True
 
     def send_bonus(self, worker_id: str, assignment_id: str, amount: Decimal, reason: str, token: str) -> bool:
-        from ..money import fmt
+        from babe_tasks.money import fmt
 
         try:
             self.call(
@@ -651,7 +651,7 @@ class MTurkPlatform:
         return True
 
     def list_bonus_payments(self, assignment_id: str) -> list:
-        from .base import BonusInfo
+        from babe_tasks.platform.base import BonusInfo
 
         found = []
         for page in self.pages("ListBonusPayments", AssignmentId=assignment_id):

@@ -7,7 +7,7 @@ exact to the cent when payments race; threads of one process hand the write lock
 directly (SQLite's busy handler sleeps, which caps 16 writers at ~430 req/s); WAL lets readers run
 beside one writer across processes; and the clock is the machine's clock plus an offset kept in
 the file, so advancing it moves time for every process at once. A service adds its tables, the
-rows a fresh file starts with, and its own account rules (`babe_tasks.localturk.store`,
+rows a fresh file starts with, and its own account rules (`babe_mturk.local.store`,
 `babe_prolific.local.store`).
 
 Each file also keeps the token its server's private routes (`/_local/...`: the clock, simulated
@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .sqlitefile import open_shared
+from babe_tasks.sqlitefile import open_shared
 
 #: Seconds a write waits for another process (a second server, a test's client) holding the file.
 BUSY_TIMEOUT = 60.0

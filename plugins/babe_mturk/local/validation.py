@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
-from . import questions
-from .errors import RequestError, ValidationError
+from babe_mturk.local import questions
+from babe_mturk.local.errors import RequestError, ValidationError
 
 API_VERSION = "2017-01-17"
 

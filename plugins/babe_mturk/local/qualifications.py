@@ -17,12 +17,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from . import store
-from .errors import RequestError, ValidationError
-from .ids import new_id
-from .misc import record_message
-from .paging import page, paged_answer
-from .service import Context, operation
+from babe_mturk.local import store
+from babe_mturk.local.errors import RequestError, ValidationError
+from babe_mturk.local.ids import new_id
+from babe_mturk.local.misc import record_message
+from babe_mturk.local.paging import page, paged_answer
+from babe_mturk.local.service import Context, operation
 
 MASTERS_LIVE = "2F1QJWKUDD8XADTFD2Q0G6UTO95ALH"
 MASTERS_SANDBOX = "2ARFPLSP75KLA8M8DH1HTEQVJT3SY6"
@@ -207,7 +207,7 @@ def score(ctx: Context, worker_id: str, qualification_type_id: str) -> Score | N
 
 
 def _system_score(ctx: Context, worker_id: str, type_id: str) -> Score | None:
-    from . import workers
+    from babe_mturk.local import workers
 
     worker = workers.profile(ctx, worker_id)
     if worker is None:

@@ -20,11 +20,11 @@ import sqlite3
 from decimal import Decimal
 from typing import Any, Iterable
 
-from .. import money
-from . import funds, ids, store
-from .errors import RequestError, ValidationError
-from .paging import page, paged_answer
-from .service import Context, operation, settler
+from babe_tasks import money
+from babe_mturk.local import funds, ids, store
+from babe_mturk.local.errors import RequestError, ValidationError
+from babe_mturk.local.paging import page, paged_answer
+from babe_mturk.local.service import Context, operation, settler
 
 ASSIGNABLE = "Assignable"
 UNASSIGNABLE = "Unassignable"
@@ -105,14 +105,14 @@ HIT_SELECT = (
 
 # -- peers (imported when called, so either side may be imported first) ---------------------------
 def qualifications():
-    from . import qualifications as module
+    from babe_mturk.local import qualifications as module
 
     return module
 
 
 def emit(ctx: Context, event_type: str, *, hit_type_id: str, hit_id: str, assignment_id: str | None = None) -> None:
     """Hand one MTurk event to the notifications module (which knows who subscribed)."""
-    from . import notifications
+    from babe_mturk.local import notifications
 
     notifications.emit_event(ctx, event_type, hit_type_id=hit_type_id, hit_id=hit_id, assignment_id=assignment_id)
 
@@ -509,7 +509,7 @@ def delete_hit(ctx: Context, params: dict) -> dict:
     A Reviewable HIT with submitted-but-unreviewed work gets the same message (naming Reviewable,
     oddly): that is what MTurk answers.
     """
-    from .assignments import has_unreviewed
+    from babe_mturk.local.assignments import has_unreviewed
 
     hit = require_hit(ctx, params["HITId"])
     if hit["status"] not in (REVIEWABLE, REVIEWING) or hit["pending"] or has_unreviewed(ctx, hit["id"]):

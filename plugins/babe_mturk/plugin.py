@@ -6,13 +6,13 @@ It is an ordinary plugin on purpose: a lab's plugin offering another platform an
 
 from __future__ import annotations
 
-from ..plugins import hookimpl
+from babe_tasks.plugins import hookimpl
 
 
 @hookimpl
 def babe_platform(settings):
     if settings.platform != "mturk":
         return None
-    from .mturk import MTurkPlatform
+    from babe_mturk.platform import MTurkPlatform
 
     return MTurkPlatform(settings)

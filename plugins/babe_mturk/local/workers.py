@@ -27,11 +27,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from . import store
-from .errors import RequestError
-from .ids import new_worker_id
-from .service import Context
-from .store import Store
+from babe_mturk.local import store
+from babe_mturk.local.errors import RequestError
+from babe_mturk.local.ids import new_worker_id
+from babe_mturk.local.service import Context
+from babe_mturk.local.store import Store
 
 ANSWER_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"
 POST_TIMEOUT = 10.0
@@ -189,7 +189,7 @@ def get_worker(turk, worker_id: str) -> dict | None:
 
 def request_qualification(turk, worker_id: str, qualification_type_id: str, answer: str | None = None) -> str | None:
     """A simulated worker asks for a qualification; see `qualifications.request_qualification`."""
-    from . import qualifications
+    from babe_mturk.local import qualifications
 
     with _write(turk) as ctx:
         return qualifications.request_qualification(ctx, worker_id, qualification_type_id, answer)
@@ -297,7 +297,7 @@ def _check_rates(**rates: float) -> None:
 
 def _open_groups(turk, hit_ids: Sequence[str] | None) -> dict[str, list[dict]]:
     """Open HITs by HIT type (one group to workers), each group's HITs in MTurk's order."""
-    from . import hits
+    from babe_mturk.local import hits
 
     with _read(turk) as ctx:
         open_hits = hits.assignable_hits(ctx, list(hit_ids) if hit_ids is not None else None)
@@ -308,7 +308,7 @@ def _open_groups(turk, hit_ids: Sequence[str] | None) -> dict[str, list[dict]]:
 
 
 def _may_take(turk, worker_id: str, requirements: list[dict]) -> bool:
-    from . import blocks, qualifications
+    from babe_mturk.local import blocks, qualifications
 
     with _read(turk) as ctx:
         if blocks.is_blocked(ctx, worker_id):
@@ -318,7 +318,7 @@ def _may_take(turk, worker_id: str, requirements: list[dict]) -> bool:
 
 def _take_one(turk, worker_id: str, group: list[dict]) -> tuple[str, dict] | None:
     """Accept the first HIT of the group the worker can have; None if MTurk refuses every one."""
-    from . import assignments
+    from babe_mturk.local import assignments
 
     for hit in group:
         if hit["available"] <= 0:
@@ -406,7 +406,7 @@ def simulate(
         "refused": refused,
         "failed": [],
     }
-    from . import assignments
+    from babe_mturk.local import assignments
 
     exp_id = experiment_id_of(post_to, experiment_id)
     client = None

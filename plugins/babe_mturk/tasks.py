@@ -96,8 +96,8 @@ def _server_token(c, as_json: bool) -> str:
     is the server's own when it serves that file (the default)."""
     import os
 
-    from babe_tasks.localservice import read_token
-    from babe_tasks.localturk.store import default_state_path
+    from babe_tasks.simulation.statefile import read_token
+    from babe_mturk.local.store import default_state_path
 
     given = os.environ.get(TOKEN_ENV, "").strip()
     if given:
@@ -113,7 +113,7 @@ def _private_call(endpoint_url: str, method: str, route: str, as_json: bool, pay
     """Call one `/_local` route of a server; unreachable → exit 4, refused → exit 2, broken → exit 1.
 
     A change (POST) goes as JSON with the state's token (`serving.private_route_refusal`)."""
-    from babe_tasks.localturk.serving import TOKEN_HEADER
+    from babe_tasks.simulation.serving import TOKEN_HEADER
 
     headers = {TOKEN_HEADER: token} if method != "GET" and token else {}
     body = (payload if payload is not None else {}) if method != "GET" else None
@@ -191,9 +191,9 @@ def serve(c, host="127.0.0.1", port="8044", state=None, faults=None, verbose=Fal
     import socket
     import sys
 
-    from babe_tasks.localturk import server as server_module
-    from babe_tasks.localturk.faults import parse
-    from babe_tasks.localturk.store import default_state_path
+    from babe_mturk.local import server as server_module
+    from babe_tasks.simulation.faults import parse
+    from babe_mturk.local.store import default_state_path
 
     port_number = _number("port", port, int, low=0, high=65535)
     if faults:
@@ -237,7 +237,7 @@ def backend(c, host="127.0.0.1", port="8099", experiment=None, user="admin", pas
     import errno
     import os
 
-    from babe_tasks.localturk.serving import serve_until_stopped
+    from babe_tasks.simulation.serving import serve_until_stopped
     from babe_tasks.testing.backend import BackendServer, FakeBackend
 
     port_number = _number("port", port, int, low=0, high=65535)
@@ -340,9 +340,9 @@ def work(c, hit=None, workers=None, worker_ids=None, locale="US", return_rate="0
 
 
 def _simulate_locally(state, kwargs, as_json, named=()):
-    from babe_tasks.localturk.errors import TurkError
-    from babe_tasks.localturk.service import LocalTurk
-    from babe_tasks.localturk.workers import simulate
+    from babe_mturk.local.errors import TurkError
+    from babe_mturk.local.service import LocalTurk
+    from babe_mturk.local.workers import simulate
 
     turk = LocalTurk(state)
     try:
@@ -419,7 +419,7 @@ def _work_summary(result: dict, kwargs: dict) -> str:
 def clock(c, advance=None, endpoint_url=None, state=None, json=False):
     """Show the local MTurk's clock, or move it forward for every process sharing the state."""
     from babe_tasks.durations import parse_duration
-    from babe_tasks.localturk.server import clock_reading
+    from babe_mturk.local.server import clock_reading
 
     as_json = json
     endpoint = _endpoint_and_state(endpoint_url, state, as_json)
@@ -433,7 +433,7 @@ def clock(c, advance=None, endpoint_url=None, state=None, json=False):
         token = _server_token(c, as_json) if seconds else ""
         reading = _private_call(endpoint, "POST" if seconds else "GET", "/_local/clock", as_json, {"advance": seconds} if seconds else None, token=token)
     else:
-        from babe_tasks.localturk.store import Store
+        from babe_mturk.local.store import Store
 
         store = Store(_configured_state(c, state, as_json))
         try:
@@ -477,7 +477,7 @@ def stats(c, endpoint_url=DEFAULT_SERVER, reset=False, json=False):
 
         print(json_module.dumps(document, indent=2))
         return
-    from babe_tasks.localturk.stats import render
+    from babe_mturk.local.stats import render
 
     _console().print(render(document))
 
@@ -492,7 +492,7 @@ def stats(c, endpoint_url=DEFAULT_SERVER, reset=False, json=False):
 )
 def faults(c, spec, endpoint_url=DEFAULT_SERVER, json=False):
     """Set (or clear with 'off') the faults a running local MTurk server injects."""
-    from babe_tasks.localturk.faults import parse
+    from babe_tasks.simulation.faults import parse
 
     as_json = json
     endpoint = _endpoint_and_state(endpoint_url, None, as_json)
@@ -523,7 +523,7 @@ def reset(c, state=None, yes=False, json=False):
     """Delete a local MTurk state file (a fresh account with $10,000.00 next time)."""
     from pathlib import Path
 
-    from babe_tasks.localturk.store import default_state_path
+    from babe_mturk.local.store import default_state_path
 
     as_json = json
     state = _configured_state(c, state, as_json)
@@ -549,6 +549,6 @@ def reset(c, state=None, yes=False, json=False):
 @task(auto_shortflags=False, help={"state": "keep the demo's state in this file (default: a temporary one)"})
 def demo(c, state=None):
     """A HIT's whole life against the local MTurk: create, work, review, approve, expire, delete."""
-    from babe_tasks.localturk.demo import run
+    from babe_mturk.local.demo import run
 
     run(_console(), state=state)

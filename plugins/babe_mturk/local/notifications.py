@@ -17,11 +17,11 @@ import sqlite3
 import time
 from typing import Any, Iterable
 
-from . import store
-from .errors import RequestError, ValidationError
-from .ids import new_id, new_worker_id
-from .service import Context, operation
-from .store import Store
+from babe_mturk.local import store
+from babe_mturk.local.errors import RequestError, ValidationError
+from babe_mturk.local.ids import new_id, new_worker_id
+from babe_mturk.local.service import Context, operation
+from babe_mturk.local.store import Store
 
 VERSION = "2014-08-15"
 
@@ -94,7 +94,7 @@ def check_notification(spec: dict) -> None:
 
 
 def _hit_type_exists(tx: sqlite3.Connection, hit_type_id: str) -> bool:
-    from . import hits
+    from babe_mturk.local import hits
 
     return hits.hit_type_exists(tx, hit_type_id)
 

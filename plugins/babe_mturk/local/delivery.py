@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from . import notifications
+from babe_mturk.local import notifications
 
 REGION = "us-east-1"
 #: Messages looked at per pass; the rest wait for the next pass.
@@ -164,7 +164,7 @@ def _failure(message: dict, error: str) -> dict:
 
 
 def _describe(exc: BaseException) -> str:
-    from ..errors import one_line
+    from babe_tasks.errors import one_line
 
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and response.get("Error"):
