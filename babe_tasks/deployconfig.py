@@ -1,10 +1,15 @@
-"""Reading a _babe experiment's deploy configuration out of JavaScript, tolerantly.
+"""The one reader of a _babe experiment's deploy configuration: its fields, and what is broken in it.
 
 `config/config_deploy.js` is JavaScript, not JSON: comments, either quote style, unquoted keys and
 trailing commas all occur; later _babe versions pass the same fields as `deploy: {...}` to
-`babeInit(...)` / `magpieInit(...)` in the experiment's main script (reference/babe.md). A full
-JavaScript parser would be a heavy dependency for five flat fields, so this reads object literals
-only: strings, numbers, booleans and null; nested values are skipped.
+`babeInit(...)` / `magpieInit(...)` in the experiment's main script. A full JavaScript parser
+would be a heavy dependency for five flat fields, so this reads object literals only: strings,
+numbers, booleans and null; nested values are skipped.
+
+`find`/`parse` read the fields tolerantly (`babe init`, the babe-backend plugin); `problem` names
+what would stop the page or send submissions nowhere, with its line (`babe init` refuses such a
+file). Both go through the same comment blanking, object scanning and token patterns, so what one
+reads the other judges.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_FILE = Path("config") / "config_deploy.js"
+#: The deployMethods _babe knows; any other value is a typo the page cannot run.
+DEPLOY_METHODS = ("debug", "localServer", "MTurk", "MTurkSandbox", "Prolific", "directLink")
 #: deployMethod → the target whose HITs the page submits to (the page hard-codes the submit URL).
 MTURK_METHODS = {"MTurk": "live", "MTurkSandbox": "sandbox"}
 _SKIP_DIRS = {"node_modules", ".git", ".babe", "__pycache__", ".venv", "venv"}
@@ -25,9 +32,14 @@ _MAX_BYTES = 2_000_000
 _ASSIGN = re.compile(r"\bconfig_deploy\s*=\s*\{")
 _INIT_CALL = re.compile(r"\b(?:babeInit|magpieInit)\s*\(")
 _DEPLOY_KEY = re.compile(r"""(?:\bdeploy|["']deploy["'])\s*:\s*\{""")
-_KEY = r"""(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([A-Za-z_$][\w$]*))"""
-_VALUE = r"""(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`([^`]*)`|(-?\d+(?:\.\d+)?)|(true|false|null)\b)"""
+#: A key and a value as JavaScript writes them in an object literal (a quoted string never spans a
+#: line: that is a syntax error in the browser). Groups: the key's three forms, the value's five.
+_KEY = r"""(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|([A-Za-z_$][\w$]*))"""
+_VALUE = r"""(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|`([^`]*)`|(-?\d+(?:\.\d+)?)|(true|false|null)\b)"""
 _PAIR = re.compile(_KEY + r"\s*:\s*" + _VALUE)
+_ENTRY_HEAD = re.compile(_KEY + r"\s*:\s*")
+_WORD = re.compile(r"[A-Za-z_$][\w$]*")
+_VALUE_THEN_MORE = re.compile(_VALUE + r"\s*(?P<rest>\S.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -268,3 +280,110 @@ def read_config_file(path: Path) -> str:
     except OSError as exc:
         raise UsageError(f"{CONFIG_FILE} cannot be read ({exc.strerror or exc})") from None
     return data.decode("utf-8", errors="replace")
+
+
+# -- what is broken ----------------------------------------------------------------------------------
+def problem(path: Path) -> str | None:
+    """What is broken in a `config_deploy.js`, as "line N: what", or None (also when there is none).
+
+    Only mistakes that stop the page or send submissions nowhere are named: an object or string
+    never closed, a missing comma, an unquoted word as a value (a ReferenceError in the browser), a
+    deployMethod _babe does not know. A file of another shape (no `config_deploy = {`) is not
+    judged here: `find` reads nothing from it, and `babe init` says so.
+    """
+    if not path.is_file():
+        return None
+    text = read_config_file(path)  # as a browser shows a bad byte; refused when far too large
+    code = blank_comments(text)
+    start = _ASSIGN.search(code)
+    if start is None:
+        return None
+    entries, unclosed = _top_level_entries(code, start.end() - 1)
+    if unclosed is not None:
+        return unclosed
+    for offset, entry in entries:
+        found = _entry_problem(entry)
+        if found is not None:
+            return f"line {_line(code, offset + found[0])}: {found[1]}"
+    parsed = parse(text, path)
+    method = parsed.deploy_method if parsed else None
+    if method is not None and method not in DEPLOY_METHODS:
+        where = code.find("deployMethod", start.start())
+        return (
+            f"line {_line(code, max(where, 0))}: deployMethod {method!r} is not one _babe knows "
+            f"({', '.join(DEPLOY_METHODS)})"
+        )
+    return None
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _top_level_entries(code: str, brace: int) -> tuple[list[tuple[int, str]], str | None]:
+    """The `key: value` entries of the object whose `{` is at `brace`, split at its own commas.
+
+    Returns (offset, text) per entry, and a "line N: …" problem when the object or a string in it
+    is never closed.
+    """
+    entries: list[tuple[int, str]] = []
+    depth, quote, opened = 0, None, 0
+    begin = brace + 1
+    i = brace
+    while i < len(code):
+        ch = code[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+            elif ch == "\n" and quote != "`":
+                return entries, f"line {_line(code, opened)}: a string opened here is never closed (a {quote} is missing)"
+        elif ch in "\"'`":
+            quote, opened = ch, i
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                if code[begin:i].strip():  # nothing after a trailing comma (or in `{}`) is fine
+                    entries.append((begin, code[begin:i]))
+                return entries, None
+        elif ch == "," and depth == 1:
+            entries.append((begin, code[begin:i]))
+            begin = i + 1
+        i += 1
+    if quote:
+        return entries, f"line {_line(code, opened)}: a string opened here is never closed (a {quote} is missing)"
+    return entries, f"line {_line(code, brace)}: the object `config_deploy = {{` is never closed (a }} is missing)"
+
+
+def _entry_problem(entry: str) -> tuple[int, str] | None:
+    """Why one `key: value` entry cannot be right, with its offset in the entry; None if it can.
+
+    Nested objects and arrays, and expressions this reader cannot judge, pass.
+    """
+    stripped = entry.strip()
+    lead = len(entry) - len(entry.lstrip())
+    if not stripped:
+        return 0, "an empty entry (two commas in a row)"
+    head = _ENTRY_HEAD.match(stripped)
+    if head is None:
+        return lead, f"`{_short(stripped)}` is not `key: value`"
+    value = stripped[head.end():].strip()
+    if not value:
+        return lead, f"`{_short(stripped)}` has no value"
+    if re.fullmatch(_VALUE, value) or value[0] in "{[":
+        return None
+    if _WORD.fullmatch(value) and value != "undefined":
+        return lead, f"the value {value} of `{_short(stripped)}` is not quoted: write \"{value}\""
+    more = _VALUE_THEN_MORE.fullmatch(value)
+    if more is not None:
+        return lead + head.end() + more.start("rest"), f"a comma is missing before `{_short(more.group('rest'))}`"
+    return None
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,7 +1,7 @@
 """The project's exceptions, one per exit code, so a step never has to know how it is run.
 
 A step raises; the task wrapper (`taskkit.babe_task`) or the `babe` program turns the exception into
-one line on stderr (or the JSON error document) and the exit code from DESIGN.md:
+one line on stderr (or the JSON error document) and the exit code of docs/cli.md ("Exit codes"):
 0 done, 1 some operations failed, 2 bad input or configuration (nothing done), 3 stopped by a
 plugin, 4 platform unreachable or credentials refused.
 
@@ -11,7 +11,6 @@ Nothing here imports anything heavy: every entry point imports this module.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 #: Set by `babe --debug`; `BABE_DEBUG=1` and `invoke --debug` also count (see `debug_enabled`).
@@ -38,7 +37,7 @@ class BabeError(Exception):
         return str(self)
 
     def document(self) -> dict[str, Any]:
-        """The JSON error document of DESIGN.md ("JSON conventions")."""
+        """The JSON error document (docs/cli.md, "JSON")."""
         return {"error": {"exit_code": self.exit_code, "message": str(self), "plugin": self.plugin}}
 
 
@@ -127,7 +126,9 @@ def debug_enabled() -> bool:
     """
     if _DEBUG:
         return True
-    if os.environ.get("BABE_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
+    from .configvalues import switched_on  # imports this module: not at the top
+
+    if switched_on("BABE_DEBUG"):
         return True
     return logging.getLogger().level == logging.DEBUG
 

@@ -1,7 +1,7 @@
 """Where an experiment lives: the folder both `babe` and `invoke` treat as the project.
 
 The experiment folder is the nearest ancestor of the working directory holding `invoke.yaml` or
-`tasks.py`, else the working directory itself (DESIGN.md, "Folders, names and state"). `invoke`
+`tasks.py`, else the working directory itself (docs/settings.md, "Where settings come from"). `invoke`
 finds its project by `tasks.py` alone; `babe` also stops at an `invoke.yaml` so a folder set up with
 settings but no tasks file still works. Both then read the same `invoke.yaml`.
 """

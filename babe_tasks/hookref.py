@@ -11,8 +11,9 @@ page differs from what the specs give today.
 
 A hook's docstring is complete when it
 - says when the hook fires (the words "fires" or "called"),
-- names each argument in backticks (`plan`) — arguments every hook gets, like `settings`, may be
-  described once in the spec module's own docstring instead,
+- names each argument in backticks (`plan`) — arguments every hook gets, like `settings` and
+  `context`, may be described once in the spec module's own docstring instead,
+- types each argument with the class it receives (not `Any`),
 - says what it returns (the word "return"), unless the spec is annotated `-> None`,
 - says what raising in it does (the words "raise" or "exception"),
 - ends with an `Example::` block: a plugin function with the hook's name, marked `@hookimpl`,
@@ -144,6 +145,12 @@ def problems(hook: Hook, common: str = "") -> list[str]:
         pattern = rf"`{re.escape(argument)}\b"
         if not re.search(pattern, prose) and not re.search(pattern, common):
             found.append(f"{name}: argument {argument} is not described: name it in backticks (`{argument}`) and say what it is")
+    for argument in hook.arguments:
+        if argument.annotation in ("", "Any", "typing.Any"):
+            found.append(
+                f"{name}: argument {argument.name} has no type: annotate it with the class the hook receives"
+                " (imported under TYPE_CHECKING), so the reference and an editor show what it is"
+            )
     if hook.returns != "None" and not re.search(r"\breturn", prose, re.IGNORECASE):
         found.append(f"{name}: the docstring does not say what the hook returns (it is annotated -> {hook.returns})")
     if not re.search(r"\b(raise[sd]?|exceptions?)\b", prose, re.IGNORECASE):

@@ -14,11 +14,27 @@ named like the specs below and taking any subset of their keyword arguments. The
 
 Every hook receives `settings`: the run's validated, frozen `babe_tasks.settings.Settings`
 (`settings.experiment`, `settings.target`, `settings.folder`, …; the plugin's own section of
-`invoke.yaml` is `settings.plugin_settings("<name>")`). A hook function names only the arguments
-it needs.
+`invoke.yaml` is `settings.plugin_settings("<name>")`).
 
-Hooks are called one plugin at a time (see `babe_tasks.plugins.call_before` / `call_after`), last
-registered first, honouring `tryfirst` / `trylast`; hook wrappers are not used by babe.
+Every hook also receives `context`: the run's `babe_tasks.context.HookContext`, one per plugin
+manager, so a plugin never builds a plugin manager of its own nor opens the ledger file:
+- `context.settings` — the same `Settings`;
+- `context.platform` — the run's platform object (the step's own while the step holds one; else
+  built on first use through `babe_platform`, not connected: call `connect()` before a call that
+  needs credentials);
+- `context.pricing` — the platform's fee rules and currency (`babe_tasks.money.Pricing`), and
+  `context.pricing_for(name)` for a ledger row of another platform;
+- `context.nouns` — what the platform calls a HIT, singular and plural (`("study", "studies")`);
+- `context.ledger` — the experiment's ledger read-only (`babe_tasks.ledger.LedgerView`): HITs,
+  assignments, payments, bonuses, extensions, completion codes, and money committed and spent by
+  experiment, by day and in total (`context.ledger.money(...)`, exact `Decimal` sums);
+- `context.watching` — True while `babe watch` runs the step (it announces milestones itself).
+
+A hook function names only the arguments it needs (most need neither).
+
+Hooks are called through pluggy (see `babe_tasks.plugins.call_before` / `call_after`), last
+registered first, honouring `tryfirst` / `trylast`; a failure names its plugin, and new-style
+wrappers (`@hookimpl(wrapper=True)`) run around the call (docs/plugins.md).
 
 Each docstring below ends with an example; `docs/hooks.md` is generated from them
 (`python -m babe_tasks.hookref --write docs/hooks.md`).
@@ -26,16 +42,36 @@ Each docstring below ends with an example; `docs/hooks.md` is generated from the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:  # the classes the hooks receive; imported only for readers and type checkers
+    from pathlib import Path
+
+    from .context import HookContext
+    from .money import Pricing
+    from .planning import Plan
+    from .platform import Platform
+    from .platform.base import AssignmentInfo
+    from .settings import Settings
+    from .steps.approve import ApproveResult
+    from .steps.bonus import BonusResult, Payment
+    from .steps.cost import CostReport
+    from .steps.create import CreateResult
+    from .steps.doctor import Check
+    from .steps.expire import ExpireResult
+    from .steps.extend import ExtendPlan, ExtendResult
+    from .steps.reject import RejectResult
+    from .steps.status import StatusResult
+    from .steps.watch import Milestone
 
 PROJECT = "babe_tasks"
 hookspec = pluggy.HookspecMarker(PROJECT)
 
 
 @hookspec
-def babe_configure(settings: Any) -> None:
+def babe_configure(settings: Settings, context: HookContext) -> None:
     """Fires once each time the plugin manager is built, after every plugin is registered.
 
     `settings` is the run's validated, frozen `Settings`; a plugin reads its own section with
@@ -61,40 +97,38 @@ def babe_configure(settings: Any) -> None:
 
 
 @hookspec(firstresult=True)
-def babe_platform(settings: Any) -> Any:
+def babe_platform(settings: Settings, context: HookContext) -> Platform | None:
     """Return the platform object for `settings.platform`, or None when it is not yours.
 
-    Called when a step needs the platform; the first non-None answer wins. The built-in plugin
-    `mturk` answers for `platform: mturk` (every target: local, sandbox, live, endpoint URL). The
-    object follows the protocol in `babe_tasks.platform.base`, optionally with its own `pricing`,
-    `supports_qualifications`, `check_plan`, `approve_many`, `describe_plan`, `describe_created`
-    and `created_json` (docs/platforms.md); the `prolific` plugin is one such platform. A `BabeError` raised here (e.g.
-    `UsageError` for a platform that is misconfigured) stops the step with its own exit code; any
-    other exception stops it with exit 3 naming the plugin.
+    Called when a step needs the platform; the first non-None answer wins. This hook is what
+    `context.platform` is built with, so it must not ask for it (a RuntimeError says so). The `mturk` and
+    `prolific` plugins (entry point group `babe_tasks.platforms`) answer for their platforms. The
+    object follows the protocol in `babe_tasks.platform.base`: its `capabilities` (what it can do,
+    as data), the methods every platform has (`post`, `get_hit`, `approve`, ...), and optionally
+    its own `pricing`, `check_plan`, `approve_many`, `send_bonuses`, `describe_plan`,
+    `describe_created`, `created_json` and `event_source` (docs/platforms.md). Building it must
+    make no call (`connect()` and the first request come later): a step may build it only to read
+    its capabilities. A `BabeError` raised here (e.g. `UsageError` for a platform that is
+    misconfigured) stops the step with its own exit code; any other exception stops it with
+    exit 3 naming the plugin.
 
     Example::
 
-        import sys
-
         from babe_tasks import hookimpl
-        from babe_mturk.platform import MTurkPlatform
-
-        class LoggedMTurk(MTurkPlatform):
-            # MTurk, printing each operation on stderr (`platform: logged-mturk`).
-            def call(self, operation, **params):
-                print(f"mturk: {operation}", file=sys.stderr)
-                return super().call(operation, **params)
 
         @hookimpl
         def babe_platform(settings):
-            if settings.platform == "logged-mturk":
-                return LoggedMTurk(settings)
-            return None
+            if settings.platform != "lab-pool":
+                return None
+            # Imported only when chosen: every other run stays as fast as before.
+            from lab_pool.platform import LabPool  # Capabilities(title="the lab pool", ...)
+
+            return LabPool(settings)
     """
 
 
 @hookspec
-def babe_before_create(settings: Any, plan: Any) -> None:
+def babe_before_create(settings: Settings, context: HookContext, plan: Plan) -> None:
     """Fires after `create` has planned its HITs and their cost, before any platform call.
 
     `plan` is the create step's `babe_tasks.planning.Plan` (its `hits` batches, `reward`,
@@ -117,7 +151,7 @@ def babe_before_create(settings: Any, plan: Any) -> None:
 
 
 @hookspec
-def babe_after_create(settings: Any, plan: Any, result: Any) -> None:
+def babe_after_create(settings: Settings, context: HookContext, plan: Plan, result: CreateResult) -> None:
     """Fires after `create` posted its HITs (also when some failed), with the plan and the result.
 
     `plan` is the plan `babe_before_create` saw, now with its ids; `result` is the step's
@@ -139,7 +173,9 @@ def babe_after_create(settings: Any, plan: Any, result: Any) -> None:
 
 
 @hookspec
-def babe_before_approve(settings: Any, assignments: Any) -> list[tuple[str, str]] | None:
+def babe_before_approve(
+    settings: Settings, context: HookContext, assignments: list[AssignmentInfo]
+) -> list[tuple[str, str]] | None:
     """Fires when `approve` has listed the Submitted assignments it is about to approve.
 
     `assignments` is the list the step will approve: `babe_tasks.platform.base.AssignmentInfo`
@@ -160,13 +196,15 @@ def babe_before_approve(settings: Any, assignments: Any) -> list[tuple[str, str]
 
 
 @hookspec
-def babe_after_approve(settings: Any, result: Any) -> None:
+def babe_after_approve(settings: Settings, context: HookContext, result: ApproveResult) -> None:
     """Fires after `approve` has run (not on `--dry-run`), with what it did.
 
     `result` is the step's `ApproveResult`: `approved` and `already_approved` (counts), `held`
     (`[{"assignment_id", "reason"}]`), `failed` (`[{"assignment_id", "error"}]`), `assignments`
     (the `AssignmentInfo` approved now); `as_json()` gives the `--json` document. It
-    observes: exceptions become warnings naming the plugin, and the approvals stand.
+    observes: exceptions become warnings naming the plugin, and the approvals stand. During
+    `babe watch` (`context.watching`) progress is announced once per milestone (`babe_milestone`),
+    so a plugin that messages every approve may stay quiet.
 
     Example::
 
@@ -175,14 +213,14 @@ def babe_after_approve(settings: Any, result: Any) -> None:
         from babe_tasks import hookimpl
 
         @hookimpl
-        def babe_after_approve(settings, result):
-            if result.held:
+        def babe_after_approve(settings, context, result):
+            if result.held and not context.watching:  # a watch reports its own progress
                 print(f"{len(result.held)} assignment(s) held for review", file=sys.stderr)
     """
 
 
 @hookspec
-def babe_before_expire(settings: Any, hit_ids: list[str]) -> None:
+def babe_before_expire(settings: Settings, context: HookContext, hit_ids: list[str]) -> None:
     """Fires before `expire` expires `hit_ids`; the list may be shortened in place, or `Veto` raised.
 
     `hit_ids` are the HITs `expire` is about to handle: the experiment's HITs, or those given with
@@ -201,7 +239,7 @@ def babe_before_expire(settings: Any, hit_ids: list[str]) -> None:
 
 
 @hookspec
-def babe_after_expire(settings: Any, result: Any) -> None:
+def babe_after_expire(settings: Settings, context: HookContext, result: ExpireResult) -> None:
     """Fires after `expire` (and `--delete`), with the HITs expired, deleted and not deleted (why).
 
     `result` is the step's `ExpireResult`: `expired`, `deleted`, `already_closed` (HIT ids),
@@ -221,7 +259,9 @@ def babe_after_expire(settings: Any, result: Any) -> None:
 
 
 @hookspec
-def babe_before_reject(settings: Any, assignments: Any) -> list[tuple[str, str]] | None:
+def babe_before_reject(
+    settings: Settings, context: HookContext, assignments: list[AssignmentInfo]
+) -> list[tuple[str, str]] | None:
     """Fires when `reject` has checked the assignments it is about to reject, before any call.
 
     `assignments` is the list of `AssignmentInfo` to reject (all Submitted); the reason shown to
@@ -240,7 +280,7 @@ def babe_before_reject(settings: Any, assignments: Any) -> list[tuple[str, str]]
 
 
 @hookspec
-def babe_after_reject(settings: Any, result: Any) -> None:
+def babe_after_reject(settings: Settings, context: HookContext, result: RejectResult) -> None:
     """Fires after `reject`, with its result (`rejected`, `already_rejected`, `held`, `failed`, `reason`).
 
     `result` is the step's `RejectResult`: `rejected` (the `AssignmentInfo` rejected now),
@@ -262,7 +302,7 @@ def babe_after_reject(settings: Any, result: Any) -> None:
 
 
 @hookspec
-def babe_before_bonus(settings: Any, payments: Any, pricing: Any) -> None:
+def babe_before_bonus(settings: Settings, context: HookContext, payments: list[Payment], pricing: Pricing) -> None:
     """Fires when `bonus` has validated every payment and worked out the fees, before paying any.
 
     `payments` is the list of `babe_tasks.steps.bonus.Payment` still to pay (frozen: `worker_id`,
@@ -289,7 +329,7 @@ def babe_before_bonus(settings: Any, payments: Any, pricing: Any) -> None:
 
 
 @hookspec
-def babe_after_bonus(settings: Any, result: Any) -> None:
+def babe_after_bonus(settings: Settings, context: HookContext, result: BonusResult) -> None:
     """Fires after `bonus`, with its result (paid, already paid, failed, total).
 
     `result` is the step's `BonusResult`: `paid`, `already_paid` and `held` (lists of `Payment`),
@@ -309,7 +349,7 @@ def babe_after_bonus(settings: Any, result: Any) -> None:
 
 
 @hookspec
-def babe_before_extend(settings: Any, plan: Any) -> None:
+def babe_before_extend(settings: Settings, context: HookContext, plan: ExtendPlan) -> None:
     """Fires when `extend` has planned the extension and its cost, before any platform call.
 
     `plan` is `babe_tasks.steps.extend.ExtendPlan` (per HIT: the assignments and time to add, or the
@@ -330,7 +370,7 @@ def babe_before_extend(settings: Any, plan: Any) -> None:
 
 
 @hookspec
-def babe_after_extend(settings: Any, result: Any) -> None:
+def babe_after_extend(settings: Settings, context: HookContext, result: ExtendResult) -> None:
     """Fires after `extend`, with the HITs extended and the HITs posted by `--split`.
 
     `result` is the step's `ExtendResult`: `plan` (the `ExtendPlan`), `cost` (what this run was to
@@ -350,7 +390,7 @@ def babe_after_extend(settings: Any, result: Any) -> None:
 
 
 @hookspec
-def babe_vetoed(settings: Any, step: str, plugin: str | None, message: str) -> None:
+def babe_vetoed(settings: Settings, context: HookContext, step: str, plugin: str | None, message: str) -> None:
     """Fires when a before-hook stopped `step` (`create`, `approve`, …) with a veto or a crash.
 
     For notifications ("payment-cap stopped create: …"); the step has done nothing. `plugin` is
@@ -370,7 +410,7 @@ def babe_vetoed(settings: Any, step: str, plugin: str | None, message: str) -> N
 
 
 @hookspec
-def babe_cost(settings: Any, report: Any) -> dict[str, Any] | None:
+def babe_cost(settings: Settings, context: HookContext, report: CostReport) -> dict[str, Any] | None:
     """Fires when `cost` has worked out a cost report; return extra fields to show, or None.
 
     `report` carries what is being costed (`kind`: create, extend, bonus or experiment), its
@@ -394,7 +434,7 @@ def babe_cost(settings: Any, report: Any) -> dict[str, Any] | None:
 
 
 @hookspec
-def babe_milestone(settings: Any, milestone: Any, status: Any) -> None:
+def babe_milestone(settings: Settings, context: HookContext, milestone: Milestone, status: StatusResult) -> None:
     """Fires when a watched experiment (`babe watch`) reaches a milestone: once per milestone, never per refresh.
 
     `settings` are the run's settings. `milestone` is a `babe_tasks.steps.watch.Milestone`: `name`
@@ -418,7 +458,7 @@ def babe_milestone(settings: Any, milestone: Any, status: Any) -> None:
 
 
 @hookspec
-def babe_status(settings: Any, status: Any) -> dict[str, Any] | None:
+def babe_status(settings: Settings, context: HookContext, status: StatusResult) -> dict[str, Any] | None:
     """Fires when `status` has gathered its numbers; return extra fields to show, or None.
 
     `status` is the status result (per HIT counts, totals, money). The returned dict's items are
@@ -439,7 +479,7 @@ def babe_status(settings: Any, status: Any) -> dict[str, Any] | None:
 
 
 @hookspec
-def babe_describe(settings: Any) -> dict[str, Any] | None:
+def babe_describe(settings: Settings, context: HookContext) -> dict[str, Any] | None:
     """What this plugin is configured to do, for `babe plugins` — secrets redacted — or None.
 
     Called only by the plugins listing; no side effects. Return a small JSON-able dict (e.g.
@@ -460,7 +500,7 @@ def babe_describe(settings: Any) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def babe_fetch_results(settings: Any, destination: Any) -> Any:
+def babe_fetch_results(settings: Settings, context: HookContext, destination: Path) -> Path | None:
     """Fetch the experiment's results (e.g. the _babe backend's CSV) into `destination` (a Path).
 
     Called by `babe results`. `destination` is the file to write: a hidden temporary name inside `results/`, which
@@ -487,7 +527,7 @@ def babe_fetch_results(settings: Any, destination: Any) -> Any:
 
 
 @hookspec
-def babe_preflight(settings: Any) -> list[str] | None:
+def babe_preflight(settings: Settings, context: HookContext) -> list[str] | None:
     """Return problems that would spoil a run (one line each, with the fix), or None.
 
     Called by `doctor`; e.g. "deployMethod is MTurkSandbox but target is live".
@@ -505,4 +545,31 @@ def babe_preflight(settings: Any) -> list[str] | None:
             if settings.target == "live" and settings.reward is not None and settings.reward < Decimal("1.00"):
                 return [f"reward ${settings.reward} is below the lab's $1.00 minimum on live: raise babe.reward"]
             return None
+    """
+
+
+@hookspec
+def babe_doctor(settings: Settings, context: HookContext) -> list[Check] | None:
+    """Return checks of this plugin's own for `doctor` to run before it asks the platform anything.
+
+    Called by `doctor`, after its `plugins` check. Each is a `babe_tasks.steps.doctor.Check(name, status, detail, exit_code=2)`: `status` one
+    of `OK`, `FAILED`, `SKIPPED` from that module, `exit_code` 2 for something the lab must
+    configure, 4 for a service that refused or could not be reached. They are listed before the
+    `platform` check: a platform plugin answers its credentials check here
+    (MTurk's asks AWS STS), named "credentials" — without one, doctor says the platform needs no
+    AWS credentials. Checks only: no side effects, no spending calls. An exception raised here is
+    a failed check naming the plugin (doctor exits 2), never a crash. For problems with the
+    experiment itself, one line each, `babe_preflight` is simpler.
+
+    Example::
+
+        from babe_tasks import hookimpl
+        from babe_tasks.steps.doctor import FAILED, OK, Check
+
+        @hookimpl
+        def babe_doctor(settings):
+            token = settings.plugin_settings("lab-backend").get("token")
+            if not token:
+                return [Check("lab-backend token", FAILED, "no token: set babe.plugins.lab-backend.token")]
+            return [Check("lab-backend token", OK, "set")]
     """

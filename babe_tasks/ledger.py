@@ -28,13 +28,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 from uuid import uuid4
 
 from . import money
+from .commitments import ZERO, Entry, Money, added_commitment, hit_commitment, tally
 from .errors import BabeError, one_line
 from .sqlitefile import open_shared
 
@@ -172,6 +173,8 @@ class HitRecord:
     status: str
     #: The platform it was posted on (`settings.platform` of the create).
     platform: str = "mturk"
+    #: When the ledger recorded it posted (epoch seconds; None while only planned).
+    posted_at: float | None = None
 
     @property
     def gone(self) -> bool:
@@ -183,7 +186,8 @@ class HitRecord:
         return money.assignment_fee(self.reward, self.max_assignments, self.masters)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> HitRecord:
+    def from_row(cls, row: sqlite3.Row, platform_column: str = "platform") -> HitRecord:
+        """The record of a `hits` row; `platform_column` names where the row says its platform."""
         return cls(
             hit_id=row["hit_id"],
             plan_id=row["plan_id"],
@@ -200,7 +204,8 @@ class HitRecord:
             annotation=row["annotation"],
             expires_at=_dt(row["expires_at"]),
             status=row["status"],
-            platform=row["platform"],
+            platform=row[platform_column],
+            posted_at=row["posted_at"],
         )
 
 
@@ -243,6 +248,8 @@ class BonusRecord:
     sent_at: float
     paid_at: float | None
     error: str | None
+    #: When the ledger first recorded it (epoch seconds): from then on it is committed.
+    created_at: float = 0.0
 
     @property
     def paid(self) -> bool:
@@ -266,6 +273,7 @@ class BonusRecord:
             sent_at=row["sent_at"],
             paid_at=row["paid_at"],
             error=row["error"],
+            created_at=row["created_at"],
         )
 
 
@@ -347,6 +355,399 @@ class LedgerTable:
             return self._conn.execute(sql, params).fetchall()
 
 
+@dataclass(frozen=True)
+class AssignmentRecord:
+    """An assignment as the ledger last saw it (times in epoch seconds)."""
+
+    assignment_id: str
+    hit_id: str
+    experiment: str
+    target: str
+    worker_id: str
+    status: str
+    accept_time: float | None
+    submit_time: float | None
+    seen_at: float
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """One amount paid: a reward, its fee, a bonus or a bonus's fee, as the step booked it."""
+
+    kind: str
+    experiment: str
+    target: str
+    hit_id: str | None
+    assignment_id: str
+    worker_id: str | None
+    amount: Decimal
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ExtendedHit:
+    """What one extension adds to one existing HIT."""
+
+    hit_id: str
+    reward: Decimal
+    assignments_before: int
+    added: int
+    masters: bool
+
+    @property
+    def size_after(self) -> int:
+        return self.assignments_before + self.added
+
+
+@dataclass(frozen=True)
+class ExtensionRecord:
+    """An extension `extend` recorded (before its first call): the HITs it adds assignments to.
+
+    HITs its `--split` posts are ordinary HIT rows, not part of this record.
+    """
+
+    experiment: str
+    target: str
+    status: str
+    created_at: float
+    hits: tuple[ExtendedHit, ...]
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    """A create's plan as it was recorded before its first call: its parameters and when."""
+
+    parameters: dict
+    created_at: float
+
+
+def extension_hits(stored: str) -> tuple[ExtendedHit, ...]:
+    """The HITs of an extension's stored plan (`steps.extend.ExtendPlan.to_json`) that gain assignments."""
+    hits = []
+    for hit in json.loads(stored).get("hits", []):
+        added = int(hit.get("add") or 0)
+        if added > 0:
+            hits.append(
+                ExtendedHit(
+                    hit_id=hit.get("hit_id") or "",
+                    reward=Decimal(hit["reward"]),
+                    assignments_before=int(hit["assignments_before"]),
+                    added=added,
+                    masters=bool(hit.get("masters")),
+                )
+            )
+    return tuple(hits)
+
+
+class LedgerView:
+    """The ledger read-only: what plugins (through `HookContext.ledger`) and reports may ask of it.
+
+    It never creates, upgrades or writes the file (`mode=ro`, `PRAGMA query_only`): a folder
+    without a ledger reads as empty, tables an older ledger lacks read as empty, and a ledger
+    from before HITs named their platform reads as MTurk's. The connection is opened on the first
+    question asked once the file exists, so a view made before the first `create` sees what it
+    writes. Safe to share between threads.
+    """
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.path = self.folder / ".babe" / "ledger.sqlite"
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._conn is None and self.path.is_file():
+            conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA query_only = ON")
+            self._conn = conn
+        return self._conn
+
+    def _tables(self, conn: sqlite3.Connection) -> set[str]:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _rows(self, table: str, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """`sql` over `table`; nothing when there is no ledger or no such table. `{platform}` in the
+        SQL reads as the HIT's platform (its column, or 'mturk' before the column existed)."""
+        with self._lock:
+            try:
+                conn = self._connection()
+                if conn is None or table not in self._tables(conn):
+                    return []
+                if "{platform}" in sql:
+                    columns = {row[1] for row in conn.execute("PRAGMA table_info(hits)")}
+                    sql = sql.replace("{platform}", "platform" if "platform" in columns else "'mturk'")
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise LedgerUnavailable(f"the ledger {self.path} cannot be read ({one_line(exc)}); repair or move the file") from None
+
+    # -- HITs -----------------------------------------------------------------------------------
+    def experiments(self, target: str, platform: str | None = None) -> list[str]:
+        """The experiments with HITs posted on `target` (on `platform`, or any), oldest first."""
+        sql = "SELECT experiment, MIN(posted_at) AS first FROM hits WHERE target = ? AND hit_id IS NOT NULL"
+        params: tuple = (target,)
+        if platform is not None:
+            sql, params = sql + " AND {platform} = ?", (*params, platform)
+        return [row["experiment"] for row in self._rows("hits", sql + " GROUP BY experiment ORDER BY first", params)]
+
+    def hits(self, experiment: str | None, target: str | None, platform: str | None = None) -> list[HitRecord]:
+        """Posted HITs, oldest first: of one experiment (None: every one), on one target (None: any),
+        on one platform (None: any)."""
+        sql = "SELECT *, {platform} AS platform_of FROM hits WHERE hit_id IS NOT NULL"
+        params: tuple = ()
+        for column, value in (("experiment", experiment), ("target", target), ("{platform}", platform)):
+            if value is not None:
+                sql, params = sql + f" AND {column} = ?", (*params, value)
+        rows = self._rows("hits", sql + " ORDER BY posted_at, idx", params)
+        return [_hit_of(row) for row in rows]
+
+    def hit(self, hit_id: str) -> HitRecord | None:
+        rows = self._rows("hits", "SELECT *, {platform} AS platform_of FROM hits WHERE hit_id = ?", (hit_id,))
+        return _hit_of(rows[0]) if rows else None
+
+    def extended(self, experiment: str, target: str) -> dict[str, int]:
+        """Assignments finished extensions added, per HIT (a HIT's row keeps its size at posting)."""
+        added: dict[str, int] = {}
+        for extension in self.extensions(target, experiment):
+            if extension.status == "done":
+                for hit in extension.hits:
+                    added[hit.hit_id] = added.get(hit.hit_id, 0) + hit.added
+        return added
+
+    # -- work and money -------------------------------------------------------------------------
+    def assignments(self, experiment: str, target: str) -> list[AssignmentRecord]:
+        """Every assignment of the experiment seen so far, in the order workers accepted them."""
+        rows = self._rows(
+            "assignments",
+            "SELECT * FROM assignments WHERE experiment = ? AND target = ?"
+            " ORDER BY COALESCE(accept_time, submit_time, seen_at), assignment_id",
+            (experiment, target),
+        )
+        return [
+            AssignmentRecord(
+                r["assignment_id"], r["hit_id"], r["experiment"], r["target"], r["worker_id"], r["status"],
+                r["accept_time"], r["submit_time"], r["seen_at"],
+            )
+            for r in rows
+        ]
+
+    def payments(self, target: str, experiment: str | None = None) -> list[PaymentRecord]:
+        """What was paid on `target` (by one experiment, or all), in the order it was booked."""
+        sql, params = "SELECT * FROM payments WHERE target = ?", (target,)
+        if experiment is not None:
+            sql, params = sql + " AND experiment = ?", (*params, experiment)
+        return [
+            PaymentRecord(
+                r["kind"], r["experiment"], r["target"], r["hit_id"], r["assignment_id"], r["worker_id"],
+                Decimal(r["amount"]), r["created_at"],
+            )
+            for r in self._rows("payments", sql + " ORDER BY created_at, id", params)
+        ]
+
+    def payment_totals(self, experiment: str, target: str) -> dict[str, Decimal]:
+        """What the experiment paid on a target, by kind: reward, fee, bonus, bonus_fee (zeros included)."""
+        totals = {kind: Decimal("0.00") for kind in ("reward", "fee", "bonus", "bonus_fee")}
+        for payment in self.payments(target, experiment):
+            totals[payment.kind] += payment.amount
+        return totals
+
+    def spent(self, hit_ids: Iterable[str]) -> Decimal:
+        """Everything paid for these HITs: rewards, bonuses and their fees."""
+        ids = list(hit_ids)
+        total = Decimal("0.00")
+        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._rows("payments", f"SELECT amount FROM payments WHERE hit_id IN ({marks})", tuple(chunk)):
+                total += Decimal(row["amount"])
+        return total
+
+    def bonuses(self, target: str, experiment: str | None = None) -> list[BonusRecord]:
+        """Bonuses recorded on `target` (of one experiment, or all), "sending" or "paid", oldest first."""
+        sql, params = "SELECT * FROM bonuses WHERE target = ?", (target,)
+        if experiment is not None:
+            sql, params = sql + " AND experiment = ?", (*params, experiment)
+        return [BonusRecord.from_row(r) for r in self._rows("bonuses", sql + " ORDER BY created_at, attempt", params)]
+
+    def bonuses_paid(self, target: str, experiment: str | None = None) -> Decimal:
+        """The bonuses (without their fees) the platform confirmed as paid."""
+        return sum((p.amount for p in self.payments(target, experiment) if p.kind == "bonus"), Decimal("0.00"))
+
+    def extensions(self, target: str, experiment: str | None = None) -> list[ExtensionRecord]:
+        """Extensions recorded on `target` (of one experiment, or all), oldest first, open or done."""
+        sql, params = "SELECT experiment, target, status, plan, created_at FROM extensions WHERE target = ?", (target,)
+        if experiment is not None:
+            sql, params = sql + " AND experiment = ?", (*params, experiment)
+        return [
+            ExtensionRecord(r["experiment"], r["target"], r["status"], r["created_at"], extension_hits(r["plan"]))
+            for r in self._rows("extensions", sql + " ORDER BY created_at", params)
+        ]
+
+    # -- plans and codes ------------------------------------------------------------------------
+    def last_plan(self, experiment: str, target: str, platform: str) -> PlanRecord | None:
+        """The experiment's newest create plan on this target and platform (unreadable ones skipped)."""
+        rows = self._rows(
+            "plans",
+            "SELECT parameters, created_at FROM plans WHERE experiment = ? AND target = ? ORDER BY created_at DESC",
+            (experiment, target),
+        )
+        for row in rows:
+            try:
+                parameters = json.loads(row["parameters"])
+            except ValueError:
+                continue
+            if isinstance(parameters, dict) and parameters.get("platform", "mturk") == platform:
+                return PlanRecord(parameters, row["created_at"])
+        return None
+
+    def open_plan(self, experiment: str, target: str, fingerprint: str, *, finished_too: bool = False) -> OpenPlan | None:
+        """The plan a create with these exact parameters would resume (`Ledger.open_plan`), read-only."""
+        statuses = "('open', 'done')" if finished_too else "('open')"
+        rows = self._rows(
+            "plans",
+            "SELECT plan_id, hit_type_id, status, finished_at FROM plans WHERE experiment = ? AND target = ?"
+            f" AND fingerprint = ? AND status IN {statuses} ORDER BY status = 'open' DESC, created_at DESC LIMIT 1",
+            (experiment, target, fingerprint),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        posted = self._rows("hits", "SELECT idx, hit_id FROM hits WHERE plan_id = ? AND hit_id IS NOT NULL", (row["plan_id"],))
+        finished_at = row["finished_at"] if row["status"] == "done" else None
+        return OpenPlan(row["plan_id"], row["hit_type_id"], {r["idx"]: r["hit_id"] for r in posted}, finished_at)
+
+    def completion_code(self, experiment: str) -> tuple[str, str] | None:
+        """The experiment's kept completion code and how it was chosen (`CompletionCodes`), or None."""
+        rows = self._rows(
+            "prolific_completion_codes",
+            "SELECT code, origin FROM prolific_completion_codes WHERE experiment = ?",
+            (experiment,),
+        )
+        return (rows[0]["code"], rows[0]["origin"]) if rows else None
+
+    # -- money committed and spent --------------------------------------------------------------
+    def commitments(self, target: str, price: Callable[[str], Any] | None = None) -> list[Entry]:
+        """Every commitment and payment on `target`, all experiments, each priced by its HIT's platform.
+
+        Committed: posted HITs (every assignment), assignments `extend` added (from the moment the
+        extension is written), bonuses from the moment their call may have gone out ("sending" or
+        "paid"). Spent: every payment. `price(platform)` gives a platform's `money.Pricing`
+        (default: MTurk's for every row); rows whose HIT the ledger does not know are MTurk's.
+        """
+        price = price or (lambda _platform: money.MTURK_PRICING)
+        platform_of = {hit.hit_id: hit.platform for hit in self.hits(None, None)}
+
+        def pricing_of(hit_id: str | None) -> Any:
+            return price(platform_of.get(hit_id or "", "mturk"))
+
+        entries = []
+        for hit in self.hits(None, target):
+            pricing = price(hit.platform)
+            committed = hit_commitment(hit.reward, hit.max_assignments, hit.masters, pricing)
+            entries.append(Entry(hit.experiment, hit.posted_at or 0.0, committed=committed, currency=pricing.currency))
+        for extension in self.extensions(target):
+            for hit in extension.hits:
+                pricing = pricing_of(hit.hit_id)
+                committed = added_commitment(hit.reward, hit.size_after, hit.added, hit.masters, pricing)
+                entries.append(Entry(extension.experiment, extension.created_at, committed=committed, currency=pricing.currency))
+        has_bonuses = self._exists("bonuses")
+        for bonus in self.bonuses(target):
+            entries.append(
+                Entry(bonus.experiment, bonus.created_at, committed=bonus.amount + bonus.fee, currency=pricing_of(bonus.hit_id).currency)
+            )
+        for payment in self.payments(target):
+            # A ledger without a bonuses table (an old one) knows bonuses only as payments.
+            is_bonus = payment.kind in ("bonus", "bonus_fee")
+            entries.append(
+                Entry(
+                    payment.experiment,
+                    payment.created_at,
+                    committed=payment.amount if is_bonus and not has_bonuses else ZERO,
+                    spent=payment.amount,
+                    currency=pricing_of(payment.hit_id).currency,
+                )
+            )
+        return entries
+
+    def money(
+        self,
+        experiment: str,
+        target: str,
+        day: date,
+        zone: tzinfo,
+        price: Callable[[str], Any] | None = None,
+        pricing: Any = None,
+    ) -> Money:
+        """Committed and spent on `target`: by `experiment`, on `day` (in `zone`) and in total — exact
+        Decimal sums in `pricing`'s currency (default: `price` of MTurk); other currencies apart."""
+        price = price or (lambda _platform: money.MTURK_PRICING)
+        return tally(self.commitments(target, price), experiment, target, day, zone, pricing or price("mturk"))
+
+    def _exists(self, table: str) -> bool:
+        with self._lock:
+            try:
+                conn = self._connection()
+                return conn is not None and table in self._tables(conn)
+            except sqlite3.Error as exc:
+                raise LedgerUnavailable(f"the ledger {self.path} cannot be read ({one_line(exc)}); repair or move the file") from None
+
+
+def _hit_of(row: sqlite3.Row) -> HitRecord:
+    """A HIT row read through `LedgerView` (its platform read as `platform_of`, which old ledgers lack as a column)."""
+    return HitRecord.from_row(row, "platform_of")
+
+
+class CompletionCodes(LedgerTable):
+    """Each experiment's kept Prolific completion code (`babe_prolific.codes`), in the ledger's file.
+
+    One row per experiment; the first writer wins, so two runs that each drew a code agree on the
+    one kept.
+    """
+
+    SCHEMA = """
+    CREATE TABLE IF NOT EXISTS prolific_completion_codes (
+        experiment  TEXT PRIMARY KEY,
+        code        TEXT NOT NULL,
+        origin      TEXT NOT NULL,
+        created_at  REAL NOT NULL
+    );
+    """
+
+    def get(self, experiment: str) -> tuple[str, str] | None:
+        """The kept code and its origin, or None."""
+        return self._kept(experiment)
+
+    def _kept(self, experiment: str) -> tuple[str, str] | None:
+        rows = self._read("SELECT code, origin FROM prolific_completion_codes WHERE experiment = ?", (experiment,))
+        return (rows[0]["code"], rows[0]["origin"]) if rows else None
+
+    def keep(self, experiment: str, code: str, origin: str) -> tuple[str, str]:
+        """Keep `code` unless another run kept one first; the kept one either way."""
+        self._write(
+            "INSERT OR IGNORE INTO prolific_completion_codes (experiment, code, origin, created_at) VALUES (?, ?, ?, ?)",
+            [(experiment, code, origin, time.time())],
+        )
+        kept = self._kept(experiment)
+        assert kept is not None  # just written, or written by the run that won
+        return kept
+
+
 class Ledger:
     """The ledger of one experiment folder; one connection, shared by a step's threads."""
 
@@ -373,7 +774,7 @@ class Ledger:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -719,3 +1120,179 @@ class Ledger:
     def rejection(self, assignment_id: str) -> sqlite3.Row | None:
         rows = self._read("SELECT * FROM rejections WHERE assignment_id = ?", (assignment_id,))
         return rows[0] if rows else None
+
+
+# -- exclusion and extension records --------------------------------------------------------------
+# Tables written by the keeping-out machinery (`babe_tasks.exclusion`, the platforms' own ways:
+# MTurk's qualification types, Prolific's participant group) and by `steps.extend`. They live
+# here so that this module is the only code that opens the ledger file; each is a `LedgerTable`
+# (a connection of its own, the same failure rule), and their SQL is unchanged, so a ledger written
+# by an earlier babe-tasks reads the same.
+
+EXCLUSION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS exclusion_types (
+    experiment             TEXT NOT NULL,
+    target                 TEXT NOT NULL,
+    kind                   TEXT NOT NULL CHECK (kind IN ('worker', 'excluded')),
+    location               TEXT NOT NULL,
+    qualification_type_id  TEXT NOT NULL,
+    recorded_at            REAL NOT NULL,
+    PRIMARY KEY (experiment, target, kind)
+);
+CREATE TABLE IF NOT EXISTS exclusion_grants (
+    qualification_type_id  TEXT NOT NULL,
+    worker_id              TEXT NOT NULL,
+    value                  INTEGER NOT NULL,
+    granted_at             REAL NOT NULL,
+    PRIMARY KEY (qualification_type_id, worker_id)
+);
+CREATE TABLE IF NOT EXISTS exclusion_experiments (
+    experiment  TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    first_seen  REAL NOT NULL,
+    PRIMARY KEY (experiment, target)
+);
+"""
+
+
+class ExclusionRecords(LedgerTable):
+    """What keeping participants out has done, so it is done once: the experiments this ledger
+    posted (what "earlier experiments" means), and the platform's markers — one per experiment,
+    kind and place (MTurk: a qualification type; the column keeps its first name) — with the
+    participants granted each, and the value granted (the platform's meaning)."""
+
+    SCHEMA = EXCLUSION_SCHEMA
+
+    # -- markers -------------------------------------------------------------------------------
+    def marker(self, experiment: str, target: str, kind: str) -> sqlite3.Row | None:
+        """The row of an experiment's marker of this kind (`location`, `qualification_type_id`), or None."""
+        rows = self._read(
+            "SELECT * FROM exclusion_types WHERE experiment = ? AND target = ? AND kind = ?", (experiment, target, kind)
+        )
+        return rows[0] if rows else None
+
+    def remember_marker(self, experiment: str, target: str, kind: str, location: str, marker_id: str) -> None:
+        self._write(
+            "INSERT INTO exclusion_types (experiment, target, kind, location, qualification_type_id, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (experiment, target, kind) DO UPDATE SET"
+            " location = excluded.location, qualification_type_id = excluded.qualification_type_id,"
+            " recorded_at = excluded.recorded_at",
+            [(experiment, target, kind, location, marker_id, time.time())],
+        )
+
+    # -- grants --------------------------------------------------------------------------------
+    def granted(self, marker_id: str) -> dict[str, int]:
+        """Participant → value of everyone granted the marker."""
+        rows = self._read("SELECT worker_id, value FROM exclusion_grants WHERE qualification_type_id = ?", (marker_id,))
+        return {r["worker_id"]: r["value"] for r in rows}
+
+    def record_grants(self, marker_id: str, grants: Iterable[tuple[str, int]]) -> None:
+        now = time.time()
+        self._write(
+            "INSERT INTO exclusion_grants (qualification_type_id, worker_id, value, granted_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (qualification_type_id, worker_id) DO UPDATE SET value = excluded.value",
+            [(marker_id, worker, value, now) for worker, value in grants],
+        )
+
+    # -- experiments of this ledger ------------------------------------------------------------
+    def remember_experiment(self, experiment: str, target: str) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO exclusion_experiments (experiment, target, first_seen) VALUES (?, ?, ?)",
+            [(experiment, target, time.time())],
+        )
+
+    def experiments(self, target: str) -> list[str]:
+        """Every experiment this ledger posted on the target, oldest first."""
+        rows = self._read(
+            "SELECT experiment FROM exclusion_experiments WHERE target = ? ORDER BY first_seen, experiment", (target,)
+        )
+        return [r["experiment"] for r in rows]
+
+
+PARTICIPANT_GROUPS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS prolific_participant_groups (
+    location      TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    workspace_id  TEXT NOT NULL,
+    group_id      TEXT NOT NULL,
+    recorded_at   REAL NOT NULL,
+    PRIMARY KEY (location, name)
+);
+"""
+
+
+class ParticipantGroupRecords(LedgerTable):
+    """The ids of the participant groups a platform keeps people out with (Prolific's `exclusion:
+    group`), per place and name, so later runs only check the kept group still exists."""
+
+    SCHEMA = PARTICIPANT_GROUPS_SCHEMA
+
+    def get(self, location: str, name: str) -> tuple[str, str] | None:
+        """(group id, workspace id) kept for the group of this name at this place."""
+        rows = self._read(
+            "SELECT group_id, workspace_id FROM prolific_participant_groups WHERE location = ? AND name = ?", (location, name)
+        )
+        return (rows[0]["group_id"], rows[0]["workspace_id"]) if rows else None
+
+    def keep(self, location: str, name: str, workspace_id: str, group_id: str) -> None:
+        self._write(
+            "INSERT INTO prolific_participant_groups (location, name, workspace_id, group_id, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (location, name) DO UPDATE SET workspace_id = excluded.workspace_id,"
+            " group_id = excluded.group_id, recorded_at = excluded.recorded_at",
+            [(location, name, workspace_id, group_id, time.time())],
+        )
+
+
+EXTENSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS extensions (
+    extension_id  TEXT PRIMARY KEY,
+    experiment    TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    location      TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    plan          TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('open', 'done')),
+    created_at    REAL NOT NULL,
+    finished_at   REAL
+);
+CREATE INDEX IF NOT EXISTS extensions_open ON extensions (experiment, target, fingerprint, status)
+"""
+
+
+class ExtensionRecords(LedgerTable):
+    """Extensions (`steps.extend`) written before their first call, so a re-run resumes instead of
+    extending twice; `plan` is the extension's own JSON, whose `hits` carry `hit_id` and `add`."""
+
+    SCHEMA = EXTENSIONS_SCHEMA
+
+    def open_extension(self, experiment: str, target: str, fingerprint: str) -> tuple[str, str] | None:
+        """(extension id, plan JSON) of the newest unfinished extension with this fingerprint."""
+        rows = self._read(
+            "SELECT extension_id, plan FROM extensions WHERE experiment = ? AND target = ? AND fingerprint = ?"
+            " AND status = 'open' ORDER BY created_at DESC LIMIT 1",
+            (experiment, target, fingerprint),
+        )
+        return (rows[0]["extension_id"], rows[0]["plan"]) if rows else None
+
+    def start(self, extension_id: str, experiment: str, target: str, location: str, fingerprint: str, plan: str) -> None:
+        self._write(
+            "INSERT INTO extensions (extension_id, experiment, target, location, fingerprint, plan, status, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
+            [(extension_id, experiment, target, location, fingerprint, plan, time.time())],
+        )
+
+    def added(self, experiment: str, target: str) -> dict[str, int]:
+        """Assignments finished extensions added, per HIT (the ledger keeps each HIT's first size)."""
+        rows = self._read(
+            "SELECT plan FROM extensions WHERE experiment = ? AND target = ? AND status = 'done'", (experiment, target)
+        )
+        added: dict[str, int] = {}
+        for row in rows:
+            for hit in json.loads(row["plan"])["hits"]:
+                added[hit["hit_id"]] = added.get(hit["hit_id"], 0) + hit["add"]
+        return added
+
+    def finish(self, extension_id: str) -> None:
+        self._write(
+            "UPDATE extensions SET status = 'done', finished_at = ? WHERE extension_id = ?", [(time.time(), extension_id)]
+        )

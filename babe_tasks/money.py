@@ -2,7 +2,7 @@
 
 Both sides use this module: the local MTurk charges its balance with it, and the task collection
 prints costs and checks caps with it, so the two can never disagree about a cent.
-Rules (reference/mturk-api.md, "Fees"): 20% of every reward and bonus, at least $0.01 per
+Rules (MTurk's, as docs/payments.md states them): 20% of every reward and bonus, at least $0.01 per
 assignment and per bonus payment, rounded half up to the cent; another 20% of the reward for HITs
 with 10 or more assignments; another 5% of the reward when the HIT requires Masters.
 """

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PIPE_WIDTH = 120
 
 #: What MTurk calls the unit a step works on, singular and plural. Another platform names its own
-#: (`platform.base.capability(platform, "nouns")`: Prolific's ("study", "studies")); text output
+#: (`platform.base.capabilities_of(platform).nouns`: Prolific's ("study", "studies")); text output
 #: uses them, JSON keeps MTurk's names (`hit_id`, `hits`) on every platform.
 MTURK_NOUNS = ("HIT", "HITs")
 
@@ -63,7 +63,7 @@ def emit(settings: Any, data: Any, render: Callable[["Console"], None] | None = 
 
 
 def dumps(data: Any) -> str:
-    """JSON as DESIGN.md writes it: money (Decimal) as "12.00", times as "2026-11-28T16:00:00Z"."""
+    """JSON as docs/cli.md ("JSON") promises it: money (Decimal) as "12.00", times as "2026-11-28T16:00:00Z"."""
     return jsonlib.dumps(jsonable(data), indent=2, ensure_ascii=False)
 
 

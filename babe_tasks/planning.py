@@ -19,11 +19,11 @@ requirement when posting). All of it counts towards MTurk's 10 requirements, che
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 import re
-import copy
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 from . import money
 from .errors import UsageError
 
-#: MTurk's limits that only a plan meets (the settings check the rest: reference/mturk-api.md).
+#: MTurk's limits that only a plan meets (the settings check the rest: docs/localturk-validation.md).
 MAX_ANNOTATION = 255
 MAX_QUESTION_BYTES = 65535
 MAX_TOKEN = 64
@@ -216,12 +216,14 @@ class Plan:
     unique_workers: bool = True
     #: Earlier experiments whose workers are kept out (granted the type before posting); None: none.
     exclude_experiments: list[str] | None = None
-    #: Post into this existing HIT type instead of creating one (`extend --split`).
+    #: The platform's grouping of the work an `extend --split` continues (MTurk's HIT type), kept
+    #: as a parameter so the fingerprints of plans already in ledgers do not change. Posting does
+    #: not read it: the platform groups its work itself (`Platform.post`).
     hit_type_id: str | None = None
     #: The question exactly as an existing HIT has it (`extend --split`); None: built from `url`.
     question_xml: str | None = None
     #: HITs whose workers the platform keeps out natively (platforms without qualification types,
-    #: `supports_qualifications` False): the experiment's earlier HITs when workers stay unique, and
+    #: `capabilities.qualifications` False): the experiment's earlier HITs when workers stay unique, and
     #: the excluded experiments' HITs. Filled by the create step from the ledger; not part of the
     #: fingerprint (it grows as the experiment posts, and a resumed plan must still be found).
     blocklist_hits: list[str] = field(default_factory=list)
@@ -244,7 +246,7 @@ class Plan:
     #: How the plan runs on its platform, as the review shows it (the platform's `describe_plan`);
     #: empty: MTurk's lifetime, assignment duration, auto-approval and unique-worker lines.
     platform_lines: list[str] = field(default_factory=list, repr=False, compare=False)
-    #: What the platform calls a HIT, singular and plural (`capability(platform, "nouns")`), for the
+    #: What the platform calls a HIT, singular and plural (`capabilities.nouns`), for the
     #: plan's lines and refusals; text only, not a parameter.
     nouns: tuple[str, str] = field(default=("HIT", "HITs"), repr=False, compare=False)
     #: The experiment's batches on the target before this create (`steps.create.existing_batches`):
@@ -289,13 +291,13 @@ class Plan:
         """The parameters that make two plans "the same" (everything but ids, progress and pricing).
 
         `blocklist_hits` is written only when there are some and `platform` only when it is not
-        mturk, so an MTurk plan's parameters (and fingerprint) stay what they were before the
-        fields existed, and an unfinished plan from then is still resumed.
+        `UNNAMED_PLATFORM`, so the parameters (and fingerprint) of a plan on that platform stay
+        what they were before the fields existed, and an unfinished plan from then is still resumed.
         """
         data = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name not in NOT_PARAMETERS}
         if not data["blocklist_hits"]:
             data.pop("blocklist_hits")
-        if data["platform"] == "mturk":
+        if data["platform"] == UNNAMED_PLATFORM:
             data.pop("platform")
         data["reward"] = money.fmt(self.reward)
         data["hit_sizes"] = [hit.assignments for hit in self.hits]
@@ -372,6 +374,9 @@ class Plan:
             raise UsageError(f"url is too long: the question must stay within {MAX_QUESTION_BYTES} bytes")
 
 
+#: The platform every plan was on before plans named theirs: its plans' parameters leave the
+#: name out, so their fingerprints match the ledgers written then (`Plan.parameters`).
+UNNAMED_PLATFORM = "mturk"
 #: Plan fields that are not its parameters (ids, progress, the platform's rules).
 NOT_PARAMETERS = frozenset(
     {"hits", "plan_id", "resumed", "posted_before", "pricing", "qualification_types", "platform_lines", "nouns", "existing"}
@@ -382,7 +387,7 @@ def make_plan(settings, pricing=None, nouns: tuple[str, str] | None = None) -> P
     """The plan for the settings' experiment; HITs batched, not yet given an id.
 
     `pricing` is the platform's (`platform.base.pricing_of`); None: MTurk's. `nouns` what it calls
-    a HIT (`capability(platform, "nouns")`); None: MTurk's.
+    a HIT (`capabilities_of(platform).nouns`); None: ("HIT", "HITs").
 
     `exclude_experiments` is the list the lab named (empty: "all earlier ones", which only the
     ledger knows — the create step fills it in), or None when nobody is to be kept out.

@@ -1,16 +1,20 @@
-"""Finding, loading and calling plugins (pluggy), with the failure rules DESIGN.md promises.
+"""Finding, loading and calling plugins (pluggy), with the failure rules docs/plugins.md promises.
 
-Plugins come from three places, in this order: the built-ins (`BUILTINS`), installed packages
-(entry point group `babe_tasks`), and the experiment folder's `plugins/*.py` (one plugin per file,
-named by the file; files starting with `_` are helpers, not plugins). `BABE_PLUGINS=a,b` keeps only
-those besides the built-ins (set but empty: none); `BABE_DISABLE_PLUGINS=a,b` blocks those, built-ins
-included. A plugin that fails to import or to configure is reported by name and skipped, or is fatal
-(exit 2) with `strict_plugins`. The same plugin is never loaded twice: a folder file that is an
-installed entry-point plugin's own file, or has the name of one already loaded, is skipped.
+Plugins come from three places, in this order: the chosen platform's plugin (entry point group
+`babe_tasks.platforms`), installed packages (entry point group `babe_tasks`), and the experiment
+folder's `plugins/*.py` (one plugin per file, named by the file; files starting with `_` are
+helpers, not plugins). `BABE_PLUGINS=a,b` keeps only those besides the platform (set but empty:
+none); `BABE_DISABLE_PLUGINS=a,b` blocks those, the platform included. A plugin that fails to
+import or to configure is reported by name and skipped, or is fatal (exit 2) with
+`strict_plugins`. The same plugin is never loaded twice: a folder file that is an installed
+entry-point plugin's own file, or has the name of one already loaded, is skipped.
 
 A fresh manager is built on every call to `plugin_manager`: nothing leaks between runs or tests.
-Hooks are called one implementation at a time so every failure can name its plugin — pluggy itself
-stops at the first implementation that raises and does not say which one it was.
+Hooks are called by pluggy itself — its order, `firstresult`, `wrapper=True` wrappers and
+monitoring — with every implementation wrapped once so that a failure names its plugin and, in
+after-hooks and contributions, does not keep the other plugins from running (pluggy alone stops
+at the first implementation that raises and does not say which one it was).
+`BABE_TRACE_PLUGINS=1` prints every hook call on stderr (`trace`).
 """
 
 from __future__ import annotations
@@ -19,9 +23,13 @@ import importlib
 import importlib.util
 import os
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pluggy
 
@@ -29,8 +37,20 @@ from . import hookspecs
 from .errors import BabeError, PluginFailure, UsageError, Veto, did_you_mean, one_line
 
 __all__ = [
-    "hookimpl", "Veto", "UsageError", "BUILTINS", "ENTRY_POINT_GROUP", "PluginInfo", "BabePluginManager",
-    "plugin_manager", "call_before", "call_after", "call_first", "collect", "get_platform",
+    "BUILTINS",
+    "ENTRY_POINT_GROUP",
+    "BabePluginManager",
+    "PluginInfo",
+    "UsageError",
+    "Veto",
+    "call_after",
+    "call_before",
+    "call_first",
+    "collect",
+    "get_platform",
+    "hookimpl",
+    "plugin_manager",
+    "trace",
 ]
 
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT)
@@ -54,10 +74,11 @@ class PluginInfo:
     """One plugin as `babe plugins` shows it."""
 
     name: str
-    source: str  # "builtin" | "entry point" | "folder"
+    source: str  # "builtin" | "platform" | "entry point" | "folder"
     origin: str  # module name, "dist version (module)", or file path
     status: str = "loaded"  # "loaded" | "failed" | "disabled" | "skipped"
     hooks: list[str] = field(default_factory=list)
+    wrappers: list[str] = field(default_factory=list)  # the hooks among `hooks` it wraps (`wrapper=True`)
     error: str | None = None
 
 
@@ -69,6 +90,27 @@ class BabePluginManager(pluggy.PluginManager):
         self.settings = settings
         self.infos: list[PluginInfo] = []
         self.warnings: list[str] = []
+        #: The run's `babe_tasks.context.HookContext`, passed to every hook taking `context`.
+        self.context: Any = None
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        """Register as pluggy does, then make each implementation name its plugin when it fails.
+
+        A plugin with an old-style `hookwrapper=True` wrapper is refused here (PluginValidationError,
+        one line naming the hook), not registered and then silently never run.
+        """
+        registered = super().register(plugin, name)
+        if registered is None:
+            return None
+        try:
+            for caller in self.get_hookcallers(plugin) or []:
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin:
+                        _attribute(caller.name, impl)
+        except pluggy.PluginValidationError:
+            self.unregister(plugin)
+            raise
+        return registered
 
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
         """Marked functions as usual; an unmarked function named exactly like a hook counts too.
@@ -76,9 +118,8 @@ class BabePluginManager(pluggy.PluginManager):
         Forgetting `@hookimpl` would otherwise make a lab's hook silently never fire.
         """
         opts = super().parse_hookimpl_opts(plugin, name)
-        if opts is None and name.startswith("babe_") and hasattr(hookspecs, name):
-            if callable(getattr(plugin, name, None)):
-                return {}
+        if opts is None and name.startswith("babe_") and hasattr(hookspecs, name) and callable(getattr(plugin, name, None)):
+            return {}
         return opts
 
     def info(self, name: str) -> PluginInfo | None:
@@ -88,7 +129,7 @@ class BabePluginManager(pluggy.PluginManager):
 def builtin_name(module: str) -> str:
     """`babe_mturk` → `mturk`."""
     last = module.rsplit(".", 1)[-1]
-    return last[: -len("_plugin")] if last.endswith("_plugin") else last
+    return last.removesuffix("_plugin")
 
 
 def _names(variable: str) -> set[str] | None:
@@ -119,6 +160,8 @@ def plugin_manager(settings: Any, *, warn: Callable[[str], None] | None = None) 
         from .output import warn
     pm = BabePluginManager(settings)
     pm.add_hookspecs(hookspecs)
+    if tracing_enabled():
+        trace(pm)
     strict = bool(getattr(settings, "strict_plugins", False))
     selected = _names("BABE_PLUGINS")
     disabled = _names("BABE_DISABLE_PLUGINS") or set()
@@ -144,7 +187,7 @@ def plugin_manager(settings: Any, *, warn: Callable[[str], None] | None = None) 
             return
         try:
             plugin = load()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever a plugin raises on import, it is that plugin's failure
             failed(info, "failed to import", exc)
             return
         if pm.is_registered(plugin):
@@ -154,7 +197,7 @@ def plugin_manager(settings: Any, *, warn: Callable[[str], None] | None = None) 
         try:
             pm.register(plugin, name=info.name)
             pm.check_pending()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a hook pluggy refuses, or one babe refuses (old-style wrapper)
             if pm.has_plugin(info.name):
                 pm.unregister(name=info.name)
             failed(info, "has invalid hooks", exc)
@@ -218,6 +261,9 @@ def plugin_manager(settings: Any, *, warn: Callable[[str], None] | None = None) 
             warn(message)
 
     _check_sections(pm, settings)
+    from .context import HookContext
+
+    pm.context = HookContext.for_run(pm, settings)
     _configure(pm, settings, failed)
     return pm
 
@@ -252,34 +298,208 @@ def _load_file(path: Path) -> Any:
 
 
 def _configure(pm: BabePluginManager, settings: Any, failed: Callable[[PluginInfo, str, BaseException], None]) -> None:
-    """Fire babe_configure plugin by plugin: a bad setting is the user's error (exit 2), a crash is the plugin's."""
-    hook = pm.hook.babe_configure
-    for impl in _impls(hook):
-        arguments = _arguments(hook, impl, {"settings": settings})
+    """Fire babe_configure: a bad setting is the user's error (exit 2), a crash is the plugin's.
+
+    A crashing plugin is unregistered and reported (the others are still configured); with
+    `strict_plugins` the first crash stops the call and is fatal.
+    """
+    strict = bool(getattr(settings, "strict_plugins", False))
+    call = _fire(pm, "babe_configure", {"settings": settings}, _tolerate_nothing if strict else _tolerate_crashes)
+    failures = list(call.failures)
+    refusal: BabeError | None = None
+    if call.error is not None:
+        plugin = call.culprit(call.error)
+        if plugin is None:
+            raise call.error
+        if isinstance(call.error, BabeError):
+            refusal = call.error
+            if refusal.plugin is None:
+                refusal.plugin = plugin
+        else:
+            failures.append((plugin, call.error))
+    for plugin, exc in failures:
+        if not pm.has_plugin(plugin):
+            continue  # a plugin whose implementation and wrapper both crashed is reported once
+        info = pm.info(plugin)
+        pm.unregister(name=plugin)
+        if info is not None:
+            pm.infos.remove(info)
+        failed(info or PluginInfo(plugin, "unknown", "?"), "failed to configure", exc)
+    if refusal is not None:
+        raise refusal
+
+
+# -- calling hooks ------------------------------------------------------------------------------
+#
+# Hooks are called by pluggy (`pm.hook.<name>(**kwargs)`): its order, its `firstresult`, its
+# wrappers, its monitoring. What pluggy does not do is say which plugin raised, or let the other
+# implementations run after one failed. So every implementation is wrapped once (`_attribute`):
+# while babe calls a hook, the wrapped function tells the call in progress (`_Call`, in a context
+# variable) that it ran, what it returned and what it raised — and, where the call's rule says a
+# failure is only a warning (after-hooks, contributions), it keeps the failure and returns None so
+# pluggy goes on to the next implementation.
+
+
+def _tolerate_nothing(exc: Exception) -> bool:
+    """Before-hooks and firstresult hooks: any failure stops the call."""
+    return False
+
+
+def _tolerate_everything(exc: Exception) -> bool:
+    """After-hooks and contributions: every failure is a warning, the other plugins still run."""
+    return True
+
+
+def _tolerate_crashes(exc: Exception) -> bool:
+    """babe_configure: a UsageError stops the run; a crash only drops its plugin."""
+    return not isinstance(exc, BabeError)
+
+
+@dataclass
+class _Call:
+    """One hook call in progress, as its implementations report it."""
+
+    hook: str
+    tolerate: Callable[[Exception], bool]  # True: keep the failure as a warning, go on
+    called: list[tuple[str, bool]] = field(default_factory=list)  # (plugin, is a wrapper), in call order
+    results: list[tuple[str, Any]] = field(default_factory=list)  # (plugin, non-None result)
+    failures: list[tuple[str, Exception]] = field(default_factory=list)  # tolerated
+    wrapped: list[tuple[str, Any]] = field(default_factory=list)  # (wrapper's plugin, what it returned), innermost first
+    blamed: dict[int, tuple[BaseException, str]] = field(default_factory=dict)
+    outcome: Any = None
+    error: Exception | None = None
+
+    def blame(self, exc: BaseException, plugin: str) -> None:
+        """Remember who raised `exc` first: a wrapper re-raising its implementation's error is not its author."""
+        self.blamed.setdefault(id(exc), (exc, plugin))
+
+    def culprit(self, exc: BaseException) -> str | None:
+        """The plugin that raised `exc`; None when no plugin ran (then the error is babe's own)."""
+        entry = self.blamed.get(id(exc))
+        if entry is not None and entry[0] is exc:
+            return entry[1]
+        return self.called[-1][0] if self.called else None
+
+    def pairs(self) -> list[tuple[str, Any]]:
+        """`(plugin, item)` for every non-None item of the hook's outcome, wrappers' changes included.
+
+        An item an implementation returned is that implementation's; one a wrapper put in is the
+        innermost wrapper's whose result holds it.
+        """
+        if self.error is not None:
+            return list(self.results)
+        items = self.outcome if isinstance(self.outcome, list) else [self.outcome]
+        produced = list(self.results)
+        pairs = []
+        for item in items:
+            if item is None:
+                continue
+            index = next((i for i, (_, result) in enumerate(produced) if result is item), None)
+            if index is not None:
+                pairs.append(produced.pop(index))
+                continue
+            holders = [plugin for plugin, returned in self.wrapped if returned is item or (isinstance(returned, list) and any(r is item for r in returned))]
+            pairs.append((holders[0] if holders else self.wrapped[-1][0], item))
+        return pairs
+
+
+_CALL: ContextVar[_Call | None] = ContextVar("babe_hook_call", default=None)
+
+
+def _current(hook_name: str) -> _Call | None:
+    call = _CALL.get()
+    return call if call is not None and call.hook == hook_name else None
+
+
+def _attribute(hook_name: str, impl: Any) -> None:
+    """Make `impl` report to the call in progress (idempotent). Old-style wrappers are refused.
+
+    `hookwrapper=True` wrappers get pluggy's `Result` and may force another outcome without
+    returning it, so what they changed could not be told apart from what the plugins answered;
+    `wrapper=True` (pluggy ≥ 1.1) returns what it changed, and is supported.
+    """
+    if getattr(impl.function, "__babe_attributed__", False):
+        return
+    if impl.hookwrapper:
+        raise pluggy.PluginValidationError(
+            impl.plugin,
+            f"{hook_name} is an old-style hookwrapper=True wrapper, which babe does not run: "
+            "use @hookimpl(wrapper=True) (a generator that returns the result)",
+        )
+    function = _wrapper(hook_name, impl.plugin_name, impl.function) if impl.wrapper else _implementation(hook_name, impl.plugin_name, impl.function)
+    function.__babe_attributed__ = True  # type: ignore[attr-defined]
+    function.__wrapped__ = impl.function  # type: ignore[attr-defined]
+    impl.function = function
+
+
+def _implementation(hook_name: str, plugin: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    def attributed(*args: Any) -> Any:
+        call = _current(hook_name)
+        if call is None:
+            return original(*args)
+        call.called.append((plugin, False))
         try:
-            impl.function(*arguments)
-        except BabeError as exc:
-            if exc.plugin is None:
-                exc.plugin = impl.plugin_name
-            raise
+            result = original(*args)
         except Exception as exc:
-            info = pm.info(impl.plugin_name)
-            pm.unregister(name=impl.plugin_name)
-            if info is not None:
-                pm.infos.remove(info)
-            failed(info or PluginInfo(impl.plugin_name, "unknown", "?"), "failed to configure", exc)
+            if call.tolerate(exc):
+                call.failures.append((plugin, exc))
+                return None
+            call.blame(exc, plugin)
+            raise
+        if result is not None:
+            call.results.append((plugin, result))
+        return result
+
+    return attributed
 
 
-def _impls(hook: Any) -> list[Any]:
-    """Implementations in pluggy's call order (last registered first, tryfirst/trylast honoured)."""
-    return [impl for impl in reversed(hook.get_hookimpls()) if not (impl.hookwrapper or getattr(impl, "wrapper", False))]
+def _wrapper(hook_name: str, plugin: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    """A new-style wrapper driven step by step, so a failure inside it is its plugin's."""
 
+    def attributed(*args: Any) -> Any:
+        call = _current(hook_name)
+        if call is not None:
+            call.called.append((plugin, True))
+        teardown = original(*args)
 
-def _arguments(hook: Any, impl: Any, kwargs: dict[str, Any]) -> list[Any]:
-    missing = [name for name in hook.spec.argnames if name not in kwargs]
-    if missing:
-        raise TypeError(f"{hook.name} called without {', '.join(missing)}")
-    return [kwargs[name] for name in impl.argnames]
+        def fault(message: str) -> RuntimeError:
+            error = RuntimeError(f"the hook wrapper {hook_name} of plugin {plugin} {message}")
+            if call is not None:
+                call.blame(error, plugin)
+            return error
+
+        try:
+            next(teardown)
+        except StopIteration:
+            raise fault("did not yield") from None
+        except Exception as exc:
+            if call is not None:
+                call.blame(exc, plugin)
+            raise
+        try:
+            try:
+                result = yield
+            except GeneratorExit:
+                teardown.close()
+                raise
+            except BaseException as exc:  # noqa: BLE001 - what pluggy throws in is the wrapper's to see, whatever it is
+                teardown.throw(exc)
+            else:
+                teardown.send(result)
+        except StopIteration as stop:
+            returned = stop.value
+        except Exception as exc:
+            if call is not None:
+                call.blame(exc, plugin)
+            raise
+        else:
+            teardown.close()
+            raise fault("has a second yield")
+        if call is not None:
+            call.wrapped.append((plugin, returned))
+        return returned
+
+    return attributed
 
 
 def _hook(pm: pluggy.PluginManager, name: str) -> Any:
@@ -289,34 +509,76 @@ def _hook(pm: pluggy.PluginManager, name: str) -> Any:
     return hook
 
 
+def _arguments(pm: pluggy.PluginManager, hook: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's keyword arguments, with the run's `context` when the hook takes one (callers never pass it)."""
+    if "context" in hook.spec.argnames and "context" not in kwargs:
+        kwargs = {**kwargs, "context": _context(pm, kwargs.get("settings"))}
+    missing = [name for name in hook.spec.argnames if name not in kwargs]
+    if missing:
+        raise TypeError(f"{hook.name} called without {', '.join(missing)}")
+    return kwargs
+
+
+def _context(pm: pluggy.PluginManager, settings: Any) -> Any:
+    """`pm.context`, made on first use for a manager `plugin_manager` did not build (tests' own)."""
+    context = getattr(pm, "context", None)
+    if context is None:
+        from .context import HookContext
+
+        context = HookContext.for_run(pm, settings)
+        pm.context = context  # type: ignore[attr-defined]
+    return context
+
+
+def _fire(pm: pluggy.PluginManager, name: str, kwargs: dict[str, Any], tolerate: Callable[[Exception], bool]) -> _Call:
+    """Call hook `name` through pluggy; the returned `_Call` holds the outcome or the error, and who did what."""
+    hook = _hook(pm, name)
+    kwargs = _arguments(pm, hook, kwargs)
+    for impl in hook.get_hookimpls():
+        _attribute(name, impl)
+    call = _Call(name, tolerate)
+    token = _CALL.set(call)
+    try:
+        call.outcome = hook(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - kept with who raised it; each caller applies its hook's rule
+        call.error = exc
+    finally:
+        _CALL.reset(token)
+    return call
+
+
+def _stopping(call: _Call, name: str, exc: Exception) -> BabeError:
+    """The error a failed before-hook or firstresult call stops the step with, naming the plugin.
+
+    A `BabeError` keeps its own exit code (a `Veto` is 3, a `UsageError` 2) with `plugin` filled
+    in; anything else is a `PluginFailure` (exit 3), because the step must not go on with a check
+    that did not run.
+    """
+    plugin = call.culprit(exc)
+    if plugin is None:
+        raise exc
+    if isinstance(exc, BabeError):
+        if exc.plugin is None:
+            exc.plugin = plugin
+        return exc
+    failure = PluginFailure(_failure(plugin, name, exc), plugin=plugin)
+    failure.__cause__ = exc
+    return failure
+
+
 def call_before(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]:
     """Fire a before-hook; return the non-None results. A veto or crash stops the step (exit 3).
 
     `Veto` (and any BabeError) passes through with `plugin` filled in; any other exception becomes
-    `PluginFailure` (exit 3) naming the plugin and the hook, because the step must not go on with
-    a check that did not run.
+    `PluginFailure` (exit 3) naming the plugin and the hook. Either way every plugin hears of it
+    through `babe_vetoed` first.
     """
-    hook = _hook(pm, name)
-    results = []
-    for impl in _impls(hook):
-        arguments = _arguments(hook, impl, kwargs)
-        try:
-            result = impl.function(*arguments)
-        except BabeError as exc:
-            if exc.plugin is None:
-                exc.plugin = impl.plugin_name
-            _announce_veto(pm, name, kwargs, exc)
-            raise
-        except Exception as exc:
-            failure = PluginFailure(
-                f"plugin {impl.plugin_name} failed in {name}: {type(exc).__name__}: {one_line(exc)}",
-                plugin=impl.plugin_name,
-            )
-            _announce_veto(pm, name, kwargs, failure)
-            raise failure from exc
-        if result is not None:
-            results.append(result)
-    return results
+    call = _fire(pm, name, kwargs, _tolerate_nothing)
+    if call.error is None:
+        return call.outcome
+    stop = _stopping(call, name, call.error)
+    _announce_veto(pm, name, kwargs, stop)
+    raise stop
 
 
 def _announce_veto(pm: pluggy.PluginManager, hook_name: str, kwargs: dict[str, Any], exc: BabeError) -> None:
@@ -326,9 +588,10 @@ def _announce_veto(pm: pluggy.PluginManager, hook_name: str, kwargs: dict[str, A
 
 
 def call_after(pm: pluggy.PluginManager, name: str, warn: Callable[[str], None] | None = None, **kwargs: Any) -> list[str]:
-    """Fire an after-hook plugin by plugin; never raises. Returns (and prints) one warning per failure.
+    """Fire an after-hook; never raises. Returns (and prints) one warning per failure, naming the plugin.
 
-    The warnings are already printed on stderr; callers may add them to their JSON result.
+    Every implementation runs even when another failed. The warnings are already printed on
+    stderr; callers may add them to their JSON result.
     """
     if warn is None:
         from .output import warn
@@ -346,21 +609,17 @@ def collect(pm: pluggy.PluginManager, name: str, warn: Callable[[str], None] | N
 
 
 def _each(pm: pluggy.PluginManager, name: str, kwargs: dict[str, Any], warn: Callable[[str], None]) -> tuple[list[tuple[str, Any]], list[str]]:
-    hook = _hook(pm, name)
-    results: list[tuple[str, Any]] = []
-    warnings: list[str] = []
-    for impl in _impls(hook):
-        arguments = _arguments(hook, impl, kwargs)
-        try:
-            result = impl.function(*arguments)
-        except Exception as exc:
-            warnings.append(_failure(impl.plugin_name, name, exc))
-            continue
-        if result is not None:
-            results.append((impl.plugin_name, result))
+    call = _fire(pm, name, kwargs, _tolerate_everything)
+    failures = list(call.failures)
+    if call.error is not None:  # a wrapper failed: the implementations' answers still count
+        plugin = call.culprit(call.error)
+        if plugin is None:
+            raise call.error
+        failures.append((plugin, call.error))
+    warnings = [_failure(plugin, name, exc) for plugin, exc in failures]
     for message in warnings:
         warn(message)
-    return results, warnings
+    return call.pairs(), warnings
 
 
 def _failure(plugin: str, hook: str, exc: BaseException) -> str:
@@ -372,20 +631,69 @@ def call_first(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> Any:
 
     A BabeError passes through naming the plugin; any other exception is a `PluginFailure` (exit 3).
     """
-    hook = _hook(pm, name)
-    for impl in _impls(hook):
-        arguments = _arguments(hook, impl, kwargs)
-        try:
-            result = impl.function(*arguments)
-        except BabeError as exc:
-            if exc.plugin is None:
-                exc.plugin = impl.plugin_name
-            raise
-        except Exception as exc:
-            raise PluginFailure(_failure(impl.plugin_name, name, exc), plugin=impl.plugin_name) from exc
-        if result is not None:
-            return result
-    return None
+    call = _fire(pm, name, kwargs, _tolerate_nothing)
+    if call.error is not None:
+        raise _stopping(call, name, call.error)
+    return call.outcome
+
+
+# -- tracing ------------------------------------------------------------------------------------
+
+
+def tracing_enabled() -> bool:
+    """`BABE_TRACE_PLUGINS=1` (or true/yes/on): print every hook call on stderr."""
+    from .configvalues import switched_on
+
+    return switched_on("BABE_TRACE_PLUGINS")
+
+
+def trace(pm: pluggy.PluginManager, write: Callable[[str], None] | None = None) -> Callable[[], None]:
+    """Print one line per hook call — its arguments' names and types, the plugins that ran, the time
+    it took, the shape of its result or the exception — through pluggy's hook-call monitoring.
+
+    Values are never printed: settings and results may hold webhook URLs, keys or participants'
+    ids, so a line shows what kind of thing went in and came out, not what it was. Returns
+    pluggy's undo function.
+    """
+    starts = threading.local()
+
+    def emit(line: str) -> None:
+        if write is not None:
+            write(line)
+        else:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    def before(hook_name: str, hook_impls: Any, kwargs: Any) -> None:
+        if not hasattr(starts, "stack"):
+            starts.stack = []
+        starts.stack.append(time.perf_counter())
+
+    def after(outcome: Any, hook_name: str, hook_impls: Any, kwargs: Any) -> None:
+        elapsed = (time.perf_counter() - starts.stack.pop()) * 1000
+        call = _current(hook_name)
+        if call is not None:
+            ran = call.called
+        else:  # called without babe's helpers: what pluggy was given
+            ran = [(impl.plugin_name, bool(impl.wrapper or impl.hookwrapper)) for impl in reversed(hook_impls)]
+        plugins = ", ".join(f"{plugin} (wrapper)" if wrapper else plugin for plugin, wrapper in ran) or "no plugin"
+        arguments = ", ".join(f"{name}: {type(value).__name__}" for name, value in kwargs.items())
+        if outcome.exception is not None:
+            ending = f"raised {type(outcome.exception).__name__}"
+        else:
+            ending = f"returned {_shape(outcome.get_result())}"
+        if call is not None and call.failures:
+            ending += "; " + "; ".join(f"{plugin} failed ({type(exc).__name__})" for plugin, exc in call.failures)
+        emit(f"trace: {hook_name}({arguments}) ran {plugins} in {elapsed:.1f} ms, {ending}")
+
+    return pm.add_hookcall_monitoring(before, after)
+
+
+def _shape(value: Any) -> str:
+    """What a result is, without what it holds: `None`, `MTurkPlatform`, `[dict, list]`."""
+    if isinstance(value, list):
+        return "[" + ", ".join(type(item).__name__ for item in value) + "]"
+    return type(value).__name__ if value is not None else "None"
 
 
 def get_platform(pm: pluggy.PluginManager, settings: Any) -> Any:
@@ -400,10 +708,14 @@ def get_platform(pm: pluggy.PluginManager, settings: Any) -> Any:
 
 
 def describe(pm: BabePluginManager) -> list[PluginInfo]:
-    """Every plugin seen, with the hooks each loaded one implements (for `babe plugins`)."""
+    """Every plugin seen, with the hooks each loaded one implements and those it wraps (for `babe plugins`)."""
     for info in pm.infos:
         if info.status == "loaded":
             plugin = pm.get_plugin(info.name)
             callers = (pm.get_hookcallers(plugin) or []) if plugin is not None else []
             info.hooks = sorted(caller.name for caller in callers)
+            info.wrappers = sorted(
+                caller.name for caller in callers
+                if any(impl.plugin is plugin and impl.wrapper for impl in caller.get_hookimpls())
+            )
     return list(pm.infos)

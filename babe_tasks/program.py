@@ -7,7 +7,7 @@ What it adds to a plain Program, and why:
   `Settings.build` finds it, so `babe create` and `invoke create` read the same file. The config
   prefix stays `invoke` (file `invoke.yaml`, invoke's `INVOKE_*` variables); babe's own variables
   (`BABE_<KEY>`) are read by `Settings.build` for both entry points alike;
-- DESIGN.md's exit codes and one-line messages for every error, including invoke's own parse
+- the exit codes and one-line messages of docs/cli.md for every error, including invoke's own parse
   errors (unknown task or flag, missing value → exit 2, not invoke's 1; a misspelt flag or task
   gets the nearest one: `--asignments` → did you mean --assignments?) and a malformed
   `invoke.yaml` (exit 2, naming the file and line) — no traceback unless `--debug`/`BABE_DEBUG=1`.
@@ -75,7 +75,7 @@ class BabeProgram(Program):
 
         print(f"{self.name} {self.version} (invoke {invoke.__version__})")
 
-    def run(self, argv: Optional[List[str]] = None, exit: bool = True) -> int:  # type: ignore[override]
+    def run(self, argv: Optional[List[str]] = None, exit: bool = True) -> int:  # type: ignore[override]  # noqa: A002 - invoke's Program.run names it so
         """Run like invoke's Program, but with babe's exit codes; returns the code when `exit=False`."""
         code = self._run(argv)
         if exit:
@@ -121,7 +121,7 @@ class BabeProgram(Program):
             # The reader went away (`babe --list | head`): nothing to say, and nothing left to say it to.
             _silence_stdout()
             return 0 if not executing else 1
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an exit code and one line
             config_problem = _config_error(exc)
             if config_problem is not None:
                 return self._report(config_problem, wants_json)

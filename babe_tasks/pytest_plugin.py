@@ -16,9 +16,10 @@ test suite has these fixtures without any conftest.py (docs/testing-plugins.md):
 
 Hermetic: no AWS_* or BABE_* variable of the person running the tests reaches the run; the local
 MTurk's state is a file in the test's tmp_path; the working directory is a tmp folder; and the
-plugins installed in the environment (entry point group `babe_tasks`) stay out unless the test asks
-for them by name (`babe_env.use_installed_plugins("slack")`) — a lab's test sees the plugin under
-test, not whatever else happens to be installed; and `babe --debug` in one test does not show
+lab plugins installed in the environment (entry point group `babe_tasks`) stay out unless the test
+asks for them by name (`babe_env.use_installed_plugins("slack")`) — a lab's test sees the plugin
+under test and its platform's plugin (group `babe_tasks.platforms`: `mturk` unless the experiment
+sets `babe.platform`), not whatever else happens to be installed; and `babe --debug` in one test does not show
 tracebacks in the next. Every fixture is function-scoped and cleans up.
 
 This module imports nothing heavy at import time: pytest loads it in every session of an
@@ -46,15 +47,22 @@ HIDDEN_GROUP = "babe_tasks.pytest-plugin.none"
 
 
 class BabeEnvironment:
-    """The hermetic environment of one test: `tmp` folder, local MTurk `state` file, plugin choice."""
+    """The hermetic environment of one test: `tmp` folder (the working directory), local MTurk `state` file, plugin choice.
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp: Path):
+    This project's own suite makes one for every test (tests/conftest.py), with `keep` naming the
+    variables its session sets on purpose; a lab's tests get one from the `babe_env` fixture.
+    `close()` puts back what `babe --debug` changes process-wide (monkeypatch undoes the rest).
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp: Path, *, keep: tuple[str, ...] = ()):
+        import logging
+
         self.monkeypatch = monkeypatch
         self.tmp = tmp
         self.state = tmp / "localturk.sqlite"
         self.installed_plugins: tuple[str, ...] = ()
         for key in list(os.environ):
-            if key.startswith(("AWS_", "BABE_")):
+            if key.startswith(("AWS_", "BABE_")) and key not in keep:
                 monkeypatch.delenv(key, raising=False)
         # boto3 must find no profile, no credentials and no instance metadata of the person testing.
         monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp / "no-aws-config"))
@@ -63,10 +71,23 @@ class BabeEnvironment:
         monkeypatch.setenv("BABE_LOCAL_STATE", str(self.state))
         monkeypatch.setenv("NO_COLOR", "1")
         monkeypatch.setenv("COLUMNS", "120")
+        # Installed lab plugins stay out; the platforms (group `babe_tasks.platforms`) stay real:
+        # the chosen platform's plugin is what runs the experiment, as it is for the lab.
         monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", HIDDEN_GROUP)
         # `babe --debug` in one test must not show tracebacks in the next (a process-wide switch).
         monkeypatch.setattr("babe_tasks.errors._DEBUG", False)
+        root = logging.getLogger()  # `--debug` turns on invoke's logging of the whole process
+        self._logging = (root.level, list(root.handlers))
         monkeypatch.chdir(tmp)
+
+    def close(self) -> None:
+        """Undo what a `--debug` run turned on for the whole process: the root logger's level and handlers."""
+        import logging
+
+        root = logging.getLogger()
+        level, handlers = self._logging
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
     def use_installed_plugins(self, *names: str) -> None:
         """Load these installed plugins (entry point names, e.g. "slack", "babe-backend") and no others.
@@ -94,15 +115,11 @@ class BabeEnvironment:
 @pytest.fixture
 def babe_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[BabeEnvironment]:
     """A hermetic environment for babe (every other babe_ fixture uses it): see the module docstring."""
-    import logging
-
-    root = logging.getLogger()  # `--debug` turns on invoke's logging of the whole process
-    level, handlers = root.level, list(root.handlers)
     work = tmp_path / "babe-work"
     work.mkdir()
-    yield BabeEnvironment(monkeypatch, work)
-    root.setLevel(level)
-    root.handlers[:] = handlers
+    env = BabeEnvironment(monkeypatch, work)
+    yield env
+    env.close()
 
 
 @pytest.fixture
@@ -120,19 +137,24 @@ def babe_experiment(babe_env: BabeEnvironment, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.fixture
-def babe_run(babe_env: BabeEnvironment, capsys: pytest.CaptureFixture[str]) -> Any:
+def babe_run(babe_env: BabeEnvironment, request: pytest.FixtureRequest) -> Any:
     """Run the real `babe` program in-process: `babe_run("create", "--assignments", "3", "--json")`.
 
-    Returns a `babe_tasks.testing.BabeRun`: `code` (DESIGN.md's exit codes), `out`, `err`, and
-    `json` (stdout parsed). One string argument is split like a shell would: `babe_run("status --json")`.
-    The run happens in the working directory (the `babe_experiment` folder when the test uses it).
+    Returns a `babe_tasks.testing.BabeRun`: `code` (the exit codes of docs/cli.md), `out`, `err`,
+    and `json` (stdout parsed). One string argument is split like a shell would:
+    `babe_run("status --json")`. `namespace=` runs a test's own invoke tasks as the program's. The
+    run happens in the working directory (the `babe_experiment` folder when the test uses it).
+    Output is captured with `capsys`, or with `capfd` when the test asks for that fixture (to see
+    what reaches the process's file descriptors, logging's included).
     """
     from babe_tasks.testing import run_babe
 
-    def run(*argv: str) -> Any:
+    capture = request.getfixturevalue("capfd" if "capfd" in request.fixturenames else "capsys")
+
+    def run(*argv: str, namespace: Any = None) -> Any:
         if len(argv) == 1 and " " in argv[0]:
             argv = tuple(shlex.split(argv[0]))
-        return run_babe(capsys, *argv)
+        return run_babe(capture, *argv, namespace=namespace)
 
     return run
 

@@ -10,6 +10,10 @@ of values). The settings parse each value with the functions here, so a bad valu
 Masters is not built here: its id depends on the target (live and sandbox differ), so the plan
 only says `masters = True` and the platform adds the right id — which is also what puts the 5%
 Masters fee into the plan's cost.
+
+This module only reads and checks what the lab wrote (no call): whether a named type exists
+on the platform is the platform's to check before posting (MTurk: `babe_mturk.exclusion`,
+from its `check_plan`); the experiment's own exclusion type is the platform's business too.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from typing import Any
 
 from .errors import UsageError
 
-#: Amazon's system qualification types (reference/mturk-api.md).
+#: Amazon's system qualification types (docs/workers-and-extension.md, "Qualification requirements on `create`").
 LOCALE = "00000000000000000071"
 NUMBER_HITS_APPROVED = "00000000000000000040"
 PERCENT_APPROVED = "000000000000000000L0"
 ADULT = "00000000000000000060"
+#: The system types every MTurk has (no call needed to know they exist).
+SYSTEM_TYPES = frozenset({LOCALE, NUMBER_HITS_APPROVED, PERCENT_APPROVED, ADULT})
 #: Names a lab may write instead of the ids in `--qualification`.
 ALIASES = {
     "locale": LOCALE,
@@ -219,20 +225,3 @@ def describe(requirement: dict[str, Any]) -> str:
     ]
     shown = f" {', '.join(map(str, values))}" if values else ""
     return f"{name} {requirement['Comparator']}{shown}"
-
-
-def check_types_exist(platform, requirements: list[dict[str, Any]], target: str) -> None:
-    """Refuse, before anything is created, a requirement on a type the platform does not know.
-
-    MTurk would refuse it only at CreateHITType — after the plan, the experiment's own type and
-    its grants were made. Amazon's system types need no call.
-    """
-    from .planning import MASTERS_IDS
-
-    system = {LOCALE, NUMBER_HITS_APPROVED, PERCENT_APPROVED, ADULT, *MASTERS_IDS.values()}
-    for type_id in dict.fromkeys(r["QualificationTypeId"] for r in requirements):
-        if type_id not in system and platform.qualification_type_name(type_id) is None:
-            raise UsageError(
-                f"qualification type {type_id} does not exist on {target}: check the id "
-                "(aws mturk list-qualification-types --must-be-owned-by-caller lists yours)"
-            )

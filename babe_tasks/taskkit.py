@@ -1,4 +1,4 @@
-"""`@babe_task`: an invoke task that keeps DESIGN.md's promises about errors and exit codes.
+"""`@babe_task`: an invoke task that keeps docs/cli.md's promises about errors and exit codes.
 
 Steps raise `BabeError`s; this wrapper turns them into one line on stderr (plus the JSON error
 document on stdout under `--json`) and `invoke.exceptions.Exit(code)`, so `babe` and plain `invoke`
@@ -7,15 +7,15 @@ exit alike. Anything else that escapes a task is a bug or a library surprise: it
 "a plugin said no", "the platform") would send the user the wrong way; 1 says "look, then re-run".
 Tracebacks only with `babe --debug`, `invoke --debug` or `BABE_DEBUG=1`.
 
-`@babe_task(common=True)` gives a task the flags every lifecycle task shares (`COMMON_FLAGS`:
-`--json`, `--target`, `--endpoint-url`, `--profile`, `--platform`, `--strict-plugins`) without
-repeating them: they are added to the signature invoke reads (invoke builds flags from
-`inspect.signature`, which honours `__signature__`), and the body receives them in `**common`,
-to hand to `Settings.build` as they are. One list, so a new common flag reaches every task.
-
-Flags that are settings default to None (so `invoke.yaml` and `BABE_*` show through) and are passed
-to `Settings.build` as they are. A boolean setting's flag (`--strict-plugins`) defaults to False,
-and a command line cannot say "false": pass `flag or None` so it only ever turns the setting on.
+`@babe_task(common=True)` gives a task the flags every lifecycle task shares (`--json`,
+`--target`, `--endpoint-url`, `--profile`, `--platform`, `--strict-plugins`), `spending=True`
+`--yes` and `--dry-run`, and `settings=True` the flags of the settings that name the task: all
+of them declared once, with their help, in `settingspec` (`Key.tasks`, `RunFlag.tasks`). They are
+added to the signature invoke reads (invoke builds flags from `inspect.signature`, which honours
+`__signature__`), and the body receives them in `**common`, keyed by setting name and ready for
+`Settings.build`: None when not given (so `invoke.yaml` and `BABE_*` show through), a switch that
+was not given as None (a command line cannot say "false": it only ever turns a setting on), a
+repeated flag as a list (`--qualification A --qualification B` → `qualifications=[A, B]`).
 """
 
 from __future__ import annotations
@@ -24,37 +24,27 @@ import functools
 import logging
 import sys
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from invoke import task
 from invoke.exceptions import Exit, UnexpectedExit
 
 from .errors import BabeError, PartialFailure, debug_enabled, describe_unexpected
-
-#: The flags every babe task takes, and the extra ones of a task that spends money (for help texts).
-COMMON_HELP = {
-    "json": "print one JSON document on stdout (everything else goes to stderr)",
-    "target": "local (default: the platform's local server), sandbox or live",
-    "endpoint-url": "any server speaking the platform's API, e.g. one started by `babe local.serve` (MTurk)",
-    "profile": "AWS profile for MTurk's sandbox and live",
-    "platform": "recruiting platform: mturk (built in, default) or one a plugin provides, e.g. prolific",
-    "strict-plugins": "fail (exit 2) when a plugin cannot be imported or configured",
-}
-#: The flags `common=True` adds to a task, with their defaults (None: not given; see the docstring).
-COMMON_FLAGS: tuple[tuple[str, Any], ...] = (
-    ("json", False),
-    ("target", None),
-    ("endpoint_url", None),
-    ("profile", None),
-    ("platform", None),
-    ("strict_plugins", False),
+from .settingspec import (
+    COMMON,
+    LIST,
+    SPENDING,
+    TaskFlag,
+    declared_help,
+    flag_value,
+    task_flags,
 )
+
+#: The flags `common=True` adds to a task, with their defaults (None: not given; see the docstring).
+COMMON_FLAGS: tuple[tuple[str, Any], ...] = tuple((f.parameter, f.default) for f in task_flags("", (COMMON,)))
 #: The flags `spending=True` adds besides (to a task that spends money or cannot be undone).
-SPENDING_FLAGS: tuple[tuple[str, Any], ...] = (("yes", False), ("dry_run", False))
-SPENDING_HELP = {
-    "yes": "do not ask for confirmation (needed on live without a terminal)",
-    "dry-run": "show what would be done and what it would cost; do nothing",
-}
+SPENDING_FLAGS: tuple[tuple[str, Any], ...] = tuple((f.parameter, f.default) for f in task_flags("", (SPENDING,)))
 #: The flags `refresh=True` adds besides (to a task that refreshes until something happens: watch,
 #: wait). They are not settings: the body takes them out of `**common` with `take(common,
 #: REFRESH_FLAGS)` before handing the rest to `Settings.build`.
@@ -79,31 +69,43 @@ REFRESH_HELP = {
 
 def babe_task(
     *args: Any,
-    help: dict[str, str] | None = None,
+    help: dict[str, str] | None = None,  # noqa: A002 - invoke's @task keyword
     common: bool = False,
     spending: bool = False,
     refresh: bool = False,
+    settings: bool = False,
     **kwargs: Any,
 ) -> Any:
-    """Like `invoke.task`, with babe's error handling, no automatic short flags, and common flag help.
+    """Like `invoke.task`, with babe's error handling, no automatic short flags, and declared flags.
 
     Use as `@babe_task` or `@babe_task(help={...}, iterable=[...], common=True)`. The task declares
-    its flags as parameters; invoke builds the flags from the signature. With `common=True` the
-    body takes `**common` instead of declaring `COMMON_FLAGS` itself; `spending=True` adds
-    `SPENDING_FLAGS` (`--yes`, `--dry-run`) to them, `refresh=True` the `REFRESH_FLAGS` (`--interval`,
-    `--queue`, `--events`, `--events-url`, `--listen`, `--hit`; list `hit` in `iterable`).
+    its own flags as parameters; invoke builds the flags from the signature. With `common=True` the
+    body takes `**common` instead of declaring the common flags itself; `spending=True` adds
+    `--yes` and `--dry-run`, `settings=True` the flags of every setting whose `Key.tasks` names
+    the task, `refresh=True` the `REFRESH_FLAGS` (`--interval`, `--queue`, `--events`,
+    `--events-url`, `--listen`, `--hit`; list `hit` in `iterable`). `help` gives the task's own
+    flags' help, or other words for a declared one.
     """
     kwargs.setdefault("auto_shortflags", False)
 
     def decorate(body: Callable[..., Any]) -> Any:
-        runner = guard(body)
-        if common or spending or refresh:
-            flags = COMMON_FLAGS + (SPENDING_FLAGS if spending else ()) + (REFRESH_FLAGS if refresh else ())
-            runner.__signature__ = with_common_flags(body, flags)  # type: ignore[attr-defined]
+        name = kwargs.get("name") or body.__name__
+        groups = (COMMON,) * common + (SPENDING,) * spending
+        declared = task_flags(name, groups) if settings else task_flags("", groups)
+        if settings and not task_flags(name):
+            raise TypeError(f"task {name}: settings=True, but no setting in babe_tasks/settingspec.py names {name!r}")
+        runner = guard(_as_settings(body, declared))
+        runner.babe_groups = groups  # type: ignore[attr-defined]  # for docs/settings.md (settingspec.tasks_in)
+        added = [(f.parameter, f.default) for f in declared] + (list(REFRESH_FLAGS) if refresh else [])
+        if added:
+            runner.__signature__ = with_common_flags(body, tuple(added))  # type: ignore[attr-defined]
+        lists = [f.parameter for f in declared if f.kind == LIST]
+        if lists:
+            kwargs["iterable"] = [*kwargs.get("iterable", ()), *lists]
         names = set(_parameter_names(runner))
-        shared = {**COMMON_HELP, **SPENDING_HELP, **(REFRESH_HELP if refresh else {})}
-        merged = {k: v for k, v in shared.items() if k.replace("-", "_") in names}
-        merged.update(help or {})
+        shared = {**declared_help(name), **(REFRESH_HELP if refresh else {})}
+        merged = {k.replace("-", "_"): v for k, v in shared.items() if k.replace("-", "_") in names}
+        merged.update({k.replace("-", "_"): v for k, v in (help or {}).items()})
         return task(runner, help=merged, **kwargs)
 
     if len(args) == 1 and callable(args[0]) and help is None:
@@ -111,6 +113,22 @@ def babe_task(
     if args:
         raise TypeError("babe_task takes the task body or keyword arguments only")
     return decorate
+
+
+def _as_settings(body: Callable[..., Any], declared: list[TaskFlag]) -> Callable[..., Any]:
+    """The body, receiving each declared setting's flag under the setting's name, as `Settings.build` takes it."""
+    settings = {f.parameter: f for f in declared if f.setting is not None}
+    if not settings:
+        return body
+
+    @functools.wraps(body)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for parameter, flag in settings.items():
+            if parameter in kwargs:
+                kwargs[flag.setting] = flag_value(flag, kwargs.pop(parameter))
+        return body(*args, **kwargs)
+
+    return run
 
 
 def take(common: dict[str, Any], flags: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
@@ -126,11 +144,14 @@ def with_common_flags(body: Callable[..., Any], flags: tuple[tuple[str, Any], ..
     signature = inspect.signature(body)
     params = list(signature.parameters.values())
     if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
-        raise TypeError(f"task {body.__name__}: common=True needs a **common parameter to receive the common flags")
+        raise TypeError(
+            f"task {body.__name__}: needs a **common parameter to receive the flags common=True, spending=True, "
+            "settings=True or refresh=True add"
+        )
     own = params[:-1]
     taken = {p.name for p in own} & {name for name, _ in flags}
     if taken:
-        raise TypeError(f"task {body.__name__}: declares {', '.join(sorted(taken))} itself; common=True adds them")
+        raise TypeError(f"task {body.__name__}: declares {', '.join(sorted(taken))} itself; babe_task adds them")
     added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default) for name, default in flags]
     return signature.replace(parameters=own + added)
 
@@ -149,7 +170,7 @@ def guard(body: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except BabeError as exc:
             raise Exit(code=report(exc, as_json)) from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - anything else is a bug: "internal error", exit 1
             if debug_enabled():
                 traceback.print_exc()
             from .output import error_line

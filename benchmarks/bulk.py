@@ -30,7 +30,6 @@ import json
 import math
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -107,7 +106,7 @@ class Lab:
         return done
 
     def faults(self, spec: str | None) -> None:
-        from babe_tasks.simulation.faults import injector
+        from babe_mturk.local.faults import injector
 
         self.server.faults = injector(spec)
 
@@ -293,28 +292,18 @@ def status_figures(root: Path, hits: int) -> list[dict]:
 
 # -- 4. startup ---------------------------------------------------------------------------------------------
 def startup_figure(runs: int) -> dict:
-    """Medians of interleaved runs, after one warm-up run of each."""
-    env = clean_env()
-    babe_list = ["babe", "--list"]
-    plain = [sys.executable, "-c", "import invoke"]
-    _once(babe_list, env), _once(plain, env)
-    babe_times, plain_times = [], []
-    for _ in range(runs):  # interleaved, so load from a neighbour weighs on both alike
-        babe_times.append(_once(babe_list, env))
-        plain_times.append(_once(plain, env))
-    b, p = statistics.median(babe_times), statistics.median(plain_times)
+    """Wall-time medians of interleaved runs, measured as benchmarks/startup.py measures them."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from startup import measure
+
+    wall = measure(runs)["wall"]
+    b, p = wall["median_s"]["babe --list"], wall["median_s"]["import invoke"]
     return {
         "figure": f"startup, median of {runs}",
         "babe_list_s": round(b, 3),
         "import_invoke_s": round(p, 3),
         "ratio": round(b / p, 2),
     }
-
-
-def _once(command: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=tempfile.gettempdir(), env=env, capture_output=True, check=True)
-    return time.perf_counter() - start
 
 
 # -- 5. memory -----------------------------------------------------------------------------------------------

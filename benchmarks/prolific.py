@@ -39,7 +39,7 @@ that the work really settled (every submission APPROVED, one payment per bonus r
    inserted; synchronous); no latency, `settle_seconds` 0 (only to publish the study it needs).
 
 The minimum the API allows for a step. The published OpenAPI description states no page or batch
-limits; these are Prolific's documented ones (../shared/reference/prolific.md), which the local
+limits; these are Prolific's documented ones (docs/localprolific.md), which the local
 Prolific enforces: list pages of at most 200, bulk approval of at most 1,000 ids, a bonus set-up of
 at most 200 rows. The spec has no per-status counts endpoint (a study's counts are its list) and
 prices through the cost calculator. "ask" is what puts the work in; "+ see" the reads after

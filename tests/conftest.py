@@ -26,82 +26,50 @@ def full_size(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def hermetic_env(monkeypatch, tmp_path):
-    """No AWS configuration, no BABE_* settings and no user state leak into a test."""
-    import os
+def babe_env(monkeypatch, tmp_path):
+    """Every test is hermetic, the way a lab's tests are (babe_tasks.pytest_plugin.BabeEnvironment):
+    no AWS configuration, no BABE_* setting (but the session's BABE_PROLIFIC_CONFORM) and no user
+    state leak in; installed lab plugins load only where a test asks; the platforms stay real; the
+    working directory is tmp_path, never the repository (it holds a tasks.py a test must not take for
+    its experiment folder). The pytest plugin's fixtures (babe_run, babe_turk, …) run in it."""
+    from babe_tasks.pytest_plugin import BabeEnvironment
 
-    for key in list(os.environ):
-        if key.startswith(("AWS_", "BABE_")) and key != "BABE_PROLIFIC_CONFORM":
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("BABE_LOCAL_STATE", str(tmp_path / "localturk.sqlite"))
-    monkeypatch.setenv("NO_COLOR", "1")
-    # Installed plugins (the lab plugins of this repository included) load only where a test asks.
-    monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", "babe_tasks_tests")
-    # The repository holds a tasks.py: a test must never take it for its experiment folder.
-    monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def no_debug_leak(monkeypatch):
-    """`--debug` runs in-process turn on invoke's logging and babe's debug flag: undo both after the test."""
-    import logging
-
-    import babe_tasks.errors as errors
-
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    monkeypatch.setattr(errors, "_DEBUG", False)
-    yield
-    root.setLevel(level)
-    root.handlers[:] = handlers
+    env = BabeEnvironment(monkeypatch, tmp_path, keep=("BABE_PROLIFIC_CONFORM",))
+    yield env
+    env.close()
 
 
 @pytest.fixture
-def state_path(tmp_path):
-    return tmp_path / "localturk.sqlite"
+def state_path(babe_env):
+    return babe_env.state
 
 
 @pytest.fixture
-def turk(state_path):
+def turk(babe_turk):
     """The local MTurk service over this test's state file."""
-    from babe_mturk.local.service import LocalTurk
-
-    service = LocalTurk(str(state_path))
-    yield service
-    service.store.close()
+    return babe_turk.service
 
 
 @pytest.fixture
-def mturk(turk):
+def mturk(babe_turk):
     """A real boto3 MTurk client answered in-process by `turk`."""
-    from babe_mturk.local import client
-
-    return client(turk=turk)
+    return babe_turk.client
 
 
 @pytest.fixture
-def babe(capsys, monkeypatch):
-    """Run the real `babe` program in-process: `babe("create", "--json")` → BabeRun(code, out, err, .json).
-
-    120 columns wide, so tables print as tables. Folders whose tests need another runner (the
-    framework's namespaces, the performance tests' server) define their own `babe`.
-    """
-    from babe_tasks.testing import run_babe
-
-    monkeypatch.setenv("COLUMNS", "120")
-    return lambda *args: run_babe(capsys, *args)
+def babe(babe_run):
+    """The real `babe` program in-process (the pytest plugin's `babe_run`): `babe("create", "--json")`
+    → BabeRun(code, out, err, .json); `namespace=` for a test's own tasks; capfd when the test uses it."""
+    return babe_run
 
 
 @pytest.fixture
 def experiment(tmp_path, monkeypatch):
     """An experiment folder `exp1` (the working directory) whose invoke.yaml names the page and the
     HIT texts (reward 0.50). Folders whose tests need another one define their own `experiment`."""
-    from babe_tasks.testing.experiment import DEFAULT_SETTINGS, ExperimentFolder
+    from babe_tasks.testing.experiment import ExperimentFolder
 
-    folder = ExperimentFolder(tmp_path / "exp1", DEFAULT_SETTINGS).path
+    folder = ExperimentFolder(tmp_path / "exp1").path
     monkeypatch.chdir(folder)
     return folder
 
@@ -171,3 +139,9 @@ def lose_ledger():
         ledger.write_bytes(b"")
 
     return lose
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    """pytest-httpserver's servers (stand-ins for someone else's service) listen on 127.0.0.1, any free port."""
+    return ("127.0.0.1", 0)

@@ -1,4 +1,4 @@
-"""The fee rules, checked against hand-computed figures (reference/mturk-api.md, "Fees")."""
+"""The fee rules, checked against hand-computed figures (docs/payments.md, "bonus": MTurk's fee)."""
 
 from decimal import Decimal
 

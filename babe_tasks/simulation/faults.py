@@ -1,14 +1,16 @@
-"""Fault injection: the failures a real MTurk and a real network produce, on demand and seeded.
+"""Fault injection: the failures a real platform and a real network produce, on demand and seeded.
 
 A lab's tooling is only trustworthy if it survives throttling, server faults, dropped connections
 and — the dangerous one — a request that was carried out but whose answer never arrived (a retry
-of CreateHIT or SendBonus must not pay twice). Both ways in share one injector type: the
-in-process handler turns a drop or a lost answer into the exception botocore's HTTP layer would
-raise, the HTTP server closes the socket without answering. Only the requester API is subject to
-faults; the private `/_local` routes never are. The local Prolific's injector is a subclass of this
-one (`babe_prolific.local.faults`), so both services draw, count and fail requests alike.
+of a create or a bonus must not pay twice). Every local stand-in draws, counts and fails requests
+with the one injector here; what is a platform's own is a subclass's: which requests meet faults
+(`target_prefix`: e.g. the local MTurk's X-Amz-Target, the local Prolific's URL path), how an
+injected refusal is answered (`refusal`) and the environment variable a spec may come from (`ENV`)
+— each in its platform plugin's `local.faults` module. A stand-in's HTTP server closes the
+socket without answering on a drop or a lost answer; its in-process transport raises what its
+client's HTTP layer would. The private `/_local` routes never meet faults.
 
-Spec strings (`BABE_LOCAL_FAULTS`, `babe local.serve --faults`, `POST /_local/faults`):
+Spec strings (e.g. `BABE_LOCAL_FAULTS`, `babe local.serve --faults`, `POST /_local/faults`):
 `throttle=0.2,fault=0.05,drop=0.05,lost=0.05,latency_ms=20,rate=50,seed=7`.
 """
 
@@ -19,9 +21,11 @@ import os
 import random
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Self
 
 #: The kinds a request can be hit by, drawn with one random number per request (so a seed fixes
 #: the whole sequence). Their probabilities add up to at most 1.
@@ -29,9 +33,8 @@ PROBABILISTIC = ("throttle", "fault", "drop", "lost")
 #: Every counter an injector keeps: the drawn kinds, the rate limiter, and delayed answers.
 KINDS = (*PROBABILISTIC, "rate", "latency")
 
-REQUESTER_TARGET_PREFIX = "MTurkRequesterServiceV20170117."
-
-#: An answer: (status, body) for the local MTurk, (status, headers, body) for the local Prolific.
+#: An answer: a tuple whose first item is the HTTP status and whose last is the body (e.g. the
+#: local MTurk's (status, body), the local Prolific's (status, headers, body)).
 Answer = tuple
 
 
@@ -61,7 +64,7 @@ class FaultSpec:
         return not str(self)
 
 
-def _number(value: float | int) -> str:
+def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
@@ -149,20 +152,17 @@ class TokenBucket:
         return False
 
 
-class FaultInjector:
+class FaultInjector(ABC):
     """Decides, per request, whether and how it fails; thread-safe and seeded.
 
-    This class serves the local MTurk; another local service (the local Prolific) subclasses it
-    and names which requests are subject to faults (`target_prefix`: a request's X-Amz-Target
-    here, a URL path there), how an injected refusal is answered (`refusal`) and the environment
-    variable its spec may come from (`ENV`). An answer is a tuple whose first item is the HTTP
-    status and whose last is the body.
+    A local service subclasses it (see the module's docstring): `target_prefix` and `ENV` as class
+    attributes, `refusal` as a method.
     """
 
     #: Only requests whose target starts with this meet faults (never the private routes).
-    target_prefix = REQUESTER_TARGET_PREFIX
+    target_prefix: str
     #: The environment variable `from_environment` reads.
-    ENV = "BABE_LOCAL_FAULTS"
+    ENV: str
 
     def __init__(self, spec: FaultSpec | str):
         self.spec = parse(spec) if isinstance(spec, str) else spec
@@ -215,28 +215,9 @@ class FaultInjector:
             raise AnswerLost(answer[0], answer[-1])
         return answer
 
+    @abstractmethod
     def refusal(self, kind: str) -> Answer:
-        """The answer to a request refused by an injected "throttle" or "fault"."""
-        from babe_mturk.local.errors import ServiceFault, Throttled
-        from babe_mturk.local.inprocess import encode_answer
-
-        error = Throttled() if kind == "throttle" else ServiceFault()
-        return error.status, encode_answer(error.body())
-
-    def run(self, target: str, thunk: Callable[[], Answer], url: str) -> Answer:
-        """The in-process variant: a drop or a lost answer raises what botocore's HTTP layer would.
-
-        botocore retries both (`ConnectionClosedError`, `ReadTimeoutError`), which is the point:
-        after a lost answer the retry finds the operation already done.
-        """
-        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
-
-        try:
-            return self.apply(target, thunk)
-        except Dropped:
-            raise ConnectionClosedError(endpoint_url=url) from None
-        except AnswerLost:
-            raise ReadTimeoutError(endpoint_url=url) from None
+        """The service's answer to a request refused by an injected "throttle" or "fault"."""
 
     def counts(self) -> dict[str, int]:
         """Injected faults by kind (every kind present, zeros included)."""
@@ -248,15 +229,17 @@ class FaultInjector:
             self._counts.clear()
 
     @classmethod
-    def of(cls, spec: FaultSpec | str | FaultInjector | None) -> FaultInjector | None:
+    def of(cls, spec: FaultSpec | str | Self | None) -> Self | None:
         """An injector from whatever a caller holds; None (or an empty spec) means no faults."""
         if spec is None or isinstance(spec, cls):
             return spec
+        if isinstance(spec, FaultInjector):
+            raise TypeError(f"a {type(spec).__name__} injects another service's faults, not {cls.__name__}'s")
         parsed = parse(spec) if isinstance(spec, str) else spec
         return None if parsed.empty else cls(parsed)
 
     @classmethod
-    def from_environment(cls) -> FaultInjector | None:
+    def from_environment(cls) -> Self | None:
         """The injector described by `cls.ENV`, or None when it is unset or empty."""
         spec = os.environ.get(cls.ENV, "").strip()
         if not spec:
@@ -266,12 +249,3 @@ class FaultInjector:
         except ValueError as exc:
             raise ValueError(f"{cls.ENV}: {exc}") from None
 
-
-def injector(spec: FaultSpec | str | FaultInjector | None) -> FaultInjector | None:
-    """An injector from whatever a caller holds; None (or an empty spec) means no faults."""
-    return FaultInjector.of(spec)
-
-
-def from_environment() -> FaultInjector | None:
-    """The injector described by `BABE_LOCAL_FAULTS`, or None when it is unset or empty."""
-    return FaultInjector.from_environment()

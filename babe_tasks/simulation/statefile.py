@@ -7,8 +7,8 @@ exact to the cent when payments race; threads of one process hand the write lock
 directly (SQLite's busy handler sleeps, which caps 16 writers at ~430 req/s); WAL lets readers run
 beside one writer across processes; and the clock is the machine's clock plus an offset kept in
 the file, so advancing it moves time for every process at once. A service adds its tables, the
-rows a fresh file starts with, and its own account rules (`babe_mturk.local.store`,
-`babe_prolific.local.store`).
+rows a fresh file starts with, and its own account rules (e.g. the local MTurk's and the local
+Prolific's `store` modules).
 
 Each file also keeps the token its server's private routes (`/_local/...`: the clock, simulated
 workers, faults) ask for, drawn once when the file is made: whoever can read the file may drive the
@@ -162,7 +162,7 @@ class StateFile(ABC):
     @classmethod
     def offset(cls, tx: sqlite3.Connection) -> float:
         """How far the shared clock is ahead of the machine's, in seconds."""
-        return float(cls.get_meta(tx, "clock_offset", "0"))
+        return float(cls.get_meta(tx, "clock_offset") or 0)
 
     @classmethod
     def now(cls, tx: sqlite3.Connection) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,13 +18,13 @@ from .. import output
 from ..errors import BabeError, UsageError
 from ..ledger import HitRecord, Ledger, LedgerUnavailable
 from ..platform import Platform
-from ..platform.base import NotFound
+from ..platform.base import NotFound, capabilities_of
 from ..plugins import get_platform
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: Why approve holds every assignment of a worker but the first (DESIGN.md, "Repeat workers").
+#: Why approve holds every assignment of a worker but the first (docs/lifecycle.md, "approve").
 REPEAT_REASON = "repeat worker"
 
 
@@ -38,8 +38,11 @@ def session(settings, pm) -> Iterator[tuple[Platform, Ledger]]:
     platform = get_platform(pm, settings)
     platform.connect()
     ledger = Ledger(settings.folder)
+    # The hooks' context hands plugins this very platform, not a second one (`HookContext.platform`).
+    context = getattr(pm, "context", None)
     try:
-        yield platform, ledger
+        with context.use_platform(platform) if context is not None else nullcontext():
+            yield platform, ledger
     finally:
         ledger.close()
         platform.close()
@@ -67,14 +70,14 @@ def nouns_for(settings, pm) -> tuple[str, str]:
     which is its JSON document): the platform is built, not connected, and closed again. Words
     only: a platform that cannot even be built gets MTurk's, the error is the step's to report."""
     from ..errors import BabeError
-    from ..platform.base import capability
 
     try:
         platform = get_platform(pm, settings)
     except BabeError:
         return output.MTURK_NOUNS
     try:
-        return tuple(capability(platform, "nouns"))
+        one, many = capabilities_of(platform).nouns
+        return (one, many)
     finally:
         platform.close()
 
@@ -97,7 +100,7 @@ def chosen_hits(
     platform is refused (a sandbox HIT on live is a mistake that would otherwise surface as a
     confusing "does not exist"). Ids the ledger does not know are returned as plain strings: HITs
     posted by other tools are welcome. `nouns` word the refusals as the platform the user is on
-    names its units (`capability(platform, "nouns")`): they name the id the user gave.
+    names its units (`capabilities_of(platform).nouns`): they name the id the user gave.
     """
     if not hit_ids:
         hits = ledger.hits(settings.experiment, settings.target, settings.platform)

@@ -11,8 +11,8 @@ still cannot be listed leaves the others approved and is named for the re-run. R
 again finishes the job, because approving is idempotent here: an assignment already approved (by
 an earlier run or by MTurk's auto-approval) counts as done.
 
-Like `status`, it grants the experiment's qualification to every worker it sees (not on a dry
-run), so the experiment's other HITs keep them out (`babe_tasks.exclusion`).
+Like `status`, it tells the platform of every worker it sees (not on a dry run; MTurk grants the
+experiment's qualification), so the experiment's other HITs keep them out (`babe_tasks.exclusion`).
 
 A platform with `approve_many` approves in bulk: chunks of at most `APPROVE_CHUNK` ids, one call
 each, with the same per-assignment outcomes (approved now, already approved, failed). The fees
@@ -29,7 +29,13 @@ from typing import Any
 from .. import exclusion, money, output
 from ..errors import BabeError, PartialFailure, UsageError
 from ..ledger import Ledger
-from ..platform.base import AssignmentInfo, OperationFailed, capability, pricing_of
+from ..platform.base import (
+    AssignmentInfo,
+    OperationFailed,
+    capabilities_of,
+    optional,
+    pricing_of,
+)
 from ..plugins import call_after, call_before
 from . import (
     REPEAT_REASON,
@@ -103,12 +109,11 @@ def run(
     with session(settings, pm) as (platform, ledger):
         prices = _Prices(platform, ledger)
         result = ApproveResult(
-            dry_run=settings.dry_run, pricing=prices.pricing, nouns=tuple(capability(platform, "nouns"))
+            dry_run=settings.dry_run, pricing=prices.pricing, nouns=capabilities_of(platform).nouns
         )
         seen = _gather(settings, platform, ledger, prices, hit_ids, assignment_ids, result.unlisted)
         if not settings.dry_run:
-            granting = exclusion.grant_seen(settings, platform, ledger)
-            result.warnings.extend(granting.warnings("the experiment's qualification"))
+            result.warnings.extend(exclusion.seen(settings, platform, ledger).warnings())
         result.already_approved = sum(a.status == "Approved" for a in seen)
         candidates = [a for a in seen if a.status == "Submitted"]
         holds: dict[str, str] = {}
@@ -137,7 +142,7 @@ def run(
             ledger.record_approved(settings.experiment, settings.target, a, reward, fee)
             return done_now
 
-        many = capability(platform, "approve_many")
+        many = optional(platform, "approve_many")
         with output.progress("approving", total=len(todo)) as bar:
             if many is not None:
                 outcomes = _approve_in_bulk(settings, many, ledger, prices, todo, bar.advance)
@@ -243,7 +248,7 @@ def _gather(
             wanted = set(hit_ids)
             seen = [a for a in seen if a.hit_id in wanted]
     else:
-        nouns = tuple(capability(platform, "nouns"))
+        nouns = capabilities_of(platform).nouns
         hits = chosen_hits(settings, ledger, hit_ids, nouns=nouns)
         with output.progress("listing assignments", total=len(hits)) as bar:
             outcomes = in_passes(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import output
 from ..errors import PartialFailure, UsageError
-from ..platform.base import AssignmentInfo, capability
+from ..platform.base import AssignmentInfo, capabilities_of
 from . import chosen_hits, concurrently, hit_id_of, session, vanished
 
 #: The statuses an assignment (MTurk) or a submission (as the Prolific plugin maps it) can have.
@@ -64,7 +64,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None, statuses: list[str] |
     """Every submitted assignment of the chosen HITs (all of the experiment's by default), oldest submission first."""
     wanted = check_statuses(statuses)
     with session(settings, pm) as (platform, ledger):
-        nouns = tuple(capability(platform, "nouns"))
+        nouns = capabilities_of(platform).nouns
         hits = chosen_hits(settings, ledger, hit_ids, nouns=nouns)
         outcomes = concurrently(settings, lambda hit: list(platform.iter_assignments(hit_id_of(hit), wanted)), hits)
         outcomes = [outcome for outcome in outcomes if not vanished(settings, ledger, outcome, nouns)]

@@ -7,7 +7,7 @@ MTurk's, a reason within MTurk's limits, one payment per assignment and file), t
 assignment against the platform and the ledger (it exists, it belongs to a HIT this experiment
 posted on this target, and that worker did it). A file with one bad row pays nothing.
 
-Idempotency (DESIGN.md): a payment's identity is a hash of (experiment, worker, assignment, amount,
+Idempotency (docs/payments.md, "Exactly once"): a payment's identity is a hash of (experiment, worker, assignment, amount,
 reason), and so is its UniqueRequestToken. The ledger records the payment as "sending" just
 before the call and "paid" right after, so:
 - the same command again finds it paid and pays nothing (`already_paid`), even years later, when
@@ -34,7 +34,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,33 +43,21 @@ from typing import Any
 from .. import inputfiles, money, output
 from ..errors import BabeError, PartialFailure, UsageError
 from ..ledger import Ledger
-from ..platform.base import AssignmentInfo, OperationFailed, capability, pricing_of
+from ..platform.base import (
+    AssignmentInfo,
+    Capabilities,
+    OperationFailed,
+    optional,
+    pricing_of,
+)
 from ..plugins import call_after, call_before
 from . import Outcome, session
+from .funds import rerun_advice
 from .passes import in_passes
 from .reject import MAX_REASON, lookup_assignments, refuse
-from .funds import rerun_advice
 
 #: The CSV header a bonus file must have (extra columns are ignored).
 COLUMNS = ("worker_id", "assignment_id", "amount", "reason")
-WORKER_ID = re.compile(r"^A[A-Z0-9]{1,63}$")
-ASSIGNMENT_ID = re.compile(r"^[A-Z0-9]{1,64}$")
-#: Ids of another platform (Prolific's are 24 lowercase hex digits): checked loosely here, by the
-#: platform when looked up.
-OTHER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def id_rules(platform: str = "mturk") -> tuple[re.Pattern, str, re.Pattern, str]:
-    """(worker pattern, what it is, assignment pattern, what it is) for the platform's ids."""
-    if platform == "mturk":
-        return (
-            WORKER_ID,
-            "an MTurk worker id (A followed by capital letters and digits)",
-            ASSIGNMENT_ID,
-            "an MTurk assignment id (capital letters and digits)",
-        )
-    what = f"a {platform} id (1 to 64 letters, digits, - or _)"
-    return OTHER_ID, what, OTHER_ID, what
 #: The most payments one `send_bonuses` call carries: the progress bar moves, and a stopped run
 #: leaves the rest unsent, chunk by chunk. A multiple of Prolific's 200 rows per set-up.
 BONUS_CHUNK = 1000
@@ -167,7 +154,7 @@ class BonusResult:
 
 # -- reading what to pay ----------------------------------------------------------------------------
 def row_from_flags(
-    worker: str | None, assignment: str | None, amount: str | None, reason: str | None, platform: str = "mturk"
+    worker: str | None, assignment: str | None, amount: str | None, reason: str | None, capabilities: Capabilities
 ) -> Row:
     """The one payment given by `--worker --assignment --amount --reason` (all four required)."""
     given = {"--worker": worker, "--assignment": assignment, "--amount": amount, "--reason": reason}
@@ -177,13 +164,13 @@ def row_from_flags(
             f"{', '.join(missing)} missing: one bonus needs --worker, --assignment, --amount and --reason "
             "(or give a file with --csv)"
         )
-    row, problem = _check(str(worker), str(assignment), str(amount), str(reason), where="", flags=True, platform=platform)
+    row, problem = _check(str(worker), str(assignment), str(amount), str(reason), where="", flags=True, capabilities=capabilities)
     if problem:
         raise UsageError(problem)
     return row  # type: ignore[return-value]
 
 
-def read_csv(path: str | Path, platform: str = "mturk") -> list[Row]:
+def read_csv(path: str | Path, capabilities: Capabilities) -> list[Row]:
     """Every row of a bonus file, format-checked; the first problem (with a count of the rest) refuses it all."""
     path = Path(path)
     shown = str(path)
@@ -229,7 +216,7 @@ def read_csv(path: str | Path, platform: str = "mturk") -> list[Row]:
                     'contains commas in double quotes ("…")'
                 )
                 continue
-            row, problem = _check(*(record[index[c]] for c in COLUMNS), where=where, flags=False, platform=platform)
+            row, problem = _check(*(record[index[c]] for c in COLUMNS), where=where, flags=False, capabilities=capabilities)
             if problem:
                 problems.append(problem)
                 continue
@@ -254,16 +241,20 @@ def read_csv(path: str | Path, platform: str = "mturk") -> list[Row]:
 
 
 def _check(
-    worker: str, assignment: str, amount: str, reason: str, *, where: str, flags: bool, platform: str = "mturk"
+    worker: str, assignment: str, amount: str, reason: str, *, where: str, flags: bool, capabilities: Capabilities
 ) -> tuple[Row | None, str | None]:
-    """One payment's format: (Row, None) or (None, the line that says what is wrong and what to do)."""
+    """One payment's format: (Row, None) or (None, the line that says what is wrong and what to do).
+
+    Ids must have the platform's shape (`capabilities.worker_id_pattern`, `submission_id_pattern`).
+    """
     prefix = f"{where}: " if where else ""
 
     def name(column: str) -> str:
         return "--" + column.split("_")[0] if flags else column
 
     worker, assignment, reason = worker.strip(), assignment.strip(), reason.strip()
-    worker_id, worker_what, assignment_id, assignment_what = id_rules(platform)
+    worker_id, worker_what = capabilities.worker_id()
+    assignment_id, assignment_what = capabilities.submission_id()
     if not worker_id.match(worker):
         return None, f"{prefix}{name('worker_id')} {worker!r} is not {worker_what}"
     if not assignment_id.match(assignment):
@@ -410,7 +401,7 @@ def run(
         def pay(payment: Payment) -> str:
             return _pay(settings, platform, ledger, payment)
 
-        many = capability(platform, "send_bonuses")
+        many = optional(platform, "send_bonuses")
         with output.progress("paying bonuses", total=len(todo)) as bar:
             if many is not None:
                 outcomes = _pay_in_bulk(settings, platform, many, ledger, todo, bar.advance)

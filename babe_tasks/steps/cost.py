@@ -24,9 +24,18 @@ from typing import Any
 
 from .. import money, output
 from ..planning import Cost, Plan
+from ..platform.base import capabilities_of, pricing_of
 from ..plugins import collect
-from ..platform.base import capability, pricing_of
-from . import chosen_hits, concurrently, first_error, hit_id_of, nouns_for, pricing_for, session, vanished
+from . import (
+    chosen_hits,
+    concurrently,
+    first_error,
+    hit_id_of,
+    nouns_for,
+    pricing_for,
+    session,
+    vanished,
+)
 
 ZERO = Decimal("0.00")
 #: Keys of the report a plugin may not take over.
@@ -126,12 +135,14 @@ def of_extend(settings, pm, **extension: Any) -> CostReport:
 def of_bonus_file(settings, path, pm=None) -> CostReport:
     """A bonus file's payments and fees; those the ledger shows as paid are counted apart (not paid again).
 
-    With `pm`, the settings' platform's bonus fee (no call); without, MTurk's.
+    With `pm`, the settings' platform's bonus fee and id shapes (no call); without, MTurk's fee and
+    ids checked loosely.
     """
     from ..ledger import Ledger
+    from ..platform import Capabilities, capabilities_for
     from .bonus import bonus_token, read_csv
 
-    rows = read_csv(path, settings.platform)
+    rows = read_csv(path, capabilities_for(settings, pm) if pm is not None else Capabilities(title=settings.platform))
     pricing = pricing_for(settings, pm) if pm is not None else money.MTURK_PRICING
     with Ledger(settings.folder) as ledger:
         paid = [
@@ -161,7 +172,7 @@ def of_experiment(settings, pm) -> CostReport:
     """Spent (from the ledger) and committed (one GetHIT per HIT not gone, plus unconfirmed bonuses)."""
     with session(settings, pm) as (platform, ledger):
         paid = ledger.payment_totals(settings.experiment, settings.target)
-        nouns = tuple(capability(platform, "nouns"))
+        nouns = capabilities_of(platform).nouns
         hits = chosen_hits(settings, ledger, None, nouns=nouns)
         now = platform.now()
         pricing = pricing_of(platform)

@@ -1,26 +1,24 @@
-"""create: post the experiment as ExternalQuestion HITs of one HIT type, exactly once.
+"""create: post the experiment as planned units of work (HITs, studies), exactly once.
 
 plan → `babe_before_create` (may change the plan or veto) → checks → resume lookup → confirmation
-→ the plan into the ledger → CreateHITType once → CreateHITWithHITType per HIT, each with its
-deterministic token → ledger → `babe_after_create`.
+→ the plan into the ledger → `platform.post` per HIT, each with its deterministic token → ledger
+→ `babe_after_create`.
 
-Who may work: the plan carries the requirements built from the settings, and — unless
-`--allow-repeat-workers` — DoesNotExist on the experiment's own qualification type, which
-`babe_tasks.exclusion` creates once and grants (to workers already seen, and with
-`--exclude-previous` to every worker of the earlier experiments) after the lab confirms and before
-the first HIT is posted. A grant that fails stops the run before any HIT exists (exit 1; the same
-command finishes the job), so an excluded worker can never slip in.
-
-On a platform without qualification types (`supports_qualifications` False) nothing is created
-or granted: the plan's `blocklist_hits` names the HITs whose workers the platform keeps out
-itself. A platform's `check_plan` may refuse the plan (exit 2) before anything is confirmed or
+Who may work: the plan carries the requirements built from the settings; who it keeps out —
+unless `--allow-repeat-workers` the experiment's own participants, and with `--exclude-previous`
+those of the earlier experiments — `babe_tasks.exclusion` works out from the ledger, and the
+platform decides how: it shapes the plan when it is made (`plan_keep_out`: Prolific's
+`blocklist_hits`), and after the lab confirms and before the first HIT is posted does what it
+must (`keep_out`: MTurk creates the experiment's qualification type once, grants it and requires
+it). A grant that fails stops the run before any HIT exists (exit 1; the same command finishes
+the job), so an excluded worker can never slip in. A platform's `check_plan` may refuse the plan (exit 2) before anything is confirmed or
 posted; `describe_created` and `created_json` add what the lab must know once it is posted.
 
 Idempotency: the plan is in the ledger before the first call, and every HIT's UniqueRequestToken
 derives from the plan id. A run that stopped half-way (crash, network, Ctrl-C) is finished by
 running the same command again: the unfinished plan with the same parameters is found and only
-its missing HITs are posted; a HIT MTurk made but whose answer was lost comes back as
-`HitAlreadyExists` (within 24 hours) or is found by its annotation (after). Once that plan has
+its missing HITs are posted; a HIT the platform made but whose answer was lost comes back from
+`post` under its token, or is found by its annotation (`find_plan_hits`, once tokens are forgotten). Once that plan has
 finished, the same command posts nothing and says so (`plan.posted_before`); `--again` posts the
 identical batch a second time on purpose.
 """
@@ -34,11 +32,10 @@ from datetime import UTC, datetime
 from .. import exclusion, output
 from ..errors import PartialFailure, UsageError
 from ..exclusion import Exclusion
-from ..ledger import Ledger
+from ..ledger import ExtensionRecords, Ledger
 from ..planning import ExistingBatch, Plan, annotated_plan, make_plan
-from ..platform.base import OperationFailed, capability, pricing_of
+from ..platform.base import OperationFailed, capabilities_of, optional, pricing_of
 from ..plugins import call_after, call_before
-from ..qualifications import check_types_exist
 from . import remembered, session
 from .funds import rerun_advice
 from .passes import repeated
@@ -54,7 +51,7 @@ class PostedHit:
     assignments: int
     preview_url: str | None
     #: When the HIT expires; None on a dry run, and on a platform whose HITs do not expire by time
-    #: (`expires_by_time` False: a Prolific study runs until stopped or full).
+    #: (`capabilities.expires_by_time` False: a Prolific study runs until stopped or full).
     expires_at: datetime | None
 
 
@@ -73,6 +70,8 @@ class CreateResult:
     platform_json: dict | None = None
     #: What the platform calls a HIT, singular and plural (text output only).
     nouns: tuple[str, str] = ("HIT", "HITs")
+    #: What to tell the lab when no posted HIT has a preview URL (`capabilities.no_preview`).
+    no_preview: str | None = None
 
     @property
     def resumed(self) -> bool:
@@ -117,17 +116,16 @@ def prepare(settings, pm, ledger: Ledger, platform=None) -> Plan:
     The platform (None: MTurk's rules) prices the plan and decides how workers are kept unique;
     its `check_plan` has the last word, after the plugins', before anything is confirmed.
     """
-    plan = make_plan(settings, pricing_of(platform), capability(platform, "nouns"))
-    plan.qualification_types = bool(capability(platform, "supports_qualifications"))
-    exclusion.resolve(settings, ledger, plan)
-    if not plan.qualification_types:
-        exclusion.fill_blocklist(settings, ledger, plan)
+    capabilities = capabilities_of(platform)
+    plan = make_plan(settings, pricing_of(platform), capabilities.nouns)
+    plan.qualification_types = capabilities.qualifications
+    exclusion.plan(settings, platform, ledger, plan)
     call_before(pm, "babe_before_create", settings=settings, plan=plan)
     plan.validate(settings)
-    check_plan = capability(platform, "check_plan")
+    check_plan = optional(platform, "check_plan")
     if check_plan is not None:
         check_plan(plan)
-    describe_plan = capability(platform, "describe_plan")
+    describe_plan = optional(platform, "describe_plan")
     if describe_plan is not None:
         plan.platform_lines = [str(line) for line in describe_plan(plan)]
     earlier = ledger.open_plan(plan.experiment, plan.target, plan.fingerprint(), finished_too=not settings.again)
@@ -148,11 +146,9 @@ def existing_batches(settings, platform, ledger: Ledger) -> list[ExistingBatch]:
     RequesterAnnotation (the study's internal name on Prolific), the scan `status --sync` makes —
     so a lost ledger can never make a second batch look like the first.
     """
-    from .extend import _Extensions  # extend imports this module: imported here, not at the top
-
     known = ledger.hits(settings.experiment, settings.target, settings.platform)
     if known:
-        with _Extensions(ledger) as table:
+        with ExtensionRecords(ledger) as table:
             grown = table.added(settings.experiment, settings.target)
         members = [(r.plan_id, r.hit_id, r.max_assignments + grown.get(r.hit_id, 0)) for r in known]
         source = "ledger"
@@ -209,13 +205,11 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
         plan = prepare(settings, pm, ledger, platform)
         if plan.posted_before is not None:
             return posted_before(plan, ledger, platform, settings)
-        if plan.qualification_types:
-            check_types_exist(platform, plan.qualification_requirements, settings.target)
         excluded = exclusion.exclusion(settings, platform, ledger, plan)
         if settings.dry_run:
             if review is not None:
                 review(plan, excluded)
-            return CreateResult(plan, known_hits(plan, ledger, platform), dry_run=True, excluded=excluded, nouns=plan.nouns)
+            return CreateResult(plan, known_hits(plan, ledger, platform), dry_run=True, excluded=excluded, nouns=plan.nouns, no_preview=_no_preview(platform))
         if review is not None and not review(plan, excluded):
             raise UsageError("not confirmed: nothing was posted")
         if not plan.resumed:
@@ -223,13 +217,13 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
             if plan.posted_before is not None:  # an identical create finished while this one was planning
                 return posted_before(plan, ledger, platform, settings)
         exclusion.remember_experiment(settings, ledger)
-        result = CreateResult(plan, [], excluded=excluded, nouns=plan.nouns)
+        result = CreateResult(plan, [], excluded=excluded, nouns=plan.nouns, no_preview=_no_preview(platform))
         granting = exclusion.apply(settings, platform, ledger, plan, excluded)
         if granting.failed:
             result.hits = known_hits(plan, ledger, platform)
             worker, error = granting.failed[0]
             raise PartialFailure(
-                f"could not grant the experiment's qualification to {len(granting.failed)} worker(s) it must keep "
+                f"could not grant {granting.what} to {len(granting.failed)} worker(s) it must keep "
                 f"out ({worker}: {error}); no {plan.nouns[0]} was posted — run the same create again to finish",
                 result.as_json(),
             )
@@ -250,6 +244,10 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
         return result
 
 
+def _no_preview(platform) -> str | None:
+    return capabilities_of(platform).no_preview
+
+
 def _sentence(advice: str) -> str:
     """Advice as a sentence of its own ("add funds" first when money was the reason: steps/funds.py)."""
     return advice[:1].upper() + advice[1:] + "."
@@ -262,15 +260,17 @@ def posted_before(plan: Plan, ledger: Ledger, platform, settings) -> CreateResul
     the same command posts nothing (a re-run Makefile target, a second terminal, shell history
     must not pay for the batch twice). `--again` posts a second, identical batch on purpose.
     """
-    return CreateResult(plan, known_hits(plan, ledger, platform), dry_run=settings.dry_run, nouns=plan.nouns)
+    return CreateResult(
+        plan, known_hits(plan, ledger, platform), dry_run=settings.dry_run, nouns=plan.nouns, no_preview=_no_preview(platform)
+    )
 
 
 def describe(platform, plan: Plan, result: CreateResult) -> None:
     """What the platform adds about the posted plan (`describe_created`, `created_json`), if it does."""
-    lines = capability(platform, "describe_created")
+    lines = optional(platform, "describe_created")
     if lines is not None:
         result.platform_lines = [str(line) for line in lines(plan)]
-    document = capability(platform, "created_json")
+    document = optional(platform, "created_json")
     if document is not None:
         result.platform_json = document(plan)
 
@@ -278,8 +278,8 @@ def describe(platform, plan: Plan, result: CreateResult) -> None:
 def post(plan: Plan, platform, ledger: Ledger, result) -> tuple[int, OperationFailed] | None:
     """Post the plan's missing HITs in order; stop at the first failure and report it.
 
-    The HIT type is the plan's own (`plan.hit_type_id`, for `extend --split`) or made from the
-    plan. `result.posted_now` counts the HITs posted by this call.
+    `result.posted_now` counts the HITs posted by this call. The plan's row in the ledger keeps
+    the platform's grouping of the first HIT posted (`HitInfo.hit_type_id`), where it has one.
     """
     missing = [hit for hit in plan.hits if hit.hit_id is None]
     if not missing:
@@ -294,14 +294,16 @@ def post(plan: Plan, platform, ledger: Ledger, result) -> tuple[int, OperationFa
         missing = [hit for hit in missing if hit.hit_id is None]
         if not missing:
             return None
-    hit_type_id = plan.hit_type_id or platform.ensure_hit_type(plan)
-    ledger.set_hit_type(plan.plan_id, hit_type_id)
+    grouped = False
     with output.progress(f"posting {plan.nouns[1]}", total=len(missing)) as bar:
         for hit in missing:
             try:
-                info = platform.create_hit(plan, hit_type_id, hit)
+                info = platform.post(plan, hit)
             except OperationFailed as exc:
                 return hit.index, exc
+            if info.hit_type_id and not grouped:
+                ledger.set_hit_type(plan.plan_id, info.hit_type_id)
+                grouped = True
             ledger.record_posted(plan.plan_id, hit.index, info)
             hit.hit_id = info.hit_id
             result.posted_now += 1
@@ -315,7 +317,7 @@ def known_hits(plan: Plan, ledger: Ledger, platform) -> list[PostedHit]:
     Where HITs do not expire by time, the expiry the platform reported is only the placeholder of
     an open study (`base.shown_expiry`): the result says there is none.
     """
-    by_time = bool(capability(platform, "expires_by_time"))
+    by_time = capabilities_of(platform).expires_by_time
     hits = []
     for hit in plan.hits:
         record = ledger.hit(hit.hit_id) if hit.hit_id else None
@@ -328,7 +330,7 @@ def known_hits(plan: Plan, ledger: Ledger, platform) -> list[PostedHit]:
                     record.hit_type_id,
                     record.hit_group_id,
                     record.max_assignments,
-                    platform.preview_url(record.hit_group_id),
+                    platform.preview_url(record),
                     record.expires_at if by_time else None,
                 )
             )

@@ -7,14 +7,18 @@ The built-in checks, in the order a run would meet them:
 | `settings` | the settings validated (they are, or the run stopped already) | — |
 | `create settings` | `create` would have what it needs (missing values from the experiment's last create in the ledger: `steps.remembered`), and what its plan costs | exit 2 |
 | `plugins` | every plugin found was loaded | exit 2 |
-| `credentials` | sandbox/live: AWS accepts the credentials (STS GetCallerIdentity) | exit 2 none, 4 refused/unreachable |
-| `platform` | the target answers GetAccountBalance (through the platform's own error translation) | exit 4 (2 without credentials) |
+| (plugins' own) | what each plugin's `babe_doctor` answers; the platform plugin's `credentials` check among them (MTurk: on sandbox/live AWS STS GetCallerIdentity accepts the credentials) | exit 2 none, 4 refused/unreachable |
+| `platform` | the target answers its balance request (MTurk: GetAccountBalance), through the platform's own error translation | exit 4 (2 without credentials) |
 | `balance` | the balance covers what `create` would cost | exit 2 |
 
 then every plugin's `babe_preflight` (one check per problem it reports; a plugin that crashes
 there fails its check). Doctor makes no spending call and changes nothing. It exits 0 only when
-every check passed (skipped ones do not count against it); else 4 when the platform or AWS could
-not be reached or refused the credentials, else 2.
+every check passed (skipped ones do not count against it); else 4 when the platform or a service
+checking the credentials could not be reached or refused them, else 2.
+
+What is asked of a platform is the platform's to say: its credentials check is a hook of its
+plugin (`babe_doctor`), its name for people is `capabilities.title` ("with MTurk's fees"), and
+what its balance call is called its `balance_request` ("GetAccountBalance").
 """
 
 from __future__ import annotations
@@ -28,11 +32,14 @@ from ..errors import BabeError, PlatformError, UsageError
 from ..plugins import collect, get_platform
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
-STS_REGION = "us-east-1"
+#: What the platform check says was asked, for a platform that names no `balance_request`.
+BALANCE_REQUEST = "the balance request"
 
 
 @dataclass
 class Check:
+    """One line of the checklist; plugins make them too (`babe_doctor`)."""
+
     name: str
     status: str
     detail: str
@@ -86,42 +93,49 @@ class DoctorResult:
 
 def run(settings, pm) -> DoctorResult:
     """Run every check; never raises for a failed check (each is recorded with its exit code)."""
-    from ..steps import nouns_for
-
     from . import remembered
 
     result = DoctorResult(settings.experiment, settings.target)
     result.add(
         "settings", OK, f"experiment {settings.experiment}, target {settings.target}, platform {settings.platform}"
     )
-    pricing = _pricing(settings, pm)
+    pricing, nouns, title = _words(settings, pm)
     settings, filled, created_at = remembered.fill(settings)
-    cost = _plan(settings, result, pricing, nouns_for(settings, pm), remembered.source_note(filled, created_at))
+    cost = _plan(settings, result, pricing, nouns, remembered.source_note(filled, created_at), title)
     _plugins(pm, result)
-    if settings.platform == "mturk" and settings.target in ("sandbox", "live"):
-        _credentials(settings, result)
-    else:
-        needless = f"target {settings.target}" if settings.platform == "mturk" else f"platform {settings.platform}"
-        result.add("credentials", SKIPPED, f"no AWS credentials needed for {needless}")
+    _plugin_checks(settings, pm, result)
     balance = _platform(settings, pm, result)
     _balance(balance, cost, result, pricing)
     _preflight(settings, pm, result)
     return result
 
 
-def _pricing(settings, pm) -> Any:
-    """The platform's fee rules for the plan check; MTurk's when the platform cannot be built
-    (the platform check then says why)."""
-    from ..steps import pricing_for
+def _words(settings, pm) -> tuple[Any, tuple[str, str], str]:
+    """The platform's fee rules, what it calls a HIT and its name for people, for the plan check,
+    from the platform built (not connected); MTurk's rules and words and the settings' platform
+    name when it cannot be built (the platform check then says why)."""
+    from ..platform.base import capabilities_of, pricing_of
 
     try:
-        return pricing_for(settings, pm)
+        platform = get_platform(pm, settings)
     except BabeError:
-        return money.MTURK_PRICING
+        return money.MTURK_PRICING, output.MTURK_NOUNS, settings.platform
+    try:
+        flags = capabilities_of(platform)
+        return pricing_of(platform), tuple(flags.nouns), flags.title
+    except BabeError:
+        return money.MTURK_PRICING, output.MTURK_NOUNS, settings.platform
+    finally:
+        platform.close()
 
 
 def _plan(
-    settings, result: DoctorResult, pricing=money.MTURK_PRICING, nouns=output.MTURK_NOUNS, remembered: str = ""
+    settings,
+    result: DoctorResult,
+    pricing=money.MTURK_PRICING,
+    nouns=output.MTURK_NOUNS,
+    remembered: str = "",
+    title: str = "MTurk",
 ) -> Decimal | None:
     """Whether create has what it needs, and its cost; `remembered` says which values came from the ledger."""
     from ..planning import make_plan
@@ -137,7 +151,7 @@ def _plan(
         "create settings",
         OK,
         f"{plan.assignments} assignments in {output.count(len(plan.hits), nouns, hedged=False)} ({sizes}) at "
-        f"{money.shown(plan.reward, pricing)}: {money.shown(plan.cost.total, pricing)} with {_owner(settings)}'s fees"
+        f"{money.shown(plan.reward, pricing)}: {money.shown(plan.cost.total, pricing)} with {title}'s fees"
         + (f"; {remembered}" if remembered else ""),
     )
     return plan.cost.total
@@ -151,37 +165,28 @@ def _plugins(pm, result: DoctorResult) -> None:
         result.add("plugins", OK, f"{len(loaded)} loaded: {', '.join(loaded)}")
 
 
-def _credentials(settings, result: DoctorResult) -> None:
-    """STS GetCallerIdentity: the one AWS call that tells whether credentials are accepted at all."""
-    import boto3
-    import botocore.exceptions as bx
-    from botocore.config import Config
+def _plugin_checks(settings, pm, result: DoctorResult) -> None:
+    """The plugins' own checks (`babe_doctor`): the platform plugin's credentials check among them.
 
-    from babe_mturk.platform import AUTH_CODES, CLOSURE
-
-    try:
-        session = boto3.session.Session(profile_name=settings.profile, region_name=STS_REGION)
-    except bx.ProfileNotFound:
-        result.add("credentials", FAILED, f"AWS profile {settings.profile!r} is not configured (see ~/.aws/config)")
-        return
-    if session.get_credentials() is None:
-        result.add(
-            "credentials", FAILED, f"no AWS credentials for {settings.target}: set AWS_PROFILE or pass --profile; {CLOSURE}"
-        )
-        return
-    client = session.client("sts", config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2}))
-    try:
-        identity = client.get_caller_identity()
-    except bx.ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code") or "error"
-        why = "refused the credentials" if code in AUTH_CODES else "answered an error"
-        result.add("credentials", FAILED, f"AWS STS {why} ({code}: {error.get('Message', '')})", exit_code=4)
-        return
-    except (bx.BotoCoreError, OSError) as exc:
-        result.add("credentials", FAILED, f"cannot reach AWS STS to check the credentials: {exc}", exit_code=4)
-        return
-    result.add("credentials", OK, f"accepted by AWS STS: account {identity.get('Account')}, {identity.get('Arn')}")
+    A platform whose plugin checks no credentials gets a skipped line saying so, as doctor always
+    said for a platform without AWS keys; a plugin that crashes fails its own check.
+    """
+    crashes: list[str] = []
+    answers = collect(pm, "babe_doctor", warn=crashes.append, settings=settings)
+    for plugin, checks in answers:
+        for check in checks if isinstance(checks, (list, tuple)) else [checks]:
+            if isinstance(check, Check):
+                result.checks.append(check)
+            else:
+                result.add(plugin, FAILED, f"babe_doctor returned {type(check).__name__}, not a Check", plugin=plugin)
+    crashed = set()
+    for message in crashes:
+        name = message.split(" ", 2)[1] if message.startswith("plugin ") else "plugin"
+        crashed.add(name)
+        result.add(name, FAILED, message, plugin=name)
+    # A platform plugin is registered under the platform's name (entry-point group babe_tasks.platforms).
+    if settings.platform not in crashed and not any(check.name == "credentials" for check in result.checks):
+        result.add("credentials", SKIPPED, f"no AWS credentials needed for platform {settings.platform}")
 
 
 def _platform(settings, pm, result: DoctorResult) -> Decimal | None:
@@ -198,14 +203,9 @@ def _platform(settings, pm, result: DoctorResult) -> Decimal | None:
     finally:
         if platform is not None:
             platform.close()
-    asked = "GetAccountBalance" if settings.platform == "mturk" else "the balance request"
+    asked = getattr(platform, "balance_request", None) or BALANCE_REQUEST
     result.add("platform", OK, f"{platform.name} on {settings.target} answered {asked} ({platform.location})")
     return balance
-
-
-def _owner(settings) -> str:
-    """Whose fees: MTurk's, or the platform's name."""
-    return "MTurk" if settings.platform == "mturk" else settings.platform
 
 
 def _balance(balance: Decimal | None, cost: Decimal | None, result: DoctorResult, pricing=money.MTURK_PRICING) -> None:
@@ -252,7 +252,7 @@ def exit_error(result: DoctorResult) -> BabeError:
 
 
 def as_document(result: DoctorResult) -> dict[str, Any]:
-    """The `--json` document: the checklist, and on failure DESIGN.md's `error` member beside it."""
+    """The `--json` document: the checklist, and on failure the `error` member (docs/cli.md, "JSON") beside it."""
     document = result.as_json()
     if result.failed:
         document = {"error": exit_error(result).document()["error"], **document}

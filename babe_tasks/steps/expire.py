@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 
 from .. import output
 from ..errors import PartialFailure
-from ..platform.base import DELETABLE_STATUSES, HitInfo, OperationFailed, capability
+from ..platform.base import (
+    DELETABLE_STATUSES,
+    HitInfo,
+    OperationFailed,
+    capabilities_of,
+)
 from ..plugins import call_after, call_before
 from . import chosen_hits, concurrently, first_error, hit_id_of, session, vanished
 
@@ -44,7 +49,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None, delete: bool = False)
     reason other than "not finished yet".
     """
     with session(settings, pm) as (platform, ledger):
-        nouns = tuple(capability(platform, "nouns"))
+        nouns = capabilities_of(platform).nouns
         # Unknown ids are refused before the plugins hear of them and before anything changes.
         chosen = chosen_hits(settings, ledger, hit_ids, nouns=nouns)
         outcomes = concurrently(settings, lambda hit: platform.get_hit(hit_id_of(hit)), chosen)

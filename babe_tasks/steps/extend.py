@@ -16,7 +16,7 @@ that still have open slots or get new ones.
 On a platform whose HITs do not expire by time (`expires_by_time` False: Prolific) it is refused
 before anything is spent, with or without `--assignments`.
 
-Idempotency, as for `create`: the whole extension is written to this module's table in the
+Idempotency, as for `create`: the whole extension is written to its table in the
 ledger file before the first call; CreateAdditionalAssignmentsForHIT carries a UniqueRequestToken
 derived from (experiment, extension id, HIT); the HITs `--split` posts are an ordinary plan in the
 ledger with their own tokens. An extension that stopped half-way is finished by running the same
@@ -36,7 +36,6 @@ import hashlib
 import heapq
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -47,7 +46,7 @@ from uuid import uuid4
 from .. import money, output
 from ..durations import DurationError, format_duration, parse_duration
 from ..errors import PartialFailure, UsageError
-from ..ledger import LedgerTable
+from ..ledger import ExtensionRecords
 from ..planning import (
     MAX_TOKEN,
     Cost,
@@ -58,35 +57,19 @@ from ..planning import (
     external_parts,
     hit_cost,
 )
-from ..platform.base import HitInfo, accepts, capability, pricing_of
+from ..platform.base import HitInfo, accepts, capabilities_of, pricing_of
 from ..plugins import call_after, call_before
 from ..settings import MAX_LIFETIME, MIN_LIFETIME
 from . import chosen_hits, concurrently, first_error, hit_id_of, session, vanished
 from .create import PostedHit, known_hits, post
 from .funds import rerun_advice
 
-#: MTurk's line: a HIT created below it can never reach it (reference/mturk-api.md). Another
+#: MTurk's line: a HIT created below it can never reach it (docs/workers-and-extension.md, "extend"). Another
 #: platform's line is its `pricing.large_hit_assignments` (None: no line).
 LARGE_HIT = money.LARGE_HIT_ASSIGNMENTS
 #: Statuses in which a HIT can take more assignments (Reviewing and Disposed cannot).
 EXTENSIBLE = frozenset({"Assignable", "Unassignable", "Reviewable"})
 UNLIMITED = None
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS extensions (
-    extension_id  TEXT PRIMARY KEY,
-    experiment    TEXT NOT NULL,
-    target        TEXT NOT NULL,
-    location      TEXT NOT NULL,
-    fingerprint   TEXT NOT NULL,
-    plan          TEXT NOT NULL,
-    status        TEXT NOT NULL CHECK (status IN ('open', 'done')),
-    created_at    REAL NOT NULL,
-    finished_at   REAL
-);
-CREATE INDEX IF NOT EXISTS extensions_open ON extensions (experiment, target, fingerprint, status)
-"""
-
 
 def extension_token(experiment: str, extension_id: str, hit_id: str) -> str:
     """CreateAdditionalAssignmentsForHIT's UniqueRequestToken: one per (extension, HIT), 64 characters."""
@@ -252,44 +235,6 @@ def _plan_from_parameters(data: dict) -> Plan:
     return plan
 
 
-# -- this module's table in the ledger file --------------------------------------------------------
-class _Extensions(LedgerTable):
-    """Extensions written before their first call, so a re-run resumes instead of extending twice."""
-
-    SCHEMA = SCHEMA
-
-    def open_extension(self, experiment: str, target: str, fingerprint: str) -> tuple[str, str] | None:
-        rows = self._read(
-            "SELECT extension_id, plan FROM extensions WHERE experiment = ? AND target = ? AND fingerprint = ?"
-            " AND status = 'open' ORDER BY created_at DESC LIMIT 1",
-            (experiment, target, fingerprint),
-        )
-        return (rows[0]["extension_id"], rows[0]["plan"]) if rows else None
-
-    def start(self, plan: ExtendPlan, location: str, fingerprint: str) -> None:
-        self._write(
-            "INSERT INTO extensions (extension_id, experiment, target, location, fingerprint, plan, status, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
-            [(plan.extension_id, plan.experiment, plan.target, location, fingerprint, plan.to_json(), time.time())],
-        )
-
-    def added(self, experiment: str, target: str) -> dict[str, int]:
-        """Assignments finished extensions added, per HIT (the ledger keeps each HIT's first size)."""
-        rows = self._read(
-            "SELECT plan FROM extensions WHERE experiment = ? AND target = ? AND status = 'done'", (experiment, target)
-        )
-        added: dict[str, int] = {}
-        for row in rows:
-            for hit in json.loads(row["plan"])["hits"]:
-                added[hit["hit_id"]] = added.get(hit["hit_id"], 0) + hit["add"]
-        return added
-
-    def finish(self, extension_id: str) -> None:
-        self._write(
-            "UPDATE extensions SET status = 'done', finished_at = ? WHERE extension_id = ?", [(time.time(), extension_id)]
-        )
-
-
 # -- planning ----------------------------------------------------------------------------------------
 def check_amounts(assignments: Any, lifetime: Any, split: bool) -> tuple[int | None, int | None]:
     """The flags as numbers (a count and seconds), or one line saying what is wrong."""
@@ -334,16 +279,16 @@ def plan(settings, pm, hit_ids=None, assignments=None, lifetime=None, split=Fals
     """
     count, seconds = check_amounts(assignments, lifetime, split)
     with session(settings, pm) as (platform, ledger):
-        table = _Extensions(ledger)
+        table = ExtensionRecords(ledger)
         try:
             return _prepare(settings, platform, ledger, table, hit_ids, count, seconds, split)
         finally:
             table.close()
 
 
-def _prepare(settings, platform, ledger, table: _Extensions, hit_ids, count, seconds, split) -> ExtendPlan:
+def _prepare(settings, platform, ledger, table: ExtensionRecords, hit_ids, count, seconds, split) -> ExtendPlan:
     pricing = pricing_of(platform)
-    nouns = tuple(capability(platform, "nouns"))
+    nouns = tuple(capabilities_of(platform).nouns)
     # `--split` is checked here, not in `check_amounts`: whether it means anything is the platform's.
     if split and pricing.large_hit_assignments is None:
         raise UsageError(
@@ -355,7 +300,7 @@ def _prepare(settings, platform, ledger, table: _Extensions, hit_ids, count, sec
     unfinished = table.open_extension(
         settings.experiment, settings.target, fingerprint(settings, hit_ids, count, seconds, split)
     )
-    by_time = bool(capability(platform, "expires_by_time"))
+    by_time = capabilities_of(platform).expires_by_time
     if seconds is not None and not by_time and unfinished is None:
         # Refused before anything is spent. (An unfinished extension of these flags, left by an older
         # babe-tasks that added the places and then failed on the time, is finished below instead.)
@@ -683,7 +628,7 @@ def run(
     count, seconds = check_amounts(assignments, lifetime, split)
     print_ = fingerprint(settings, hit_ids, count, seconds, split)
     with session(settings, pm) as (platform, ledger):
-        table = _Extensions(ledger)
+        table = ExtensionRecords(ledger)
         try:
             plan = _prepare(settings, platform, ledger, table, hit_ids, count, seconds, split)
             call_before(pm, "babe_before_extend", settings=settings, plan=plan)
@@ -705,7 +650,7 @@ def run(
                         hit.token = extension_token(plan.experiment, plan.extension_id, hit.hit_id)
                 if plan.new_hits is not None:
                     ledger.start_plan(plan.new_hits, platform.location, settings.platform)
-                table.start(plan, platform.location, print_)
+                table.start(plan.extension_id, plan.experiment, plan.target, platform.location, print_, plan.to_json())
             result = ExtendResult(plan, plan.cost)
             _extend_hits(settings, platform, ledger, plan, result, now)
             failure = None

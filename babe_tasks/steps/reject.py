@@ -12,22 +12,19 @@ Then `babe_before_reject` may hold some back or veto, and the rest are rejected 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import output
 from ..errors import PartialFailure, UsageError
 from ..ledger import Ledger
-from ..platform.base import AssignmentInfo, NotFound, capability
+from ..platform import capabilities_for
+from ..platform.base import AssignmentInfo, Capabilities, NotFound, capabilities_of
 from ..plugins import call_after, call_before
 from . import concurrently, session
 
 #: MTurk's limit on RequesterFeedback (the reason a rejected worker reads).
 MAX_REASON = 1024
-ASSIGNMENT_ID = re.compile(r"^[A-Z0-9]{1,64}$")
-#: Another platform's ids, checked loosely (see `check_ids`).
-OTHER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass
@@ -66,20 +63,17 @@ def check_reason(reason: str | None, *, flag: str = "--reason", what: str = "rej
     return text
 
 
-def check_ids(ids: list[str], platform: str = "mturk") -> list[str]:
-    """Assignment ids, deduplicated in order; a malformed one is refused before any call.
+def check_ids(ids: list[str], capabilities: Capabilities) -> list[str]:
+    """Assignment ids, deduplicated in order; one not of the platform's shape is refused before any call.
 
-    Another platform's ids are checked loosely (letters, digits, - and _); the platform itself
-    says when one does not exist.
+    The shape is the platform's (`capabilities.submission_id_pattern`; loose where it names none:
+    letters, digits, - and _); the platform itself says when a well-formed id does not exist.
     """
+    pattern, kind = capabilities.submission_id()
     chosen = list(dict.fromkeys(i.strip() for i in ids if i and i.strip()))
     for assignment_id in chosen:
-        if platform == "mturk" and not ASSIGNMENT_ID.match(assignment_id):
-            raise UsageError(
-                f"{assignment_id!r} is not an MTurk assignment id (1 to 64 capital letters and digits)"
-            )
-        if platform != "mturk" and not OTHER_ID.match(assignment_id):
-            raise UsageError(f"{assignment_id!r} is not a {platform} id (1 to 64 letters, digits, - or _)")
+        if not pattern.match(assignment_id):
+            raise UsageError(f"{assignment_id!r} is not {kind}")
     return chosen
 
 
@@ -95,7 +89,7 @@ def lookup_assignments(
     """
     found: dict[str, AssignmentInfo] = {}
     problems: dict[str, str] = {}
-    nouns = tuple(capability(platform, "nouns"))
+    nouns = capabilities_of(platform).nouns
     outcomes = concurrently(settings, platform.get_assignment, ids)
     for outcome in outcomes:
         assignment_id = outcome.item
@@ -155,12 +149,12 @@ def run(
     UsageError. Raises `PartialFailure` carrying the result when some rejections failed.
     """
     reason = check_reason(reason)
-    ids = check_ids(assignment_ids, settings.platform)
+    ids = check_ids(assignment_ids, capabilities_for(settings, pm))
     if not ids:
         raise UsageError("name the assignments to reject: --assignment ID (repeat it, or separate ids with commas) or --from FILE")
     with session(settings, pm) as (platform, ledger):
         found, problems = lookup_assignments(settings, platform, ledger, ids)
-        result = RejectResult(reason=reason, dry_run=settings.dry_run, nouns=tuple(capability(platform, "nouns")))
+        result = RejectResult(reason=reason, dry_run=settings.dry_run, nouns=capabilities_of(platform).nouns)
         candidates: list[AssignmentInfo] = []
         lines = [problems[i] for i in ids if i in problems]
         for assignment_id in ids:

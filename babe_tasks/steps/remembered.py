@@ -15,13 +15,11 @@ in view writes them under `babe:` in invoke.yaml; the ledger is the memory of wh
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from dataclasses import fields
 from datetime import UTC, datetime
 
-from .. import folders
 from ..errors import UsageError
+from ..ledger import LedgerUnavailable, LedgerView
 
 #: What create needs and has no default for: missing any of these is when the ledger is read.
 REQUIRED = ("url", "title", "description", "reward")
@@ -32,28 +30,12 @@ REMEMBERED = (*REQUIRED, "keywords", "assignments", "batch_size", "lifetime", "d
 
 def last_create(settings) -> tuple[dict, float] | None:
     """The parameters and creation time of the experiment's newest plan on this target and platform."""
-    path = folders.state_dir(settings.folder) / "ledger.sqlite"
-    if not path.is_file():
-        return None
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
-            rows = conn.execute(
-                "SELECT parameters, created_at FROM plans WHERE experiment = ? AND target = ? ORDER BY created_at DESC",
-                (settings.experiment, settings.target),
-            ).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None  # no plans table yet, or a ledger another command reports on
-    for parameters, created_at in rows:
-        try:
-            data = json.loads(parameters)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and data.get("platform", "mturk") == settings.platform:
-            return data, created_at
-    return None
+        with LedgerView(settings.folder) as ledger:
+            plan = ledger.last_plan(settings.experiment, settings.target, settings.platform)
+    except LedgerUnavailable:
+        return None  # a ledger another command reports on
+    return (plan.parameters, plan.created_at) if plan is not None else None
 
 
 def fill(settings) -> tuple[object, list[str], float | None]:

@@ -19,9 +19,7 @@ time), and what matters on a page read later is what arrived and what it cost.
 from __future__ import annotations
 
 import html
-import json
 import math
-import sqlite3
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -30,9 +28,11 @@ from decimal import Decimal
 from pathlib import Path
 from string import Template
 
-from .. import __version__, folders, output
+from .. import __version__, output
 from ..errors import UsageError
+from ..ledger import LedgerView
 from ..money import fmt
+from ..plugins import DEFAULT_PLATFORM
 
 REPORTS_DIR = "reports"
 TEMPLATE = "report_template.html"
@@ -57,10 +57,12 @@ class ExperimentData:
     symbol: str = "$"
     #: What the platform calls a HIT, singular and plural (the page's words).
     nouns: tuple[str, str] = output.MTURK_NOUNS
+    #: The platform's name for people (`capabilities.title`: "MTurk fees"); empty: its `platform`.
+    title: str = ""
 
     @property
     def fee_label(self) -> str:
-        return "MTurk fees" if self.platform == "mturk" else f"{self.platform} fees"
+        return f"{self.title or self.platform} fees"
 
     @property
     def posted(self) -> int:
@@ -116,48 +118,18 @@ class ReportResult:
 
 
 # -- reading the ledger ---------------------------------------------------------------------------
-def _connect(folder: Path) -> sqlite3.Connection:
-    path = folders.state_dir(folder) / "ledger.sqlite"
-    if not path.is_file():
+def _view(folder: Path) -> LedgerView:
+    """The folder's ledger, read-only (the report never creates nor upgrades one)."""
+    view = LedgerView(folder)
+    if not view.exists:
         raise UsageError(f"no ledger in {folder}: nothing to report yet (run babe create, then babe status)")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def _platform_of(conn: sqlite3.Connection) -> str:
-    """The SQL for a HIT row's platform: its column, or 'mturk' in a ledger from before it existed
-    (read-only here: the report never upgrades a ledger)."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(hits)")}
-    return "platform" if "platform" in columns else "'mturk'"
-
-
-def _extended(conn: sqlite3.Connection, experiment: str, target: str) -> dict[str, int]:
-    """Assignments finished extensions added, per HIT: the hits table keeps each HIT's size at
-    posting, so without these an extended experiment reads "22 of 20 assignments"."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'extensions'").fetchone():
-        return {}
-    added: dict[str, int] = {}
-    for row in conn.execute(
-        "SELECT plan FROM extensions WHERE experiment = ? AND target = ? AND status = 'done'", (experiment, target)
-    ):
-        for hit in json.loads(row["plan"]).get("hits", []):
-            added[hit["hit_id"]] = added.get(hit["hit_id"], 0) + int(hit["add"])
-    return added
+    return view
 
 
 def experiments(folder: Path, target: str, platform: str = "mturk") -> list[str]:
     """The experiments with HITs posted on `target` (on `platform`) in this folder's ledger, oldest first."""
-    conn = _connect(folder)
-    try:
-        rows = conn.execute(
-            "SELECT experiment, MIN(posted_at) AS first FROM hits WHERE target = ? AND hit_id IS NOT NULL"
-            f" AND {_platform_of(conn)} = ? GROUP BY experiment ORDER BY first",
-            (target, platform),
-        ).fetchall()
-    finally:
-        conn.close()
-    return [row["experiment"] for row in rows]
+    with _view(folder) as view:
+        return view.experiments(target, platform)
 
 
 def gather(
@@ -167,48 +139,35 @@ def gather(
     platform: str = "mturk",
     symbol: str = "$",
     nouns: tuple[str, str] = output.MTURK_NOUNS,
+    title: str = "",
 ) -> ExperimentData:
     """What the ledger knows of the experiment's HITs on one platform; the work and money of HITs
-    posted on another platform are left out."""
-    conn = _connect(folder)
-    try:
-        data = ExperimentData(experiment, target, platform=platform, symbol=symbol, nouns=tuple(nouns))
-        of = _platform_of(conn)
+    posted on another platform are left out. A HIT's size includes what finished extensions added
+    (its row keeps its size at posting: without them an extended experiment reads "22 of 20")."""
+    data = ExperimentData(experiment, target, platform=platform, symbol=symbol, nouns=tuple(nouns), title=title)
+    with _view(folder) as view:
+        grown = view.extended(experiment, target)
         data.hits = [
-            dict(row)
-            for row in conn.execute(
-                "SELECT hit_id, max_assignments, reward, status, posted_at FROM hits"
-                f" WHERE experiment = ? AND target = ? AND hit_id IS NOT NULL AND {of} = ? ORDER BY posted_at",
-                (experiment, target, platform),
-            )
+            {
+                "hit_id": hit.hit_id,
+                "max_assignments": hit.max_assignments + grown.get(hit.hit_id or "", 0),
+                "reward": fmt(hit.reward),
+                "status": hit.status,
+                "posted_at": hit.posted_at,
+            }
+            for hit in view.hits(experiment, target, platform)
         ]
-        grown = _extended(conn, experiment, target)
-        for hit in data.hits:
-            hit["max_assignments"] += grown.get(hit["hit_id"], 0)
-        elsewhere = {
-            row["hit_id"]
-            for row in conn.execute(
-                f"SELECT hit_id FROM hits WHERE experiment = ? AND target = ? AND hit_id IS NOT NULL AND {of} != ?",
-                (experiment, target, platform),
-            )
-        }
+        elsewhere = {hit.hit_id for hit in view.hits(experiment, target) if hit.platform != platform}
         data.assignments = [
-            {key: row[key] for key in ("worker_id", "status", "accept_time", "submit_time")}
-            for row in conn.execute(
-                "SELECT hit_id, worker_id, status, accept_time, submit_time FROM assignments WHERE experiment = ? AND target = ?",
-                (experiment, target),
-            )
-            if row["hit_id"] not in elsewhere
+            {"worker_id": a.worker_id, "status": a.status, "accept_time": a.accept_time, "submit_time": a.submit_time}
+            for a in view.assignments(experiment, target)
+            if a.hit_id not in elsewhere
         ]
         data.payments = [
-            {"kind": row["kind"], "amount": Decimal(row["amount"]), "created_at": row["created_at"]}
-            for row in conn.execute(
-                "SELECT hit_id, kind, amount, created_at FROM payments WHERE experiment = ? AND target = ?", (experiment, target)
-            )
-            if row["hit_id"] not in elsewhere
+            {"kind": p.kind, "amount": p.amount, "created_at": p.created_at}
+            for p in view.payments(target, experiment)
+            if p.hit_id not in elsewhere
         ]
-    finally:
-        conn.close()
     return data
 
 
@@ -444,6 +403,7 @@ def run(
     out: str | Path | None = None,
     symbol: str = "$",
     nouns: tuple[str, str] = output.MTURK_NOUNS,
+    title: str = "",
 ) -> ReportResult:
     """Write `reports/<experiment>-<target>.html` for the experiment (or, with `every`, for each in
     the ledger on the target); `out` is another folder. Each file is written whole or not at all.
@@ -460,7 +420,7 @@ def run(
         directory = (Path.cwd() / directory).resolve()
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--out {directory} is a file, not a folder: give a folder for the reports")
-    gathered = [gather(folder, name, settings.target, platform, symbol, nouns) for name in names]
+    gathered = [gather(folder, name, settings.target, platform, symbol, nouns, title) for name in names]
     if not every and not gathered[0].hits:
         raise UsageError(
             f"no {nouns[1]} of experiment {settings.experiment} on {settings.target} in the ledger: nothing to report "
@@ -471,7 +431,8 @@ def run(
     written = []
     with output.progress("writing reports", total=len(gathered)) as bar:
         for data in gathered:
-            where = data.target if platform == "mturk" else f"{platform}-{data.target}"
+            # The default platform's reports keep the names they had before there were others.
+            where = data.target if platform == DEFAULT_PLATFORM else f"{platform}-{data.target}"
             path = directory / f"{data.experiment}-{where}.html"
             temporary = path.with_name(f".{path.name}.part")
             temporary.write_text(page(data, folder, now), encoding="utf-8")

@@ -240,13 +240,11 @@ def pseudonymise(table: Table, salt: str, known: set[str]) -> int:
 
 def known_workers(settings) -> set[str]:
     """Every worker id the ledger saw in this experiment (any target); none when there is no ledger."""
-    from ..ledger import Ledger
+    from ..ledger import LedgerView
     from ..settings import TARGETS
 
-    if not (Path(settings.folder) / ".babe" / "ledger.sqlite").is_file():
-        return set()
-    with Ledger(settings.folder) as ledger:
-        return {row["worker_id"] for target in TARGETS for row in ledger.assignments(settings.experiment, target)}
+    with LedgerView(settings.folder) as ledger:
+        return {row.worker_id for target in TARGETS for row in ledger.assignments(settings.experiment, target)}
 
 
 # -- publishing --------------------------------------------------------------------------------

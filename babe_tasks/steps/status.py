@@ -9,9 +9,10 @@ ledger; otherwise ListAssignmentsForHIT is read in full for that HIT and the led
 deleted by `expire --delete` costs no call at all. A second `status` with nothing new costs one
 call per open HIT.
 
-Every worker it sees is granted the experiment's qualification (`babe_tasks.exclusion`), so the
-DoesNotExist requirement of the experiment's HITs keeps them out of its other HITs from then on —
-`status --watch` does it at every refresh. Workers granted before cost no call.
+Every worker it sees is passed to the platform as seen (`babe_tasks.exclusion.seen`): MTurk grants
+the experiment's qualification, whose DoesNotExist requirement on the experiment's HITs keeps them
+out of its other HITs from then on — `status --watch` does it at every refresh. Workers granted
+before cost no call.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-
 from typing import Any
 
 from .. import exclusion, money, output
 from ..ledger import HitRecord, Ledger
-from ..platform.base import capability, pricing_of, shown_expiry
+from ..platform.base import capabilities_of, pricing_of, shown_expiry
 from ..plugins import collect
 from . import (
     chosen_hits,
@@ -97,7 +97,7 @@ class StatusResult:
     #: What the platform calls a HIT, singular and plural (text output only).
     nouns: tuple[str, str] = ("HIT", "HITs")
     #: Whether the platform's HITs expire by time (False on Prolific): text output then says an open
-    #: one runs until stopped rather than showing an expiry column (`base.OptionalMembers`).
+    #: one runs until stopped rather than showing an expiry column (`base.Capabilities`).
     expires_by_time: bool = True
 
     @property
@@ -168,8 +168,8 @@ def work_time(rows, rewards: dict[str, Decimal]) -> WorkTime | None:
 def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
     """Gather the numbers, then let `babe_status` plugins add fields (their failures are warnings)."""
     with session(settings, pm) as (platform, ledger):
-        nouns = tuple(capability(platform, "nouns"))
-        by_time = bool(capability(platform, "expires_by_time"))
+        nouns = capabilities_of(platform).nouns
+        by_time = capabilities_of(platform).expires_by_time
         chosen = chosen_hits(settings, ledger, hit_ids, include_gone=True, nouns=nouns)
         now = platform.now()
         # No progress bar of its own: `status --watch` draws one around repeated runs.
@@ -189,7 +189,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
             expires_by_time=by_time,
         )
         result.work_time = work_time(seen, {h.hit_id: h.reward for h in hits})
-        result.warnings.extend(exclusion.grant_seen(settings, platform, ledger).warnings("the experiment's qualification"))
+        result.warnings.extend(exclusion.seen(settings, platform, ledger).warnings())
     for plugin, fields in collect(pm, "babe_status", settings=settings, status=result):
         if not isinstance(fields, dict):
             result.warnings.append(f"plugin {plugin}: babe_status returned {type(fields).__name__}, not a dict; ignored")
@@ -207,7 +207,7 @@ def run(settings, pm, *, hit_ids: list[str] | None = None) -> StatusResult:
 def _one(settings, platform, ledger: Ledger, hit: HitRecord | str, now: datetime) -> HitStatus:
     """One HIT's exact counts with GetHIT, plus a full listing only when the ledger cannot fill in."""
     pricing = pricing_of(platform)
-    by_time = bool(capability(platform, "expires_by_time"))
+    by_time = capabilities_of(platform).expires_by_time
     if isinstance(hit, HitRecord) and hit.gone:
         return _from_ledger(ledger, hit, hit.status, pricing, now, by_time)
     info = platform.get_hit(hit_id_of(hit))
@@ -242,7 +242,7 @@ def _one(settings, platform, ledger: Ledger, hit: HitRecord | str, now: datetime
 
 def _from_ledger(ledger: Ledger, hit: HitRecord, status: str, pricing, now: datetime, by_time: bool = True) -> HitStatus:
     """A HIT the platform no longer shows: what the ledger saw last (all reviewed, if deleted by us);
-    its expiry as people may read it (`by_time`: the platform's `expires_by_time`)."""
+    its expiry as people may read it (`by_time`: the platform's `capabilities.expires_by_time`)."""
     known = ledger.status_counts(hit.hit_id)
     return HitStatus(
         hit_id=hit.hit_id,

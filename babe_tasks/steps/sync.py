@@ -3,8 +3,9 @@
 Everything the tool posts names the experiment in its RequesterAnnotation
 (`babe-tasks experiment=<name> plan=<id> hit=<i>/<n>`), so the platform alone is enough to find
 the experiment again: ListHITs, filtered by that annotation; then, per HIT, every assignment
-(ListAssignmentsForHIT, every status) and every bonus (ListBonusPayments); then the experiment's
-qualification types and who holds them (`babe_tasks.exclusion`). What the ledger already knows is
+(ListAssignmentsForHIT, every status) and every bonus (ListBonusPayments); then what the platform
+holds to keep the experiment's participants out (`babe_tasks.exclusion.restore`: MTurk's
+qualification types and who holds them). What the ledger already knows is
 left as it is, so a sync is safe to repeat and also fills gaps in a ledger that is not lost.
 
 The rebuilt HITs get a plan of their own per original plan id, already finished, carrying the
@@ -21,8 +22,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .. import exclusion, output
-from ..planning import Plan, PlannedHit, annotation, batch_sizes, external_parts, request_token
-from ..platform.base import HitDetails, capability, pricing_of
+from ..planning import (
+    Plan,
+    PlannedHit,
+    annotation,
+    batch_sizes,
+    external_parts,
+    request_token,
+)
+from ..platform.base import HitDetails, SyncedKeepOut, capabilities_of, pricing_of
 from ..settings import MAX_LIFETIME, MIN_LIFETIME
 from . import session
 
@@ -79,13 +87,12 @@ def run(settings, pm) -> SyncResult:
     """Find the experiment's HITs on the platform and record what the ledger lacks."""
     result = SyncResult()
     with session(settings, pm) as (platform, ledger):
-        result.nouns = tuple(capability(platform, "nouns"))
+        one, many = capabilities_of(platform).nouns
+        result.nouns = (one, many)
         found = platform.find_experiment_hits(settings.experiment)
         result.found = len(found)
-        result.grants = exclusion.restore(settings, platform, ledger)
-        with exclusion.Table(ledger) as table:
-            row = table.type_row(settings.experiment, settings.target, exclusion.WORKER)
-            worker_type = row["qualification_type_id"] if row is not None else None
+        kept = exclusion.restore(settings, platform, ledger)
+        result.grants = kept.found
         known = ledger.hits(settings.experiment, settings.target, settings.platform)
         known_plans = {record.plan_id for record in known}
         groups: dict[str, list[tuple[int, int, HitDetails]]] = {}
@@ -100,7 +107,7 @@ def run(settings, pm) -> SyncResult:
                 for index, _count, details in members:
                     ledger.record_posted(plan_id, index, details)
             else:
-                restored = _restore_plan(settings, plan_id, members, worker_type)
+                restored = _restore_plan(settings, plan_id, members, kept)
                 ledger.start_plan(restored, platform.location, settings.platform)
                 ledger.set_hit_type(restored.plan_id, members[0][2].hit_type_id)
                 for index, _count, details in members:
@@ -115,21 +122,20 @@ def run(settings, pm) -> SyncResult:
     return result
 
 
-def _restore_plan(settings, plan_id: str, members, worker_type: str | None) -> _RestoredPlan:
+def _restore_plan(settings, plan_id: str, members, kept: SyncedKeepOut) -> _RestoredPlan:
     """The plan the HITs were posted from, as far as the HITs tell it.
 
     Written as `create` writes a plan, so that the same create run again after a sync finds it
-    finished and posts nothing: the experiment's own DoesNotExist requirement is `unique_workers`
-    (create adds it when it posts, it is not among the plan's requirements), and the batch size is
+    finished and posts nothing: the platform's own keep-out requirement (MTurk: DoesNotExist on
+    the experiment's qualification type) is `unique_workers` (create adds it when it posts, it is
+    not among the plan's requirements; `SyncedKeepOut.split`), and the batch size is
     the one of these settings when it gives exactly these HIT sizes (7, 7, 6 come from 7, 8 or 9).
     """
     members.sort(key=lambda member: member[0])
     first: HitDetails = members[0][2]
     url, frame_height = external_parts(first.question)
     lifetime = _lifetime(first)
-    requirements = [dict(r) for r in first.requirements]
-    unique = worker_type is not None and any(r.get("QualificationTypeId") == worker_type for r in requirements)
-    requirements = [r for r in requirements if worker_type is None or r.get("QualificationTypeId") != worker_type]
+    unique, requirements = kept.split([dict(r) for r in first.requirements])
     sizes = [details.max_assignments for _i, _n, details in members]
     batch_size = settings.batch_size if batch_sizes(sum(sizes), settings.batch_size) == sizes else max(sizes)
     plan = _RestoredPlan(

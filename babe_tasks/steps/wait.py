@@ -6,8 +6,8 @@ decision; `closed` — no HIT (study) takes workers any more; `until` — a time
 platform's clock. A wait changes nothing on the platform: it never approves, expires or pays.
 
 It is `babe watch` with the acting taken out (`Waiter` subclasses `steps.watch.Watch`): the same
-status refreshes, the same wake-ups — MTurk's notifications through an SQS queue (`queue_url`),
-the platform's event source such as Prolific's webhooks (`events`) — the same polling every
+status refreshes, the same wake-ups — the platform's event source (`events`: MTurk's
+notifications through a queue, Prolific's webhooks) — the same polling every
 `interval` on the platform's clock otherwise, the same Ctrl-C handling and the same clock seam
 for tests (`watch.default_sleep`). Reusing the loop keeps one definition of "waiting politely".
 
@@ -172,7 +172,6 @@ def run(
     timeout: int,
     interval: int = 30,
     hit_ids: list[str] | None = None,
-    queue_url: str | None = None,
     events: watch_step.EventsWanted | None = None,
     sleep=None,
     on_refresh=None,
@@ -189,7 +188,6 @@ def run(
         timeout=timeout,
         interval=interval,
         hit_ids=hit_ids,
-        queue_url=queue_url,
         sleep=sleep,
         on_refresh=on_refresh,
         long_poll=watch_step.LONG_POLL if long_poll is None else long_poll,

@@ -6,7 +6,7 @@ before (its holds — repeat workers, plugins such as babe-backend — are respe
 assignment stays Submitted and is offered again only together with new work, so a hold does not
 cost a call and a message at every refresh), then `expire` for the HITs still open once the goal
 (approved assignments wanted, default every assignment posted) is reached. Between refreshes it
-waits `interval` — or, with a queue, until MTurk's notifications say something happened.
+waits `interval` — or, event-driven, until the platform's events say something happened.
 
 Progress goes out through the hooks once per milestone, never per refresh: `babe_milestone` fires
 for 25, 50 and 75% of the goal approved, the goal reached, and every HIT closed before the goal
@@ -21,23 +21,21 @@ stops: nothing is half-done, the run exits 1 ("run it again to go on"). A second
 once. A platform that stops answering in the middle of a long watch is retried at the next
 refresh, up to `MAX_FAILED_REFRESHES` in a row; at the very first refresh it is an error at once.
 
-Event-driven mode (`queue_url`): the experiment's HIT types are set to notify that SQS queue
-(UpdateNotificationSettings), messages are read, deduplicated on EventDocId (delivery is at least
-once; ids seen are kept in the same state file) and deleted, and a new event triggers a refresh at
-once; the interval stays as a fallback. For the in-process local MTurk this process also runs the
-local courier (`localturk.delivery`) that moves its outbox to the queue.
-
-Event-driven mode on other platforms (`events`, `--events`): the platform's `event_source`
-capability (Prolific: webhook subscriptions and a receiver that believes signed events only,
-`babe_prolific.events`) is asked for before the first request (a flag it cannot honour is refused
-first), subscribed once the first status names the HITs, closed when the watch ends, and is
-waited on exactly like the queue — it answers the new events about the watched HITs, deduplicated.
-A platform without one refuses `--events` before anything is watched.
+Event-driven mode: the platform's `event_source` is asked for before the first request (a flag
+it cannot honour is refused first), opened once the first status names the HITs, waited on
+instead of sleeping — it answers the new events about the watched HITs, deduplicated, and a new
+event triggers a refresh at once; the interval stays as a fallback — and closed when the watch
+ends. How a platform sends events is its capabilities' `events`: "queue" — it publishes to a
+queue the lab names with `--queue URL` (MTurk: SQS notifications, the MTurk plugin's `notifications`) —
+or "webhook" — it calls a URL the watch receives on, `--events` with `--events-url` and
+`--listen` (Prolific: the Prolific plugin's `events`). The other flag, or either on a platform without
+events, is refused before anything is watched. The event ids a source has seen are kept in the
+watch's state file (`WatchState.first_sighting`, passed to a source that takes `first_sighting`),
+so a repeat delivery, even to a later watch, wakes nothing.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import sqlite3
 import threading
@@ -51,12 +49,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-
 from .. import folders, output
 from ..durations import DurationError, parse_duration
 from ..errors import BabeError, PartialFailure, PlatformError, UsageError
 from ..ledger import Ledger
-from ..platform.base import OperationFailed, capability
+from ..platform.base import OperationFailed, accepts, capabilities_of, optional
 from ..plugins import call_after, get_platform, hookimpl
 from . import approve as approve_step
 from . import expire as expire_step
@@ -65,21 +62,16 @@ from . import status as status_step
 #: Milestones in the order an experiment meets them; the first four are progress towards the goal.
 MILESTONES = ("approved_25", "approved_50", "approved_75", "goal_reached", "hits_closed")
 PROGRESS = {"approved_25": 25, "approved_50": 50, "approved_75": 75, "goal_reached": 100}
-#: What the experiment's HIT types notify the queue of: every change that can alter the counts.
-EVENT_TYPES = ("AssignmentSubmitted", "AssignmentReturned", "AssignmentAbandoned", "HITReviewable", "HITExpired")
-NOTIFICATION_VERSION = "2014-08-15"
 #: Refreshes in a row that may fail on the platform (network, throttling) before the watch gives up.
 MAX_FAILED_REFRESHES = 10
-#: Seconds one SQS receive waits for a message (long polling); 0 polls and then sleeps `POLL_STEP`.
+#: Seconds one wait on the event source (an SQS receive: long polling) may take; 0 polls and then sleeps `POLL_STEP`.
 LONG_POLL = 5
 POLL_STEP = 5
-#: Seconds between deliveries of the in-process local MTurk's outbox while watching a queue.
-COURIER_EVERY = 1.0
 STATE_FILE = "watch.sqlite"
 #: How the watch waits between refreshes when `run` is given no `sleep`: None means a real,
 #: Ctrl-C-interruptible wait. Tests set it to a function that moves the local MTurk's clock.
 default_sleep: Callable[[float], Any] | None = None
-#: EventDocIds are remembered this long (MTurk repeats a message within minutes, not weeks).
+#: Event ids are remembered this long (MTurk repeats a message within minutes, not weeks).
 EVENT_MEMORY = 14 * 86400
 MIN_INTERVAL = 1
 
@@ -181,18 +173,6 @@ class WatchResult:
         return None
 
 
-_WATCHING = threading.Event()
-
-
-def watching() -> bool:
-    """True while `babe watch` runs its steps in this process.
-
-    For plugins that announce every step: during a watch, progress is announced once per
-    milestone (`babe_milestone`), so a per-step message (e.g. each approve) can stay quiet.
-    """
-    return _WATCHING.is_set()
-
-
 class _Stopped(Exception):
     """Ctrl-C (or SIGTERM) was pressed: stop between two steps."""
 
@@ -235,36 +215,30 @@ def parse_goal(value: Any) -> int | None:
     return int(text)
 
 
-def check_queue_url(value: Any) -> str | None:
-    """An SQS queue URL as MTurk takes it: https://sqs.<region>.amazonaws.com/<account>/<queue>."""
-    if value is None or str(value).strip() == "":
-        return None
-    text = str(value).strip()
-    parts = urlsplit(text)
-    segments = [s for s in parts.path.split("/") if s]
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(segments) != 2 or not segments[0].isdigit():
-        raise UsageError(
-            f"--queue {text!r} is not an SQS queue URL: write https://sqs.<region>.amazonaws.com/<account>/<queue>"
-        )
-    return text
-
-
 @dataclass(frozen=True)
 class EventsWanted:
-    """`--events`: wait on the platform's event source; `url` its public URL (None: the platform
-    picks one — the local Prolific's 127.0.0.1), `listen` the local host:port to receive on."""
+    """How the lab asked to be woken between refreshes (docs/watch.md, "Event-driven").
+
+    `queue`: the URL of a queue the platform publishes to (`--queue`: MTurk's SQS); otherwise the
+    platform calls us (`--events`): `url` its public URL (None: the platform picks one — the local
+    Prolific's 127.0.0.1), `listen` the local host:port to receive on. The platform checks what it
+    takes (a queue URL's form, a URL it can reach) when the watch asks for its event source.
+    """
 
     url: str | None = None
     listen: str | None = None
+    queue: str | None = None
 
 
-def check_events(events: Any, url: Any, listen: Any, queue_url: str | None) -> EventsWanted | None:
-    """`--events`, `--events-url URL` and `--listen HOST:PORT` (either of the last two implies the first)."""
+def check_events(events: Any, url: Any, listen: Any, queue: Any) -> EventsWanted | None:
+    """`--queue URL`, or `--events`, `--events-url URL` and `--listen HOST:PORT` (either of the last
+    two implies `--events`): one way to be woken, with what can be checked before the platform is."""
     url = str(url).strip() if url not in (None, "") else None
     listen = str(listen).strip() if listen not in (None, "") else None
+    queue = (str(queue).strip() or None) if queue is not None else None
     if not (events or url or listen):
-        return None
-    if queue_url:
+        return EventsWanted(queue=queue) if queue else None
+    if queue:
         raise UsageError("--queue and --events are two ways to be woken: give one (--queue on MTurk, --events elsewhere)")
     if url is not None:
         parts = urlsplit(url)
@@ -277,12 +251,10 @@ def check_events(events: Any, url: Any, listen: Any, queue_url: str | None) -> E
     return EventsWanted(url, listen)
 
 
-def parse_refresh(interval: Any, queue: Any, events: Any, events_url: Any, listen: Any) -> tuple[int, str | None, EventsWanted | None]:
+def parse_refresh(interval: Any, queue: Any, events: Any, events_url: Any, listen: Any) -> tuple[int, EventsWanted | None]:
     """The refresh flags watch and wait share (`taskkit.REFRESH_FLAGS`), checked: the seconds
-    between refreshes, the SQS queue URL and the events wanted."""
-    pause = parse_interval(interval)
-    queue_url = check_queue_url(queue)
-    return pause, queue_url, check_events(events, events_url, listen, queue_url)
+    between refreshes, and how to be woken between them (None: only by the interval)."""
+    return parse_interval(interval), check_events(events, events_url, listen, queue)
 
 
 # -- the state file: milestones and event ids -----------------------------------------------------
@@ -380,98 +352,6 @@ def describe_milestone(
     return f"{share} of the goal approved: {approved} of {goal}"
 
 
-# -- the SQS side ---------------------------------------------------------------------------------
-class QueueListener:
-    """MTurk notifications from an SQS queue: each poll returns the events not seen before.
-
-    Every message is recorded by EventDocId, then deleted from the queue; a repeat delivery is
-    counted in `duplicates` and triggers nothing. Messages that came through an SNS topic are
-    unwrapped. `before_poll` runs first (the local courier, for the in-process local MTurk).
-    """
-
-    def __init__(self, sqs: Any, queue_url: str, state: WatchState, *, before_poll: Callable[[], Any] | None = None):
-        self.sqs = sqs
-        self.queue_url = queue_url
-        self.state = state
-        self.before_poll = before_poll
-        self.received = 0
-        self.duplicates = 0
-        self.ignored = 0
-
-    def poll(self, wait: int = 0) -> list[dict]:
-        if self.before_poll is not None:
-            self.before_poll()
-        events: list[dict] = []
-        for _ in range(10):  # a burst: at most 100 messages per poll, the rest at the next
-            answer = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=max(0, min(20, int(wait)))
-            )
-            messages = answer.get("Messages") or []
-            for message in messages:
-                document = mturk_document(message.get("Body", ""))
-                if document is None:
-                    self.ignored += 1
-                elif self.state.first_sighting(document["EventDocId"]):
-                    self.received += 1
-                    events.extend(document.get("Events") or [])
-                else:
-                    self.duplicates += 1
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-            if len(messages) < 10:
-                break
-            wait = 0
-        return events
-
-
-def mturk_document(body: str) -> dict | None:
-    """MTurk's event document from a message body (also inside an SNS envelope), or None."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(document, dict) and document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
-        return mturk_document(document["Message"])
-    if isinstance(document, dict) and isinstance(document.get("EventDocId"), str):
-        return document
-    return None
-
-
-def subscribe(platform: Any, hit_type_ids: list[str], queue_url: str) -> None:
-    """Point every HIT type at the queue (UpdateNotificationSettings, SQS, `EVENT_TYPES`)."""
-    call = getattr(platform, "call", None)
-    if call is None:
-        raise UsageError(f"platform {platform.name} cannot send notifications to a queue: run babe watch without --queue")
-    for hit_type_id in hit_type_ids:
-        try:
-            call(
-                "UpdateNotificationSettings",
-                HITTypeId=hit_type_id,
-                Notification={
-                    "Destination": queue_url,
-                    "Transport": "SQS",
-                    "Version": NOTIFICATION_VERSION,
-                    "EventTypes": list(EVENT_TYPES),
-                },
-                Active=True,
-            )
-        except OperationFailed as exc:
-            raise UsageError(f"--queue {queue_url}: MTurk refused to notify it ({exc})") from None
-
-
-def queue_policy_warning(sqs: Any, queue_url: str) -> str | None:
-    """A warning when the queue's policy does not let MTurk send to it (real SQS only)."""
-    try:
-        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"]).get("Attributes", {})
-    except Exception as exc:  # noqa: BLE001 - a warning at most: the receive will say what is wrong
-        return f"could not read the policy of {queue_url}: {type(exc).__name__}"
-    if "mturk-requester.amazonaws.com" not in attributes.get("Policy", ""):
-        return (
-            f"the policy of {queue_url} does not allow principal mturk-requester.amazonaws.com to sqs:SendMessage: "
-            "MTurk cannot deliver events there (refreshes still happen every interval)"
-        )
-    return None
-
-
 # -- Ctrl-C ---------------------------------------------------------------------------------------
 def _polling_sleep(stop: threading.Event, step: float = 0.25) -> Callable[[float], bool]:
     """Wait up to `seconds` or until `stop` is set, in short sleeps.
@@ -563,7 +443,6 @@ class Watch:
         until: int | datetime | None,
         interval: int,
         hit_ids: list[str] | None,
-        queue_url: str | None,
         approve: bool,
         sleep: Callable[[float], Any] | None,
         on_refresh: Callable[[Refresh], None] | None,
@@ -579,11 +458,10 @@ class Watch:
         self.on_refresh = on_refresh
         self.long_poll = long_poll
         self.stop = stop
-        self.result = WatchResult(queue_url=queue_url)
+        self.result = WatchResult()
         self.events = events
-        #: What the wait listens to: the SQS queue's listener, or the platform's event source.
+        #: What the wait listens to: the platform's event source (None: the wait sleeps).
         self.listener: Any = None
-        self.courier = None
         self.offered: set[str] = set()
         #: Consecutive failed approvals per assignment.
         self.failures: Counter[str] = Counter()
@@ -687,7 +565,7 @@ class Watch:
 
     # -- waiting ------------------------------------------------------------------------------
     def wait(self, seconds: float) -> int:
-        """Wait up to `seconds` (platform clock); with a queue, return early when events arrive.
+        """Wait up to `seconds` (platform clock); with an event source, return early when events arrive.
 
         Returns how many new events woke it (0 when the time ran out or Ctrl-C was pressed).
         """
@@ -716,12 +594,12 @@ class Watch:
     def count_events(self) -> None:
         listener, result = self.listener, self.result
         result.events_received, result.duplicates = listener.received, listener.duplicates
-        if self.events is not None:
-            result.forged, result.unrelated = listener.forged, listener.unrelated
+        result.forged, result.unrelated = listener.forged, listener.unrelated
 
     # -- set-up -------------------------------------------------------------------------------
     def start(self):
-        """Everything checked before the first refresh: HITs exist, the goal, the deadline, live consent, the queue."""
+        """Everything checked before the first refresh: HITs exist, the goal, the deadline, live consent;
+        then the event source subscribes to the watched HITs."""
         settings, result = self.settings, self.result
         first = self.status()
         if not first.hits:
@@ -748,98 +626,88 @@ class Watch:
                 f"Watch approves submitted work on live as it arrives (up to {shown(first.committed, first.pricing)} more)?",
             ):
                 raise UsageError("not confirmed: nothing was watched")
-        if result.queue_url:
-            self.listen(first)
-        elif self.listener is not None:
-            self.listener.open(list(self.hit_ids or [hit.hit_id for hit in first.hits]))
+        if self.listener is not None:
+            for warning in self.listener.open(list(self.hit_ids or [hit.hit_id for hit in first.hits])) or ():
+                self.warn(warning)
         return first
 
     def prepare_events(self) -> None:
-        """Ask the platform for its event source, before any request: a flag it cannot honour is refused first."""
-        if self.events is None:
+        """Ask the platform for its event source, before any request: a flag it cannot honour is refused first.
+
+        The platform's capabilities say how it sends events: to a queue (`--queue`), to a URL
+        (`--events`), or not at all. The source remembers the event ids it has seen through the
+        watch's state file when it takes `first_sighting`.
+        """
+        wanted, platform = self.events, self.platform
+        if wanted is None:
             return
-        source = capability(self.platform, "event_source")
-        if source is None:
+        flags = capabilities_of(platform)
+        source = optional(platform, "event_source")
+        kind = flags.events if source is not None else None
+        if wanted.queue is not None and kind != "queue":
+            raise UsageError(f"platform {platform.name} cannot send notifications to a queue: run babe watch without --queue")
+        if wanted.queue is None and kind != "webhook":
+            instead = f"on {flags.title} use --queue (the URL of a queue it notifies), or " if kind == "queue" else ""
             raise UsageError(
-                f"{self.platform.name} sends no events babe can receive: on MTurk use --queue (an SQS queue), "
-                "or watch without --events (it refreshes every --interval)"
+                f"{platform.name} sends no events babe can receive: {instead}"
+                "watch without --events (it refreshes every --interval)"
             )
-        self.listener = source(url=self.events.url, listen=self.events.listen, stop=self.stop)
-        self.result.events_url = self.listener.url
+        options: dict[str, Any] = {"stop": self.stop}
+        if wanted.queue is not None:
+            options["queue"] = wanted.queue
+        else:
+            options.update(url=wanted.url, listen=wanted.listen)
+        if accepts(source, "first_sighting"):
+            options["first_sighting"] = self.state.first_sighting
+        self.listener = source(**options)
+        if wanted.queue is not None:
+            self.result.queue_url = self.listener.url
+        else:
+            self.result.events_url = self.listener.url
 
     def close_events(self) -> None:
         """Undo the event source's subscriptions; what it could not undo is a warning."""
-        if self.events is None or self.listener is None:
+        if self.listener is None:
             return
         self.count_events()
         for warning in self.listener.close():
             self.warn(warning)
 
-    def listen(self, first) -> None:
-        """Subscribe the HIT types to the queue and make the listener.
-
-        For the in-process local MTurk, this process is where its outbox lives: a courier thread
-        delivers it to the queue every second, and once more right before each poll.
-        """
-        from babe_mturk.local.delivery import Clients, Courier
-
-        settings, url = self.settings, self.result.queue_url
-        subscribe(self.platform, self.hit_types(first), url)
-        session = None
-        if settings.target != "local" and settings.profile:
-            import boto3
-
-            session = boto3.session.Session(profile_name=settings.profile)
-        clients = Clients(session=session)
-        sqs = clients.sqs(url)
-        if settings.target != "local":
-            warning = queue_policy_warning(sqs, url)
-            if warning:
-                self.warn(warning)
-        turk = getattr(getattr(self.platform, "client", None), "localturk", None)
-        if turk is not None:
-            self.courier = Courier(turk, every=COURIER_EVERY, clients=clients).start()
-        self.listener = QueueListener(sqs, url, self.state, before_poll=self.courier.run_once if self.courier else None)
-
-    def hit_types(self, first) -> list[str]:
-        known = {}
-        with Ledger(self.settings.folder) as ledger:
-            for hit in first.hits:
-                record = ledger.hit(hit.hit_id)
-                if record is not None and record.hit_type_id:
-                    known[hit.hit_id] = record.hit_type_id
-        for hit in first.hits:
-            if hit.hit_id not in known and hit.source != "ledger":
-                known[hit.hit_id] = self.platform.get_hit(hit.hit_id).hit_type_id
-        return sorted(set(known.values()))
-
     # -- the whole run ------------------------------------------------------------------------
     def run(self) -> WatchResult:
         result = self.result
         self.platform = get_platform(self.pm, self.settings)
-        result.nouns = tuple(capability(self.platform, "nouns"))
+        result.nouns = tuple(capabilities_of(self.platform).nouns)
         self.platform.connect()
         self.pm.register(SharedPlatform(self.platform), name=SharedPlatform.NAME)
         self.state = WatchState(self.settings.folder)
-        _WATCHING.set()
         try:
-            self.prepare_events()
-            self.loop(self.start())
+            with self.announced():
+                self.prepare_events()
+                self.loop(self.start())
         except _Stopped:
             result.reason = "interrupted"
         finally:
-            _WATCHING.clear()
             try:
                 self.close_events()
             except BabeError as exc:
                 self.warn(f"could not undo the event subscription: {exc}")
             self.state.close()
-            if self.courier is not None:
-                self.courier.stop()
             result.ended_at = self._safe_now()
             self.pm.unregister(name=SharedPlatform.NAME)
             self.platform.close()
         return result
+
+    @contextmanager
+    def announced(self) -> Iterator[None]:
+        """Within the block the hooks' context says a watch runs, on the watch's own platform
+        (`HookContext.watch`, `HookContext.use_platform`)."""
+        context = getattr(self.pm, "context", None)  # a bare pluggy manager (a test's) has none
+        if context is None:
+            yield
+            return
+        with context.watch(), context.use_platform(self.platform):
+            yield
 
     def loop(self, first) -> None:
         result = self.result
@@ -894,7 +762,6 @@ def run(
     until: int | datetime | None = None,
     interval: int = 30,
     hit_ids: list[str] | None = None,
-    queue_url: str | None = None,
     approve: bool = True,
     sleep: Callable[[float], Any] | None = None,
     on_refresh: Callable[[Refresh], None] | None = None,
@@ -907,8 +774,9 @@ def run(
     `until` is seconds from the start or a datetime (platform clock); `goal` the approved
     assignments wanted (default: every assignment posted). `sleep(seconds)` waits between
     refreshes (default: an interruptible wait; tests pass one that moves the local MTurk's clock);
-    `long_poll` the seconds one SQS receive (or one wait on the platform's event source, `events`)
-    may take (default `LONG_POLL`; 0 polls, then sleeps).
+    `events` how to be woken between refreshes (`check_events`: a queue, or the platform calling
+    us); `long_poll` the seconds one wait on the platform's event source may take (default
+    `LONG_POLL`; 0 polls, then sleeps).
     Raises `PartialFailure` carrying the result when interrupted, or when approvals still fail at
     the end; a step's `Veto` or `UsageError` passes through (the watch stops there).
     """
@@ -920,7 +788,6 @@ def run(
         until=until,
         interval=interval,
         hit_ids=hit_ids,
-        queue_url=queue_url,
         approve=approve,
         sleep=sleep,
         on_refresh=on_refresh,
@@ -950,8 +817,7 @@ def run(
 
 
 __all__ = [
-    "MILESTONES", "EventsWanted", "Milestone", "QueueListener", "Refresh", "WatchResult", "WatchState",
-    "check_events", "check_queue_url",
-    "mturk_document", "parse_goal", "parse_interval", "parse_until", "reached_milestones",
-    "run", "subscribe", "to_announce", "watching",
+    "MILESTONES", "EventsWanted", "Milestone", "Refresh", "WatchResult", "WatchState",
+    "check_events", "parse_goal", "parse_interval", "parse_refresh", "parse_until", "reached_milestones",
+    "run", "to_announce",
 ]

@@ -20,7 +20,6 @@ and a page that cannot run is better found now than after HITs are posted and pa
 
 from __future__ import annotations
 
-import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -64,28 +63,29 @@ see docs/plugins.md of babe-tasks for the hooks.
 
 
 @babe_task(
+    settings=True,
     help={
         "folder": "experiment folder to set up (default: the current directory; created if missing)",
-        "experiment": "experiment name to write (default: the folder's name)",
         "ignore-deploy-config": "take nothing from config/config_deploy.js (e.g. while it is broken)",
         "json": "print one JSON document on stdout",
         "makefile": "also write a Makefile whose targets run the study: pilot, launch, wait, pay, close, data, report",
     }
 )
-def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False, makefile=False):
+def init(c, folder=None, ignore_deploy_config=False, json=False, makefile=False, **common):
     """Set up an experiment folder: commented invoke.yaml, tasks.py, plugins/ (never overwrites)."""
     from .. import deployconfig, folders
     from ..errors import UsageError
     from ..output import emit, warn
     from ..settings import parse_value
 
+    experiment = common.pop("experiment", None)
     root = Path(folder).expanduser().resolve() if folder else Path.cwd().resolve()
     if root.exists() and not root.is_dir():
         raise UsageError(f"--folder {root} is a file, not a folder")
     name = parse_value("experiment", experiment, root) if experiment else folders.experiment_name(root)
     deploy = None
     if root.is_dir() and not ignore_deploy_config:
-        problem = deploy_problem(root / deployconfig.CONFIG_FILE)
+        problem = deployconfig.problem(root / deployconfig.CONFIG_FILE)
         if problem is not None:
             raise UsageError(
                 f"{deployconfig.CONFIG_FILE} {problem}; fix the file, or pass --ignore-deploy-config "
@@ -151,6 +151,9 @@ def init(c, folder=None, experiment=None, ignore_deploy_config=False, json=False
     emit(json, result, render)
 
 
+#: The platforms whose participants a _babe page can send back (`babe.platform` names): init
+#: checks a page's deployMethod for these; another platform's pages are its plugin's to check.
+PAGE_PLATFORMS = ("mturk", "prolific")
 #: The _babe deployMethod a page needs on each platform whose participants _babe can send back.
 PROLIFIC_METHOD = "Prolific"
 #: What the Prolific method needs besides itself (the completion link carries the study's code).
@@ -208,7 +211,7 @@ def deploy_warnings(deploy: Any, platform: str = "mturk") -> list[str]:
     (a Prolific lab is never told to switch to MTurk). Another platform's pages are its plugin's
     to check (`babe doctor`): nothing is said here.
     """
-    if deploy is None:
+    if deploy is None or platform not in PAGE_PLATFORMS:
         return []
     method = deploy.deploy_method
     where = deploy.source.name
@@ -219,144 +222,24 @@ def deploy_warnings(deploy: Any, platform: str = "mturk") -> list[str]:
             return [f"deployMethod {method!r} in {where} submits to MTurk, but the platform is prolific: {PROLIFIC_FIX}"]
         if method != PROLIFIC_METHOD:
             return [
-                f"deployMethod {method!r} in {where} is not Prolific's: participants would get no completion link "
-                f"and could not submit; {PROLIFIC_FIX}"
+                (f"deployMethod {method!r} in {where} is not Prolific's: participants would get no completion link "
+                f"and could not submit; {PROLIFIC_FIX}")
             ]
-        return []
-    if platform != "mturk":
         return []
     if method is None:
         return [f"{where} has no deployMethod: set it to MTurkSandbox or MTurk before posting HITs"]
     if method == PROLIFIC_METHOD:
         return [
-            f"deployMethod {method!r} in {where} is not an MTurk method: the page submits to Prolific; set "
+            (f"deployMethod {method!r} in {where} is not an MTurk method: the page submits to Prolific; set "
             "platform: prolific in invoke.yaml to post it as a Prolific study, or set the deployMethod to "
-            "MTurkSandbox or MTurk before posting HITs"
+            "MTurkSandbox or MTurk before posting HITs")
         ]
     if deploy.mturk_target is None:
         return [
-            f"deployMethod {method!r} in {where} is not an MTurk method: the page would submit no MTurk form "
-            "and workers could not submit their assignment; set it to MTurkSandbox or MTurk before posting HITs"
+            (f"deployMethod {method!r} in {where} is not an MTurk method: the page would submit no MTurk form "
+            "and workers could not submit their assignment; set it to MTurkSandbox or MTurk before posting HITs")
         ]
     return []
-
-
-#: The deployMethods _babe knows (reference/babe.md); any other value is a typo the page cannot run.
-DEPLOY_METHODS = ("debug", "localServer", "MTurk", "MTurkSandbox", "Prolific", "directLink")
-_CONFIG_START = re.compile(r"\bconfig_deploy\s*=\s*\{")
-_KEY = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[A-Za-z_$][\w$]*)"""
-_VALUE = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`|-?\d+(?:\.\d+)?|true|false|null)"""
-_ENTRY_HEAD = re.compile(_KEY + r"\s*:\s*")
-_WORD = re.compile(r"[A-Za-z_$][\w$]*")
-_VALUE_THEN_MORE = re.compile(_VALUE + r"\s*(\S.*)", re.DOTALL)
-
-
-def deploy_problem(path: Path) -> str | None:
-    """What is broken in a `config_deploy.js`, as "line N: what", or None (also when there is none).
-
-    Only mistakes that stop the page or send submissions nowhere are named: an object or string
-    never closed, a missing comma, an unquoted word as a value (a ReferenceError in the browser), a
-    deployMethod _babe does not know. A file of another shape (no `config_deploy = {`) is not
-    judged here: init warns that it could not read it, as before.
-    """
-    from .. import deployconfig
-
-    if not path.is_file():
-        return None
-    text = deployconfig.read_config_file(path)  # as a browser shows a bad byte; refused when far too large
-    code = deployconfig.blank_comments(text)
-    start = _CONFIG_START.search(code)
-    if start is None:
-        return None
-    entries, unclosed = _top_level_entries(code, start.end() - 1)
-    if unclosed is not None:
-        return unclosed
-    for offset, entry in entries:
-        problem = _entry_problem(entry)
-        if problem is not None:
-            return f"line {_line(code, offset + problem[0])}: {problem[1]}"
-    parsed = deployconfig.parse(text, path)
-    method = parsed.deploy_method if parsed else None
-    if method is not None and method not in DEPLOY_METHODS:
-        where = code.find("deployMethod", start.start())
-        return (
-            f"line {_line(code, max(where, 0))}: deployMethod {method!r} is not one _babe knows "
-            f"({', '.join(DEPLOY_METHODS)})"
-        )
-    return None
-
-
-def _line(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
-def _top_level_entries(code: str, brace: int) -> tuple[list[tuple[int, str]], str | None]:
-    """The `key: value` entries of the object whose `{` is at `brace`, split at its own commas.
-
-    Returns (offset, text) per entry, and a "line N: …" problem when the object or a string in it
-    is never closed.
-    """
-    entries: list[tuple[int, str]] = []
-    depth, quote, opened = 0, None, 0
-    begin = brace + 1
-    i = brace
-    while i < len(code):
-        ch = code[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-            elif ch == "\n" and quote != "`":
-                return entries, f"line {_line(code, opened)}: a string opened here is never closed (a {quote} is missing)"
-        elif ch in "\"'`":
-            quote, opened = ch, i
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 0:
-                if code[begin:i].strip():  # nothing after a trailing comma (or in `{}`) is fine
-                    entries.append((begin, code[begin:i]))
-                return entries, None
-        elif ch == "," and depth == 1:
-            entries.append((begin, code[begin:i]))
-            begin = i + 1
-        i += 1
-    if quote:
-        return entries, f"line {_line(code, opened)}: a string opened here is never closed (a {quote} is missing)"
-    return entries, f"line {_line(code, brace)}: the object `config_deploy = {{` is never closed (a }} is missing)"
-
-
-def _entry_problem(entry: str) -> tuple[int, str] | None:
-    """Why one `key: value` entry cannot be right, with its offset in the entry; None if it can.
-
-    Nested objects and arrays, and expressions this reader cannot judge, pass.
-    """
-    stripped = entry.strip()
-    lead = len(entry) - len(entry.lstrip())
-    if not stripped:
-        return 0, "an empty entry (two commas in a row)"
-    head = _ENTRY_HEAD.match(stripped)
-    if head is None:
-        return lead, f"`{_short(stripped)}` is not `key: value`"
-    value = stripped[head.end():].strip()
-    if not value:
-        return lead, f"`{_short(stripped)}` has no value"
-    if re.fullmatch(_VALUE, value) or value[0] in "{[":
-        return None
-    if _WORD.fullmatch(value) and value != "undefined":
-        return lead, f"the value {value} of `{_short(stripped)}` is not quoted: write \"{value}\""
-    more = _VALUE_THEN_MORE.fullmatch(value)
-    if more is not None:
-        return lead + head.end() + more.start(1), f"a comma is missing before `{_short(more.group(1))}`"
-    return None
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def config_template(experiment: str, deploy: Any = None, platform: str = "mturk", why: str | None = None) -> str:
@@ -443,8 +326,8 @@ def _deploy_notes(deploy: Any, platform: str = "mturk") -> list[str]:
         return []
     source = deploy.source.name
     notes = [
-        f"  # From {_printable(source)}: experimentID {_printable(deploy.experiment_id)}, deployMethod "
-        f"{_printable(deploy.deploy_method)},",
+        (f"  # From {_printable(source)}: experimentID {_printable(deploy.experiment_id)}, deployMethod "
+        f"{_printable(deploy.deploy_method)},"),
         f"  #   serverAppURL {_printable(deploy.server_app_url)}.",
     ]
     method = _printable(deploy.deploy_method)
@@ -460,7 +343,7 @@ def _deploy_notes(deploy: Any, platform: str = "mturk") -> list[str]:
             f"  # deployMethod {method} submits to MTurk's {deploy.mturk_target}: set target: "
             f"{deploy.mturk_target} once the local run looks right."
         )
-    elif method == PROLIFIC_METHOD and platform == "mturk":
+    elif method == PROLIFIC_METHOD and platform in PAGE_PLATFORMS:  # (Prolific's own was the first case)
         notes.append(
             f"  # deployMethod {method} submits no MTurk form: set platform: prolific to post a Prolific study, "
             "or change it before posting HITs."

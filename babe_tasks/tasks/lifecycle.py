@@ -23,12 +23,10 @@ def _ids(values: list[str] | None) -> list[str]:
 
 
 def _start(c, **flags: Any):
-    """Settings from the task's flags (None = not given) and a fresh plugin manager."""
+    """Settings from the task's flags (None = not given; `babe_task` made them so) and a fresh plugin manager."""
     from ..plugins import plugin_manager
     from ..settings import Settings
 
-    if "strict_plugins" in flags:
-        flags["strict_plugins"] = flags["strict_plugins"] or None
     settings = Settings.build(c, **flags)
     return settings, plugin_manager(settings)
 
@@ -76,83 +74,13 @@ def _table(title: str):
 
 
 # -- create ----------------------------------------------------------------------------------------
-CREATE_HELP = {
-    "url": "the experiment page (https://; http://localhost is accepted on target local)",
-    "title": "title shown to workers: the HIT's, or the study's on Prolific (at most 128 characters)",
-    "description": "description shown to workers (at most 2000 characters)",
-    "keywords": "comma-separated search keywords",
-    "reward": "reward per assignment in the platform's currency (dollars on MTurk), e.g. 0.50 (no currency sign)",
-    "assignments": "total number of assignments (participants)",
-    "batch-size": "assignments per HIT (default 9: 10 or more costs MTurk's 20% surcharge; one study on Prolific)",
-    "lifetime": "how long the HITs stay open, e.g. 7d, 36h (30s to 365d; not used on Prolific)",
-    "duration": "time a worker has for one assignment, e.g. 45m",
-    "auto-approve": "delay before MTurk approves submitted work by itself, e.g. 3d (0s to 30d)",
-    "frame-height": "frame height in pixels; 0 (default) fits the worker's window",
-    "locale": "workers' countries (ISO 3166), or country-subdivision: US,CA or US-NY (repeat or comma-separate)",
-    "min-approval": "lowest approval rate of a worker, in percent (0 to 100)",
-    "min-approved": "fewest approved HITs of a worker (MTurk)",
-    "masters": "only Masters workers (MTurk charges 5% more)",
-    "qualification": "another requirement as ID:Comparator:Values, e.g. 00000000000000000060:EqualTo:1 (repeat the flag)",
-    "allow-repeat-workers": "let a worker take several HITs (studies on Prolific) of the experiment (default: once per experiment)",
-    "exclude-previous": "keep out every worker of earlier experiments (default all earlier ones in the ledger)",
-    "exclude-experiment": "keep out the workers of this earlier experiment (repeat the flag, or comma-separate)",
-    "again": "post a second batch beside the experiment's HITs (without it, a create of an experiment that has HITs is refused, and the same create posts nothing)",
-}
-
-
-@babe_task(common=True, spending=True, help=CREATE_HELP, iterable=["locale", "qualification", "exclude_experiment"])
-def create(
-    c,
-    url=None,
-    title=None,
-    description=None,
-    keywords=None,
-    reward=None,
-    assignments=None,
-    batch_size=None,
-    lifetime=None,
-    duration=None,
-    auto_approve=None,
-    frame_height=None,
-    locale=None,
-    min_approval=None,
-    min_approved=None,
-    masters=False,
-    qualification=None,
-    allow_repeat_workers=False,
-    exclude_previous=False,
-    exclude_experiment=None,
-    again=False,
-    **common,
-):
+@babe_task(common=True, spending=True, settings=True)
+def create(c, **common):
     """Post the experiment URL as ExternalQuestion HITs, or a study on Prolific (batched, costed, idempotent)."""
     from .. import output
     from ..steps import create as step
 
-    settings, pm = _start(
-        c,
-        url=url,
-        title=title,
-        description=description,
-        keywords=keywords,
-        reward=reward,
-        assignments=assignments,
-        batch_size=batch_size,
-        lifetime=lifetime,
-        duration=duration,
-        auto_approve=auto_approve,
-        frame_height=frame_height,
-        locale=list(locale) if locale else None,
-        min_approval=min_approval,
-        min_approved=min_approved,
-        masters=masters or None,
-        qualifications=list(qualification) if qualification else None,
-        allow_repeat_workers=allow_repeat_workers or None,
-        exclude_previous=exclude_previous or None,
-        exclude_experiments=list(exclude_experiment) if exclude_experiment else None,
-        again=again,
-        **common,
-    )
+    settings, pm = _start(c, **common)
 
     def review(plan, excluded) -> bool:
         # The plan goes where people read: stdout, unless stdout carries the JSON document.
@@ -219,7 +147,9 @@ def render_plan(console, plan, settings, excluded=None) -> None:
 
 def _fee_lines(console, cost, settings, pricing, *, total: bool = True) -> None:
     """The fees as the platform bills them: MTurk's three rules by name, another platform's fee and VAT."""
-    if settings.platform == "mturk":
+    from ..money import MTurkPricing
+
+    if pricing is None or isinstance(pricing, MTurkPricing):
         console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {_money(cost.commission, pricing)}")
         if cost.surcharge:
             console.print(f"  surcharge   20% for HITs of 10 or more assignments = {_money(cost.surcharge, pricing)}")
@@ -282,8 +212,8 @@ def render_created(console, result, settings) -> None:
     if previews:
         for url in previews:
             console.print(f"Workers preview it at {url}")
-    elif settings.target == "local" and settings.platform == "mturk":
-        console.print("Local MTurk: no worker site; let simulated workers in with `babe local.work`.")
+    elif result.no_preview:
+        console.print(result.no_preview)
     for line in result.platform_lines:
         console.print(line)
 
@@ -410,12 +340,11 @@ def _column_total(values: dict) -> str:
 @babe_task(
     common=True,
     spending=True,
+    settings=True,
     iterable=["hit", "assignment"],
     help={
         "hit": "only the assignments of this HIT, or study on Prolific (repeat the flag, or separate ids with commas)",
         "assignment": "only this assignment (repeat the flag, or separate ids with commas)",
-        "feedback": "message to the workers with the approval (at most 1024 characters)",
-        "allow-repeat-workers": "approve every assignment of a repeat worker, not only the first",
         "approve-without-data": "approve even assignments whose data is not in the _babe backend (babe-backend plugin)",
     },
 )
@@ -423,8 +352,6 @@ def approve(
     c,
     hit=None,
     assignment=None,
-    feedback=None,
-    allow_repeat_workers=False,
     approve_without_data=False,
     **common,
 ):
@@ -434,12 +361,7 @@ def approve(
     from ..steps import approve as step
     from ..steps import nouns_for
 
-    settings, pm = _start(
-        c,
-        feedback=feedback,
-        allow_repeat_workers=allow_repeat_workers or None,
-        **common,
-    )
+    settings, pm = _start(c, **common)
     if approve_without_data:
         # The babe-backend plugin's own setting, set for this run: the plugin stays the one that
         # decides what "data arrived" means, the flag only tells it to let the rest through.

@@ -23,7 +23,6 @@ from .lifecycle import _ids, _money, _start, render_held_and_failed
         "assignment": "an assignment to reject (repeat the flag, or separate ids with commas)",
         "from": "a file of assignment ids: one per line (# comments), or a CSV with an assignment_id column",
         "reason": "required: why, shown to the workers (at most 1024 characters)",
-        "dry-run": "list what would be rejected; reject nothing",
     },
 )
 def reject(
@@ -132,10 +131,13 @@ def bonus(
     single = [flag for flag, value in (("--assignment", assignment), ("--worker", worker), ("--amount", amount), ("--reason", reason)) if value is not None]
     if csv is not None and single:
         raise UsageError(f"give either --csv FILE or --worker, --assignment, --amount and --reason, not both ({single[0]} with --csv)")
+    from ..platform import capabilities_for
+
+    capabilities = capabilities_for(settings, pm)
     rows = (
-        step.read_csv(csv, settings.platform)
+        step.read_csv(csv, capabilities)
         if csv is not None
-        else step.row_from_flags(worker, assignment, amount, reason, settings.platform)
+        else step.row_from_flags(worker, assignment, amount, reason, capabilities)
     )
     rows = rows if isinstance(rows, list) else [rows]
     shown = output.stderr_console() if settings.json else output.console()
@@ -158,6 +160,13 @@ def bonus(
     output.emit(settings, result.as_json(), lambda console: render_bonus(console, result.as_json(), result.pricing.symbol))
 
 
+def _mturk_rules(pricing) -> bool:
+    """Whether the money was priced by MTurk's rules (`money.MTurkPricing`), whose fees have names."""
+    from ..money import MTurkPricing
+
+    return pricing is None or isinstance(pricing, MTurkPricing)
+
+
 def _symbol(pricing) -> str:
     return pricing.symbol if pricing is not None else "$"
 
@@ -169,13 +178,13 @@ def render_payments_plan(console, todo, settings, pricing=None) -> None:
     amounts = sum((p.amount for p in todo), Decimal("0.00"))
     fees = sum((p.fee for p in todo), Decimal("0.00"))
     console.print(f"Bonuses for experiment {settings.experiment} on {settings.target}: {len(todo)} payment(s)")
-    _bonus_lines(console, settings, amounts, fees, amounts + fees, lambda value: _money(value, pricing))
+    _bonus_lines(console, settings, amounts, fees, amounts + fees, lambda value: _money(value, pricing), pricing)
 
 
-def _bonus_lines(console, settings, bonuses, fees, total, money) -> None:
+def _bonus_lines(console, settings, bonuses, fees, total, money, pricing=None) -> None:
     """A bonus payment's money as the platform bills it (the review before paying, `cost --bonus`)."""
     console.print(f"  bonuses     {money(bonuses)}")
-    if settings.platform == "mturk":
+    if _mturk_rules(pricing):
         console.print(f"  MTurk fee   20%, at least $0.01 per payment = {money(fees)}")
     else:
         console.print(f"  fees        {settings.platform}'s fee on bonuses = {money(fees)}")
@@ -207,14 +216,12 @@ def render_bonus(console, document: dict, symbol: str = "$") -> None:
 # -- cost ------------------------------------------------------------------------------------------
 @babe_task(
     common=True,
+    settings=True,
     iterable=["hit"],
     help={
         "create": "cost what create would post with the settings (implied by --reward, --assignments, "
         "--batch-size, --masters)",
-        "reward": "reward per assignment for --create, e.g. 0.50",
         "assignments": "with --create: total assignments; with --extend: assignments to add",
-        "batch-size": "assignments per HIT for --create (default 9; one study on Prolific)",
-        "masters": "with --create: require Masters (5% more)",
         "bonus-csv": "cost a bonus file (header worker_id,assignment_id,amount,reason)",
         "extend": "cost an extension (with --assignments, --hit, --lifetime, --split)",
         "hit": "with --extend: only this HIT, or study on Prolific (repeat the flag, or separate ids with commas)",
@@ -225,10 +232,7 @@ def render_bonus(console, document: dict, symbol: str = "$") -> None:
 def cost(
     c,
     create=False,
-    reward=None,
     assignments=None,
-    batch_size=None,
-    masters=False,
     bonus_csv=None,
     extend=False,
     hit=None,
@@ -241,7 +245,7 @@ def cost(
     from ..errors import UsageError
     from ..steps import cost as step
 
-    create_flags = [f for f, v in (("--reward", reward), ("--batch-size", batch_size), ("--masters", masters or None)) if v is not None]
+    create_flags = [f"--{name.replace('_', '-')}" for name in ("reward", "batch_size", "masters") if common.get(name) is not None]
     extend_flags = [f for f, v in (("--hit", hit or None), ("--lifetime", lifetime), ("--split", split or None)) if v is not None]
     if extend and (create or create_flags or bonus_csv is not None):
         other = "--create" if create else (create_flags[0] if create_flags else "--bonus-csv")
@@ -251,14 +255,7 @@ def cost(
         raise UsageError(f"--bonus-csv cannot be combined with {other}: cost one thing at a time")
     if extend_flags and not extend:
         raise UsageError(f"{extend_flags[0]} costs an extension: add --extend")
-    settings, pm = _start(
-        c,
-        reward=reward,
-        assignments=None if extend else assignments,
-        batch_size=batch_size,
-        masters=masters or None,
-        **common,
-    )
+    settings, pm = _start(c, assignments=None if extend else assignments, **common)
     if extend:
         report = step.of_extend(settings, pm, **_extension(assignments, hit, lifetime, split))
     elif bonus_csv is not None:
@@ -302,7 +299,7 @@ def render_cost(console, report, settings, bonus_csv=None) -> None:
                 f"assignment{'s' if n != 1 else ''} over {count(changed, report.nouns)}{posted}"
             )
             console.print(f"  rewards     {money(parts['rewards'])}")
-        if settings.platform == "mturk":
+        if _mturk_rules(report.pricing):
             console.print(f"  MTurk fee   20%, at least $0.01 per assignment = {money(parts['commission'])}")
             if parts["surcharge"]:
                 console.print(f"  surcharge   20% for HITs of 10 or more assignments = {money(parts['surcharge'])}")
@@ -315,7 +312,7 @@ def render_cost(console, report, settings, bonus_csv=None) -> None:
         console.print(f"  total       {money(report.total)}")
     elif report.kind == "bonus":
         console.print(f"Cost of {bonus_csv}: {parts['payments']} payment(s) for experiment {settings.experiment} on {settings.target}")
-        _bonus_lines(console, settings, parts["bonuses"], parts["fees"], report.total, money)
+        _bonus_lines(console, settings, parts["bonuses"], parts["fees"], report.total, money, report.pricing)
         if parts["already_paid"]:
             console.print(
                 f"  already paid: {parts['already_paid']} payment(s), {money(parts['already_paid_total'])} "

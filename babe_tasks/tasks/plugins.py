@@ -1,5 +1,9 @@
 """`babe plugins`: which plugins a run would load, where each came from, and the hooks it implements.
 
+Hooks a plugin implements as a wrapper (`@hookimpl(wrapper=True)`: it runs around the other
+plugins' implementations) are shown as such — `babe_before_create (wrapper)` — and listed again
+under `wrappers` in the JSON, so a reader knows which plugin times or changes a whole hook call.
+
 It builds the same plugin manager a step builds (same folder, same BABE_PLUGINS rules), so what it
 shows is what `create` or `approve` would run with — including plugins that failed to import.
 """
@@ -13,7 +17,7 @@ from ..taskkit import babe_task
 
 @babe_task(
     help={
-        "json": 'print one JSON document on stdout: {"plugins": [{"name", "source", "origin", "status", "hooks", "error", "config"}]}',
+        "json": 'print one JSON document on stdout: {"plugins": [{"name", "source", "origin", "status", "hooks", "wrappers", "error", "config"}]}',
     }
 )
 def plugins(c, json=False, strict_plugins=False):
@@ -33,6 +37,7 @@ def plugins(c, json=False, strict_plugins=False):
             "origin": info.origin,
             "status": info.status,
             "hooks": info.hooks,
+            "wrappers": info.wrappers,
             "error": info.error,
             "config": configs.get(info.name),
         }
@@ -49,7 +54,8 @@ def plugins(c, json=False, strict_plugins=False):
         for row in rows:
             status = row["status"] if not row["error"] else f"{row['status']}: {row['error']}"
             config = "\n".join(f"{key}: {value}" for key, value in (row["config"] or {}).items()) or "-"
-            table.add_row(row["name"], row["source"], row["origin"], "\n".join(row["hooks"]) or "-", status, config)
+            hooks = "\n".join(f"{hook} (wrapper)" if hook in row["wrappers"] else hook for hook in row["hooks"]) or "-"
+            table.add_row(row["name"], row["source"], row["origin"], hooks, status, config)
         console.print(table)
 
     emit(settings, {"plugins": rows}, render)

@@ -13,22 +13,22 @@ from ..taskkit import babe_task
         "platform": "the platform whose HITs (or studies) are reported: mturk (default) or one a plugin provides",
     }
 )
-def report(c, all=False, out=None, json=False, target=None, platform=None):
+def report(c, all=False, out=None, json=False, target=None, platform=None):  # noqa: A002 - the --all flag
     """Write reports/<experiment>-<target>.html: submissions, reviews, money by day, completion times."""
     from .. import output
     from ..money import fmt
+    from ..platform import capabilities_for
+    from ..plugins import plugin_manager
     from ..settings import Settings
+    from ..steps import pricing_for
     from ..steps import report as step
 
     settings = Settings.build(c, json=json, target=target, platform=platform)
-    symbol, nouns = "$", output.MTURK_NOUNS
-    if settings.platform != "mturk":  # only another platform needs its plugin (its currency and words)
-        from ..plugins import plugin_manager
-        from ..steps import nouns_for, pricing_for
-
-        pm = plugin_manager(settings)
-        symbol, nouns = pricing_for(settings, pm).symbol, nouns_for(settings, pm)
-    result = step.run(settings, every=all, out=out, symbol=symbol, nouns=nouns)
+    # The platform's currency and words (built, not connected: the page makes no platform call).
+    pm = plugin_manager(settings)
+    capabilities = capabilities_for(settings, pm)
+    symbol = pricing_for(settings, pm).symbol
+    result = step.run(settings, every=all, out=out, symbol=symbol, nouns=capabilities.nouns, title=capabilities.title)
 
     def render(console) -> None:
         for written in result.reports:

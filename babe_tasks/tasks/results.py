@@ -10,6 +10,7 @@ from ..taskkit import babe_task
 
 
 @babe_task(
+    settings=True,
     help={
         "anonymize": "replace worker ids by salted pseudonyms (salt: BABE_ANONYMIZE_SALT), so the file can be shared",
         "raw": "keep the backend's bytes: cells a spreadsheet would run as a formula (=, +, -, @, tab) are not prefixed with '",
@@ -17,14 +18,14 @@ from ..taskkit import babe_task
         '"neutralized", "raw"}',
     }
 )
-def results(c, anonymize=False, raw=False, json=False, strict_plugins=False):
+def results(c, anonymize=False, raw=False, json=False, **common):
     """Download the results into results/<experiment>-<UTC time>.csv (never overwriting)."""
     from .. import output
     from ..plugins import plugin_manager
     from ..settings import Settings
     from ..steps import results as step
 
-    settings = Settings.build(c, json=json, strict_plugins=strict_plugins or None)
+    settings = Settings.build(c, json=json, **common)
     result = step.run(settings, plugin_manager(settings), anonymize=anonymize, raw=raw)
 
     def render(console) -> None:

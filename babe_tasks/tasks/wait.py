@@ -44,7 +44,7 @@ def wait(
     hit = refresh.pop("hit")
     condition = step.parse_condition(submitted, reviewed, closed, until)
     seconds = step.parse_timeout(timeout)
-    pause, queue_url, wanted_events = watch_step.parse_refresh(**refresh)
+    pause, wanted_events = watch_step.parse_refresh(**refresh)
     settings, pm = _start(c, **common)
     result = step.run(
         settings,
@@ -53,7 +53,6 @@ def wait(
         timeout=seconds,
         interval=pause,
         hit_ids=_ids(hit),
-        queue_url=queue_url,
         events=wanted_events,
         on_refresh=_Lines(output.stderr_console(), condition),
     )

@@ -39,7 +39,7 @@ def watch(
     hit = refresh.pop("hit")
     goal_n = step.parse_goal(goal)
     deadline = step.parse_until(until)
-    pause, queue_url, wanted_events = step.parse_refresh(**refresh)
+    pause, wanted_events = step.parse_refresh(**refresh)
     settings, pm = _start(
         c,
         yes=yes,
@@ -54,7 +54,6 @@ def watch(
             until=deadline,
             interval=pause,
             hit_ids=_ids(hit),
-            queue_url=queue_url,
             events=wanted_events,
             approve=approve,
             on_refresh=lines,

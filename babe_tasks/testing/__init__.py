@@ -4,8 +4,12 @@
   (`babe_tasks.testing.backend`);
 - `write_deploy_config(folder, ...)`: an experiment's `config/config_deploy.js`, as _babe's
   templates write it;
-- `run_babe(capsys, *argv) -> BabeRun`: the real `babe` program in-process, its exit code, stdout,
-  stderr and (with `--json`) the parsed document.
+- `run_babe(capture, *argv) -> BabeRun`: the real `babe` program in-process, its exit code, stdout,
+  stderr and (with `--json`) the parsed document; `babe_tasks.testing.processes` runs it (or any
+  command) as a child process with the same result type;
+- `ExperimentFolder` (`babe_tasks.testing.experiment`), the local MTurk's handles
+  (`babe_tasks.testing.localmturk`), a webhook receiver (`babe_tasks.testing.webhook`): what the
+  pytest plugin's fixtures are made of (docs/testing-plugins.md).
 
 Nothing in the `babe` program imports this package.
 """
@@ -38,13 +42,16 @@ class BabeRun:
         return f"BabeRun(code={self.code}, out={self.out[-3000:]!r}, err={self.err[-3000:]!r})"
 
 
-def run_babe(capsys: Any, *argv: str) -> BabeRun:
-    """Run the real `babe` program in-process (pytest's `capsys` captures what it prints)."""
+def run_babe(capture: Any, *argv: str, namespace: Any = None) -> BabeRun:
+    """Run the real `babe` program in-process; `capture` (pytest's `capsys` or `capfd`) holds what it prints.
+
+    `namespace` replaces the program's invoke task collection (a test's own tasks).
+    """
     from ..program import BabeProgram
 
-    capsys.readouterr()
-    code = BabeProgram().run(["babe", *argv], exit=False)
-    captured = capsys.readouterr()
+    capture.readouterr()
+    code = BabeProgram(namespace=namespace).run(["babe", *argv], exit=False)
+    captured = capture.readouterr()
     return BabeRun(code, captured.out, captured.err)
 
 

@@ -1,6 +1,6 @@
 """A fake _babe / magpie backend over real HTTP on 127.0.0.1, for tests and demonstrations.
 
-It implements the routes of `reference/babe.md` as the Phoenix server answers them, so the
+It implements the routes of _babe's backend (docs/plugin-babe-backend.md) as the Phoenix server answers them, so the
 `babe-backend` plugin, `babe results` and the simulated workers (`babe local.work --post-to
 <url>/api/submit_experiment/<id>`) talk to it exactly as they would to a lab's server:
 
@@ -151,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: BackendServer
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         """Quiet: tests read what they need from `FakeBackend.requests`."""
 
     def do_GET(self) -> None:
@@ -279,6 +279,8 @@ class BackendServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if not isinstance(host, str):  # an AF_UNIX-style bytes address never serves HTTP here
+            host = bytes(host).decode()
         return f"http://{host}:{port}"
 
     def start(self) -> BackendServer:

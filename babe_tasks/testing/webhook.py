@@ -74,7 +74,8 @@ class WebhookReceiver:
 
     @property
     def host(self) -> str:
-        return self._server.server_address[0]
+        host = self._server.server_address[0]
+        return host if isinstance(host, str) else bytes(host).decode()
 
     @property
     def port(self) -> int:

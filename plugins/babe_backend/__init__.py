@@ -18,7 +18,8 @@ so a worker can be paid while their data is lost. This plugin closes that gap:
 
 It does nothing until the section `babe.plugins.babe-backend` exists in `invoke.yaml`; then it reads
 `config/config_deploy.js` (settings may override each field). It uses only babe-tasks' public API:
-`hookimpl`, the errors, `settings.plugin_settings` and `babe_tasks.deployconfig`.
+`hookimpl`, the errors, `settings.plugin_settings`, `babe_tasks.deployconfig` and the hook
+`context` (the run's platform, for a Prolific study's completion code).
 """
 
 from __future__ import annotations
@@ -47,17 +48,17 @@ def babe_configure(settings: Any) -> None:
 
 
 @hookimpl
-def babe_preflight(settings: Any) -> list[str] | None:
+def babe_preflight(settings: Any, context: Any) -> list[str] | None:
     config = load(settings)
     if config is None:
         return None
-    return checks.problems(settings, config)
+    return checks.problems(context, config)
 
 
 @hookimpl
-def babe_before_create(settings: Any, plan: Any) -> None:
+def babe_before_create(settings: Any, context: Any, plan: Any) -> None:
     """Refuse to post HITs whose page would lose its data or never submit (also on --dry-run)."""
-    problems = babe_preflight(settings)
+    problems = babe_preflight(settings, context)
     if problems:
         count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
         raise Veto(f"not posting, {count} (babe doctor lists them): " + " | ".join(problems))

@@ -1,6 +1,6 @@
 """Preflight: what would make a run collect no data or pay for nothing, found before a HIT is posted.
 
-Nothing in _babe notices these (reference/babe.md): the page hard-codes where it submits from
+Nothing in _babe notices these (docs/plugin-babe-backend.md, "Preflight rules"): the page hard-codes where it submits from
 `deployMethod`, so a live HIT whose page says `MTurkSandbox` sends its form to the wrong MTurk, and
 `debug`, `directLink`, `Prolific` or `localServer` submit no MTurk form at all — workers finish and
 their assignment never arrives. A `serverAppURL` that does not end in `/api/submit_experiment/`
@@ -10,13 +10,15 @@ every submission ("submissions … are just lost"). Each problem is one line wit
 On Prolific (`platform: prolific`) the page must say `deployMethod: "Prolific"` and send the
 participant to `prolificURL` = `https://app.prolific.com/submissions/complete?cc=<CODE>` with the
 study's completion code: any other URL (a typo, an old code, the retired app.prolific.ac address)
-leaves participants without a way to submit, so nobody is ever paid. The code is the Prolific
-plugin's (`babe-prolific code` prints it); without that plugin installed only the URL's shape is
-checked.
+leaves participants without a way to submit, so nobody is ever paid. The code is the run's
+platform's (`completion_code` of the platform object the hook context holds; `babe-prolific code`
+prints it): this plugin imports no other plugin. A platform without one, or one that cannot be
+built, leaves only the URL's shape to check.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from babe_tasks.errors import BabeError
@@ -37,14 +39,16 @@ NO_FORM = ("debug", "directLink", "Prolific", "localServer")
 PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete?cc="
 
 
-def problems(settings: Any, config: BackendConfig) -> list[str]:
-    """Every problem found, one line each; empty when the experiment and its backend are ready."""
+def problems(context: Any, config: BackendConfig) -> list[str]:
+    """Every problem found, one line each; empty when the experiment and its backend are ready.
+
+    `context` is the hook context (`babe_tasks.context.HookContext`): its settings, and its
+    platform for a completion code.
+    """
     found: list[str] = []
-    platform = getattr(settings, "platform", "mturk")
-    if platform == "mturk":
-        found.extend(_deploy_method(settings.target, config))
-    elif platform == "prolific":
-        found.extend(_prolific(settings, config))
+    check = PAGE_CHECKS.get(getattr(context.settings, "platform", None) or "mturk")
+    if check is not None:
+        found.extend(check(context, config))
     missing = [name for name in ("experiment_id", "server_app_url") if not getattr(config, name)]
     if missing:
         found.append(missing_message(config, missing))
@@ -87,19 +91,25 @@ def _deploy_method(target: str, config: BackendConfig) -> list[str]:
     return []
 
 
-def prolific_code(settings: Any) -> str | None:
-    """The completion code the Prolific plugin gives this experiment's study, or None without the plugin."""
+def completion_code(context: Any) -> str | None:
+    """The completion code the run's platform gives this experiment's study (its `completion_code`),
+    or None when the platform has none or cannot be built (its own error is its step's to report)."""
     try:
-        from babe_prolific.codes import completion_code
-    except ImportError:
+        code_of = getattr(context.platform, "completion_code", None)
+        return code_of() if callable(code_of) else None
+    except BabeError:
         return None
-    return completion_code(settings).code
 
 
-def _prolific(settings: Any, config: BackendConfig) -> list[str]:
+def _mturk(context: Any, config: BackendConfig) -> list[str]:
+    """deployMethod MTurk or MTurkSandbox, as the target needs."""
+    return _deploy_method(context.settings.target, config)
+
+
+def _prolific(context: Any, config: BackendConfig) -> list[str]:
     """deployMethod Prolific, and prolificURL carrying the study's completion code."""
     method = config.deploy_method
-    code = prolific_code(settings)
+    code = completion_code(context)
     expected = PROLIFIC_COMPLETE + (code or "<the study's completion code>")
     if method != "Prolific":
         shown = f"is {method}" if method else "is not set"
@@ -151,3 +161,8 @@ def _backend_state(config: BackendConfig) -> list[str]:
             )
         ]
     return []
+
+
+#: What a page must say for each platform _babe sends participants back to, by `babe.platform`
+#: (another platform's pages are its own plugin's to check).
+PAGE_CHECKS: dict[str, Callable[[Any, BackendConfig], list[str]]] = {"mturk": _mturk, "prolific": _prolific}

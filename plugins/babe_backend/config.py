@@ -13,7 +13,6 @@ everything then comes from `config_deploy.js`). A section holding nothing but `a
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from babe_tasks import deployconfig
+from babe_tasks import configvalues, deployconfig
 from babe_tasks.errors import UsageError, did_you_mean
 
 NAME = "babe-backend"
@@ -30,15 +29,13 @@ SECTION = f"babe.plugins.{NAME}"
 KEYS = ("experiment_id", "server_app_url", "deploy_method", "prolific_url", "user", "timeout", "approve_without_data")
 #: Keys that look like secrets: refused, because invoke.yaml is committed with the experiment.
 SECRET_HINTS = ("password", "passwd", "secret", "token", "salt", "auth")
-#: Every deployMethod a _babe template knows (reference/babe.md).
-DEPLOY_METHODS = ("debug", "localServer", "MTurk", "MTurkSandbox", "Prolific", "directLink")
+#: Every deployMethod a _babe template knows (the one list, in the one reader of config_deploy.js).
+DEPLOY_METHODS = deployconfig.DEPLOY_METHODS
 SUBMIT_SUFFIX = "/api/submit_experiment/"
 DEFAULT_TIMEOUT = 30.0
 PASSWORD_ENV = "BABE_BACKEND_PASSWORD"
 USER_ENV = "BABE_BACKEND_USER"
 APPROVE_WITHOUT_DATA_ENV = "BABE_APPROVE_WITHOUT_DATA"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 #: The `config_deploy.js` field behind each setting, for messages.
 JS_FIELDS = {
     "experiment_id": "experimentID",
@@ -206,21 +203,8 @@ def _url(value: Any, where: str) -> str:
 
 
 def _timeout(value: Any) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = float("nan")
-    if isinstance(value, bool) or not math.isfinite(seconds) or not 0 < seconds <= 600:
-        raise UsageError(f"{SECTION}.timeout {value!r} is not a number of seconds between 0 and 600 (default 30)")
-    return seconds
+    return configvalues.seconds(value, f"{SECTION}.timeout", 600, default=DEFAULT_TIMEOUT, why=f" (default {DEFAULT_TIMEOUT:g})")
 
 
 def _boolean(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise UsageError(f"{where} {value!r} is not true or false")
+    return configvalues.boolean(value, where)

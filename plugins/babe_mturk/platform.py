@@ -14,6 +14,7 @@ gets a message naming that closure instead of a traceback.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -25,17 +26,24 @@ from typing import Any
 
 from botocore import xform_name
 
+from babe_mturk.retries import (
+    RetryBudget,
+    install_retry_budget,
+    max_attempts,
+    retry_mode,
+    retryable,
+)
 from babe_tasks.errors import PlatformError, UsageError
 from babe_tasks.planning import MASTERS_IDS, annotation, annotation_prefix
 from babe_tasks.platform.base import (
     AssignmentInfo,
     BonusInfo,
+    Capabilities,
     HitDetails,
     HitInfo,
     NotFound,
     OperationFailed,
 )
-from babe_mturk.retries import RetryBudget, install_retry_budget, max_attempts, retry_mode, retryable
 
 ENDPOINTS = {
     "live": "https://mturk-requester.us-east-1.amazonaws.com",
@@ -116,6 +124,26 @@ class RequestCeiling:
         self.bucket.acquire()
 
 
+def capabilities(target: str, endpoint_url: str | None) -> Capabilities:
+    """MTurk's: HITs expire by time, one request per approval and per bonus, qualification types,
+    SQS notifications (`watch --queue`); on the local MTurk no worker site but simulated workers."""
+    local = target == "local" and not endpoint_url
+    return Capabilities(
+        title="MTurk",
+        expires_by_time=True,
+        bulk_approve=False,
+        bulk_bonus=False,
+        qualifications=True,
+        events="queue",
+        nouns=("HIT", "HITs"),
+        submission_id_pattern=r"^[A-Z0-9]{1,64}$",
+        submission_id_kind="an MTurk assignment id (1 to 64 capital letters and digits)",
+        worker_id_pattern=r"^A[A-Z0-9]{1,63}$",
+        worker_id_kind="an MTurk worker id (A followed by capital letters and digits)",
+        no_preview="Local MTurk: no worker site; let simulated workers in with `babe local.work`." if local else None,
+    )
+
+
 class MTurkPlatform:
     """Mechanical Turk for the settings' target, through one boto3 client shared by all threads."""
 
@@ -138,6 +166,13 @@ class MTurkPlatform:
         self._watched: Any = None
         #: The retry budget of the client this platform made (None for a client passed in).
         self.retry_budget: RetryBudget | None = None
+        #: HIT type ids by their values, as made in this run (`_hit_type`).
+        self._hit_types: dict[str, str] = {}
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """MTurk's (`capabilities`). A subclass that can do more or less says so with its own."""
+        return capabilities(self.target, self.endpoint_url)
 
     # -- where the calls go -------------------------------------------------------------------
     @property
@@ -365,7 +400,12 @@ class MTurkPlatform:
             requirements.append({"QualificationTypeId": masters, "Comparator": "Exists"})
         return requirements
 
-    def ensure_hit_type(self, plan) -> str:
+    def _hit_type(self, plan) -> str:
+        """The HIT type (one group workers see) of the plan's HITs, made once per run and values.
+
+        MTurk answers the same id for the same values, so HITs posted by separate runs — and
+        `extend --split`'s, made from an existing HIT's values — share one group.
+        """
         params: dict[str, Any] = {
             "AutoApprovalDelayInSeconds": plan.auto_approve,
             "AssignmentDurationInSeconds": plan.duration,
@@ -378,9 +418,18 @@ class MTurkPlatform:
         requirements = self.requirements(plan)
         if requirements:
             params["QualificationRequirements"] = requirements
-        return self.call("CreateHITType", **params)["HITTypeId"]
+        key = json.dumps(params, sort_keys=True, default=str)
+        with self._lock:
+            known = self._hit_types.get(key)
+        if known is None:
+            known = self.call("CreateHITType", **params)["HITTypeId"]
+            with self._lock:
+                self._hit_types[key] = known
+        return known
 
-    def create_hit(self, plan, hit_type_id: str, hit) -> HitInfo:
+    def post(self, plan, hit) -> HitInfo:
+        """CreateHITWithHITType under the HIT's UniqueRequestToken; a duplicate answers the existing HIT."""
+        hit_type_id = self._hit_type(plan)
         try:
             answer = self.call(
                 "CreateHITWithHITType",
@@ -454,10 +503,12 @@ class MTurkPlatform:
     def delete(self, hit_id: str) -> None:
         self.call("DeleteHIT", HITId=hit_id)
 
-    def preview_url(self, hit_group_id: str | None) -> str | None:
-        if self.endpoint_url or self.target not in PREVIEW_URLS or not hit_group_id:
+    def preview_url(self, hit) -> str | None:
+        """The worker site's preview of the HIT's group (sandbox and live; none elsewhere)."""
+        group = getattr(hit, "hit_group_id", None)
+        if self.endpoint_url or self.target not in PREVIEW_URLS or not group:
             return None
-        return PREVIEW_URLS[self.target].format(group=hit_group_id)
+        return PREVIEW_URLS[self.target].format(group=group)
 
     def balance(self) -> Decimal:
         return Decimal(self.call("GetAccountBalance")["AvailableBalance"])
@@ -468,7 +519,36 @@ class MTurkPlatform:
         if self._owns_client and turk is not None:
             turk.store.close()
 
-    # -- qualifications and extension (EXCLUSION) ------------------------------------------------
+    # -- keeping participants out: the experiment's qualification type (babe_mturk.exclusion) -----
+    @property
+    def exclusion(self):
+        from babe_mturk.exclusion import QualificationExclusion
+
+        return QualificationExclusion(self)
+
+    def plan_keep_out(self, plan, earlier):
+        return self.exclusion.plan_keep_out(plan, earlier)
+
+    def keep_out(self, plan, earlier, records):
+        return self.exclusion.keep_out(plan, earlier, records)
+
+    def participants_seen(self, experiment, participant_ids, records):
+        return self.exclusion.participants_seen(experiment, participant_ids, records)
+
+    def participants_of(self, experiment, records):
+        return self.exclusion.participants_of(experiment, records)
+
+    def sync_keep_out(self, experiment, records):
+        return self.exclusion.sync_keep_out(experiment, records)
+
+    def check_plan(self, plan) -> None:
+        """Refuse a requirement on a qualification type this MTurk does not know, before anything is made."""
+        from babe_mturk.exclusion import check_types_exist, uses_types
+
+        if uses_types(self):
+            check_types_exist(self, plan.qualification_requirements, self.target)
+
+    # -- MTurk's own qualification-type calls (not the protocol's: babe_mturk.exclusion uses them) --
     def find_qualification_type(self, name: str) -> str | None:
         # Query matches substrings of names and descriptions: only the exact name counts.
         for page in self.pages(
@@ -517,6 +597,7 @@ class MTurkPlatform:
             for raw in page.get("Qualifications", []):
                 yield raw["WorkerId"], raw.get("IntegerValue")
 
+    # -- extension ----------------------------------------------------------------------------------
     def add_assignments(self, hit_id: str, count: int, token: str, total: int | None = None) -> bool:
         # `total` (the HIT's intended size after the call) is for platforms without request
         # tokens; MTurk's UniqueRequestToken already makes a retried call a no-op, so it is unused.
@@ -667,3 +748,23 @@ class MTurkPlatform:
                 )
         return found
 
+
+    # -- events: `watch --queue` (capabilities.events "queue"; babe_mturk.notifications) -----------
+    #: What doctor says it asked when the balance answered (`babe doctor`'s platform check).
+    balance_request = "GetAccountBalance"
+
+    def event_source(
+        self,
+        *,
+        queue: str,
+        stop: Any = None,
+        first_sighting: Any = None,
+    ):
+        """MTurk's notifications for the watched HITs' types, sent to the SQS queue `queue` (`--queue`).
+
+        The queue URL is checked here, before any request; the HIT types are subscribed when the
+        watch opens the source. `first_sighting(event_doc_id)` is the watch's dedup store.
+        """
+        from babe_mturk.notifications import QueueEvents
+
+        return QueueEvents(self, queue=queue, stop=stop, first_sighting=first_sighting)

@@ -16,3 +16,13 @@ def babe_platform(settings):
     from babe_mturk.platform import MTurkPlatform
 
     return MTurkPlatform(settings)
+
+
+@hookimpl
+def babe_doctor(settings):
+    """Doctor's credentials check: whether AWS accepts the run's credentials (STS), before MTurk is asked."""
+    if settings.platform != "mturk":
+        return None
+    from babe_mturk.doctor import credentials_check
+
+    return [credentials_check(settings)]

@@ -32,7 +32,6 @@ from __future__ import annotations
 import os
 import random
 import threading
-import time
 from types import SimpleNamespace
 from typing import Any
 

@@ -192,7 +192,7 @@ def serve(c, host="127.0.0.1", port="8044", state=None, faults=None, verbose=Fal
     import sys
 
     from babe_mturk.local import server as server_module
-    from babe_tasks.simulation.faults import parse
+    from babe_mturk.local.faults import parse
     from babe_mturk.local.store import default_state_path
 
     port_number = _number("port", port, int, low=0, high=65535)
@@ -289,7 +289,7 @@ def backend(c, host="127.0.0.1", port="8099", experiment=None, user="admin", pas
     },
 )
 def work(c, hit=None, workers=None, worker_ids=None, locale="US", return_rate="0", abandon_rate="0",
-         lose_rate="0", post_to=None, seed=None, endpoint_url=None, state=None, json=False, all=False):
+         lose_rate="0", post_to=None, seed=None, endpoint_url=None, state=None, json=False, all=False):  # noqa: A002 - the flag is --all
     """Let simulated workers accept, return, abandon and submit the HITs' assignments."""
     as_json = json
     endpoint = _endpoint_and_state(endpoint_url, state, as_json)
@@ -492,7 +492,7 @@ def stats(c, endpoint_url=DEFAULT_SERVER, reset=False, json=False):
 )
 def faults(c, spec, endpoint_url=DEFAULT_SERVER, json=False):
     """Set (or clear with 'off') the faults a running local MTurk server injects."""
-    from babe_tasks.simulation.faults import parse
+    from babe_mturk.local.faults import parse
 
     as_json = json
     endpoint = _endpoint_and_state(endpoint_url, None, as_json)

@@ -14,7 +14,9 @@ pricing comes from the hook arguments (`plan.pricing`, `status.pricing`, `report
 
 Nothing happens until `babe.plugins.payment-cap` exists in `invoke.yaml` (see `config`). The
 plugin uses only babe-tasks' public API: `hookimpl`, `Veto`, `Settings.plugin_settings`, the hook
-arguments, the ledger (public methods, and its documented tables read-only) and `babe_tasks.money`.
+arguments and the hook `context` — its read-only ledger (`context.ledger.money`), its platform
+(the account balance) and other platforms' fees (`context.pricing_for`) — plus
+`babe_tasks.commitments` and `babe_tasks.money`. It builds no plugin manager and opens no file.
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ def babe_describe(settings):
     return describe_config(settings)
 
 
-def _book_of(settings: Any, caps: _config.CapSettings, pricing: Any = None) -> _book.Book:
+def _book_of(context: Any, caps: _config.CapSettings, pricing: Any = None) -> _book.Book:
     """The run's book; `pricing` is the run's platform's as the hook got it (None: asked of the platform)."""
-    return _book.book(settings, caps.zone, Prices(settings, pricing))
+    return _book.book(context, caps.zone, Prices(context, pricing))
 
 
 @hookimpl
@@ -59,7 +61,7 @@ def babe_configure(settings):
 
 
 @hookimpl
-def babe_before_create(settings, plan):
+def babe_before_create(settings, context, plan):
     """Veto a create that would cross a cap, or (live) cost more than the account balance.
 
     A create that resumes an unfinished plan commits only the HITs not posted yet: the others are
@@ -68,7 +70,7 @@ def babe_before_create(settings, plan):
     caps = _config.load(settings)
     if caps is None:
         return
-    posted = _book.already_posted(settings, plan)
+    posted = _book.already_posted(context, plan)
     amount = sum(
         (
             _book.hit_commitment(plan.reward, hit.assignments, plan.uses_masters, plan.pricing)
@@ -80,13 +82,13 @@ def babe_before_create(settings, plan):
     if amount <= 0:
         return
     if caps.caps():
-        _caps.check(caps, _book_of(settings, caps, plan.pricing), amount, "create")
+        _caps.check(caps, _book_of(context, caps, plan.pricing), amount, "create")
     if caps.check_balance and settings.target == "live":
-        _caps.check_balance(amount, account_balance(settings), settings.target, plan.pricing)
+        _caps.check_balance(amount, account_balance(context), settings.target, plan.pricing)
 
 
 @hookimpl
-def babe_before_extend(settings, plan):
+def babe_before_extend(settings, context, plan):
     """Veto an extension that would cross a cap.
 
     A resumed extension is in the ledger already (its added assignments count from the moment it
@@ -108,11 +110,11 @@ def babe_before_extend(settings, plan):
     else:
         amount = Decimal(plan.cost.total)
     if amount > 0:
-        _caps.check(caps, _book_of(settings, caps, plan.pricing), amount, "extend")
+        _caps.check(caps, _book_of(context, caps, plan.pricing), amount, "extend")
 
 
 @hookimpl
-def babe_before_bonus(settings, payments, pricing):
+def babe_before_bonus(settings, context, payments, pricing):
     """Veto bonuses that would cross a cap. Payments an earlier run left unconfirmed are committed already.
 
     Each payment's `fee` is the platform's already; the book is priced with the run's `pricing`.
@@ -122,23 +124,23 @@ def babe_before_bonus(settings, payments, pricing):
         return
     amount = sum((p.total for p in payments if not p.resumed), ZERO)
     if amount > 0:
-        _caps.check(caps, _book_of(settings, caps, pricing), amount, "bonus")
+        _caps.check(caps, _book_of(context, caps, pricing), amount, "bonus")
 
 
 @hookimpl
-def babe_status(settings, status):
+def babe_status(settings, context, status):
     caps = _config.load(settings)
     if caps is None or not caps.caps():
         return None
-    return {"payment_caps": _caps.report(caps, _book_of(settings, caps, status.pricing))}
+    return {"payment_caps": _caps.report(caps, _book_of(context, caps, status.pricing))}
 
 
 @hookimpl
-def babe_cost(settings, report):
+def babe_cost(settings, context, report):
     """Each cap and what is left; for a create, extend or bonus also what would be left after it."""
     caps = _config.load(settings)
     if caps is None or not caps.caps():
         return None
     kind = getattr(report, "kind", None)
     amount = Decimal(report.total) if kind in ("create", "extend", "bonus") else None
-    return {"payment_caps": _caps.report(caps, _book_of(settings, caps, report.pricing), amount)}
+    return {"payment_caps": _caps.report(caps, _book_of(context, caps, report.pricing), amount)}

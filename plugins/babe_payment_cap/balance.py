@@ -1,11 +1,10 @@
 """The requester account's balance (GetAccountBalance), for the live check before a create.
 
-Hooks receive the settings and the plan, not the platform, so the plugin asks babe-tasks for the
-platform the same way a step does: a plugin manager for these settings (quietly: its warnings were
-already printed by the run's own), then `get_platform`. Whatever platform the lab configured
-answers — the plugin never talks to MTurk itself. A balance that cannot be read stops the create
-(its error passes through with its own exit code), since on live the check exists to avoid
-posting HITs nobody can pay.
+The plugin asks the hook context for the run's platform — the step's own object, or one built
+through the `babe_platform` hook — so whatever platform the lab configured answers, and the
+plugin never talks to MTurk itself nor builds a plugin manager. A balance that cannot be read
+stops the create (its error passes through with its own exit code), since on live the check
+exists to avoid posting HITs nobody can pay.
 """
 
 from __future__ import annotations
@@ -14,13 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 
-def account_balance(settings: Any) -> Decimal:
-    from babe_tasks.plugins import get_platform, plugin_manager
-
-    pm = plugin_manager(settings, warn=lambda _message: None)
-    platform = get_platform(pm, settings)
+def account_balance(context: Any) -> Decimal:
+    platform = context.platform
     platform.connect()
-    try:
-        return Decimal(platform.balance())
-    finally:
-        platform.close()
+    return Decimal(platform.balance())

@@ -22,15 +22,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babe_tasks import money
+from babe_tasks import configvalues
 from babe_tasks.errors import UsageError, did_you_mean
 
 NAME = "payment-cap"
 #: The caps, in the order they are checked and shown.
 CAPS = ("experiment", "daily", "total")
 KEYS = (*CAPS, "timezone", "check_balance")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -75,19 +73,11 @@ def load(settings: Any) -> CapSettings | None:
             hint = did_you_mean(key, KEYS)
             raise UsageError(f"unknown setting {setting(key)}: {hint}")
     caps = {name: _cap(name, section.get(name)) for name in CAPS}
-    return CapSettings(**caps, timezone=_zone(section.get("timezone")), check_balance=_flag(section.get("check_balance", True)))
+    return CapSettings(**caps, timezone=_zone(section.get("timezone")), check_balance=configvalues.boolean(section.get("check_balance"), setting("check_balance"), default=True))
 
 
 def _cap(name: str, value: Any) -> Decimal | None:
-    if value is None or str(value).strip() == "":
-        return None
-    if isinstance(value, bool):
-        raise UsageError(f"{setting(name)} must be a dollar amount such as \"400.00\", not {value}")
-    text = str(value).strip()
-    try:
-        return money.parse_amount(text, what=setting(name), allow_zero=True)
-    except money.MoneyError as exc:
-        raise UsageError(f"{exc} (quote it in invoke.yaml: {name}: \"400.00\")") from None
+    return configvalues.amount(value, setting(name), allow_zero=True, quoted=f'{name}: "400.00"')
 
 
 def _zone(value: Any) -> str:
@@ -101,14 +91,3 @@ def _zone(value: Any) -> str:
             f"{setting('timezone')} {name!r} is not a time zone: use an IANA name such as UTC or Europe/Berlin"
         ) from None
     return name
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise UsageError(f"{setting('check_balance')} {value!r} is not true or false")

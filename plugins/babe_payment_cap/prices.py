@@ -8,9 +8,9 @@ so the book asks this object for the pricing (`babe_tasks.money.Pricing`) of eac
 - the run's own platform: the pricing the hook was handed (`plan.pricing`, `status.pricing`,
   `report.pricing`), so no platform is built and no call is made for it;
 - `mturk`: `money.MTURK_PRICING` (also for ledgers from before the `platform` column);
-- any other platform: asked once per run through babe's plugin manager, the way a step asks
-  (`get_platform`, then `platform.base.pricing_of`) — reading a platform's pricing may make a
-  call (Prolific reads the account's rates), which is why the first two never go this way.
+- any other platform: asked once per run of the hook context (`context.pricing_for`), which
+  reaches that platform through its own plugin — reading a platform's pricing may make a call
+  (Prolific reads the account's rates), which is why the first two never go this way.
 
 A platform that cannot be priced (its plugin is not installed, its credentials are missing) stops
 the cap check with a `Veto` saying so: a cap checked without part of what was committed would be a
@@ -28,13 +28,14 @@ MTURK = "mturk"
 
 
 class Prices:
-    """Pricing per platform name for one run: the run's (as handed over), MTurk's, then asked."""
+    """Pricing per platform name for one run: the run's (as handed over), MTurk's, then the context's."""
 
-    def __init__(self, settings: Any, run_pricing: Any = None):
-        self.settings = settings
+    def __init__(self, context: Any, run_pricing: Any = None):
+        self.context = context
+        self.settings = context.settings
         self._known: dict[str, Any] = {MTURK: money.MTURK_PRICING}
         if run_pricing is not None:
-            self._known[settings.platform] = run_pricing
+            self._known[self.settings.platform] = run_pricing
 
     @property
     def run(self) -> Any:
@@ -44,25 +45,11 @@ class Prices:
     def __call__(self, platform: str | None) -> Any:
         name = platform or MTURK
         if name not in self._known:
-            self._known[name] = platform_pricing(self.settings, name)
+            try:
+                self._known[name] = self.context.pricing_for(name)
+            except BabeError as exc:
+                raise Veto(
+                    f"cannot read the fees of platform {name} ({exc}), and the caps count what was committed on it: "
+                    f"install the plugin that provides {name} and set its credentials, then run this again"
+                ) from None
         return self._known[name]
-
-
-def platform_pricing(settings: Any, name: str) -> Any:
-    """The pricing of platform `name`, from the platform object its plugin provides (closed again)."""
-    from babe_tasks.platform.base import pricing_of
-    from babe_tasks.plugins import get_platform, plugin_manager
-
-    try:
-        other = settings if settings.platform == name else settings.replace(platform=name)
-        pm = plugin_manager(other, warn=lambda _message: None)  # the run already printed its warnings
-        platform = get_platform(pm, other)
-        try:
-            return pricing_of(platform)
-        finally:
-            platform.close()
-    except BabeError as exc:
-        raise Veto(
-            f"cannot read the fees of platform {name} ({exc}), and the caps count what was committed on it: "
-            f"install the plugin that provides {name} and set its credentials, then run this again"
-        ) from None

@@ -338,7 +338,7 @@ def _demo(args: Any) -> int:
     try:
         run(args.folder, args.keep, args.json)
     except BabeError as exc:
-        if args.json:  # the error document of DESIGN.md, then main's one line on stderr
+        if args.json:  # the error document of docs/cli.md, then main's one line on stderr
             from babe_tasks.output import dumps
 
             print(dumps(exc.document()), flush=True)

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from babe_tasks.errors import BabeError
-from babe_tasks.ledger import Ledger, LedgerTable
+from babe_tasks.ledger import CompletionCodes, Ledger, LedgerView
 
 #: Letters and digits that cannot be misread for one another (no 0/O, 1/I/L): a lab may type it.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -41,16 +39,6 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 10
 
 RANDOM, EARLIER_STUDY, DERIVED, PAGE, SETTING = "random", "earlier-study", "derived", "page", "setting"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS prolific_completion_codes (
-    experiment  TEXT PRIMARY KEY,
-    code        TEXT NOT NULL,
-    origin      TEXT NOT NULL,
-    created_at  REAL NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class Code:
@@ -80,35 +68,22 @@ def derived_code(experiment: str) -> str:
     return hashlib.sha256(experiment.encode()).hexdigest()[:8].upper()
 
 
-class Codes(LedgerTable):
-    """The kept codes, in the ledger's SQLite file over a connection of their own."""
-
-    SCHEMA = SCHEMA
+class Codes(CompletionCodes):
+    """The kept codes (the ledger's `CompletionCodes`, over a connection of their own), as `Code`s."""
 
     def get(self, experiment: str) -> Code | None:
-        rows = self._read("SELECT code, origin FROM prolific_completion_codes WHERE experiment = ?", (experiment,))
-        return Code(rows[0]["code"], rows[0]["origin"]) if rows else None
+        kept = super().get(experiment)
+        return Code(*kept) if kept is not None else None
 
     def keep(self, experiment: str, code: Code) -> Code:
         """Keep `code` unless another run kept one first; the kept one either way (first writer wins)."""
-        self._write(
-            "INSERT OR IGNORE INTO prolific_completion_codes (experiment, code, origin, created_at) VALUES (?, ?, ?, ?)",
-            [(experiment, code.code, code.origin, time.time())],
-        )
-        kept = self.get(experiment)
-        assert kept is not None  # just written, or written by the run that won
-        return kept
+        return Code(*super().keep(experiment, code.code, code.origin))
 
     def posted_studies(self, experiment: str, target: str | None = None) -> list[str]:
         """The experiment's Prolific studies in the ledger, newest first (on `target`, or anywhere)."""
-        sql = "SELECT hit_id FROM hits WHERE experiment = ? AND platform = 'prolific' AND hit_id IS NOT NULL"
-        params: tuple = (experiment,)
-        if target is not None:
-            sql, params = sql + " AND target = ?", (*params, target)
-        try:
-            return [r["hit_id"] for r in self._read(sql + " ORDER BY posted_at DESC, idx DESC", params)]
-        except sqlite3.OperationalError:  # a ledger without the hits table has posted nothing
-            return []
+        with LedgerView(self.path.parent.parent) as view:
+            hits = view.hits(experiment, target, "prolific")
+        return [hit.hit_id for hit in reversed(hits) if hit.hit_id]
 
 
 def completion_code(settings: Any, experiment: str | None = None, *, client: Callable[[], Any] | None = None) -> Code:
@@ -154,7 +129,7 @@ def _study_code(settings: Any, client: Callable[[], Any] | None, study_id: str) 
             from .platform import ProlificPlatform
 
             platform = ProlificPlatform(settings)
-            client = lambda: platform.client  # noqa: E731
+            client = lambda: platform.client  # noqa: E731 - one of two ways to get a client, built only if used
         study = client().get(f"studies/{study_id}/") or {}
     except BabeError:
         return None

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from babe_tasks import configvalues
 from babe_tasks.errors import UsageError, did_you_mean
 
 NAME = "prolific"
@@ -214,12 +215,7 @@ def parse(section: dict) -> ProlificConfig:
 
 
 def _minutes(value: Any) -> int:
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
-        raise UsageError(f"{SECTION}.estimated_minutes {value!r} is not a whole number of minutes (e.g. 10)")
-    minutes = int(value)
-    if not 1 <= minutes <= 1440:
-        raise UsageError(f"{SECTION}.estimated_minutes {minutes} is out of range: 1 to 1440 minutes")
-    return minutes
+    return configvalues.whole(value, f"{SECTION}.estimated_minutes", 1, 1440, "minutes", example=10)
 
 
 def _devices(value: Any) -> tuple[str, ...]:

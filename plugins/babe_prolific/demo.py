@@ -25,7 +25,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from babe_tasks.tasks.demo import Step, babe_step, finish, isolated_environment, run_steps, scratch_folder
+from babe_tasks.tasks.demo import (
+    Step,
+    babe_step,
+    finish,
+    isolated_environment,
+    run_steps,
+    scratch_folder,
+)
 
 EXPERIMENT = "prolific-demo"
 URL = "https://example.org/babe-demo/"

@@ -12,8 +12,8 @@ lab does two things with one participant group of its Prolific workspace:
 
 The group is `participant_group` (a name, or the id the Prolific app shows), default
 `babe-tasks participants`. It is found in the workspace (`workspace_id`, else the account's only
-workspace) by id or by name, created once when absent, and its id kept in the ledger (table
-`prolific_participant_groups`, per Prolific the requests go to), so later runs ask Prolific only
+workspace) by id or by name, created once when absent, and its id kept in the ledger (`ledger.ParticipantGroupRecords`,
+per Prolific the requests go to), so later runs ask Prolific only
 whether the kept group still exists. Prolific has no request tokens: a create whose answer was lost
 is followed by a search by name, never by a second create.
 
@@ -24,12 +24,11 @@ The experiment's earlier studies stay in the previous-studies blocklist beside t
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
 from babe_tasks.errors import UsageError
-from babe_tasks.ledger import Ledger, LedgerTable
+from babe_tasks.ledger import Ledger, ParticipantGroupRecords
 
 from .client import ProlificError, Uncertain
 from .config import SECTION, ProlificConfig
@@ -43,39 +42,6 @@ DESCRIPTION = (
     "Participants of the lab's studies posted by babe-tasks: each study adds those who submit with its completion "
     "code and keeps the group's members out."
 )
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS prolific_participant_groups (
-    location      TEXT NOT NULL,
-    name          TEXT NOT NULL,
-    workspace_id  TEXT NOT NULL,
-    group_id      TEXT NOT NULL,
-    recorded_at   REAL NOT NULL,
-    PRIMARY KEY (location, name)
-);
-"""
-
-
-class Kept(LedgerTable):
-    """The groups' ids, in the ledger's SQLite file over a connection of their own."""
-
-    SCHEMA = SCHEMA
-
-    def get(self, location: str, name: str) -> tuple[str, str] | None:
-        """(group id, workspace id) kept for the group of this name on this Prolific."""
-        rows = self._read(
-            "SELECT group_id, workspace_id FROM prolific_participant_groups WHERE location = ? AND name = ?", (location, name)
-        )
-        return (rows[0]["group_id"], rows[0]["workspace_id"]) if rows else None
-
-    def keep(self, location: str, name: str, workspace_id: str, group_id: str) -> None:
-        self._write(
-            "INSERT INTO prolific_participant_groups (location, name, workspace_id, group_id, recorded_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (location, name) DO UPDATE SET workspace_id = excluded.workspace_id,"
-            " group_id = excluded.group_id, recorded_at = excluded.recorded_at",
-            [(location, name, workspace_id, group_id, time.time())],
-        )
-
 
 class ParticipantGroup:
     """The configured group on one Prolific: found, created once, its id kept (one per platform object)."""
@@ -120,7 +86,7 @@ class ParticipantGroup:
         if self._id is not None:
             return self._id
         assert self.name is not None
-        with Ledger(self._folder) as ledger, Kept(ledger) as kept:
+        with Ledger(self._folder) as ledger, ParticipantGroupRecords(ledger) as kept:
             found = kept.get(self._location, self.name)
             group_id = found[0] if found else None
             moved = found is not None and self.config.workspace_id not in (None, found[1])  # another workspace chosen

@@ -41,7 +41,6 @@ from decimal import Decimal
 from babe_tasks.planning import external_question
 from babe_tasks.platform.base import AssignmentInfo, HitDetails, HitInfo
 
-HIT_TYPE = "prolific"
 HUNDRED = Decimal(100)
 #: What Prolific substitutes in the study URL: magpie reads these three parameters.
 URL_PARAMETERS = "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
@@ -139,8 +138,6 @@ def hit(study: dict, counts: dict, now: datetime) -> HitInfo:
     # and `extend` may add places.
     return HitInfo(
         hit_id=study["id"],
-        hit_type_id=HIT_TYPE,
-        hit_group_id=None,
         status=STUDY_STATUS.get(status, status.title()),
         max_assignments=places + counts.get("REJECTED", 0),
         available=max(0, places - held),

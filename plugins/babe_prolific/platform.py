@@ -4,7 +4,7 @@ A plan is one study (`pricing.single_batch`); the steps' HIT is the study, their
 submission, their worker a participant (`mapping` translates the shapes). What differs from MTurk
 and how it is made safe:
 
-- **create** posts a draft, then publishes it. Prolific has no request tokens, so the study is
+- **post** (create) posts a draft, then publishes it. Prolific has no request tokens, so the study is
   found by its `internal_name` (the plan's annotation, which names the plan) before anything is
   posted: a re-run posts nothing, and a draft a crash left behind is published, never duplicated.
   Publishing is asynchronous: a study answered PUBLISHING is posted (HIT status "Publishing").
@@ -23,11 +23,11 @@ and how it is made safe:
   never repeated. A whole bonus file goes through `send_bonuses`: one set-up and one pay per batch
   of up to 200 rows of one study, not per row.
 - **extend** sets the study's places to the extension's total (absolute, so a retry adds nothing).
-- **expire** stops the study; studies do not expire by time (`expires_by_time` False: the core
+- **expire** stops the study; studies do not expire by time (`capabilities.expires_by_time` False: the core
   refuses `extend --lifetime` before spending, and `set_expiration` refuses too): an open or full
   study has no expiry (None), a stopped one its stop time.
 - **delete** only deletes drafts; a published study stays in the account (reported, not failed).
-- **events** (`watch --events`, the `event_source` capability): webhook subscriptions of the
+- **events** (`watch --events`, `capabilities.events` "webhook", `event_source`): webhook subscriptions of the
   studies' workspace and a receiver of signed events (`events`, `receiver`).
 """
 
@@ -45,8 +45,10 @@ from babe_tasks import output
 from babe_tasks.errors import BabeError, UsageError
 from babe_tasks.planning import annotation, annotation_prefix
 from babe_tasks.platform.base import (
+    LOOSE_ID,
     AssignmentInfo,
     BonusInfo,
+    Capabilities,
     HitDetails,
     HitInfo,
     NotFound,
@@ -82,14 +84,31 @@ LOCALE = "00000000000000000071"
 _PLAN_INDEX = re.compile(r" hit=(\d+)/\d+$")
 
 
+#: Prolific's: a study runs until stopped or full (no expiry time is shown for one that has not
+#: stopped); bulk approval and bulk bonuses; no qualification types (blocklists keep participants
+#: out); webhook events (`watch --events`); no page to preview a study (participants find it in
+#: Prolific's app). Ids are checked loosely: Prolific says when one does not exist.
+CAPABILITIES = Capabilities(
+    title="Prolific",
+    expires_by_time=False,
+    bulk_approve=True,
+    bulk_bonus=True,
+    qualifications=False,
+    events="webhook",
+    nouns=("study", "studies"),
+    submission_id_pattern=LOOSE_ID,
+    submission_id_kind="",
+    worker_id_pattern=LOOSE_ID,
+    worker_id_kind="",
+    no_preview=None,
+)
+
+
 class ProlificPlatform:
     """Prolific for the settings' target (local, live, or an endpoint URL)."""
 
     name = "prolific"
-    supports_qualifications = False
-    nouns = ("study", "studies")
-    #: A study runs until stopped or full: no expiry time is shown for one that has not stopped.
-    expires_by_time = False
+    capabilities = CAPABILITIES
 
     def __init__(self, settings, client: ProlificClient | None = None):
         self.settings = settings
@@ -193,7 +212,8 @@ class ProlificPlatform:
         me = self.me()
         return mapping.minor_to_major(me.get("available_balance", me.get("balance")))
 
-    def preview_url(self, hit_group_id: str | None) -> str | None:
+    def preview_url(self, hit) -> str | None:
+        """None: a study has no public page; participants find it in Prolific's app."""
         return None
 
     # -- create -------------------------------------------------------------------------------------
@@ -305,10 +325,10 @@ class ProlificPlatform:
             body["project"] = self.config.project_id
         return body
 
-    def ensure_hit_type(self, plan) -> str:
-        return mapping.HIT_TYPE
-
-    def create_hit(self, plan, hit_type_id: str, hit) -> HitInfo:
+    def post(self, plan, hit) -> HitInfo:
+        """The planned HIT as a study: found by its `internal_name` first (Prolific has no request
+        tokens), else posted as a draft; a draft (this run's, or one a crash left) is brought up to
+        date and published."""
         study = self._study_named(hit.annotation)
         if study is None:
             self._check_pay(plan)
@@ -394,9 +414,11 @@ class ProlificPlatform:
         """create's review: what Prolific will do with the plan (not MTurk's lifetime and auto-approval)."""
         minutes = self.estimated_minutes(plan)
         lines = [
-            f"study       {plan.assignments} places, estimated {minutes} min, time limit "
-            f"{max(plan.duration // 60, minimum_allowed(minutes))} min, {', '.join(self.config.devices)}; "
-            "submissions wait for approve (Prolific approves them itself after 21 days)"
+            (
+                f"study       {plan.assignments} places, estimated {minutes} min, time limit "
+                f"{max(plan.duration // 60, minimum_allowed(minutes))} min, {', '.join(self.config.devices)}; "
+                "submissions wait for approve (Prolific approves them itself after 21 days)"
+            )
         ]
         if plan.unique_workers:
             lines.append(
@@ -720,18 +742,12 @@ class ProlificPlatform:
     def list_hit_bonus_payments(self, hit_id: str) -> list[BonusInfo]:
         return self.bonuses.paid_for_study(hit_id)
 
-    # -- qualifications: Prolific has none (supports_qualifications is False) -----------------------
-    def find_qualification_type(self, name: str) -> str | None:
-        return None
+    # -- keeping participants out (babe_tasks.exclusion decides who) ---------------------------------
+    def plan_keep_out(self, plan, earlier) -> None:
+        """Name the earlier studies in the study's previous-studies blocklist (`_filters`).
 
-    def qualification_type_name(self, qualification_type_id: str) -> str | None:
-        return None
-
-    def create_qualification_type(self, name: str, description: str) -> str:
-        raise UsageError("Prolific has no qualification types: workers are kept out with blocklists instead")
-
-    def grant_qualification(self, qualification_type_id: str, worker_id: str, value: int = 1) -> None:
-        raise UsageError("Prolific has no qualification types: workers are kept out with blocklists instead")
-
-    def iter_qualified_workers(self, qualification_type_id: str) -> Iterator[tuple[str, int | None]]:
-        return iter(())
+        The participant group of `exclusion: group` is blocked too when the plan keeps
+        participants unique (groups.py); seeing participants needs nothing: the filters are by study.
+        """
+        plan.blocklist_hits = list(earlier.work_ids)
+        plan.qualification_types = False

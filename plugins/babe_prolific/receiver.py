@@ -143,7 +143,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         server_version = "babe-watch"
         sys_version = ""
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             if not receiver.ours(self.path):
                 return self._answer(404)
             try:
@@ -154,7 +154,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 return self._answer(413)
             self._answer(receiver.take(self.headers, self.rfile.read(length)))
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._answer(404 if not receiver.ours(self.path) else 405)
 
         def _answer(self, status: int) -> None:

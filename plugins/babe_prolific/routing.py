@@ -82,7 +82,7 @@ def local_app(path: Path):
         raise UsageError(f"{exc}; fix or unset {FAULTS_ENV}") from None
 
 
-def InProcess(app):
+def InProcess(app):  # noqa: N802 - named as the httpx transport class it stands for
     """An httpx transport answered by the WSGI app, its injected network faults turned into httpx's.
 
     A dropped connection (nothing done) becomes `httpx.ConnectError`, which every request may retry;

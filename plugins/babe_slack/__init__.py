@@ -14,7 +14,8 @@ line naming the plugin while the step's work and exit code stand.
 Amounts are in the platform's currency and fees carry its name (`messages`, `pricing`).
 
 The plugin uses only babe-tasks' public API: `hookimpl`, `Settings.plugin_settings`, the hook
-arguments, the ledger's public methods, `babe_tasks.money` and `platform.base.pricing_of`.
+arguments and the hook `context` (its read-only ledger, the platform's pricing, `watching`),
+`babe_tasks.money` and `babe_tasks.pluginstate` (its own file of announced states).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .config import SlackConfig, WebhookMissing
 from .post import WebhookFailed, post
 from .pricing import run_pricing
 
-__all__ = ["describe_config", "SlackConfig", "WebhookFailed", "WebhookMissing"]
+__all__ = ["SlackConfig", "WebhookFailed", "WebhookMissing", "describe_config"]
 
 
 def describe_config(settings: Any) -> dict[str, Any] | None:
@@ -76,46 +77,44 @@ def babe_status(settings, status):
     """Announce HITs newly filled or expired; contributes no status fields."""
     cfg = _active(settings, "status")
     if cfg is None:
-        return None
+        return
     seen.announce_changes(
         settings, status.hits, lambda changes: _send(cfg, messages.hit_changes(settings, changes, status))
     )
-    return None
+    return
 
 
 @hookimpl
-def babe_after_approve(settings, result):
+def babe_after_approve(settings, context, result):
     cfg = _active(settings, "approve")
-    if cfg is None or getattr(result, "dry_run", False) or _watching():
+    if cfg is None or getattr(result, "dry_run", False) or context.watching:
         return  # a watch announces milestones instead: one message per milestone, not per poll
     try:
-        pricing = run_pricing(settings, result)
+        pricing = run_pricing(context, result)
     except BabeError:  # the fees cannot be read now: the message goes out without amounts
         _send(cfg, messages.approved(settings, result, None, None))
         return
-    paid_now, spent = _approve_money(settings, result, pricing)
+    paid_now, spent = _approve_money(context, result, pricing)
     _send(cfg, messages.approved(settings, result, paid_now, spent, pricing))
 
 
-def _approve_money(settings: Any, result: Any, pricing: Any) -> tuple[Decimal | None, Decimal | None]:
+def _approve_money(context: Any, result: Any, pricing: Any) -> tuple[Decimal | None, Decimal | None]:
     """What this approve paid (reward + the platform's fee of each assignment approved now) and the
     experiment's spending on this platform (another platform's money may be another currency).
 
     From the ledger, which approve has just written, priced as approve books it; HITs it does not
     know (posted by another tool) make the amount unknown rather than wrong.
     """
-    from babe_tasks.ledger import Ledger
-
-    with Ledger(settings.folder) as ledger:
-        paid_now: Decimal | None = Decimal("0.00")
-        for assignment in getattr(result, "assignments", []) or []:
-            record = ledger.hit(assignment.hit_id)
-            if record is None:
-                paid_now = None
-                break
-            paid_now += record.reward + pricing.assignment_fee(record.reward, record.max_assignments, record.masters)
-        hits = ledger.hits(settings.experiment, settings.target, getattr(settings, "platform", None) or "mturk")
-        spent = ledger.spent(hit.hit_id for hit in hits) if hits else None
+    settings, ledger = context.settings, context.ledger
+    paid_now: Decimal | None = Decimal("0.00")
+    for assignment in getattr(result, "assignments", []) or []:
+        record = ledger.hit(assignment.hit_id)
+        if record is None:
+            paid_now = None
+            break
+        paid_now += record.reward + pricing.assignment_fee(record.reward, record.max_assignments, record.masters)
+    hits = ledger.hits(settings.experiment, settings.target, getattr(settings, "platform", None) or "mturk")
+    spent = ledger.spent(hit.hit_id for hit in hits) if hits else None
     return paid_now, spent
 
 
@@ -161,12 +160,6 @@ def babe_milestone(settings, milestone, status):
     cfg = _active(settings, "milestone")
     if cfg is not None:
         _send(cfg, messages.milestone(settings, milestone, status))
-
-
-def _watching() -> bool:
-    from babe_tasks.steps.watch import watching
-
-    return watching()
 
 
 @hookimpl

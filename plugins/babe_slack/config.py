@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from babe_tasks import configvalues
 from babe_tasks.errors import UsageError, did_you_mean
 
 NAME = "slack"
@@ -139,17 +140,9 @@ def _check_keys(section: dict) -> None:
 
 
 def _timeout(value: Any) -> float:
-    text = str(value).strip().lower().removesuffix("s").strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise UsageError(f"{_setting('timeout')} {value!r} is not a number of seconds: write for example 3") from None
-    if not 0 < seconds <= MAX_TIMEOUT:
-        raise UsageError(
-            f"{_setting('timeout')} is {value}: it must be more than 0 and at most {MAX_TIMEOUT:g} seconds, "
-            "so a slow Slack never holds a step up"
-        )
-    return seconds
+    return configvalues.seconds(
+        value, _setting("timeout"), MAX_TIMEOUT, default=DEFAULT_TIMEOUT, why=", so a slow Slack never holds a step up"
+    )
 
 
 def _events(value: Any) -> frozenset[str]:

@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from babe_tasks import money
+from babe_tasks.plugins import DEFAULT_PLATFORM
 
 #: Items listed per kind before "… and N more".
 LIST_LIMIT = 10
@@ -111,9 +112,9 @@ def listed(items: list[str]) -> list[str]:
 
 
 def context(settings: Any) -> str:
-    """Under every message: the experiment, the platform (when it is not MTurk, the default) and the target."""
-    platform = str(getattr(settings, "platform", None) or "mturk")
-    where = "" if platform == "mturk" else f" · platform {platform_name(settings)}"
+    """Under every message: the experiment, the platform (when it is not the default one) and the target."""
+    platform = str(getattr(settings, "platform", None) or DEFAULT_PLATFORM)
+    where = "" if platform == DEFAULT_PLATFORM else f" · platform {platform_name(settings)}"
     return f"babe-tasks · experiment {escape(settings.experiment)}{where} · target {escape(settings.target)}"
 
 
@@ -338,8 +339,10 @@ def milestone(settings: Any, reached: Any, status: Any) -> Message:
     totals = status.totals
     open_hits = sum(1 for hit in status.hits if hit.status in ("Assignable", "Unassignable"))
     lines = [
-        f"{totals['submitted']} waiting for review, {totals['pending']} being worked on, "
-        f"{plural(open_hits, *nouns(status))} still open",
+        (
+            f"{totals['submitted']} waiting for review, {totals['pending']} being worked on, "
+            f"{plural(open_hits, *nouns(status))} still open"
+        ),
         f"Spent on this experiment so far: {dollars(status.spent, status.pricing)}",
     ]
     return Message(headline, lines, context(settings))

@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from babe_tasks.errors import one_line
 
@@ -44,7 +45,7 @@ def post(config: SlackConfig, payload: dict[str, Any]) -> float:
         with _redacting(config):
             try:
                 outcome["status"], outcome["body"] = _send(config, payload)
-            except BaseException as exc:  # reported by the waiting caller, never raised in the thread
+            except BaseException as exc:  # noqa: BLE001 - reported by the waiting caller, never raised in the thread
                 outcome["error"] = exc
 
     worker = threading.Thread(target=send, name="babe-slack-post", daemon=True)
@@ -106,7 +107,7 @@ class _Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a malformed record is the logger's business, not ours
+        except Exception:  # noqa: BLE001 - a malformed record is the logger's business, not ours
             return True
         scrubbed = _scrub(self.config, message)
         if scrubbed != message:

@@ -2,8 +2,9 @@
 
 `status` runs often (`status --watch` every 30 s, cron jobs, two people at once); a HIT that filled
 up must be announced the first time a status sees it full, and never again. The plugin keeps one
-small SQLite table of its own, `.babe/slack.sqlite` in the experiment folder (the ledger belongs
-to babe-tasks; a plugin does not write there): HIT → last announced state.
+small table of its own, `.babe/slack.sqlite` in the experiment folder (the ledger belongs to
+babe-tasks; a plugin does not write there), kept through `babe_tasks.pluginstate`: HIT → last
+announced state.
 
 A HIT's state is `open`, `filled` (every assignment submitted, approved or rejected) or `expired`
 (closed — expired, or deleted — before filling). Claiming works like this: the table is locked
@@ -15,23 +16,13 @@ webhook timeout (≤ 5 s).
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Callable, Iterable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from babe_tasks.pluginstate import PluginStates
+
 FILE = "slack.sqlite"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS hit_states (
-    target      TEXT NOT NULL,
-    hit_id      TEXT NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN ('open', 'filled', 'expired')),
-    updated_at  REAL NOT NULL,
-    PRIMARY KEY (target, hit_id)
-)
-"""
 #: States worth a message when a HIT reaches them.
 ANNOUNCED = ("filled", "expired")
 
@@ -50,13 +41,9 @@ def path(settings: Any) -> Path:
     return Path(settings.state_dir) / FILE
 
 
-def _connect(settings: Any) -> sqlite3.Connection:
-    file = path(settings)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(file, timeout=30, isolation_level=None)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute(SCHEMA)
-    return conn
+def _states(settings: Any) -> PluginStates:
+    """The announced states per target and HIT (the table layout of the plugin's earlier versions)."""
+    return PluginStates(path(settings), "hit_states", scope="target", key="hit_id", value="state")
 
 
 def announce_changes(settings: Any, hits: Iterable[Any], announce: Callable[[list[tuple[Any, str]]], None]) -> list[tuple[Any, str]]:
@@ -66,38 +53,16 @@ def announce_changes(settings: Any, hits: Iterable[Any], announce: Callable[[lis
     the exception propagates (the next status tries again). Returns the changes announced.
     """
     hits = list(hits)
-    with closing(_connect(settings)) as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            known = {
-                row[0]: row[1]
-                for row in conn.execute("SELECT hit_id, state FROM hit_states WHERE target = ?", (settings.target,))
-            }
-            states = [(hit, state_of(hit)) for hit in hits]
-            changes = [(hit, state) for hit, state in states if state in ANNOUNCED and known.get(hit.hit_id) != state]
-            if changes:
-                announce(changes)
-            _store(conn, settings.target, ((hit.hit_id, state) for hit, state in states))
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    with _states(settings).claim(settings.target) as known:
+        states = [(hit, state_of(hit)) for hit in hits]
+        changes = [(hit, state) for hit, state in states if state in ANNOUNCED and known.get(hit.hit_id) != state]
+        if changes:
+            announce(changes)
+        known.update((hit.hit_id, state) for hit, state in states)
     return changes
 
 
 def mark(settings: Any, hit_ids: Iterable[str], state: str) -> None:
     """Record states another message already told (e.g. `expire` announced these HITs expired)."""
-    with closing(_connect(settings)) as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        _store(conn, settings.target, ((hit_id, state) for hit_id in hit_ids))
-        conn.execute("COMMIT")
-
-
-def _store(conn: sqlite3.Connection, target: str, states: Iterable[tuple[str, str]]) -> None:
-    now = time.time()
-    conn.executemany(
-        "INSERT INTO hit_states (target, hit_id, state, updated_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (target, hit_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
-        " WHERE hit_states.state != excluded.state",
-        [(target, hit_id, state, now) for hit_id, state in states],
-    )
+    with _states(settings).claim(settings.target) as known:
+        known.update((hit_id, state) for hit_id in hit_ids)

@@ -19,9 +19,12 @@ from babe_tasks import hookref
 REPO = Path(__file__).resolve().parents[2]
 PAGE = REPO / "docs" / "hooks.md"
 REGENERATE = "python -m babe_tasks.hookref --write docs/hooks.md"
+UNTYPED = "annotate it with the class the hook receives (imported under TYPE_CHECKING), so the reference and an editor show what it is"
 
 DOCUMENTED = '''
 """Specs of a plugin system under test."""
+from __future__ import annotations
+
 import pluggy
 
 PROJECT = "babe_tasks"
@@ -29,7 +32,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 
 
 @hookspec
-def babe_after_watch(settings, progress) -> None:
+def babe_after_watch(settings: Settings, progress: int) -> None:
     """Fires after each round of `watch`, with its `progress`.
 
     `settings` are the run's settings; `progress` counts what is done. Exceptions become warnings.
@@ -104,7 +107,7 @@ def test_a_documented_hook_passes_and_renders(tmp_path, monkeypatch):
     module = spec_module(tmp_path, monkeypatch, "documented_specs", DOCUMENTED)
     assert hookref.all_problems(module) == []
     page = hookref.render(module)
-    assert "def babe_after_watch(settings, progress) -> None" in page
+    assert "def babe_after_watch(settings: Settings, progress: int) -> None" in page
     assert "**Arguments:** `settings`, `progress`. **Returns:** nothing; a value returned is ignored." in page
     assert "```python\nfrom babe_tasks import hookimpl\n\n@hookimpl\ndef babe_after_watch(progress):\n    print(progress)\n```" in page
 
@@ -115,6 +118,8 @@ def test_a_hook_added_without_documentation_is_caught(tmp_path, monkeypatch):
         "babe_watch_target: the docstring does not say when the hook fires: write 'Fires when …' or 'Called by …'",
         "babe_watch_target: argument settings is not described: name it in backticks (`settings`) and say what it is",
         "babe_watch_target: argument status is not described: name it in backticks (`status`) and say what it is",
+        f"babe_watch_target: argument settings has no type: {UNTYPED}",
+        f"babe_watch_target: argument status has no type: {UNTYPED}",
         "babe_watch_target: the docstring does not say what the hook returns (it is annotated -> int | None)",
         "babe_watch_target: the docstring does not say what raising in the hook does: write what a raise or an exception there causes",
         "babe_watch_target: no example: end the docstring with an Example:: block holding a plugin function babe_watch_target",
@@ -145,7 +150,10 @@ def test_a_wrong_example_is_caught(tmp_path, monkeypatch, example, problem):
 def test_changing_a_hook_changes_the_page(tmp_path, monkeypatch):
     """A new argument, a new return type or new words in a docstring all make the committed page stale."""
     source = Path(hookref.__file__).with_name("hookspecs.py").read_text(encoding="utf-8")
-    changed = source.replace("def babe_status(settings: Any, status: Any)", "def babe_status(settings: Any, status: Any, since: Any)")
+    changed = source.replace(
+        "def babe_status(settings: Settings, context: HookContext, status: StatusResult)",
+        "def babe_status(settings: Settings, context: HookContext, status: StatusResult, since: datetime)",
+    )
     assert changed != source
     module = spec_module(tmp_path, monkeypatch, "changed_specs", changed)
     assert hookref.render(module) != PAGE.read_text(encoding="utf-8")
@@ -174,8 +182,8 @@ def test_check_and_write_on_the_command_line(tmp_path, monkeypatch, capsys):
     assert hookref.main(["--write", str(refused), "--specs", "cli_undocumented_specs"]) == 1
     assert not refused.exists()  # nothing half-done
     err = capsys.readouterr().err
-    assert err.count("error: babe_watch_target:") == 6
-    assert err.endswith(f"error: 7 problem(s) in the hook docstrings; {refused} was not written\n")
+    assert err.count("error: babe_watch_target:") == 8
+    assert err.endswith(f"error: 9 problem(s) in the hook docstrings; {refused} was not written\n")
 
 
 def test_every_example_loads_as_a_plugin(babe_experiment, babe_run):
@@ -217,3 +225,40 @@ def test_the_examples_do_what_they_say(babe_experiment, babe_run, babe_workers):
         2, [{"assignment_id": report["submitted"][0], "reason": "worker is on the lab's blocklist"}]
     )
     assert babe_run("status", "--json").json["participants_missing"] == 3
+
+
+def test_every_argument_of_every_hook_has_its_real_type():
+    """`Any` tells a plugin author nothing: each argument names the class it receives, `context` included."""
+    for hook in hookref.hooks():
+        assert hook.arguments[:2] == (hookref.Argument("settings", "Settings"), hookref.Argument("context", "HookContext")), hook.name
+        for argument in hook.arguments:
+            assert argument.annotation not in ("", "Any"), (hook.name, argument.name)
+
+
+def test_the_types_the_specs_name_resolve_to_real_classes():
+    """The TYPE_CHECKING imports of the spec module name classes that exist, so the types are not made up."""
+    import ast
+    import importlib
+    import typing
+
+    from babe_tasks import hookspecs
+
+    tree = ast.parse(Path(hookspecs.__file__).read_text(encoding="utf-8"))
+    guarded = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
+    names: dict[str, object] = dict(vars(hookspecs))
+    for node in guarded.body:
+        assert isinstance(node, ast.ImportFrom)
+        module = importlib.import_module(node.module, package="babe_tasks") if node.level == 0 else importlib.import_module(
+            "." * node.level + (node.module or ""), package="babe_tasks"
+        )
+        for alias in node.names:
+            names[alias.asname or alias.name] = getattr(module, alias.name)
+    for hook in hookref.hooks():
+        hints = typing.get_type_hints(getattr(hookspecs, hook.name), globalns=names)
+        assert set(hints) >= set(hook.argnames), hook.name
+
+
+def test_an_untyped_argument_is_caught(tmp_path, monkeypatch):
+    source = DOCUMENTED.replace("progress: int", "progress")
+    module = spec_module(tmp_path, monkeypatch, "untyped_specs", source)
+    assert hookref.all_problems(module) == [f"babe_after_watch: argument progress has no type: {UNTYPED}"]

@@ -104,7 +104,8 @@ def _list(of: str, length: int) -> dict:
     return {"type": "list", "of": [of], "len": length}
 
 
-SETTINGS = {"settings": _type("Settings")}
+#: Every hook gets the run's settings and its hook context (`babe_tasks.context.HookContext`).
+SETTINGS = {"settings": _type("Settings"), "context": _type("HookContext")}
 
 
 @dataclass
@@ -158,6 +159,7 @@ ROWS: dict[str, Row] = {
         lambda world: world.experiment.write_plugin("answers", CSV_SOURCE),
     ),
     "babe_preflight": Row(("doctor", "--json"), SETTINGS),
+    "babe_doctor": Row(("doctor", "--json"), SETTINGS),
 }
 
 

@@ -168,6 +168,8 @@ def test_a_clean_environment(babe_env, babe_run, tmp_path):
     assert run.code == 0, run  # local, not live: BABE_TARGET did not get in
     plugins = babe_run("plugins --json").json["plugins"]
     assert [p["name"] for p in plugins if p["source"] == "entry point"] == []
+    # The experiment's platform is a plugin too: MTurk's loads, the other platform's is not imported.
+    assert {p["name"]: p["status"] for p in plugins if p["source"] == "platform"} == {"mturk": "loaded", "prolific": "skipped"}
 
 
 def test_a_debug_run(babe_run):
@@ -183,6 +185,13 @@ def test_debug_does_not_leak_into_the_next_test(babe_run):
     assert not debug_enabled()
 
 
+def test_a_lab_on_prolific_gets_the_prolific_platform_and_nothing_else(babe_experiment, babe_run):
+    babe_experiment.configure(platform="prolific")
+    plugins = babe_run("plugins --json").json["plugins"]
+    assert {p["name"]: p["status"] for p in plugins if p["source"] == "platform"} == {"mturk": "skipped", "prolific": "loaded"}
+    assert [p["name"] for p in plugins if p["source"] == "entry point"] == []
+
+
 def test_asking_for_an_installed_plugin_by_name(babe_env, babe_run):
     babe_env.use_installed_plugins("slack")
     listed = {p["name"]: p["status"] for p in babe_run("plugins --json").json["plugins"] if p["source"] == "entry point"}
@@ -190,13 +199,12 @@ def test_asking_for_an_installed_plugin_by_name(babe_env, babe_run):
     assert {name: status for name, status in listed.items() if name != "slack"} == {
         "payment-cap": "disabled",
         "babe-backend": "disabled",
-        "prolific": "disabled",
     }
 ''',
         encoding="utf-8",
     )
     result = run_lab(lab, "tests/test_env.py")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     assert not outside_state.exists()
 
 

@@ -4,13 +4,14 @@ posts nothing and pays nothing (the local MTurk's HITs, approvals and ListBonusP
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from babe_tasks.testing import BabeRun
+from babe_tasks.testing.processes import run_command
 
 MAKE = shutil.which("make")
 pytestmark = pytest.mark.skipif(
@@ -19,15 +20,13 @@ pytestmark = pytest.mark.skipif(
 BABE = str(Path(sys.executable).with_name("babe"))
 
 
-def make(folder: Path, *targets: str, **variables: str) -> subprocess.CompletedProcess:
+def make(folder: Path, *targets: str, **variables: str) -> BabeRun:
     args = [MAKE, "--no-print-directory", f"BABE={BABE}", *(f"{k}={v}" for k, v in variables.items()), *targets]
-    env = {**os.environ, "COLUMNS": "120"}
-    return subprocess.run(args, cwd=folder, capture_output=True, text=True, timeout=300, env=env)
+    return run_command(args, folder, extra_env={"COLUMNS": "120"}, timeout=300)
 
 
-def babe(folder: Path, *args: str, experiment: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **({"BABE_EXPERIMENT": experiment} if experiment else {})}
-    return subprocess.run([BABE, *args], cwd=folder, capture_output=True, text=True, timeout=120, env=env)
+def babe(folder: Path, *args: str, experiment: str | None = None) -> BabeRun:
+    return run_command([BABE, *args], folder, extra_env={"BABE_EXPERIMENT": experiment} if experiment else None, timeout=120)
 
 
 def account(mturk) -> dict:
@@ -69,16 +68,16 @@ def backend(experiment, monkeypatch):
 
 def test_the_makefile_runs_a_study_and_runs_again_without_posting_or_paying_twice(experiment, mturk, backend):
     init = babe(experiment, "init", "--makefile")
-    assert init.returncode == 0, init.stderr
-    assert "wrote Makefile" in init.stdout and (experiment / "Makefile").is_file()
+    assert init.code == 0, init.err
+    assert "wrote Makefile" in init.out and (experiment / "Makefile").is_file()
 
     pilot = make(experiment, "pilot", PILOT="3")
-    assert pilot.returncode == 0, pilot.stderr
-    assert babe(experiment, "local.work", "--post-to", backend, experiment="exp1-pilot").returncode == 0
+    assert pilot.code == 0, pilot.err
+    assert babe(experiment, "local.work", "--post-to", backend, experiment="exp1-pilot").code == 0
 
     launch = make(experiment, "launch", ASSIGNMENTS="6")
-    assert launch.returncode == 0, launch.stderr
-    assert babe(experiment, "local.work", "--post-to", backend).returncode == 0
+    assert launch.code == 0, launch.err
+    assert babe(experiment, "local.work", "--post-to", backend).code == 0
     work = {a["WorkerId"] for h in mturk.list_hits()["HITs"] for a in mturk.list_assignments_for_hit(HITId=h["HITId"])["Assignments"]}
     assert len(work) == 9  # the pilot's workers were kept out of the study
 
@@ -91,25 +90,25 @@ def test_the_makefile_runs_a_study_and_runs_again_without_posting_or_paying_twic
 
     rest = ("wait", "pay", "close", "data")
     run = make(experiment, *rest, ASSIGNMENTS="6", TIMEOUT="1m")
-    assert run.returncode == 0, run.stderr
+    assert run.code == 0, run.err
     once = account(mturk)
     assert once["max_assignments"] == 9 and once["assignments"] == {"Approved": 9}
     assert once["bonuses"] == [(first["AssignmentId"], "0.25")]
     assert len(list((experiment / "results").glob("exp1-*.csv"))) == 1
 
     again = make(experiment, "pilot", "launch", *rest, PILOT="3", ASSIGNMENTS="6", TIMEOUT="1m")
-    assert again.returncode == 0, again.stderr
-    assert "Posted nothing now" in again.stdout
+    assert again.code == 0, again.err
+    assert "Posted nothing now" in again.out
     assert account(mturk) == once  # nothing posted, approved or paid a second time
 
 
 def test_a_failing_step_stops_make_with_its_one_line(experiment, mturk):
-    assert babe(experiment, "init", "--makefile").returncode == 0
-    assert make(experiment, "pilot", "launch", PILOT="1", ASSIGNMENTS="2").returncode == 0
+    assert babe(experiment, "init", "--makefile").code == 0
+    assert make(experiment, "pilot", "launch", PILOT="1", ASSIGNMENTS="2").code == 0
     run = make(experiment, "wait", "pay", ASSIGNMENTS="2", TIMEOUT="1s")
-    assert run.returncode != 0
-    assert "error: not reached by the timeout (2 submitted; 0 arrived)" in run.stderr
-    assert "Error 5" in run.stderr  # make names babe's exit code, and goes no further
-    assert "Approved" not in run.stdout
+    assert run.code != 0
+    assert "error: not reached by the timeout (2 submitted; 0 arrived)" in run.err
+    assert "Error 5" in run.err  # make names babe's exit code, and goes no further
+    assert "Approved" not in run.out
     bad = make(experiment, "launch", ASSIGNMENTS="many")
-    assert bad.returncode != 0 and "Error 2" in bad.stderr and "error: " in bad.stderr
+    assert bad.code != 0 and "Error 2" in bad.err and "error: " in bad.err

@@ -7,7 +7,7 @@ import pytest
 
 from babe_tasks.errors import UsageError
 from babe_tasks.ledger import Ledger
-from babe_tasks.simulation.faults import FaultInjector, FaultSpec
+from babe_mturk.local.faults import FaultSpec, Injector
 from babe_mturk.local.workers import simulate
 from babe_tasks.platform.base import OperationFailed
 from babe_mturk.platform import MTurkPlatform
@@ -272,7 +272,7 @@ def test_babe_cost_extend_uses_the_plan(babe, experiment):
 
 
 # -- idempotency ---------------------------------------------------------------------------------------------
-class _LoseFirstAnswer(FaultInjector):
+class _LoseFirstAnswer(Injector):
     """Carry out the first CreateAdditionalAssignmentsForHIT but lose its answer: botocore retries it."""
 
     def __init__(self):

@@ -1,6 +1,6 @@
 """Exit codes and one-line errors, through the real `babe` program and through plain `invoke`.
 
-DESIGN.md: 0 done, 1 some operations failed (or an internal error), 2 bad input or configuration,
+docs/cli.md: 0 done, 1 some operations failed (or an internal error), 2 bad input or configuration,
 3 stopped by a plugin, 4 platform unreachable or refused; one line on stderr, the JSON error
 document on stdout under --json, tracebacks only with --debug or BABE_DEBUG=1.
 """
@@ -104,7 +104,7 @@ def test_babe_exit_codes_and_one_line(lab, babe, kind, code, line):
 def test_json_error_document(lab, babe, kind, code, plugin):
     run = babe("fail", "--kind", kind, "--json", namespace=lab)
     assert run.code == code
-    document = run.json()
+    document = run.json
     assert set(document) == {"error"} and document["error"]["exit_code"] == code
     assert document["error"]["plugin"] == plugin and "\n" not in document["error"]["message"]
     one_line(run.err)
@@ -113,12 +113,12 @@ def test_json_error_document(lab, babe, kind, code, plugin):
 def test_a_partial_failure_still_prints_its_result_as_json(lab, babe):
     run = babe("fail", "--kind", "partial", "--json", namespace=lab)
     assert run.code == 1
-    assert run.json() == {"approved": 3, "failed": 2}
+    assert run.json == {"approved": 3, "failed": 2}
 
 
 def test_success_is_exit_0(lab, babe):
     run = babe("fail", "--kind", "none", "--json", "--target", "sandbox", namespace=lab)
-    assert (run.code, run.json(), run.err) == (0, {"target": "sandbox"}, "")
+    assert (run.code, run.json, run.err) == (0, {"target": "sandbox"}, "")
 
 
 def test_bad_settings_are_exit_2_before_the_task_does_anything(lab, babe, monkeypatch):
@@ -148,7 +148,7 @@ def test_parse_errors_are_exit_2_and_one_line(lab, babe, argv, fragment):
 def test_parse_errors_print_the_json_document_when_json_was_asked(lab, babe):
     run = babe("fail", "--json", "--nosuchflag", namespace=lab)
     assert run.code == 2
-    assert "--nosuchflag" in run.json()["error"]["message"]
+    assert "--nosuchflag" in run.json["error"]["message"]
 
 
 def test_a_malformed_invoke_yaml_is_exit_2_naming_file_and_line(lab, babe, exp):
@@ -190,7 +190,7 @@ def test_plain_invoke_gives_the_same_codes(lab, exp, invoke_cmd, kind, code):
     run = invoke_cmd(exp, "fail", "--kind", kind, "--json")
     assert run.code == code, run.err
     if code in (2, 3, 4):
-        assert run.json()["error"]["exit_code"] == code
+        assert run.json["error"]["exit_code"] == code
     if code:
         one_line(run.err)
 

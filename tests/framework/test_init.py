@@ -74,7 +74,7 @@ def test_init_never_overwrites(exp, babe):
     (exp / "invoke.yaml").write_text("babe:\n  title: Mine\n")
     run = babe("init", "--json")
     assert run.code == 0
-    result = run.json()
+    result = run.json
     assert result["written"] == ["tasks.py", "plugins/README.txt"] and result["kept"] == ["invoke.yaml"]
     assert (exp / "invoke.yaml").read_text() == "babe:\n  title: Mine\n"
     again = babe("init")
@@ -85,7 +85,7 @@ def test_init_folder_flag_creates_the_folder(tmp_path, babe):
     target = tmp_path / "new" / "Study 3"
     run = babe("init", "--folder", str(target), "--json")
     assert run.code == 0, run.err
-    result = run.json()
+    result = run.json
     assert result["folder"] == str(target.resolve()) and result["experiment"] == "Study-3"
     assert "experiment: Study-3" in (target / "invoke.yaml").read_text()
 
@@ -102,7 +102,7 @@ def test_init_reads_config_deploy_js(exp, babe):
     write(exp, "config/config_deploy.js", CONFIG_DEPLOY)
     run = babe("init", "--json")
     assert run.code == 0 and run.err == ""
-    deploy = run.json()["deploy"]
+    deploy = run.json["deploy"]
     assert deploy == {
         "source": str(exp / "config" / "config_deploy.js"),
         "experiment_id": "12",
@@ -185,8 +185,8 @@ def test_an_unreadable_config_deploy_js_is_a_warning(exp, babe):
     write(exp, "config/config_deploy.js", "module.exports = require('./other');\n")
     run = babe("init", "--json")
     assert run.code == 0
-    assert run.json()["deploy"] is None
-    assert run.json()["warnings"] == [
+    assert run.json["deploy"] is None
+    assert run.json["warnings"] == [
         "config/config_deploy.js has no `var config_deploy = {...}` that could be read: nothing was taken from it"
     ]
     assert run.err.startswith("warning: config/config_deploy.js has no")
@@ -198,7 +198,7 @@ def test_a_prolific_page_makes_init_choose_platform_prolific(exp, babe, monkeypa
     write(exp, "config/config_deploy.js", CONFIG_DEPLOY.replace('"MTurkSandbox"', '"Prolific"'))
     run = babe("init", "--json")
     assert run.code == 0 and run.err == "", run
-    result = run.json()
+    result = run.json
     assert result["platform"] == "prolific" and result["warnings"] == []
     assert result["platform_reason"] == "deployMethod Prolific in config_deploy.js sends participants back to Prolific"
     text = (exp / "invoke.yaml").read_text()
@@ -227,12 +227,12 @@ def test_a_platform_already_chosen_wins_over_the_page(exp, babe, monkeypatch):
     write(exp, "config/config_deploy.js", CONFIG_DEPLOY.replace('"MTurkSandbox"', '"Prolific"'))
     (exp / "invoke.yaml").write_text("babe:\n  title: Mine\n")
     kept = babe("init", "--json")
-    assert kept.json()["platform"] == "mturk" and (exp / "invoke.yaml").read_text() == "babe:\n  title: Mine\n"
+    assert kept.json["platform"] == "mturk" and (exp / "invoke.yaml").read_text() == "babe:\n  title: Mine\n"
     assert "set platform: prolific in invoke.yaml" in kept.err
     (exp / "invoke.yaml").unlink()
     monkeypatch.setenv("BABE_PLATFORM", "mturk")
     chosen = babe("init", "--json")
-    assert chosen.json()["platform"] == "mturk" and chosen.json()["platform_reason"] == "BABE_PLATFORM is mturk"
+    assert chosen.json["platform"] == "mturk" and chosen.json["platform_reason"] == "BABE_PLATFORM is mturk"
     assert not re.search(r"^  platform:", (exp / "invoke.yaml").read_text(), flags=re.M)
 
 

@@ -19,47 +19,37 @@ from babe_tasks.plugins import (
     collect,
     describe,
     get_platform,
-    plugin_manager,
+    hookimpl,
 )
 from babe_tasks.settings import Settings
 
+from .plugin_files import manager, plugin
+
 #: The hooks of the contract and their keyword arguments, exactly.
 CONTRACT = {
-    "babe_configure": ["settings"],
-    "babe_platform": ["settings"],
-    "babe_before_create": ["settings", "plan"],
-    "babe_after_create": ["settings", "plan", "result"],
-    "babe_before_approve": ["settings", "assignments"],
-    "babe_after_approve": ["settings", "result"],
-    "babe_before_expire": ["settings", "hit_ids"],
-    "babe_after_expire": ["settings", "result"],
-    "babe_before_reject": ["settings", "assignments"],
-    "babe_after_reject": ["settings", "result"],
-    "babe_before_bonus": ["settings", "payments", "pricing"],
-    "babe_after_bonus": ["settings", "result"],
-    "babe_before_extend": ["settings", "plan"],
-    "babe_after_extend": ["settings", "result"],
-    "babe_vetoed": ["settings", "step", "plugin", "message"],
-    "babe_cost": ["settings", "report"],
-    "babe_describe": ["settings"],
-    "babe_milestone": ["settings", "milestone", "status"],
-    "babe_status": ["settings", "status"],
-    "babe_fetch_results": ["settings", "destination"],
-    "babe_preflight": ["settings"],
+    "babe_configure": ["settings", "context"],
+    "babe_platform": ["settings", "context"],
+    "babe_before_create": ["settings", "context", "plan"],
+    "babe_after_create": ["settings", "context", "plan", "result"],
+    "babe_before_approve": ["settings", "context", "assignments"],
+    "babe_after_approve": ["settings", "context", "result"],
+    "babe_before_expire": ["settings", "context", "hit_ids"],
+    "babe_after_expire": ["settings", "context", "result"],
+    "babe_before_reject": ["settings", "context", "assignments"],
+    "babe_after_reject": ["settings", "context", "result"],
+    "babe_before_bonus": ["settings", "context", "payments", "pricing"],
+    "babe_after_bonus": ["settings", "context", "result"],
+    "babe_before_extend": ["settings", "context", "plan"],
+    "babe_after_extend": ["settings", "context", "result"],
+    "babe_vetoed": ["settings", "context", "step", "plugin", "message"],
+    "babe_cost": ["settings", "context", "report"],
+    "babe_describe": ["settings", "context"],
+    "babe_milestone": ["settings", "context", "milestone", "status"],
+    "babe_status": ["settings", "context", "status"],
+    "babe_fetch_results": ["settings", "context", "destination"],
+    "babe_preflight": ["settings", "context"],
+    "babe_doctor": ["settings", "context"],
 }
-
-
-def plugin(folder: Path, name: str, code: str) -> Path:
-    path = folder / "plugins" / f"{name}.py"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(textwrap.dedent(code), encoding="utf-8")
-    return path
-
-
-def manager(**flags):
-    warnings: list[str] = []
-    pm = plugin_manager(Settings.build(**flags), warn=warnings.append)
-    return pm, warnings
 
 
 def loaded(pm) -> list[str]:
@@ -349,6 +339,58 @@ def test_hooks_must_get_every_documented_argument(exp):
         call_after(pm, "babe_after_nothing", settings=None)
 
 
+def test_every_call_helper_passes_the_runs_context_callers_never_do(exp):
+    plugin(exp, "ctx", """
+        SEEN = []
+
+        def babe_configure(settings, context):
+            SEEN.append(("configure", context))
+
+        def babe_before_expire(settings, hit_ids, context):
+            SEEN.append(("before", context))
+
+        def babe_after_expire(settings, context):
+            SEEN.append(("after", context))
+
+        def babe_preflight(context):
+            SEEN.append(("preflight", context))
+            return [context.settings.experiment]
+
+        def babe_fetch_results(settings, destination, context):
+            SEEN.append(("first", context))
+    """)
+    pm, warnings = manager()
+    assert warnings == [] and pm.context is not None and pm.context.settings is pm.settings
+    call_before(pm, "babe_before_expire", settings=pm.settings, hit_ids=[])
+    call_after(pm, "babe_after_expire", settings=pm.settings, result=None)
+    assert collect(pm, "babe_preflight", settings=pm.settings) == [("ctx", ["my-exp"])]
+    assert call_first(pm, "babe_fetch_results", settings=pm.settings, destination=exp) is None
+    seen = pm.get_plugin("ctx").SEEN
+    assert [step for step, _ in seen] == ["configure", "before", "after", "preflight", "first"]
+    assert all(context is pm.context for _, context in seen)
+    other = manager()[0]
+    assert other.context is not pm.context  # one per manager: nothing leaks between runs
+
+
+def test_a_manager_babe_did_not_build_gets_a_context_on_first_call():
+    import pluggy
+
+    seen = []
+
+    class Listener:
+        @hookimpl
+        def babe_after_create(self, settings, context):
+            seen.append(context)
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(Listener(), name="listener")
+    settings = Settings.build()
+    call_after(pm, "babe_after_create", settings=settings, plan=None, result=None)
+    call_after(pm, "babe_after_create", settings=settings, plan=None, result=None)
+    assert seen[0] is seen[1] is pm.context and pm.context.settings is settings
+
+
 def test_call_first_and_get_platform(exp):
     plugin(exp, "prolific", """
         class Prolific:
@@ -375,10 +417,10 @@ def test_the_babe_plugins_task_lists_plugins_sources_and_hooks(exp, babe, monkey
     plugin(exp, "broken", "import nosuchmodule_xyz\n")
     run = babe("plugins", "--json")
     assert run.code == 0, run.err
-    rows = {row["name"]: row for row in run.json()["plugins"]}
+    rows = {row["name"]: row for row in run.json["plugins"]}
     assert rows["slack"] == {
         "name": "slack", "source": "folder", "origin": str(exp / "plugins" / "slack.py"), "status": "loaded",
-        "hooks": ["babe_after_create"], "error": None, "config": None,
+        "hooks": ["babe_after_create"], "wrappers": [], "error": None, "config": None,
     }
     assert rows["counted"]["config"] == {"channel": "#lab"}
     assert rows["mturk"]["source"] == "platform" and "babe_platform" in rows["mturk"]["hooks"]
@@ -390,7 +432,7 @@ def test_the_babe_plugins_task_lists_plugins_sources_and_hooks(exp, babe, monkey
         assert text in table.out
     strict = babe("plugins", "--strict-plugins", "--json")
     assert strict.code == 2
-    assert strict.json()["error"]["plugin"] == "broken"
+    assert strict.json["error"]["plugin"] == "broken"
     assert strict.err.startswith("error: plugin broken")
 
 
@@ -486,11 +528,11 @@ def test_every_step_hook_fires_with_its_documented_arguments(lifecycle_folder, b
     assert babe("create", "--assignments", "12", "--json").code == 0
     assert babe("local.work", "--workers", "12").code == 0
     status = babe("status", "--json")
-    assert status.code == 0 and status.json()["recorded"] is True
+    assert status.code == 0 and status.json["recorded"] is True
     approve = babe("approve", "--json")
     assert approve.code == 0, approve.err
-    assert approve.json()["held"][0]["reason"] == "data not in the backend"
-    assert approve.json()["approved"] == 11
+    assert approve.json["held"][0]["reason"] == "data not in the backend"
+    assert approve.json["approved"] == 11
     expire = babe("expire", "--json")
     assert expire.code == 0  # an after-hook failure never fails the step
     assert "warning: plugin recorder failed in babe_after_expire: RuntimeError: chat server down" in expire.err
@@ -530,7 +572,7 @@ def test_a_veto_in_create_posts_nothing_and_exits_3(exp, babe, mturk):
     """)
     run = babe("create", "--assignments", "20", "--json")
     assert run.code == 3
-    assert run.json() == {"error": {"exit_code": 3, "message": "this run costs $12.00, more than the $5.00 cap", "plugin": "capper"}}
+    assert run.json == {"error": {"exit_code": 3, "message": "this run costs $12.00, more than the $5.00 cap", "plugin": "capper"}}
     assert run.err.strip() == "error: stopped by plugin capper: this run costs $12.00, more than the $5.00 cap"
     assert mturk.list_hits()["NumResults"] == 0
     assert babe("create", "--assignments", "8", "--json").code == 0

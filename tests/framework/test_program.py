@@ -117,7 +117,7 @@ def test_babe_reads_the_experiment_folders_invoke_yaml_from_a_subfolder(exp, bab
     monkeypatch.chdir(sub)
     run = babe("show", namespace=ns)
     assert run.code == 0, run.err
-    shown = run.json()
+    shown = run.json
     assert (shown["reward"], shown["title"], shown["folder"]) == ("0.40", "From yaml", str(exp.resolve()))
 
 
@@ -132,8 +132,8 @@ def test_both_entry_points_read_the_same_file_environment_and_flags(exp, babe, i
     via_babe = babe("show", "--reward", "0.55", namespace=load_tasks(exp))
     via_invoke = invoke_cmd(exp, "show", "--reward", "0.55", env=env)
     assert via_babe.code == via_invoke.code == 0, via_invoke.err
-    assert via_babe.json() == via_invoke.json()
-    shown = via_babe.json()
+    assert via_babe.json == via_invoke.json
+    shown = via_babe.json
     assert (shown["reward"], shown["title"], shown["assignments"], shown["lifetime"], shown["target"]) == (
         "0.55", "From yaml", 27, 172800, "sandbox"
     )
@@ -146,7 +146,7 @@ def test_search_root_points_babe_at_another_experiment(exp, tmp_path, babe):
     (exp / "tasks.py").write_text(SHOW_TASKS_PY, encoding="utf-8")
     run = babe("-r", str(other), "show", namespace=load_tasks(exp))
     assert run.code == 0, run.err
-    assert (run.json()["title"], run.json()["experiment"]) == ("Other", "other-exp")
+    assert (run.json["title"], run.json["experiment"]) == ("Other", "other-exp")
 
 
 def test_collection_is_fresh_and_ns_is_shared():
@@ -178,7 +178,7 @@ def test_lazy_package_attributes():
 
     assert babe_tasks.hookimpl is hookimpl and babe_tasks.Veto is Veto
     with pytest.raises(AttributeError):
-        babe_tasks.nothing_here
+        babe_tasks.nothing_here  # noqa: B018 - the attribute access is what raises
 
 
 def test_no_task_prints_help_and_exits_0(babe):

@@ -143,7 +143,7 @@ def test_concurrent_approval_under_throttling_and_lost_answers(babe, experiment,
     simulate(turk, workers=20, seed=12)
     monkeypatch.setenv("BABE_LOCAL_FAULTS", "throttle=0.1,lost=0.1,seed=3")
     monkeypatch.setenv("BABE_MAX_CONCURRENCY", "8")
-    # the shipped retry defaults (babe_tasks/platform/retries.py): no attempts or mode set here
+    # the shipped retry defaults (plugins/babe_mturk/retries.py): no attempts or mode set here
     run = babe("approve", "--json")
     monkeypatch.delenv("BABE_LOCAL_FAULTS")
     assert run.code == 0, run

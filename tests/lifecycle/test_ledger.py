@@ -20,13 +20,13 @@ from babe_mturk.platform import MTurkPlatform
 MARK = Path(__file__).parent.parent / "failed-once"
 
 class Flaky(MTurkPlatform):
-    def create_hit(self, plan, hit_type_id, hit):
+    def post(self, plan, hit):
         if hit.index == 1 and not MARK.exists():
             MARK.touch()
             if {after_the_call}:
-                super().create_hit(plan, hit_type_id, hit)  # MTurk made it; the answer is lost
+                super().post(plan, hit)  # MTurk made it; the answer is lost
             raise OperationFailed("the connection was reset", "ConnectionReset")
-        return super().create_hit(plan, hit_type_id, hit)
+        return super().post(plan, hit)
 
 def babe_platform(settings):
     return Flaky(settings)
@@ -105,7 +105,7 @@ def test_assignments_are_upserted_and_payments_recorded_once(tmp_path):
 
 
 def test_assignments_come_back_in_the_order_workers_accepted_them(tmp_path):
-    t = lambda hour: datetime(2026, 1, 1, hour, tzinfo=UTC)
+    t = lambda hour: datetime(2026, 1, 1, hour, tzinfo=UTC)  # noqa: E731 - a one-letter shorthand for the rows below
     with Ledger(tmp_path) as ledger:
         ledger.record_assignments(
             "exp", "local",
@@ -138,17 +138,16 @@ def test_processes_share_the_ledger_safely(tmp_path):
 
 
 def test_a_modules_own_tables_in_the_ledger_file_fail_like_the_ledger_when_locked(tmp_path, monkeypatch):
-    """`LedgerTable` (exclusion's and extend's tables): a locked file is LedgerUnavailable, exit 1, one line."""
+    """`LedgerTable` (the exclusion and extension records): a locked file is LedgerUnavailable, exit 1, one line."""
     import sqlite3
 
     import pytest
 
-    from babe_tasks.exclusion import Table
-    from babe_tasks.ledger import Ledger, LedgerUnavailable
+    from babe_tasks.ledger import ExclusionRecords, Ledger, LedgerUnavailable
 
     monkeypatch.setattr("babe_tasks.ledger.BUSY_TIMEOUT", 0.1)
     ledger = Ledger(tmp_path)
-    table = Table(ledger)
+    table = ExclusionRecords(ledger)
     holder = sqlite3.connect(ledger.path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:

@@ -46,7 +46,7 @@ def test_batches_are_ceil_n_over_b_hits_of_even_sizes(assignments, batch, sizes)
 
 
 # reward, assignments in the HIT, masters → fee per assignment: commission, surcharge, masters.
-# Every row computed by hand from reference/mturk-api.md ("Fees"): 20% with a $0.01 minimum,
+# Every row computed by hand from MTurk's fees (docs/payments.md): 20% with a $0.01 minimum,
 # rounded half up per assignment; +20% of the reward for HITs of 10 or more; +5% for Masters.
 FEE_TABLE = [
     # reward  n   masters  commission surcharge masters

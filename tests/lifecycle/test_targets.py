@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import re
+from decimal import Decimal
 
 import pytest
 
 from babe_mturk.local.server import serve_in_thread
 from babe_tasks.planning import MASTERS_IDS, make_plan
+from babe_tasks.platform.base import HitInfo
 from babe_mturk.platform import ENDPOINTS, MTurkPlatform
 from babe_tasks.settings import Settings
 
@@ -31,30 +32,13 @@ def server(state_path):
 
 
 @pytest.fixture
-def refusing_server():
+def refusing_server(httpserver):
     """A server answering every call as AWS does for unknown credentials (400 UnrecognizedClientException)."""
-
-    class Refuse(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = json.dumps(
-                {"__type": "UnrecognizedClientException", "message": "The security token included in the request is invalid."}
-            ).encode()
-            self.send_response(400)
-            self.send_header("Content-Type", "application/x-amz-json-1.1")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
+    body = json.dumps({"__type": "UnrecognizedClientException", "message": "The security token included in the request is invalid."})
+    httpserver.expect_request(re.compile("/.*"), method="POST").respond_with_data(
+        body, status=400, content_type="application/x-amz-json-1.1"
+    )
+    return httpserver.url_for("/").rstrip("/")
 
 
 @pytest.mark.parametrize("task", ["create", "status", "expire"])
@@ -138,8 +122,9 @@ def _settings(tmp_path, target, endpoint_url=None):
     ],
 )
 def test_preview_url_follows_the_target(tmp_path, target, preview):
-    assert MTurkPlatform(_settings(tmp_path, target)).preview_url("G123") == preview
-    assert MTurkPlatform(_settings(tmp_path, target, "http://127.0.0.1:9")).preview_url("G123") is None
+    hit = HitInfo("H123", "Assignable", 1, 1, 0, 0, Decimal("0.50"), None, hit_type_id="T123", hit_group_id="G123")
+    assert MTurkPlatform(_settings(tmp_path, target)).preview_url(hit) == preview
+    assert MTurkPlatform(_settings(tmp_path, target, "http://127.0.0.1:9")).preview_url(hit) is None
 
 
 @pytest.mark.parametrize("target", ["sandbox", "live"])
@@ -147,7 +132,7 @@ def test_clients_for_amazon_use_its_endpoint_region_and_the_shipped_retries(tmp_
     client = MTurkPlatform(_settings(tmp_path, target)).client
     assert client.meta.endpoint_url == ENDPOINTS[target]
     assert client.meta.region_name == "us-east-1"
-    # platform/retries.py: standard mode, 8 attempts (docs/reliability.md, issue 14)
+    # babe_mturk/retries.py: standard mode, 8 attempts (docs/reliability.md, issue 14)
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
 
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
 from babe_mturk.local import client
-from babe_tasks.simulation.faults import FaultInjector, FaultSpec, TokenBucket, from_environment, parse
+from babe_mturk.local.faults import FaultSpec, Injector, TokenBucket, from_environment, parse
 from babe_mturk.retries import DEFAULT_ATTEMPTS
 
 TARGET = "MTurkRequesterServiceV20170117.ListWorkerBlocks"
@@ -93,8 +93,8 @@ def test_environment_spec_is_read_and_checked(monkeypatch):
 # -- decisions -----------------------------------------------------------------------------------
 def test_same_seed_same_sequence_and_rates_as_asked():
     spec = "throttle=0.2,fault=0.1,drop=0.1,lost=0.1,seed=42"
-    first = [FaultInjector(spec).decide(TARGET) for _ in range(1)]
-    a, b, c = FaultInjector(spec), FaultInjector(spec), FaultInjector(spec.replace("42", "43"))
+    first = [Injector(spec).decide(TARGET) for _ in range(1)]
+    a, b, c = Injector(spec), Injector(spec), Injector(spec.replace("42", "43"))
     seq_a = [a.decide(TARGET) for _ in range(1000)]
     seq_b = [b.decide(TARGET) for _ in range(1000)]
     seq_c = [c.decide(TARGET) for _ in range(1000)]
@@ -110,7 +110,7 @@ def test_same_seed_same_sequence_and_rates_as_asked():
 
 
 def test_private_routes_and_other_targets_are_never_faulted():
-    injector = FaultInjector("fault=1.0")
+    injector = Injector("fault=1.0")
     assert injector.decide("LocalTurkPrivate.Work") is None
     assert injector.apply("", lambda: (200, b"{}")) == (200, b"{}")
     assert injector.counts()["fault"] == 0
@@ -131,7 +131,7 @@ def test_token_bucket_allows_a_burst_then_the_rate():
 
 # -- through boto3 ---------------------------------------------------------------------------------
 def test_throttling_and_server_faults_are_retried_until_they_succeed(turk, no_backoff):
-    injector = FaultInjector("throttle=0.3,fault=0.2,seed=11")
+    injector = Injector("throttle=0.3,fault=0.2,seed=11")
     mturk = client(turk=turk, faults=injector, retries=PATIENT)
     retries = 0
     for i in range(30):
@@ -164,7 +164,7 @@ def test_server_fault_answers_500_service_fault_when_not_retried(turk):
 
 
 def test_dropped_connections_are_retried_and_never_reach_the_service(turk, no_backoff):
-    injector = FaultInjector("drop=0.4,seed=5")
+    injector = Injector("drop=0.4,seed=5")
     mturk = client(turk=turk, faults=injector, retries=PATIENT)
     retries = sum(mturk.list_worker_blocks()["ResponseMetadata"]["RetryAttempts"] for _ in range(25))
     assert injector.counts()["drop"] == retries > 0
@@ -177,7 +177,7 @@ def test_dropped_connections_are_retried_and_never_reach_the_service(turk, no_ba
 def _seed_where(spec: str, pattern: list) -> int:
     """The first seed whose opening decisions follow `pattern` (found through the public API)."""
     for seed in range(1000):
-        injector = FaultInjector(f"{spec},seed={seed}")
+        injector = Injector(f"{spec},seed={seed}")
         if [injector.decide(TARGET) for _ in pattern] == pattern:
             return seed
     raise AssertionError(f"no seed below 1000 gives {pattern}")
@@ -185,7 +185,7 @@ def _seed_where(spec: str, pattern: list) -> int:
 
 def test_a_lost_answer_on_create_hit_is_found_again_by_its_token(turk, no_backoff):
     seed = _seed_where("lost=0.5", ["lost", None])
-    injector = FaultInjector(f"lost=0.5,seed={seed}")
+    injector = Injector(f"lost=0.5,seed={seed}")
     mturk = client(turk=turk, faults=injector, retries=PATIENT)
     with pytest.raises(ClientError) as excinfo:
         mturk.create_hit(**_hit_params("lost-answer-1"))
@@ -212,7 +212,7 @@ def test_a_lost_answer_is_a_read_timeout_when_not_retried(turk):
 
 def test_rate_limit_throttles_above_the_rate(turk):
     rate = 20
-    injector = FaultInjector(f"rate={rate}")
+    injector = Injector(f"rate={rate}")
     mturk = client(turk=turk, faults=injector, retries=IMPATIENT)
     ok = throttled = 0
     started = time.monotonic()
@@ -233,7 +233,7 @@ def test_rate_limit_throttles_above_the_rate(turk):
 
 
 def test_latency_delays_every_answer(turk):
-    injector = FaultInjector("latency_ms=60")
+    injector = Injector("latency_ms=60")
     mturk = client(turk=turk, faults=injector, retries=IMPATIENT)
     started = time.perf_counter()
     for _ in range(3):

@@ -8,7 +8,6 @@ import re
 import select
 import signal
 import socket
-import subprocess
 import sys
 
 import pytest
@@ -16,6 +15,8 @@ import pytest
 from babe_mturk.local import client
 from babe_tasks.simulation.statefile import read_token
 from babe_mturk.local.service import LocalTurk
+from babe_tasks.testing import BabeRun
+from babe_tasks.testing.processes import run_command, start_command
 
 QUESTION = (
     '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/'
@@ -24,15 +25,16 @@ QUESTION = (
 )
 
 
-def babe(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(["babe", *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+def babe(*args: str, timeout: float = 60, env: dict | None = None) -> BabeRun:
+    """The installed `babe` console script, as a person runs it, in the working directory."""
+    return run_command(["babe", *args], os.getcwd(), extra_env=env, timeout=timeout)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *fragments: str) -> None:
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+def assert_one_line_error(result: BabeRun, code: int, *fragments: str) -> None:
+    assert result.code == code, (result.code, result.out, result.err)
+    assert "Traceback" not in result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
     for fragment in fragments:
         assert fragment in lines[0]
 
@@ -57,14 +59,7 @@ class Served:
     """`babe local.serve` (or another serving task) as a subprocess on a port of its choosing."""
 
     def __init__(self, *args: str, task: str = "local.serve", env: dict | None = None):
-        self.proc = subprocess.Popen(
-            ["babe", task, "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=env,
-        )
+        self.proc = start_command(["babe", task, "--port", "0", *args], os.getcwd(), env)
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
         assert ready, f"{task} printed nothing within 30 s"
         self.line = self.proc.stdout.readline()
@@ -93,9 +88,9 @@ def served(state_path):
 # -- demo ----------------------------------------------------------------------------------------------
 def test_demo_walks_a_hit_through_its_life():
     result = babe("local.demo")
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    out = result.stdout
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    out = result.out
     for n, title in enumerate(
         ["The requester account", "Post the experiment", "Workers take part", "Watch it fill",
          "Review the submissions", "Pay the workers", "Close the HIT", "Clean up"], start=1):
@@ -126,13 +121,13 @@ def test_demo_as_a_function_reports_what_happened(tmp_path):
 # -- clock -----------------------------------------------------------------------------------------------
 def test_clock_shows_and_moves_the_shared_clock(state_path):
     shown = babe("local.clock", "--state", str(state_path), "--json")
-    assert shown.returncode == 0, shown.stderr
-    document = json.loads(shown.stdout)
+    assert shown.code == 0, shown.err
+    document = json.loads(shown.out)
     assert document["offset_seconds"] == 0 and document["now"].endswith("Z")
 
     moved = babe("local.clock", "--state", str(state_path), "--advance", "25h")
-    assert moved.returncode == 0, moved.stderr
-    assert "moved forward 1d 1h" in moved.stdout and "1d 1h ahead of this machine" in moved.stdout
+    assert moved.code == 0, moved.err
+    assert "moved forward 1d 1h" in moved.out and "1d 1h ahead of this machine" in moved.out
 
     turk = LocalTurk(str(state_path))
     try:
@@ -140,7 +135,7 @@ def test_clock_shows_and_moves_the_shared_clock(state_path):
     finally:
         turk.store.close()
     # BABE_LOCAL_STATE (set by the hermetic environment to this state) is the default.
-    again = json.loads(babe("local.clock", "--json").stdout)
+    again = json.loads(babe("local.clock", "--json").out)
     assert again["offset_seconds"] == 90000
 
 
@@ -175,9 +170,9 @@ def test_bad_input_is_one_line_and_exit_2(args, fragments):
 
 def test_json_errors_are_a_document_on_stdout():
     result = babe("local.clock", "--advance", "soon", "--json")
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: ")  # one line, like every other task's errors
-    assert json.loads(result.stdout) == {"error": {"exit_code": 2, "message": result.stderr.strip().removeprefix("error: "), "plugin": None}}
+    assert result.code == 2
+    assert result.err.startswith("error: ")  # one line, like every other task's errors
+    assert json.loads(result.out) == {"error": {"exit_code": 2, "message": result.err.strip().removeprefix("error: "), "plugin": None}}
 
 
 def test_an_unreachable_server_is_exit_4():
@@ -193,16 +188,16 @@ def test_an_unreachable_server_is_exit_4():
 def test_work_on_the_state_file(state_path):
     hit_id = create_hit(state_path)
     result = babe("local.work", "--hit", hit_id, "--workers", "2", "--seed", "3", "--json")
-    assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
     assert len(document["workers"]) == 2 and len(document["submitted"]) == 2
     listed = client(state=str(state_path)).list_assignments_for_hit(HITId=hit_id)["Assignments"]
     assert sorted(a["AssignmentId"] for a in listed) == sorted(document["submitted"])
 
     human = babe("local.work", "--hit", hit_id, "--worker-ids", "A1TASKTEST0001,A1TASKTEST0002", "--return-rate", "0.5")
-    assert human.returncode == 0, human.stderr
+    assert human.code == 0, human.err
     # One slot was left: the first worker took and returned it, the second found nothing.
-    assert human.stdout.strip() == "2 simulated workers looked for work: 0 submitted, 1 returned, 0 abandoned."
+    assert human.out.strip() == "2 simulated workers looked for work: 0 submitted, 1 returned, 0 abandoned."
 
 
 # -- serve, and the tasks that talk to it ----------------------------------------------------------------
@@ -211,27 +206,27 @@ def test_serve_answers_until_ctrl_c(served, state_path):
     hit_id = create_hit(state_path, assignments=2)
 
     work = babe("local.work", "--endpoint-url", served.url, "--hit", hit_id, "--workers", "2", "--json")
-    assert work.returncode == 0, work.stderr
-    assert len(json.loads(work.stdout)["submitted"]) == 2
+    assert work.code == 0, work.err
+    assert len(json.loads(work.out)["submitted"]) == 2
 
     clock = babe("local.clock", "--endpoint-url", served.url, "--advance", "2d", "--json")
-    assert clock.returncode == 0, clock.stderr
-    assert json.loads(clock.stdout)["offset_seconds"] == 172800
+    assert clock.code == 0, clock.err
+    assert json.loads(clock.out)["offset_seconds"] == 172800
 
     faults = babe("local.faults", "throttle=0.5,seed=1", "--endpoint-url", served.url)
-    assert faults.returncode == 0 and "throttle=0.5,seed=1" in faults.stdout
+    assert faults.code == 0 and "throttle=0.5,seed=1" in faults.out
 
     stats = babe("local.stats", "--endpoint-url", served.url, "--json")
-    assert stats.returncode == 0, stats.stderr
-    document = json.loads(stats.stdout)
+    assert stats.code == 0, stats.err
+    document = json.loads(stats.out)
     assert document["fault_spec"] == "throttle=0.5,seed=1"
     # The HIT was made on the file; local.work checked it exists (GetHIT), then used /_local/work.
     assert document["requests"] == {"GetHIT": 1}
 
     table = babe("local.stats", "--endpoint-url", served.url, "--reset")
-    assert table.returncode == 0 and "faults: throttle=0.5,seed=1" in table.stdout
+    assert table.code == 0 and "faults: throttle=0.5,seed=1" in table.out
     cleared = babe("local.faults", "off", "--endpoint-url", served.url, "--json")
-    assert json.loads(cleared.stdout) == {"spec": None, "counts": None}
+    assert json.loads(cleared.out) == {"spec": None, "counts": None}
 
     code, out, err = served.stop()
     assert code == 0, err
@@ -253,15 +248,12 @@ def test_serve_prints_its_token_and_the_tasks_send_it(served, state_path):
             pytest.fail("local.serve printed no token line")
     assert f"token: {token} (header X-Babe-Local-Token" in line
     moved = babe("local.clock", "--endpoint-url", served.url, "--advance", "1h", "--json")
-    assert moved.returncode == 0, moved.stderr
-    wrong = subprocess.run(
-        ["babe", "local.clock", "--endpoint-url", served.url, "--advance", "1h"],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env={**os.environ, "BABE_LOCAL_TOKEN": "guessed"},
-    )
+    assert moved.code == 0, moved.err
+    wrong = babe("local.clock", "--endpoint-url", served.url, "--advance", "1h", env={"BABE_LOCAL_TOKEN": "guessed"})
     assert_one_line_error(wrong, 2, "a wrong X-Babe-Local-Token", "BABE_LOCAL_TOKEN")
     bricking = babe("local.clock", "--endpoint-url", served.url, "--advance", "3000000d")
     assert_one_line_error(bricking, 2, "10 years")
-    assert json.loads(babe("local.clock", "--json").stdout)["offset_seconds"] == 3600
+    assert json.loads(babe("local.clock", "--json").out)["offset_seconds"] == 3600
     code, _, err = served.stop()
     assert code == 0, err
 
@@ -318,12 +310,12 @@ def test_reset_deletes_the_state_only_with_yes(tmp_path):
     assert_one_line_error(refused, 2, str(state), "--yes")
     assert state.exists()
     done = babe("local.reset", "--state", str(state), "--yes")
-    assert done.returncode == 0 and f"deleted {state}" in done.stdout
+    assert done.code == 0 and f"deleted {state}" in done.out
     assert not state.exists() and not (tmp_path / "doomed.sqlite-wal").exists()
     again = babe("local.reset", "--state", str(state), "--yes")
-    assert again.returncode == 0 and "nothing to delete" in again.stdout
+    assert again.code == 0 and "nothing to delete" in again.out
     as_json = babe("local.reset", "--state", str(state), "--yes", "--json")
-    assert json.loads(as_json.stdout) == {"state": str(state), "deleted": False}
+    assert json.loads(as_json.out) == {"state": str(state), "deleted": False}
 
 
 # -- staying light ---------------------------------------------------------------------------------------
@@ -333,10 +325,10 @@ def test_the_task_module_imports_nothing_heavy():
         "heavy = sorted(m for m in ('boto3', 'botocore', 'httpx', 'sqlite3', 'rich', 'babe_mturk.local.service') if m in sys.modules)\n"
         "print(','.join(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
+    result = run_command([sys.executable, "-c", code], os.getcwd(), timeout=60)
+    assert result.code == 0, result.err
+    assert result.out.strip() == ""
     listed = babe("--list")
-    assert listed.returncode == 0
+    assert listed.code == 0
     for name in ("local.serve", "local.work", "local.clock", "local.stats", "local.faults", "local.reset", "local.demo"):
-        assert name in listed.stdout
+        assert name in listed.out

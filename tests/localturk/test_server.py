@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from babe_mturk.local import client as inprocess_client
-from babe_tasks.simulation.faults import FaultInjector
+from babe_mturk.local.faults import Injector
 from babe_mturk.local.inprocess import answer
 from babe_mturk.local.server import serve_in_thread
 from babe_tasks.simulation.serving import TOKEN_HEADER
@@ -275,7 +275,7 @@ def test_faults_route_sets_clears_and_refuses(server, ctl):
     url = server.url + "/_local/faults"
     assert httpx.get(url).json() == {"spec": None, "counts": None}
     assert ctl.post(url, json={"spec": "fault=1.0"}).json()["spec"] == "fault=1"
-    assert isinstance(server.faults, FaultInjector)
+    assert isinstance(server.faults, Injector)
     # Only the requester API is faulted: every private route still answers.
     assert httpx.get(server.url + "/_local/stats").status_code == 200
     assert httpx.get(server.url + "/_local/clock").status_code == 200
@@ -297,7 +297,7 @@ def test_dropped_connections_over_http_are_retried(tmp_path, no_backoff):
         retries = sum(mturk.list_worker_blocks()["ResponseMetadata"]["RetryAttempts"] for _ in range(20))
         assert srv.faults.counts()["drop"] == retries > 0
         assert srv.turk.stats()["requests"] == {"ListWorkerBlocks": 20}
-        srv.faults = FaultInjector("drop=1.0")
+        srv.faults = Injector("drop=1.0")
         with pytest.raises(ConnectionClosedError):
             http_client(url, IMPATIENT).list_worker_blocks()
     finally:
@@ -306,7 +306,7 @@ def test_dropped_connections_over_http_are_retried(tmp_path, no_backoff):
 
 def test_lost_answer_over_http_the_retry_finds_the_hit(tmp_path, no_backoff):
     for seed in range(1000):
-        probe = FaultInjector(f"lost=0.5,seed={seed}")
+        probe = Injector(f"lost=0.5,seed={seed}")
         if [probe.decide(TARGET_PREFIX + "CreateHIT") for _ in range(2)] == ["lost", None]:
             break
     srv, url = serve_in_thread(str(tmp_path / "s.sqlite"), faults=f"lost=0.5,seed={seed}")

@@ -205,7 +205,7 @@ def shared_turk(tmp_path_factory):
 
     No request here reaches a handler, so no test leaves state for another, and building a boto3
     client costs a fifth of a second. The environment is made hermetic while the clients are built,
-    as `hermetic_env` does for each test.
+    as `babe_env` (tests/conftest.py) does for each test.
     """
     from types import SimpleNamespace
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,39 +19,30 @@ GLOBAL_FIELDS = {"experiment_id", "startDate", "startTime", "endTime", "timeSpen
 
 
 class Backend:
-    """A _babe backend stand-in: stores every JSON body POSTed to /api/submit_experiment/<id>."""
+    """A _babe backend stand-in (pytest-httpserver): stores every JSON body POSTed to /api/submit_experiment/12."""
 
-    def __init__(self, status: int = 201):
+    PATH = "/api/submit_experiment/12"
+
+    def __init__(self, httpserver, status: int = 201):
         self.status = status
         self.submissions: list[list[dict]] = []
-        backend = self
+        self.url = httpserver.url_for(self.PATH)
+        httpserver.expect_request(self.PATH, method="POST").respond_with_handler(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if backend.status < 300:
-                    backend.submissions.append(json.loads(body))
-                self.send_response(backend.status)
-                self.end_headers()
+    def _answer(self, request):
+        from werkzeug import Response
 
-            def log_message(self, *_):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/submit_experiment/12"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        if self.status < 300:
+            self.submissions.append(json.loads(request.get_data()))
+        return Response(status=self.status)
 
     def by_assignment(self) -> dict[str, list[dict]]:
         return {trials[0]["assignment_id"]: trials for trials in self.submissions}
 
 
 @pytest.fixture
-def backend():
-    server = Backend()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+def backend(httpserver):
+    return Backend(httpserver)
 
 
 def create_hit(mturk, assignments=5, requirements=(), title="Rate sentences") -> dict:

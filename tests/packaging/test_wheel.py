@@ -5,8 +5,8 @@ babe_tasks/, plugins/), so a file the package needs but does not declare shows u
 lab's machine. It is installed into a new venv without this environment's packages — its
 dependencies come from the package index, as for `pip install babe-tasks` — and then used from a
 folder outside the repository: `babe init`, `babe --list`, `invoke --list`, `babe demo`,
-`babe plugins` (the lab plugins, registered by entry point), and a lab's own plugin test run by
-pytest with nothing but the installed fixtures (entry point `pytest11`). About 30 seconds.
+`babe plugins` (the platforms and lab plugins, registered by entry point), and a lab's own plugin
+test run by pytest with nothing but the installed fixtures (entry point `pytest11`). About 30 seconds.
 
 The lower bounds of the dependencies are pinned in constraints/lower-bounds.txt; a test here keeps
 that file equal to pyproject.toml's bounds (docs/packaging.md says how CI installs with it).
@@ -28,12 +28,19 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DISTRIBUTION = ("pyproject.toml", "README.md", "babe_tasks", "plugins")
-LAB_PLUGINS = {"slack": "babe_slack", "payment-cap": "babe_payment_cap", "babe-backend": "babe_backend", "prolific": "babe_prolific"}
+#: Entry-point group `babe_tasks`: the lab plugins shipped in plugins/.
+LAB_PLUGINS = {"slack": "babe_slack", "payment-cap": "babe_payment_cap", "babe-backend": "babe_backend"}
+#: Entry-point group `babe_tasks.platforms`: the platforms shipped in plugins/ (only the chosen one loads).
+PLATFORMS = {"mturk": "babe_mturk.plugin", "prolific": "babe_prolific"}
+#: Entry-point group `babe_tasks.namespaces`: task namespaces shipped in plugins/.
+NAMESPACES = {"local": "babe_mturk.tasks"}
+#: Every package of plugins/, installed under its own import name.
+PLUGIN_PACKAGES = (*LAB_PLUGINS.values(), "babe_mturk", "babe_prolific")
 TIMEOUT = 300
 
 
 def run(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if result.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} exited {result.returncode}\nstdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}")
     return result
@@ -79,24 +86,28 @@ def venv(tmp_path_factory, wheel) -> Path:
     return folder
 
 
-def test_the_wheel_holds_the_package_the_lab_plugins_and_the_entry_points(wheel):
+def test_the_wheel_holds_the_package_the_platforms_the_lab_plugins_and_the_entry_points(wheel):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         (info,) = {name.split("/")[0] for name in names if name.split("/")[0].endswith(".dist-info")}
         entry_points = archive.read(f"{info}/entry_points.txt").decode()
         metadata = archive.read(f"{info}/METADATA").decode()
     for module in ("babe_tasks/__init__.py", "babe_tasks/pytest_plugin.py", "babe_tasks/hookref.py",
-                   "babe_tasks/testing/backend.py", "babe_tasks/testing/webhook.py", "babe_tasks/localturk/service.py"):
+                   "babe_tasks/testing/backend.py", "babe_tasks/testing/webhook.py", "babe_tasks/simulation/statefile.py",
+                   "babe_tasks/tasks/namespaces.py", "babe_mturk/plugin.py", "babe_mturk/tasks.py",
+                   "babe_mturk/local/service.py", "babe_prolific/local/app.py"):
         assert module in names
-    for package in LAB_PLUGINS.values():
+    for package in PLUGIN_PACKAGES:
         assert f"{package}/__init__.py" in names
     for data in package_data():  # templates and other non-Python files the code opens at run time
         assert data in names, f"{data} is not in the wheel: declare it in [tool.setuptools.package-data]"
-    assert not any(name.startswith(("tests/", "docs/", "plugins/")) for name in names)  # the lab plugins under their own names
+    assert not any(name.startswith(("tests/", "docs/", "plugins/", "babe_tasks/localturk/")) for name in names)  # plugins under their own names
 
     sections = parse_entry_points(entry_points)
     assert sections["console_scripts"] == {"babe": "babe_tasks.program:main", "babe-prolific": "babe_prolific.cli:main"}
     assert sections["babe_tasks"] == LAB_PLUGINS
+    assert sections["babe_tasks.platforms"] == PLATFORMS
+    assert sections["babe_tasks.namespaces"] == NAMESPACES
     assert sections["pytest11"] == {"babe_tasks": "babe_tasks.pytest_plugin"}
 
     assert "Requires-Python: >=3.11" in metadata
@@ -109,7 +120,7 @@ def test_the_wheel_holds_the_package_the_lab_plugins_and_the_entry_points(wheel)
 
 def package_data() -> list[str]:
     """Every file of the packages that is not Python source: the wheel must carry them all."""
-    roots = [REPO / "babe_tasks"] + [REPO / "plugins" / package for package in LAB_PLUGINS.values()]
+    roots = [REPO / "babe_tasks"] + [REPO / "plugins" / package for package in PLUGIN_PACKAGES]
     found = []
     for root in roots:
         for path in root.rglob("*"):
@@ -181,6 +192,10 @@ def test_babe_works_from_the_wheel_in_any_folder(venv, tmp_path):
     for name, module in LAB_PLUGINS.items():
         assert installed[name]["status"] == "loaded", installed[name]
         assert installed[name]["origin"] == f"babe-tasks {version} ({module})", installed[name]
+    platforms = {p["name"]: p for p in plugins if p["name"] in PLATFORMS}
+    assert platforms["mturk"]["status"] == "loaded", platforms  # the folder's platform, and only it
+    assert platforms["mturk"]["origin"] == f"babe-tasks {version} (babe_mturk.plugin)", platforms
+    assert platforms.get("prolific", {}).get("status") != "loaded", platforms
 
 
 def test_a_labs_plugin_test_finds_the_fixtures_by_itself(venv, tmp_path):
@@ -223,8 +238,8 @@ def test_the_lower_bounds_file_pins_every_dependency_at_its_bound():
             name, _, version = line.partition("==")
             pinned[canonical(name)] = version.strip()
     differences = [
-        f"{name}: pyproject.toml >={bounds[name] if name in bounds else '(not a dependency)'}, "
-        f"lower-bounds.txt =={pinned[name] if name in pinned else '(not pinned)'}"
+        f"{name}: pyproject.toml >={bounds.get(name, '(not a dependency)')}, "
+        f"lower-bounds.txt =={pinned.get(name, '(not pinned)')}"
         for name in sorted(set(bounds) | set(pinned))
         if bounds.get(name) != pinned.get(name)
     ]

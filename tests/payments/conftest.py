@@ -9,14 +9,6 @@ from pathlib import Path
 
 import pytest
 
-URL = "https://example.org/experiment/"
-INVOKE_YAML = (
-    "babe:\n"
-    f"  url: {URL}\n"
-    "  title: A short language study\n"
-    "  description: Read sentences and rate them.\n"
-    '  reward: "0.50"\n'
-)
 
 
 @dataclass(frozen=True)
@@ -29,18 +21,10 @@ class Work:
 
 
 def make_experiment(parent: Path, name: str) -> Path:
-    folder = parent / name
-    folder.mkdir()
-    (folder / "invoke.yaml").write_text(INVOKE_YAML)
-    return folder
+    """Another experiment folder with the suite's settings (the suite's `experiment` is `exp1`)."""
+    from babe_tasks.testing.experiment import ExperimentFolder
 
-
-@pytest.fixture
-def experiment(tmp_path, monkeypatch) -> Path:
-    """An experiment folder `exp1` (the working directory) whose invoke.yaml names the page and texts."""
-    folder = make_experiment(tmp_path, "exp1")
-    monkeypatch.chdir(folder)
-    return folder
+    return ExperimentFolder(parent / name).path
 
 
 def post_and_work(babe, turk, assignments: int, seed: int = 1, where: tuple[str, ...] = ()) -> list[Work]:

@@ -64,7 +64,7 @@ def test_a_machine_clock_a_day_ahead_when_the_answer_was_lost_pays_once(babe, wo
 def test_a_machine_clock_a_day_behind_the_platforms_pays_once(babe, experiment, turk, mturk, monkeypatch, state_path):
     """Live over HTTP: the code reads the machine's clock alone, MTurk (the local server) runs a day
     ahead of it. Nothing is faked but the lost answers."""
-    from babe_tasks.simulation.faults import injector
+    from babe_mturk.local.faults import injector
     from babe_mturk.local.server import serve_in_thread
 
     server, url = serve_in_thread(str(state_path))

@@ -6,35 +6,7 @@ the local MTurk served, which is exact and independent of the machine's load.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import pytest
-
-INVOKE_YAML = (
-    "babe:\n"
-    "  url: https://example.org/experiment/\n"
-    "  title: A short language study\n"
-    "  description: Read sentences and rate them.\n"
-    '  reward: "0.50"\n'
-)
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def __repr__(self) -> str:
-        return f"Run(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
-
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):
@@ -48,28 +20,9 @@ def server(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def experiment(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "exp1"
-    folder.mkdir()
-    (folder / "invoke.yaml").write_text(INVOKE_YAML)
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
-def babe(capsys, monkeypatch, experiment, server):
-    """Run the real `babe` program in-process against the server: `babe("status", "--json")` → Run."""
-    from babe_tasks.program import BabeProgram
-
-    monkeypatch.setenv("COLUMNS", "120")
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = BabeProgram().run(["babe", *args], exit=False)
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
+def babe(babe_run, experiment, server):
+    """The suite's in-process `babe` (tests/conftest.py), run in the experiment against the counting server."""
+    return babe_run
 
 
 class Counter:

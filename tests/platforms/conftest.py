@@ -2,7 +2,7 @@
 
 `fakepro` is a thin wrapper over the MTurk platform (so it talks to the local MTurk of the test)
 with everything another platform may bring: its own pricing (one HIT per plan, a 30% fee plus
-20% VAT on it, in pounds, no 10-assignment rule), no qualification types, `check_plan` refusing
+20% VAT on it, in pounds, no 10-assignment rule), its capabilities (no qualification types, bulk approval), `check_plan` refusing
 Masters, `approve_many`, `add_assignments(total=)` and the completion lines of `create`. Each of
 its calls is logged to `platform.jsonl` in the experiment folder, so a test sees what the core
 asked of it — through the real `babe` program, never by calling a step directly.
@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from babe_tasks.errors import UsageError
 from babe_tasks.planning import Cost
-from babe_tasks.platform.base import OperationFailed
+from babe_tasks.platform.base import Capabilities, OperationFailed
 from babe_mturk.platform import MTurkPlatform
 
 CENT = Decimal("0.01")
@@ -61,16 +61,17 @@ class Pricing:
 class FakePro(MTurkPlatform):
     name = "fakepro"
     pricing = Pricing()
-    supports_qualifications = False
+    # What it can do, as data: no qualification types, bulk approval; the rest as the protocol's defaults.
+    capabilities = Capabilities(title="fakepro", qualifications=False, bulk_approve=True)
 
     def check_plan(self, plan):
         log("check_plan", hits=len(plan.hits))
         if plan.uses_masters:
             raise UsageError("fakepro has no Masters workers: drop --masters")
 
-    def create_hit(self, plan, hit_type_id, hit):
-        log("create_hit", assignments=hit.assignments, blocklist=plan.blocklist_hits)
-        return super().create_hit(plan, hit_type_id, hit)
+    def post(self, plan, hit):
+        log("post", assignments=hit.assignments, blocklist=plan.blocklist_hits)
+        return super().post(plan, hit)
 
     def approve(self, assignment_id, feedback=None):
         log("approve", assignment_id=assignment_id)

@@ -20,6 +20,7 @@ FAKEBULK = FAKEPRO + '''
 
 class FakeBulk(FakePro):
     name = "fakebulk"
+    capabilities = Capabilities(title="fakebulk", qualifications=False, bulk_approve=True, bulk_bonus=True)
 
     def send_bonus(self, worker_id, assignment_id, amount, reason, token):
         log("send_bonus", assignment_id=assignment_id)
@@ -164,9 +165,9 @@ def test_a_before_hook_holding_payments_keeps_them_out_of_the_call(babe, fakebul
 
 
 def test_mturk_has_no_send_bonuses_and_keeps_one_call_per_bonus():
-    from babe_tasks.platform.base import DEFAULTS, capability
+    from babe_tasks.platform.base import capabilities_of, optional
     from babe_mturk.platform import MTurkPlatform
 
-    assert DEFAULTS["send_bonuses"] is None
     assert not hasattr(MTurkPlatform, "send_bonuses")
-    assert capability(object(), "send_bonuses") is None
+    assert optional(object(), "send_bonuses") is None
+    assert capabilities_of(object()).bulk_bonus is False

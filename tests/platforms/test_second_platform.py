@@ -25,7 +25,7 @@ def test_create_posts_one_hit_priced_by_the_platform(babe, fakepro, mturk):
     assert run.json["cost"] == {"rewards": "10.00", "fees": "3.60", "total": "13.60", "vat": "0.60"}
     (hit,) = all_hits(mturk)
     assert hit["MaxAssignments"] == 20 and hit["HITId"] == run.json["hits"][0]["hit_id"]
-    assert [c["assignments"] for c in calls(fakepro, "create_hit")] == [20]
+    assert [c["assignments"] for c in calls(fakepro, "post")] == [20]
     # No qualification type: nothing created, nothing granted, no requirement on the HIT.
     assert own_types(mturk) == []
     assert hit.get("QualificationRequirements", []) == []
@@ -62,13 +62,13 @@ def test_a_second_create_blocks_the_workers_of_the_first(babe, fakepro):
     second = babe("create", "--again", "--assignments", "4", "--platform", "fakepro", "--json")
     assert second.code == 0, second
     earlier = [first.json["hits"][0]["hit_id"]]
-    assert [c["blocklist"] for c in calls(fakepro, "create_hit")] == [[], earlier]
+    assert [c["blocklist"] for c in calls(fakepro, "post")] == [[], earlier]
     assert second.json["blocklist_hits"] == earlier
     assert "blocklist_hits" not in first.json
     # Repeat workers allowed: nothing of its own to block.
     third = babe("create", "--again", "--assignments", "3", "--platform", "fakepro", "--allow-repeat-workers", "--json")
     assert third.code == 0, third
-    assert calls(fakepro, "create_hit")[-1]["blocklist"] == []
+    assert calls(fakepro, "post")[-1]["blocklist"] == []
     assert calls(fakepro, "create_qualification_type") == [] and calls(fakepro, "grant_qualification") == []
 
 
@@ -96,7 +96,7 @@ def test_check_plan_refuses_before_anything_is_posted(babe, fakepro, mturk):
     assert run.err.strip().splitlines() == ["error: fakepro has no Masters workers: drop --masters"]
     assert run.json["error"]["exit_code"] == 2
     assert all_hits(mturk) == []
-    assert calls(fakepro, "create_hit") == []
+    assert calls(fakepro, "post") == []
     with Ledger(fakepro) as ledger:
         assert ledger._read("SELECT COUNT(*) AS n FROM plans")[0]["n"] == 0
 

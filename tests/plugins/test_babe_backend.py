@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from babe_tasks.testing import run_babe, serve_backend, write_deploy_config
+from babe_tasks.testing import serve_backend, write_deploy_config
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery-staple"
@@ -36,11 +36,6 @@ def backend():
     server.backend.add_experiment(12, name="ratings", retrieval_keys=KEYS)
     yield server
     server.shutdown()
-
-
-@pytest.fixture
-def babe(capsys):
-    return lambda *argv: run_babe(capsys, *argv)
 
 
 def configure(folder: Path, section: str = "{}", **extra: str) -> None:
@@ -402,7 +397,7 @@ def test_inactive_message_says_how_to_activate(babe, experiment, backend):
     [
         ("{experiment_idd: '12'}", "unknown setting babe.plugins.babe-backend.experiment_idd: did you mean experiment_id?"),
         ("{deploy_method: mturk}", "babe.plugins.babe-backend.deploy_method 'mturk' is not a _babe deployMethod"),
-        ("{timeout: 0}", "babe.plugins.babe-backend.timeout 0 is not a number of seconds"),
+        ("{timeout: 0}", "babe.plugins.babe-backend.timeout is 0: it must be more than 0 and at most 600 seconds"),
         ("{experiment_id: abc}", "experiment_id 'abc' is not a backend experiment id"),
         ("{approve_without_data: maybe}", "approve_without_data 'maybe' is not true or false"),
     ],

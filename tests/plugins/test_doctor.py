@@ -10,13 +10,10 @@ closed port on 127.0.0.1, so no test leaves the machine.
 from __future__ import annotations
 
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
-from babe_tasks.testing import run_babe
 
 READY = (
     "babe:\n"
@@ -33,11 +30,6 @@ def quick_retries(monkeypatch):
     """One attempt per AWS call: an unreachable endpoint fails at once instead of after backoff."""
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("COLUMNS", "160")
-
-
-@pytest.fixture
-def babe(capsys):
-    return lambda *argv: run_babe(capsys, *argv)
 
 
 @pytest.fixture
@@ -204,38 +196,21 @@ def test_a_missing_profile_is_named(babe, experiment):
     assert checks(run)["credentials"] == ("failed", "AWS profile 'nosuchlab' is not configured (see ~/.aws/config)")
 
 
-class _RefusingSTS(BaseHTTPRequestHandler):
-    """Answers every call as STS answers a key it does not know."""
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = (
-            b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
-            b"<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid."
-            b"</Message></Error><RequestId>4e1a</RequestId></ErrorResponse>"
-        )
-        self.send_response(403)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+#: How STS answers every call made with a key it does not know.
+REFUSED_BY_STS = (
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+    "<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid."
+    "</Message></Error><RequestId>4e1a</RequestId></ErrorResponse>"
+)
 
 
-def test_credentials_refused_by_sts_are_exit_4(babe, experiment, monkeypatch):
-    server = HTTPServer(("127.0.0.1", 0), _RefusingSTS)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def test_credentials_refused_by_sts_are_exit_4(babe, experiment, monkeypatch, httpserver):
+    httpserver.expect_request("/", method="POST").respond_with_data(REFUSED_BY_STS, status=403, content_type="text/xml")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE00")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret-key")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", httpserver.url_for("/").rstrip("/"))
     monkeypatch.setenv("AWS_ENDPOINT_URL_MTURK", f"http://127.0.0.1:{closed_port()}")
-    try:
-        run = babe("doctor", "--target", "sandbox", "--endpoint-url", f"http://127.0.0.1:{closed_port()}", "--json")
-    finally:
-        server.shutdown()
-        server.server_close()
+    run = babe("doctor", "--target", "sandbox", "--endpoint-url", f"http://127.0.0.1:{closed_port()}", "--json")
     assert run.code == 4
     assert checks(run)["credentials"] == (
         "failed",
@@ -252,3 +227,26 @@ def test_sts_unreachable_is_exit_4(babe, experiment, monkeypatch):
     assert run.code == 4
     status, detail = checks(run)["credentials"]
     assert status == "failed" and detail.startswith("cannot reach AWS STS to check the credentials: Could not connect")
+
+
+# -- the plugins' own checks (babe_doctor) -------------------------------------------------------------
+def test_a_plugins_own_checks_come_before_the_platform_check_and_a_crash_fails_only_its_plugin(babe, experiment):
+    write_plugin(experiment, "vpn", (
+        "from babe_tasks.steps.doctor import FAILED, OK, Check\n"
+        "def babe_doctor(settings):\n"
+        "    return [Check('vpn', OK, 'connected'), Check('lab token', FAILED, 'no token: set lab.token', exit_code=4)]\n"
+    ))
+    write_plugin(experiment, "wobbly", "def babe_doctor(settings):\n    raise RuntimeError('boom')\n")
+    write_plugin(experiment, "sloppy", "def babe_doctor(settings):\n    return ['not a check']\n")
+    run = babe("doctor", "--json")
+    assert run.code == 4, run  # the failed check's own exit code
+    names = [c["check"] for c in run.json["checks"]]
+    assert names.index("plugins") < names.index("credentials") < names.index("platform")
+    assert names.index("vpn") < names.index("platform") and names.index("lab token") < names.index("platform")
+    found = checks(run)
+    assert found["credentials"] == ("skipped", "no AWS credentials needed for target local")  # the MTurk plugin's
+    assert found["vpn"] == ("ok", "connected")
+    assert found["lab token"] == ("failed", "no token: set lab.token")
+    assert found["wobbly"] == ("failed", "plugin wobbly failed in babe_doctor: RuntimeError: boom")
+    assert found["sloppy"] == ("failed", "babe_doctor returned str, not a Check")
+    assert run.json["error"]["message"].startswith("lab token: no token: set lab.token")

@@ -14,12 +14,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-
+from babe_mturk.local.workers import simulate
 from babe_payment_cap.book import Book, Entry, bonus_commitment, hit_commitment, tally
 from babe_payment_cap.caps import check, crossed, report
 from babe_payment_cap.config import CapSettings
+
 from babe_tasks.errors import Veto
-from babe_mturk.local.workers import simulate
 
 D = Decimal
 
@@ -188,21 +188,22 @@ def test_a_vetoed_create_leaves_no_plan_in_the_ledger_and_a_dry_run_shows_the_ve
 def test_a_resumed_create_commits_only_the_hits_not_posted_yet(babe, capped, mturk, list_hits, experiment, monkeypatch):
     """A create that died after its first HIT is finished by the same command, under a cap that the
     whole plan on top of the posted HIT would cross."""
-    from babe_tasks.platform.base import OperationFailed
     from babe_mturk.platform import MTurkPlatform
 
-    capped(experiment="12.00")  # 20 assignments: 7 + 7 + 6 HITs = $4.20 + $4.20 + $3.60 = $12.00
-    real = MTurkPlatform.create_hit
+    from babe_tasks.platform.base import OperationFailed
 
-    def first_only(self, plan, hit_type_id, hit):
+    capped(experiment="12.00")  # 20 assignments: 7 + 7 + 6 HITs = $4.20 + $4.20 + $3.60 = $12.00
+    real = MTurkPlatform.post
+
+    def first_only(self, plan, hit):
         if hit.index > 0:
             raise OperationFailed("connection lost (simulated)")
-        return real(self, plan, hit_type_id, hit)
+        return real(self, plan, hit)
 
-    monkeypatch.setattr(MTurkPlatform, "create_hit", first_only)
+    monkeypatch.setattr(MTurkPlatform, "post", first_only)
     run = babe("create", "--assignments", "20")
     assert run.code == 1 and "posted 1 of 3 HITs" in run.err, run
-    monkeypatch.setattr(MTurkPlatform, "create_hit", real)
+    monkeypatch.setattr(MTurkPlatform, "post", real)
     run = babe("create", "--assignments", "20", "--json")
     assert run.code == 0, run  # $4.20 committed + $7.80 still to post = $12.00: fits
     assert len(list_hits(mturk)) == 3
@@ -300,8 +301,9 @@ def test_extend_over_a_cap_is_vetoed_and_no_assignment_is_added(babe, capped, ex
 
 def test_a_resumed_extension_is_not_counted_twice(babe, capped, experiment, mturk, monkeypatch):
     """An extension that failed half-way is in the ledger with all it adds; finishing it commits nothing new."""
-    from babe_tasks.platform.base import OperationFailed
     from babe_mturk.platform import MTurkPlatform
+
+    from babe_tasks.platform.base import OperationFailed
 
     capped(experiment="13.80")  # create 12.00 + extend 3 × 0.60
     hits = [h["hit_id"] for h in babe("create", "--assignments", "20", "--json").json["hits"]]
@@ -335,12 +337,15 @@ def test_a_resumed_extension_is_not_counted_twice(babe, capped, experiment, mtur
 def test_an_extension_commits_the_assignments_it_adds(hits, committed):
     import json
 
-    from babe_payment_cap.book import extension_commitment
+    from babe_payment_cap.book import added_commitment
+
+    from babe_tasks.ledger import extension_hits
 
     stored = json.dumps(
         {"hits": [{"reward": r, "assignments_before": n, "add": add, "masters": m} for r, n, add, m in hits]}
     )
-    assert extension_commitment(stored) == D(committed)
+    added = extension_hits(stored)  # the ledger reads the plan `extend` stored; the cap prices it
+    assert sum((added_commitment(h.reward, h.size_after, h.added, h.masters) for h in added), D("0.00")) == D(committed)
 
 
 def test_cost_shows_each_cap_and_what_would_be_left(babe, capped, experiment):

@@ -17,11 +17,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from babe_payment_cap.book import Entry, bonus_commitment, hit_commitment, read_entries, tally
+from babe_mturk.local.workers import simulate
+from babe_payment_cap.book import Entry, bonus_commitment, hit_commitment, tally
 from babe_payment_cap.caps import report
 from babe_payment_cap.config import CapSettings
-from babe_mturk.local.workers import simulate
+
+from babe_tasks.ledger import LedgerView
 from babe_tasks.money import MTURK_PRICING
 
 D = Decimal
@@ -267,7 +268,8 @@ def test_a_ledger_from_before_the_platform_column_is_mturks(babe, capped, experi
         assert name == "mturk", f"a row of {name} in a ledger that only knows MTurk"
         return MTURK_PRICING
 
-    entries = read_entries(ledger, "local", only_mturk)
+    with LedgerView(experiment) as view:
+        entries = view.commitments("local", only_mturk)
     assert [(e.committed, e.currency) for e in entries] == [(D("3.00"), "USD")]
 
 

@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 
-# The pytest plugin's fixtures, also where this checkout is installed without its pytest11 entry point.
-from babe_tasks.pytest_plugin import babe_clock, babe_env, babe_experiment, babe_run, babe_turk, babe_workers  # noqa: F401
-
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "docs" / "examples" / "min_time.py"
 GUIDE = REPO / "docs" / "writing-plugins.md"

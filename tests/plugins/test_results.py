@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from babe_tasks.testing import run_babe, serve_backend, write_deploy_config
+from babe_tasks.testing import serve_backend, write_deploy_config
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "results-password-123"
@@ -38,11 +38,6 @@ def backend():
     server, _ = serve_backend(password=PASSWORD)
     yield server
     server.shutdown()
-
-
-@pytest.fixture
-def babe(capsys):
-    return lambda *argv: run_babe(capsys, *argv)
 
 
 @pytest.fixture

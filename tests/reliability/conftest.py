@@ -1,4 +1,5 @@
-"""Fixtures of the reliability campaign: an experiment folder, the real `babe` in-process, faults."""
+"""Fixtures of the reliability campaign: faults, a shortened retry clock. (The experiment folder `exp1`
+and `babe` in-process are the suite's: tests/conftest.py.)"""
 
 from __future__ import annotations
 
@@ -7,15 +8,9 @@ from collections import Counter
 
 import pytest
 
-from .helpers import FAULTS, Run, make_experiment
+from babe_tasks.testing import BabeRun
 
-
-@pytest.fixture
-def experiment(tmp_path, monkeypatch):
-    """An experiment folder `exp1` (the working directory) whose invoke.yaml names the page and texts."""
-    folder = make_experiment(tmp_path)
-    monkeypatch.chdir(folder)
-    return folder
+from .helpers import FAULTS
 
 
 class ShortClock:
@@ -94,7 +89,7 @@ def faults(monkeypatch) -> Faults:
     return Faults(monkeypatch)
 
 
-def until_done(babe, *args: str, reruns: int = 1, faults: Faults | None = None) -> list[Run]:
+def until_done(babe, *args: str, reruns: int = 1, faults: Faults | None = None) -> list[BabeRun]:
     """Run a command, and again (at most `reruns` times) while it exits 1; every run, in order.
 
     Only exit 1 promises that a re-run finishes the job; any other code ends the sequence (and the

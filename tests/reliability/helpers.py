@@ -7,24 +7,17 @@ and through the ledger file (what the lab's record says). Both must agree with t
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import subprocess
 import sys
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-URL = "https://example.org/experiment/"
-INVOKE_YAML = (
-    "babe:\n"
-    f"  url: {URL}\n"
-    "  title: A short language study\n"
-    "  description: Read sentences and rate them.\n"
-    '  reward: "0.50"\n'
-)
+from babe_tasks.testing import BabeRun, processes
+from babe_tasks.testing.experiment import ExperimentFolder
+
 #: The campaign's faults (issues 6 and 14): throttling 20 %, server faults 10 %, dropped connections
 #: 5 %, "done but the answer was lost" 10 %.
 FAULTS = "throttle=0.2,fault=0.1,drop=0.05,lost=0.1"
@@ -45,44 +38,14 @@ SEEDS = _seeds(os.environ.get("RELIABILITY_SEEDS", ""))
 START_BALANCE = Decimal("10000.00")
 
 
-@dataclass
-class Run:
-    """One `babe` command: exit code, stdout, stderr and, with --json, the parsed document."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def __repr__(self) -> str:  # shown by pytest when an assertion fails
-        return f"Run(code={self.code}, out={self.out[-1500:]!r}, err={self.err[-1500:]!r})"
-
-
 def make_experiment(parent: Path, name: str = "exp1") -> Path:
-    folder = parent / name
-    folder.mkdir()
-    (folder / "invoke.yaml").write_text(INVOKE_YAML)
-    return folder
+    """An experiment folder with the suite's settings (babe_tasks.testing.experiment.DEFAULT_SETTINGS)."""
+    return ExperimentFolder(parent / name).path
 
 
 def subprocess_env(state: Path, **extra: str) -> dict[str, str]:
     """The environment of a `babe` child process: the test's state file, no user configuration."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BABE_"))}
-    env.update(
-        AWS_CONFIG_FILE=os.environ["AWS_CONFIG_FILE"],
-        AWS_SHARED_CREDENTIALS_FILE=os.environ["AWS_SHARED_CREDENTIALS_FILE"],
-        AWS_EC2_METADATA_DISABLED="true",
-        BABE_LOCAL_STATE=str(state),
-        # Set but empty: installed plugins (this repository's lab plugins) stay out, as in-process.
-        BABE_PLUGINS="",
-        NO_COLOR="1",
-        COLUMNS="120",
-    )
-    env.update(extra)
-    return env
+    return processes.child_env(state, **extra)
 
 
 #: The `babe` console script's code in a child process. With RELIABILITY_NO_BACKOFF=1 the clock
@@ -103,15 +66,11 @@ BABE = [
 
 def babe_process(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:
     """The real `babe` console script's code as a child process (killable with SIGKILL)."""
-    return subprocess.Popen(
-        [*BABE, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    return processes.babe_process(args, cwd, env, command=BABE)
 
 
-def run_babe(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> Run:
-    proc = babe_process(args, cwd, env)
-    out, err = proc.communicate(timeout=timeout)
-    return Run(proc.returncode, out, err)
+def run_babe(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> BabeRun:
+    return processes.run_babe_process(args, cwd, env, command=BABE, timeout=timeout)
 
 
 def client(state: Path):

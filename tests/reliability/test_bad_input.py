@@ -1,7 +1,7 @@
 """Part 4 of issue 6: a table of bad inputs, each answered the documented way by `babe`.
 
 For every row: the documented exit code (2 bad input or configuration, 4 platform unreachable or
-credentials refused — DESIGN.md), exactly one line on stderr that names the problem (`word`) and
+credentials refused — docs/cli.md), exactly one line on stderr that names the problem (`word`) and
 says what to do, no traceback, and the local MTurk's state (HITs, their assignments and bonuses,
 the balance) exactly as before, and so are the experiment's files and every row in `.babe/` (no
 plan recorded). The experiment has posted HITs and submitted work, so a bad input that slipped
@@ -14,10 +14,9 @@ would refuse or cut).
 from __future__ import annotations
 
 import json
+import re
 import shutil
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -188,28 +187,14 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def refusing_server():
+@pytest.fixture
+def refusing_server(httpserver):
     """A server answering every call as AWS does for unknown credentials (400 UnrecognizedClientException)."""
-
-    class Refuse(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = json.dumps({"__type": "UnrecognizedClientException", "message": "The security token is invalid."}).encode()
-            self.send_response(400)
-            self.send_header("Content-Type", "application/x-amz-json-1.1")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
+    body = json.dumps({"__type": "UnrecognizedClientException", "message": "The security token is invalid."})
+    httpserver.expect_request(re.compile("/.*"), method="POST").respond_with_data(
+        body, status=400, content_type="application/x-amz-json-1.1"
+    )
+    return httpserver.url_for("/").rstrip("/")
 
 
 #: Built once per process: the posted experiments, copied into each test's own folder.

@@ -122,7 +122,7 @@ def test_bonus_csv_pays_each_row_once_in_one_run(seed, babe, experiment, faults,
     by_assignment = {b["AssignmentId"]: Decimal(b["BonusAmount"]) for b in paid}
     assert by_assignment == {a["AssignmentId"]: amt for a, amt in zip(rows, amounts)}  # exact to the cent
     total = sum(amounts, Decimal("0.00"))
-    # MTurk's fee per bonus: 20 %, at least $0.01, rounded half up to the cent (reference/mturk-api.md).
+    # MTurk's fee per bonus: 20 %, at least $0.01, rounded half up to the cent (docs/payments.md).
     fees = sum((max(CENT, (amt * Decimal("0.20")).quantize(CENT, ROUND_HALF_UP)) for amt in amounts), Decimal(0))
     assert balance(mturk) == before - total - fees
     recorded = ledger_rows(experiment, "SELECT status, COUNT(*) n FROM bonuses GROUP BY status")

@@ -1,6 +1,6 @@
 """F6 of issue 6: exit 4 means "the platform never answered"; an outage in the middle of a run is exit 1.
 
-DESIGN.md: 4 is "platform unreachable" (nothing was done), 1 is "some operations failed, the rest
+docs/cli.md: 4 is "platform unreachable" (nothing was done), 1 is "some operations failed, the rest
 done, and re-running finishes the job". A platform that answered earlier calls of the run and then
 drops every attempt of one is the second kind: the run must say which calls failed, exit 1 and ask
 for a re-run — not blame an unreachable endpoint (and, on the local target, Amazon's closure).
@@ -153,12 +153,12 @@ def test_the_platform_knows_whether_the_endpoint_ever_answered(state_path):
 
     from babe_tasks.errors import PlatformError
     from babe_mturk.local import client as local_client
-    from babe_tasks.simulation.faults import FaultInjector, FaultSpec, parse
+    from babe_mturk.local.faults import FaultSpec, Injector, parse
     from babe_tasks.platform.base import OperationFailed
     from babe_mturk.platform import MTurkPlatform
 
     settings = SimpleNamespace(target="local", endpoint_url=None, local_state=str(state_path), max_requests_per_second=None)
-    injector = FaultInjector(FaultSpec(drop=1.0))
+    injector = Injector(FaultSpec(drop=1.0))
     platform = MTurkPlatform(settings, client=local_client(str(state_path), faults=injector, retries={"mode": "standard", "total_max_attempts": 2}))
     try:
         with pytest.raises(PlatformError) as cold:

@@ -11,13 +11,13 @@ reports; the local MTurk's state) is searched for each secret, as text and as by
 from __future__ import annotations
 
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from .helpers import Run, client
+from babe_tasks.testing import BabeRun
+
+from .helpers import client
 
 REPO = Path(__file__).resolve().parents[2]
 ACCESS_KEY = "AKIA" + secrets.token_hex(8).upper()
@@ -25,29 +25,24 @@ SECRET_KEY = "sk" + secrets.token_urlsafe(30)
 SESSION_TOKEN = "st" + secrets.token_urlsafe(40)
 WEBHOOK_SECRET = secrets.token_hex(16)
 PASSWORD = "pw-" + secrets.token_hex(10)
+# `babe` in-process captures file descriptors, not just sys.stdout/err: anything logged reaches the search.
+pytestmark = pytest.mark.usefixtures("capfd")
 
 
 @pytest.fixture
-def receiver():
-    """A Slack-like webhook receiver: the number of messages it got."""
+def receiver(httpserver):
+    """A Slack-like webhook receiver on 127.0.0.1 (pytest-httpserver): its URL, and the messages it got."""
+    from werkzeug import Response
+
     posts: list[str] = []
+    path = f"/services/T0LAB/B0BABE/{WEBHOOK_SECRET}"
 
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):
-            posts.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+    def hook(request) -> Response:
+        posts.append(request.get_data(as_text=True))
+        return Response("ok")
 
-        def log_message(self, *args):
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/services/T0LAB/B0BABE/{WEBHOOK_SECRET}", posts
-    srv.shutdown()
-    srv.server_close()
+    httpserver.expect_request(path, method="POST").respond_with_handler(hook)
+    return httpserver.url_for(path), posts
 
 
 @pytest.fixture
@@ -94,27 +89,13 @@ def lab(tmp_path, monkeypatch, receiver, backend):
     return folder
 
 
-@pytest.fixture
-def babe(capfd):
-    """The real `babe` in-process; file-descriptor capture, so anything logged to stderr is seen."""
-    from babe_tasks.program import BabeProgram
-
-    def run(*args: str) -> Run:
-        capfd.readouterr()
-        code = BabeProgram().run(["babe", *args], exit=False)
-        captured = capfd.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
-
-
 def test_no_secret_in_any_output_or_file(babe, lab, tmp_path, state_path, receiver, backend):
     from babe_mturk.local.service import LocalTurk
     from babe_mturk.local.workers import simulate
 
-    runs: list[Run] = []
+    runs: list[BabeRun] = []
 
-    def run(*args: str, codes=(0,)) -> Run:
+    def run(*args: str, codes=(0,)) -> BabeRun:
         result = babe(*args)
         runs.append(result)
         assert result.code in codes, (args, result)

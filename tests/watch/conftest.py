@@ -9,11 +9,7 @@ simulated workers taking some HITs — exactly as if that had happened while the
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -56,41 +52,7 @@ def recorded(folder: Path, name: str = "milestones.jsonl") -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-@dataclass
-class Webhook:
-    """A Slack-like webhook receiver on 127.0.0.1: `url`, and the JSON `posts` it got."""
-
-    url: str = ""
-    posts: list[dict] = field(default_factory=list)
-
-    @property
-    def texts(self) -> list[str]:
-        return [post.get("text", "") for post in self.posts]
-
-
 @pytest.fixture
-def webhook():
-    box = Webhook()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with lock:
-                box.posts.append(json.loads(body))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    box.url = f"http://127.0.0.1:{server.server_address[1]}/services/T0/B0/watchsecret"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield box
-    server.shutdown()
-    server.server_close()
+def webhook(babe_webhook):
+    """A Slack-like webhook receiver on 127.0.0.1 (babe_tasks.testing.webhook): `url`, `posts`, `texts`."""
+    return babe_webhook

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from babe_mturk import notifications as queue_events
 from babe_mturk.local import delivery, notifications
 from babe_tasks.steps import watch as step
 
@@ -102,7 +103,7 @@ def test_sns_topics_get_the_document_as_the_notification_message(aws, turk, mtur
     [message] = receive_all(sqs, queue)
     envelope = json.loads(message["Body"])
     assert envelope["Type"] == "Notification" and envelope["TopicArn"] == topic
-    document = step.mturk_document(message["Body"])
+    document = queue_events.mturk_document(message["Body"])
     assert document["Events"][0]["EventType"] == "AssignmentSubmitted"
 
 
@@ -166,7 +167,7 @@ def test_an_sns_topic_on_a_local_server_is_reached_through_its_endpoint(moto_ser
 
     assert len(report.delivered) == 1 and report.failed == []
     [message] = receive_all(sqs, queue)
-    assert step.mturk_document(message["Body"])["EventDocId"] == report.delivered[0]
+    assert queue_events.mturk_document(message["Body"])["EventDocId"] == report.delivered[0]
 
 
 @pytest.mark.parametrize(
@@ -208,14 +209,14 @@ def test_watch_subscribes_the_hit_type_and_refreshes_as_soon_as_events_arrive(aw
     assert doc["events"]["received"] >= 12 and doc["events"]["duplicates"] == 0
     settings = notifications.notification_settings(turk, created["hits"][0]["hit_type_id"])
     assert settings["Destination"] == queue and settings["Transport"] == "SQS" and settings["Active"] is True
-    assert set(settings["EventTypes"]) == set(step.EVENT_TYPES)
+    assert set(settings["EventTypes"]) == set(queue_events.EVENT_TYPES)
     assert "refresh 2: 12/12 approved" in run.err and "approved 12 now" in run.err
 
 
 def test_repeated_deliveries_are_ignored_by_event_doc_id(aws, babe, created, clock, workers, turk, monkeypatch):
     sqs, queue = aws
     monkeypatch.setattr(step, "LONG_POLL", 0)
-    monkeypatch.setattr(step, "COURIER_EVERY", 3600)  # deliveries only right before each poll: no race with this test
+    monkeypatch.setattr(queue_events, "COURIER_EVERY", 3600)  # deliveries only right before each poll: no race with this test
     bodies = []
 
     def work_and_repeat():
@@ -301,3 +302,42 @@ def test_a_local_serve_server_delivers_its_events_while_it_runs(moto_server, tur
         server.shutdown()
     assert server.courier.errors == []
     assert len(receive_all(sqs, queue)) == 2
+
+
+def test_the_mturk_event_source_is_reached_through_the_platform_and_uses_the_callers_dedup_store(aws, created, experiment, turk, workers):
+    """`event_source(queue=..., first_sighting=...)`, as the watch calls it: the HIT types notify
+    the queue once opened, a poll answers the new events, and ids the caller's store has seen
+    (another watch's, here) wake nothing."""
+    from babe_tasks.platform.base import capabilities_of
+    from babe_tasks.plugins import get_platform, plugin_manager
+    from babe_tasks.settings import Settings
+
+    sqs, queue = aws
+    settings = Settings.build(None, folder=experiment)
+    platform = get_platform(plugin_manager(settings), settings)
+    assert capabilities_of(platform).events == "queue"
+    seen: set[str] = set()
+
+    def first_sighting(event_doc_id: str) -> bool:
+        new = event_doc_id not in seen
+        seen.add(event_doc_id)
+        return new
+
+    source = platform.event_source(queue=queue, first_sighting=first_sighting)
+    try:
+        assert source.open([hit["hit_id"] for hit in created["hits"]]) == []  # local: no policy to read
+        hit_type = created["hits"][0]["hit_type_id"]
+        assert notifications.notification_settings(turk, hit_type)["Destination"] == queue
+        workers(2)
+        events = source.poll(wait=0)  # the courier delivers right before the poll
+        assert events and {e["EventType"] for e in events} == {"AssignmentSubmitted"}
+        assert (source.received, source.duplicates) == (len(seen), 0)
+        again = platform.event_source(queue=queue, first_sighting=first_sighting)
+        for body in [json.dumps({"EventDocId": doc_id, "Events": []}) for doc_id in sorted(seen)]:
+            sqs.send_message(QueueUrl=queue, MessageBody=body)
+        again.open([created["hits"][0]["hit_id"]])
+        assert again.poll(wait=0) == [] and (again.received, again.duplicates) == (0, len(seen))
+        assert again.close() == []
+    finally:
+        assert source.close() == []
+        platform.close()

@@ -198,7 +198,7 @@ def test_a_veto_stops_the_watch_with_exit_3(babe, created, experiment, clock, wo
 
 def test_a_platform_failure_in_the_middle_is_retried_at_the_next_refresh(babe, experiment, clock, workers, state_path, monkeypatch):
     """A local MTurk server that drops every connection for one refresh: a warning, then the watch goes on."""
-    from babe_tasks.simulation.faults import injector
+    from babe_mturk.local.faults import injector
     from babe_mturk.local.server import serve_in_thread
 
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
@@ -296,17 +296,16 @@ def test_live_asks_before_approving_unattended(babe, experiment, clock, state_pa
 WATCHING_PROBE = '''
 from pathlib import Path
 from babe_tasks.plugins import hookimpl
-from babe_tasks.steps.watch import watching
 
 @hookimpl
-def babe_after_approve(settings, result):
+def babe_after_approve(settings, context, result):
     with open(Path(settings.folder) / "watching.txt", "a") as f:
-        f.write(f"{watching()}\\n")
+        f.write(f"{context.watching}\\n")
 '''
 
 
 def test_plugins_can_tell_a_watch_from_a_plain_step(babe, created, experiment, clock, workers):
-    """`steps.watch.watching()`: how a plugin that messages every step can stay quiet during a watch."""
+    """`context.watching`: how a plugin that messages every step can stay quiet during a watch."""
     write_plugin(experiment, "probe", WATCHING_PROBE)
     clock.during(lambda: workers(12))
     assert babe("watch", "--interval", "5m").code == 0

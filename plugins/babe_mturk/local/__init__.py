@@ -34,7 +34,7 @@ def client(state=None, *, turk=None, faults=None, retries: dict | None = None, *
 
     turk = turk or LocalTurk(state)
     if faults is None:
-        from babe_tasks.simulation.faults import from_environment
+        from babe_mturk.local.faults import from_environment
 
         faults = from_environment()
     session = boto3.session.Session(

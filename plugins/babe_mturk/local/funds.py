@@ -19,7 +19,7 @@ from babe_tasks import money
 from babe_mturk.local.errors import RequestError
 from babe_mturk.local.store import Store
 
-#: Amazon's message (reference/mturk-api.md; Mephisto #342, nosub #3, resourcecontracts #538).
+#: Amazon's message (docs/localturk-semantics.md, "Money"; Mephisto #342, nosub #3, resourcecontracts #538).
 MESSAGE = (
     "This Requester has insufficient funds in their account to complete this transaction. "
     "Please visit https://requester.mturk.com/prepayments/new to purchase Prepaid HITs."

@@ -44,12 +44,12 @@ def answer(turk, target: str, body: bytes) -> tuple[int, bytes]:
 class InProcessHandler:
     """The `before-send` handler; holds the service and, optionally, a fault injector.
 
-    `faults` may be a `FaultInjector`, a spec string or None; `handler.faults` can be replaced
+    `faults` may be an `Injector` (babe_mturk.local.faults), a spec string or None; `handler.faults` can be replaced
     while the client is in use.
     """
 
     def __init__(self, turk, faults=None):
-        from babe_tasks.simulation.faults import injector
+        from babe_mturk.local.faults import injector
 
         self.turk = turk
         self.faults = injector(faults)

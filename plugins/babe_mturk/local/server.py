@@ -30,7 +30,7 @@ from typing import Any, Callable
 from babe_tasks.durations import parse_duration
 from babe_mturk.local import stats as stats_module
 from babe_mturk.local.errors import ServiceFault, TurkError
-from babe_tasks.simulation.faults import AnswerLost, Dropped, FaultInjector, injector
+from babe_mturk.local.faults import AnswerLost, Dropped, Injector, injector
 from babe_mturk.local.inprocess import answer, encode_answer
 from babe_tasks.simulation.serving import private_route_refusal, send_in_one_write, serve_until_stopped
 
@@ -139,7 +139,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         except AnswerLost:
             self._drop()
             return
-        except Exception:  # a bug in an operation: answer as a server fault, never hang the client
+        except Exception:  # noqa: BLE001 - a bug in an operation: answer as a server fault, never hang the client
             traceback.print_exc(file=sys.stderr)
             error = ServiceFault("The local MTurk failed on this request (see the server's log).")
             status, payload = error.status, encode_answer(error.body())
@@ -168,7 +168,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._send(exc.status, encode_answer(exc.body()))
         except (TypeError, ValueError) as exc:
             self._send_json(400, {"error": {"message": str(exc)}})
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a private route's bug is a 500, not a dead connection
             traceback.print_exc(file=sys.stderr)
             self._send_json(500, {"error": {"message": f"{type(exc).__name__}: {exc}"}})
 
@@ -187,7 +187,7 @@ class LocalTurkServer(socketserver.TCPServer):
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__(address, RequestHandler)
         self.turk = turk
-        self.faults: FaultInjector | None = injector(faults)
+        self.faults: Injector | None = injector(faults)
         #: The state file's private-route token (`StateFile.token`), asked of every change.
         self.token: str = turk.store.token()
         self.verbose = verbose
@@ -212,7 +212,7 @@ class LocalTurkServer(socketserver.TCPServer):
     def _serve_connection(self, request, client_address) -> None:
         try:
             self.finish_request(request, client_address)
-        except Exception:
+        except Exception:  # noqa: BLE001 - socketserver's own rule: report it, keep serving
             self.handle_error(request, client_address)
         finally:
             with self._connections_lock:

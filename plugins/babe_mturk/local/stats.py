@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from babe_tasks.simulation.faults import KINDS
+from babe_mturk.local.faults import KINDS
 
 
 def snapshot(turk, faults=None) -> dict[str, Any]:

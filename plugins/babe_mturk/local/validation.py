@@ -4,7 +4,7 @@ botocore checks only required members, types and minimums before sending; Amazon
 the rest (maximum lengths, patterns, enums, its own limits). A client must meet with the same
 refusals here as there, or a lab would find its mistakes only in front of paid workers. The model
 is read at run time from the installed botocore, never retyped, so it cannot drift from what boto3
-sends; MTurk's own rules (reference/mturk-api.md, "Limits") are layered on top of it in the tables
+sends; MTurk's own rules (docs/localturk-validation.md, "MTurk's own rules") are layered on top of it in the tables
 below, and documented in docs/localturk-validation.md.
 
 Every request pays for validation, so each operation's input shape is compiled once into nested

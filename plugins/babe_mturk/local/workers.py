@@ -20,18 +20,22 @@ import json
 import random
 import re
 import sqlite3
-import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterator, Mapping, Sequence
-from urllib.parse import urlsplit
+from typing import Any
 
 from babe_mturk.local import store
 from babe_mturk.local.errors import RequestError
 from babe_mturk.local.ids import new_worker_id
 from babe_mturk.local.service import Context
 from babe_mturk.local.store import Store
+from babe_tasks.simulation import participants
+from babe_tasks.simulation.participants import (
+    exact_count,
+    experiment_id_of,
+    post_trials,
+)
 
 ANSWER_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"
 POST_TIMEOUT = 10.0
@@ -201,41 +205,8 @@ def make_trials(
 ) -> list[dict]:
     """3–5 flat trial objects as a _babe page posts them: trial fields plus the MTurk ids and the
     experiment's global fields merged into each."""
-    count = rng.randint(3, 5)
-    spent_ms = 0
-    trials = []
-    for number in range(1, count + 1):
-        rt = rng.randint(400, 4000)
-        spent_ms += rt + rng.randint(500, 3000)
-        options = ("yes", "no")
-        trials.append(
-            {
-                "trial_name": "main",
-                "trial_number": number,
-                "question": f"Item {rng.randint(1, 99)}: is the sentence acceptable?",
-                "option1": options[0],
-                "option2": options[1],
-                "response": rng.choice(options),
-                "RT": rt,
-            }
-        )
-    end_ms = int(now * 1000)
-    start_ms = end_ms - spent_ms
-    global_fields = {
-        "experiment_id": experiment_id,
-        "startDate": time.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", time.gmtime(start_ms / 1000)),
-        "startTime": start_ms,
-        "endTime": end_ms,
-        "timeSpent": round(spent_ms / 60000, 4),
-        "age": rng.randint(18, 75),
-        "gender": rng.choice(("female", "male", "other", "")),
-        "languages": rng.choice(("English", "English, Spanish", "English, German")),
-        "comments": rng.choice(("", "", "Fun task.", "Some items were hard.")),
-        "assignment_id": assignment_id,
-        "worker_id": worker_id,
-        "hit_id": hit_id,
-    }
-    return [{**trial, **global_fields} for trial in trials]
+    ids = {"assignment_id": assignment_id, "worker_id": worker_id, "hit_id": hit_id}
+    return participants.make_trials(rng, ids=ids, experiment_id=experiment_id, now=now)
 
 
 def answer_xml(fields: Mapping[str, str]) -> str:
@@ -260,33 +231,7 @@ def answer_fields(xml: str) -> dict[str, str]:
     return fields
 
 
-def experiment_id_of(post_to: str | None, given: str | None = None) -> str | None:
-    """_babe posts to `serverAppURL + experimentID`: the URL's last segment is the id.
-
-    Shared with the local Prolific's simulated participants, who run the same page."""
-    if given is not None or not post_to:
-        return given
-    last = urlsplit(post_to).path.rstrip("/").rpartition("/")[2]
-    return last or None
-
-
-def post_trials(client, url: str, trials: list[dict]) -> bool:
-    """POST the trials as a _babe page does; True when the backend took them (a 2xx answer)."""
-    import httpx
-
-    try:
-        response = client.post(url, json=trials)
-    except httpx.HTTPError:
-        return False
-    return 200 <= response.status_code < 300
-
-
 # -- one round of work -----------------------------------------------------------------------------------
-def exact_count(n: int, rate: float) -> int:
-    """How many of `n` make exactly `rate` of them (rounded half up), so a seed decides only who."""
-    return int((Decimal(n) * Decimal(str(rate))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def _check_rates(**rates: float) -> None:
     for name, rate in rates.items():
         if not 0.0 <= rate <= 1.0:
@@ -429,7 +374,7 @@ def simulate(
             trials = make_trials(
                 rng, assignment_id=assignment_id, worker_id=worker_id, hit_id=hit["hit_id"], experiment_id=exp_id, now=now
             )
-            posted = client is not None and index not in losing and post_trials(client, post_to, trials)
+            posted = client is not None and post_to is not None and index not in losing and post_trials(client, post_to, trials)
             document = answer_xml({"assignmentId": assignment_id, "trials": json.dumps(trials)})
             try:
                 with _write(turk) as ctx:

@@ -13,7 +13,6 @@ must not move the clock or the account (the HTTP server also refuses foreign Hos
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import traceback
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from babe_tasks.configvalues import switched_on
 from babe_tasks.simulation.serving import TOKEN_HEADER, change_refusal
 
 from . import bonuses, money, studies, submissions
@@ -72,7 +72,7 @@ class LocalProlific:
         self.faults: Injector | None = injector(faults) if faults is not None else from_environment()
         #: Check every answer against the published API (a non-conforming one becomes a 500);
         #: None reads BABE_PROLIFIC_CONFORM, which the test suite sets.
-        self.conform = conform if conform is not None else os.environ.get("BABE_PROLIFIC_CONFORM", "").strip().lower() in ("1", "true", "yes")
+        self.conform = conform if conform is not None else switched_on("BABE_PROLIFIC_CONFORM")
 
     def close(self) -> None:
         self.store.close()

@@ -20,7 +20,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from babe_mturk.local.workers import (
+from babe_tasks.simulation.participants import (
     exact_count,
     experiment_id_of,
     make_trials,
@@ -76,12 +76,8 @@ def _completion_code(data: dict) -> str | None:
 
 
 def _trials(rng: random.Random, *, participant_id: str, submission_id: str, study_id: str, experiment_id: str | None, now: float) -> list[dict]:
-    trials = make_trials(rng, assignment_id=submission_id, worker_id=participant_id, hit_id=study_id, experiment_id=experiment_id, now=now)
-    for trial in trials:
-        for key in ("assignment_id", "worker_id", "hit_id"):
-            trial.pop(key, None)
-        trial.update(prolific_id=participant_id, session_id=submission_id, study_id=study_id)
-    return trials
+    ids = {"prolific_id": participant_id, "session_id": submission_id, "study_id": study_id}
+    return make_trials(rng, ids=ids, experiment_id=experiment_id, now=now)
 
 
 def simulate(

@@ -37,7 +37,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
     server: LocalProlificServer
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         if self.server.verbose:
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
 

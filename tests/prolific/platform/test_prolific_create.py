@@ -11,7 +11,8 @@ def test_create_posts_one_published_study_with_the_plan_exactly(babe, experiment
     run = babe("create", "--assignments", "12", "--batch-size", "5", "--json")
     assert run.code == 0, run
     (hit,) = run.json["hits"]  # one study holds every place: no batches on Prolific
-    assert (hit["assignments"], hit["hit_type_id"], hit["preview_url"]) == (12, "prolific", None)
+    # A study has no HIT type nor a preview page: nothing is made up for either.
+    assert (hit["assignments"], hit["hit_type_id"], hit["hit_group_id"], hit["preview_url"]) == (12, None, None, None)
     (study,) = local.studies()
     assert study["id"] == hit["hit_id"] and study["status"] == "ACTIVE"
     assert study["total_available_places"] == 12 and study["reward"] == 150  # minor units

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -31,30 +30,22 @@ PROGRAMS_AND_TASKS = [
 ]
 
 
-class Recorder(BaseHTTPRequestHandler):
-    """The "lab's own Prolific": any request that reaches it is a leak of the lab's settings."""
-
-    def log_message(self, *args):
-        pass
-
-    def _any(self):
-        self.server.seen.append(f"{self.command} {self.path} {self.headers.get('Authorization')}")
-        self.send_response(500)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_GET = do_POST = do_PATCH = do_DELETE = _any
-
-
 @pytest.fixture
-def lab(tmp_path, monkeypatch):
+def lab(tmp_path, monkeypatch, httpserver):
     """A lab's shell: its own endpoint, state file, token and plugin choice in the environment, a
     home and a temporary folder of its own, and an empty working directory. Yields what reached
     the lab's endpoint (`.leaked`) and every Authorization header the local Prolific saw (`.tokens`)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    server.seen = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("BABE_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    # The "lab's own Prolific" (pytest-httpserver): any request that reaches it is a leak of the lab's settings.
+    seen: list[str] = []
+
+    def record(request):
+        from werkzeug import Response
+
+        seen.append(f"{request.method} {request.full_path} {request.headers.get('Authorization')}")
+        return Response(status=500)
+
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(record)
+    monkeypatch.setenv("BABE_ENDPOINT_URL", httpserver.url_for("/").rstrip("/"))
     monkeypatch.setenv("PROLIFIC_TOKEN", LAB_TOKEN)
     monkeypatch.setenv("BABE_PROLIFIC_FAULTS", "throttle=1.0,seed=1")
     # (the Prolific conftest already points BABE_PROLIFIC_STATE at tmp_path/prolific.sqlite and sets BABE_PLUGINS)
@@ -76,9 +67,7 @@ def lab(tmp_path, monkeypatch):
         return authenticate(self, request)
 
     monkeypatch.setattr(LocalProlific, "_authenticate", recording)
-    yield SimpleNamespace(tokens=tokens, leaked=server.seen)
-    server.shutdown()
-    server.server_close()
+    yield SimpleNamespace(tokens=tokens, leaked=seen)
 
 
 def files_under(root: Path) -> set[Path]:

@@ -10,6 +10,7 @@ reported, stored or shown for it, and `--lifetime` is refused (exit 2) before an
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import sqlite3
 
 from babe_prolific.platform import URL_PARAMETERS, ProlificPlatform
@@ -87,7 +88,7 @@ def test_an_extend_interrupted_after_adding_places_finishes_on_the_same_command(
     flags = ("extend", "--assignments", "3", "--lifetime", "2d")
     with monkeypatch.context() as older:
         # What an older babe-tasks did: add the places, then fail on the time Prolific has no use for.
-        older.setattr(ProlificPlatform, "expires_by_time", True)
+        older.setattr(ProlificPlatform, "capabilities", replace(ProlificPlatform.capabilities, expires_by_time=True))
         first = babe(*flags)
     assert first.code == 1, first
     assert [s["total_available_places"] for s in local.studies()] == [8]

@@ -34,9 +34,9 @@ class Flaky(ProlificPlatform):
         if operation in os.environ.get("FLAKY_OPS", "").split(","):
             raise OperationFailed(f"the local Prolific refused {operation} (test)")
 
-    def create_hit(self, plan, hit_type_id, hit):
-        self._refuse("create_hit")
-        return super().create_hit(plan, hit_type_id, hit)
+    def post(self, plan, hit):
+        self._refuse("post")
+        return super().post(plan, hit)
 
     def expire(self, hit_id):
         self._refuse("expire")
@@ -189,10 +189,10 @@ def test_a_study_the_platform_no_longer_knows_is_named_a_study(babe, study_id, s
 
 # -- failures on the way ------------------------------------------------------------------------------
 def test_a_partially_failed_create_and_its_resumption(babe, experiment, flaky, local):
-    flaky("create_hit")
+    flaky("post")
     failed = babe("create")
     assert failed.code == 1, failed
-    says_study(failed, "error: posted 0 of 1 study; study 1 failed: the local Prolific refused create_hit (test).")
+    says_study(failed, "error: posted 0 of 1 study; study 1 failed: the local Prolific refused post (test).")
     assert local.studies() == []
     flaky()
     resumed = babe("create")
