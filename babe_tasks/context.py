@@ -151,7 +151,7 @@ class HookContext:
         if (getattr(self.settings, "platform", None) or MTURK) == MTURK and not self._borrowed and self._built is None:
             return output.MTURK_NOUNS  # the default words: no platform object needed for them
         try:
-            return tuple(capabilities_of(self.platform).nouns)
+            return capabilities_of(self.platform).nouns
         except BabeError:
             return output.MTURK_NOUNS
 
