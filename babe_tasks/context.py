@@ -163,7 +163,7 @@ class HookContext:
             if self._ledger is None:
                 from .ledger import LedgerView
 
-                self._ledger = LedgerView(self.settings.folder)
+                self._ledger = LedgerView.of(self.settings)
             return self._ledger
 
     # -- the watch ------------------------------------------------------------------------------

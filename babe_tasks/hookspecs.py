@@ -47,9 +47,11 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # the classes the hooks receive; imported only for readers and type checkers
+    from decimal import Decimal
     from pathlib import Path
 
     from .context import HookContext
+    from .ledger import LedgerView
     from .money import Pricing
     from .planning import Plan
     from .platform import Platform
@@ -572,4 +574,37 @@ def babe_doctor(settings: Settings, context: HookContext) -> list[Check] | None:
             if not token:
                 return [Check("lab-backend token", FAILED, "no token: set babe.plugins.lab-backend.token")]
             return [Check("lab-backend token", OK, "set")]
+    """
+
+
+@hookspec
+def babe_before_commit(settings: Settings, context: HookContext, step: str, amount: Decimal, ledger: LedgerView) -> None:
+    """Fires as `create`, `bonus` or `extend` writes down the money it is about to commit, after the
+    confirmation and before any platform call: the last word on spending, exact across a lab.
+
+    `step` is `"create"`, `"bonus"` or `"extend"`; `amount` is what it commits (a `Decimal` in the
+    platform's currency, fees included: the new plan's HITs, the run's new bonuses, the added
+    assignments). `ledger` is the ledger read-only *inside the transaction that writes the
+    commitment*, which holds the lab-wide spending lock (`babe_tasks.ledger.Ledger.spending`): its
+    sums (`ledger.money(...)`, `ledger.commitments(...)`) are exactly what every member and machine
+    committed before this instant, and nobody commits more until the hook returns and the rows are
+    written. Raise `Veto("why")` to write nothing: the step stops with exit 3, nothing posted or
+    paid. Keep it short and never ask a person anything here: every other writer of the ledger
+    waits meanwhile (the early `babe_before_<step>` hooks are for answers before the prompt). Not
+    fired on `--dry-run`, nor when a step only resumes what an earlier run committed. Return value
+    ignored.
+
+    Example::
+
+        from datetime import UTC, datetime
+        from decimal import Decimal
+
+        from babe_tasks import Veto, hookimpl
+
+        @hookimpl
+        def babe_before_commit(settings, step, amount, ledger):
+            today = datetime.now(UTC).date()
+            book = ledger.money(settings.experiment, settings.target, today, UTC)
+            if book.committed["total"] + amount > Decimal("500.00"):
+                raise Veto(f"this {step} would take the lab past its $500.00 grant")
     """

@@ -1,4 +1,6 @@
-"""The lab's record of an experiment: `<experiment folder>/.babe/ledger.sqlite`.
+"""The lab's record of an experiment: `<experiment folder>/.babe/ledger.sqlite`, or the lab's
+PostgreSQL when `ledger_url` names one (docs/lab.md; where and how: `ledgerdb`, its versions:
+`ledgerdb_migrations`).
 
 It holds every plan `create` made (written before the first call, so a crash leaves something to
 resume), every HIT posted (target, where the calls went, ids, parameters, token, annotation),
@@ -15,12 +17,18 @@ existed were MTurk's: the upgrade gives their rows `mturk`.
 The platform stays the truth about the present: the ledger only ever adds what a call already
 established, so losing a write never makes a re-run unsafe — it only costs the re-run a call.
 Several processes may share the file (two terminals, a watcher): WAL lets readers run beside one
-writer, and every write is one short `BEGIN IMMEDIATE` transaction.
+writer, and every write is one short `BEGIN IMMEDIATE` transaction. On PostgreSQL several machines
+share it the same way: every write is one transaction holding the ledger's advisory lock. Its SQL
+is the same on both (portable: `ON CONFLICT`, `?` placeholders). A lab's ledger holds all of the
+lab's experiments: a question about one experiment names it (and its target); the few that mean
+every experiment on a target (`LedgerView.commitments`, the earlier experiments exclusion keeps
+out, `report`'s list) see the whole lab's.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -36,112 +44,36 @@ from uuid import uuid4
 
 from . import money
 from .commitments import ZERO, Entry, Money, added_commitment, hit_commitment, tally
-from .errors import BabeError, one_line
-from .sqlitefile import open_shared
+from .errors import one_line
+from .ledgerdb import (
+    Database,
+    LedgerUnavailable,
+    connect,
+    engine_of,
+    mask,
+    os_member,
+    scrub,
+    sqlite_path,
+    url_from_environment,
+)
+from .ledgerdb_migrations import (
+    COMPLETION_CODES_SCHEMA,
+    EXCLUSION_SCHEMA,
+    EXTENSIONS_SCHEMA,
+    PARTICIPANT_GROUPS_SCHEMA,
+    SCHEMA,  # noqa: F401 - imported from here by earlier code and tests
+    SCHEMA_VERSION,  # noqa: F401
+    migrate,
+)
 
-SCHEMA_VERSION = 3
 #: Seconds a write waits for another process holding the ledger (a second babe run) before giving up.
 BUSY_TIMEOUT = 60.0
 #: HIT statuses after which the platform has nothing more to say about a HIT.
 GONE = ("Disposed", "NotFound")
+#: What a spending reservation calls before it writes: reads the ledger through the open
+#: transaction (a `LedgerView`), raises (a `Veto`) to write nothing.
+SpendingCheck = Callable[["LedgerView"], None]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS plans (
-    plan_id      TEXT PRIMARY KEY,
-    experiment   TEXT NOT NULL,
-    target       TEXT NOT NULL,
-    location     TEXT NOT NULL,
-    fingerprint  TEXT NOT NULL,
-    parameters   TEXT NOT NULL,
-    status       TEXT NOT NULL CHECK (status IN ('open', 'done')),
-    hit_type_id  TEXT,
-    created_at   REAL NOT NULL,
-    finished_at  REAL
-);
-CREATE INDEX IF NOT EXISTS plans_by_fingerprint ON plans (experiment, target, fingerprint, status);
-CREATE TABLE IF NOT EXISTS hits (
-    plan_id          TEXT NOT NULL REFERENCES plans (plan_id),
-    idx              INTEGER NOT NULL,
-    hit_id           TEXT UNIQUE,
-    experiment       TEXT NOT NULL,
-    target           TEXT NOT NULL,
-    location         TEXT NOT NULL,
-    hit_type_id      TEXT,
-    hit_group_id     TEXT,
-    max_assignments  INTEGER NOT NULL,
-    reward           TEXT NOT NULL,
-    masters          INTEGER NOT NULL DEFAULT 0,
-    token            TEXT NOT NULL,
-    annotation       TEXT NOT NULL,
-    expires_at       REAL,
-    status           TEXT NOT NULL DEFAULT 'Planned',
-    posted_at        REAL,
-    updated_at       REAL,
-    platform         TEXT NOT NULL DEFAULT 'mturk',
-    PRIMARY KEY (plan_id, idx)
-);
-CREATE INDEX IF NOT EXISTS hits_by_experiment ON hits (experiment, target);
-CREATE TABLE IF NOT EXISTS assignments (
-    assignment_id  TEXT PRIMARY KEY,
-    hit_id         TEXT NOT NULL,
-    experiment     TEXT NOT NULL,
-    target         TEXT NOT NULL,
-    worker_id      TEXT NOT NULL,
-    status         TEXT NOT NULL,
-    accept_time    REAL,
-    submit_time    REAL,
-    seen_at        REAL NOT NULL,
-    updated_at     REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS assignments_by_experiment ON assignments (experiment, target);
-CREATE INDEX IF NOT EXISTS assignments_by_hit ON assignments (hit_id);
-CREATE TABLE IF NOT EXISTS payments (
-    id             INTEGER PRIMARY KEY,
-    kind           TEXT NOT NULL CHECK (kind IN ('reward', 'fee', 'bonus', 'bonus_fee')),
-    experiment     TEXT NOT NULL,
-    target         TEXT NOT NULL,
-    hit_id         TEXT,
-    assignment_id  TEXT NOT NULL,
-    worker_id      TEXT,
-    amount         TEXT NOT NULL,
-    token          TEXT NOT NULL DEFAULT '',
-    reason         TEXT,
-    created_at     REAL NOT NULL,
-    UNIQUE (kind, assignment_id, token)
-);
-CREATE INDEX IF NOT EXISTS payments_by_experiment ON payments (experiment, target);
-CREATE TABLE IF NOT EXISTS bonuses (
-    token          TEXT PRIMARY KEY,
-    identity       TEXT NOT NULL,
-    attempt        INTEGER NOT NULL,
-    experiment     TEXT NOT NULL,
-    target         TEXT NOT NULL,
-    location       TEXT NOT NULL,
-    hit_id         TEXT,
-    assignment_id  TEXT NOT NULL,
-    worker_id      TEXT NOT NULL,
-    amount         TEXT NOT NULL,
-    fee            TEXT NOT NULL,
-    reason         TEXT NOT NULL,
-    status         TEXT NOT NULL CHECK (status IN ('sending', 'paid')),
-    sent_at        REAL NOT NULL,
-    paid_at        REAL,
-    error          TEXT,
-    created_at     REAL NOT NULL,
-    UNIQUE (identity, attempt)
-);
-CREATE INDEX IF NOT EXISTS bonuses_by_experiment ON bonuses (experiment, target);
-CREATE INDEX IF NOT EXISTS bonuses_by_assignment ON bonuses (assignment_id);
-CREATE TABLE IF NOT EXISTS rejections (
-    assignment_id  TEXT PRIMARY KEY,
-    experiment     TEXT NOT NULL,
-    target         TEXT NOT NULL,
-    hit_id         TEXT NOT NULL,
-    worker_id      TEXT NOT NULL,
-    reason         TEXT NOT NULL,
-    rejected_at    REAL NOT NULL
-);
-"""
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -186,7 +118,7 @@ class HitRecord:
         return money.assignment_fee(self.reward, self.max_assignments, self.masters)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row, platform_column: str = "platform") -> HitRecord:
+    def from_row(cls, row: Any, platform_column: str = "platform") -> HitRecord:
         """The record of a `hits` row; `platform_column` names where the row says its platform."""
         return cls(
             hit_id=row["hit_id"],
@@ -256,7 +188,7 @@ class BonusRecord:
         return self.status == "paid"
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> BonusRecord:
+    def from_row(cls, row: Any) -> BonusRecord:
         return cls(
             token=row["token"],
             identity=row["identity"],
@@ -277,33 +209,9 @@ class BonusRecord:
         )
 
 
-class LedgerUnavailable(BabeError):
-    """The ledger file cannot be written: another program holds it, the disk is full, it is read-only.
-
-    A write either happens whole or not at all, so the platform stays ahead of the ledger at worst;
-    that is the state every re-run already handles (tokens, annotations, "already approved"). So
-    this is exit 1, "re-run to finish", with the file and the fix named instead of an internal error.
-    """
-
-    exit_code = 1
-
-    @classmethod
-    def of(cls, path: Path, exc: sqlite3.Error) -> LedgerUnavailable:
-        text = one_line(exc)
-        lowered = text.lower()
-        if "locked" in lowered or "busy" in lowered:
-            fix = "another program (a second babe run?) holds it: let it finish, then run the same command again"
-        elif "full" in lowered or "i/o" in lowered:
-            fix = "the disk is full or failing: free space, then run the same command again"
-        elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
-            fix = "make the .babe folder and its files writable, then run the same command again"
-        else:
-            fix = "repair or move the file, then run the same command again"
-        return cls(f"the ledger {path} cannot be written ({text}); {fix}")
-
-
 class LedgerTable:
-    """Tables another module keeps in the ledger's SQLite file, over a connection of its own.
+    """Tables another module keeps in the ledger (its SQLite file or the lab's PostgreSQL), over a
+    connection of its own.
 
     `exclusion` (qualification types and grants) and `steps.extend` (extensions written before
     their first call) own their tables; they share the ledger's file, busy timeout and failure
@@ -315,13 +223,21 @@ class LedgerTable:
 
     def __init__(self, ledger: Ledger):
         self.path = ledger.path
+        self.where = ledger.where
+        self.url = ledger.url
+        self.member = ledger.member
         self._lock = threading.Lock()
+        self._conn = ledger._connect()
         try:
-            self._conn = open_shared(self.path, BUSY_TIMEOUT)
             with self._lock:
-                self._conn.executescript(self.SCHEMA)
-        except sqlite3.Error as exc:
-            raise LedgerUnavailable.of(self.path, exc) from None
+                if self._conn.engine == "sqlite":
+                    self._conn.conn.executescript(self.SCHEMA)
+                elif self.SCHEMA.strip():
+                    with self._conn.transaction():  # under the ledger's lock: two creators, one table
+                        self._conn.script(self.SCHEMA)
+        except self._conn.errors as exc:
+            self._conn.close()
+            raise LedgerUnavailable.of(self.where, exc, self.url) from None
 
     def close(self) -> None:
         with self._lock:
@@ -339,18 +255,14 @@ class LedgerTable:
             return
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._conn.executemany(sql, rows)
-                except BaseException:
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
+                with self._conn.transaction() as tx:
+                    tx.executemany(sql, rows)
+            except self._conn.errors as exc:
+                if not self._conn.unavailable(exc):
                     raise
-                self._conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                raise LedgerUnavailable.of(self.path, exc) from None
+                raise LedgerUnavailable.of(self.where, exc, self.url) from None
 
-    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    def _read(self, sql: str, params: tuple = ()) -> list[Any]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
@@ -449,14 +361,23 @@ class LedgerView:
     writes. Safe to share between threads.
     """
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, *, url: str | None = None):
         self.folder = Path(folder)
-        self.path = self.folder / ".babe" / "ledger.sqlite"
+        self.path = sqlite_path(self.folder)
+        self.url = (url if url is not None else url_from_environment()) or None
+        self.where = mask(url) if url else str(self.path)
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Database | None = None
+
+    @classmethod
+    def of(cls, settings: Any) -> LedgerView:
+        """The view of the ledger `settings` name: the lab's (`ledger_url`), else the folder's."""
+        return cls(settings.folder, url=getattr(settings, "ledger_url", None) or "")
 
     @property
     def exists(self) -> bool:
+        if self.url:
+            return True
         return self.path.is_file()
 
     def close(self) -> None:
@@ -471,31 +392,30 @@ class LedgerView:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _connection(self) -> sqlite3.Connection | None:
-        if self._conn is None and self.path.is_file():
-            conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA query_only = ON")
-            self._conn = conn
+    def _connection(self) -> Database | None:
+        if self._conn is None and (self.url or self.path.is_file()):
+            self._conn = connect(self.folder, self.url, 30, read_only=True)
         return self._conn
 
-    def _tables(self, conn: sqlite3.Connection) -> set[str]:
-        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    def _tables(self, conn: Database) -> set[str]:
+        return conn.tables()
 
-    def _rows(self, table: str, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    def _rows(self, table: str, sql: str, params: tuple = ()) -> list[Any]:
         """`sql` over `table`; nothing when there is no ledger or no such table. `{platform}` in the
         SQL reads as the HIT's platform (its column, or 'mturk' before the column existed)."""
         with self._lock:
+            conn = None
             try:
                 conn = self._connection()
                 if conn is None or table not in self._tables(conn):
                     return []
                 if "{platform}" in sql:
-                    columns = {row[1] for row in conn.execute("PRAGMA table_info(hits)")}
-                    sql = sql.replace("{platform}", "platform" if "platform" in columns else "'mturk'")
+                    sql = sql.replace("{platform}", "platform" if "platform" in conn.columns("hits") else "'mturk'")
                 return conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise LedgerUnavailable(f"the ledger {self.path} cannot be read ({one_line(exc)}); repair or move the file") from None
+            except (conn.errors if conn is not None else sqlite3.Error) as exc:
+                raise LedgerUnavailable(
+                    f"the ledger {self.where} cannot be read ({scrub(one_line(exc), self.url)}); repair or move the file"
+                ) from None
 
     # -- HITs -----------------------------------------------------------------------------------
     def experiments(self, target: str, platform: str | None = None) -> list[str]:
@@ -645,9 +565,10 @@ class LedgerView:
     def commitments(self, target: str, price: Callable[[str], Any] | None = None) -> list[Entry]:
         """Every commitment and payment on `target`, all experiments, each priced by its HIT's platform.
 
-        Committed: posted HITs (every assignment), assignments `extend` added (from the moment the
-        extension is written), bonuses from the moment their call may have gone out ("sending" or
-        "paid"). Spent: every payment. `price(platform)` gives a platform's `money.Pricing`
+        Committed: posted HITs (every assignment), the HITs an unfinished plan will post (from the
+        moment `create` writes the plan: the spending reservation counts them, `Ledger.spending`),
+        assignments `extend` added (from the moment the extension is written), bonuses from the
+        moment their call may have gone out ("sending" or "paid"). Spent: every payment. `price(platform)` gives a platform's `money.Pricing`
         (default: MTurk's for every row); rows whose HIT the ledger does not know are MTurk's.
         """
         price = price or (lambda _platform: money.MTURK_PRICING)
@@ -661,6 +582,16 @@ class LedgerView:
             pricing = price(hit.platform)
             committed = hit_commitment(hit.reward, hit.max_assignments, hit.masters, pricing)
             entries.append(Entry(hit.experiment, hit.posted_at or 0.0, committed=committed, currency=pricing.currency))
+        for row in self._rows(
+            "plans",
+            "SELECT experiment, max_assignments, reward, masters, {platform} AS platform_of,"
+            " (SELECT created_at FROM plans WHERE plans.plan_id = hits.plan_id) AS planned_at FROM hits"
+            " WHERE hit_id IS NULL AND target = ? AND plan_id IN (SELECT plan_id FROM plans WHERE status = 'open')",
+            (target,),
+        ):
+            pricing = price(row["platform_of"] or "mturk")
+            committed = hit_commitment(Decimal(row["reward"]), row["max_assignments"], bool(row["masters"]), pricing)
+            entries.append(Entry(row["experiment"], row["planned_at"] or 0.0, committed=committed, currency=pricing.currency))
         for extension in self.extensions(target):
             for hit in extension.hits:
                 pricing = pricing_of(hit.hit_id)
@@ -701,14 +632,127 @@ class LedgerView:
 
     def _exists(self, table: str) -> bool:
         with self._lock:
+            conn = None
             try:
                 conn = self._connection()
                 return conn is not None and table in self._tables(conn)
-            except sqlite3.Error as exc:
-                raise LedgerUnavailable(f"the ledger {self.path} cannot be read ({one_line(exc)}); repair or move the file") from None
+            except (conn.errors if conn is not None else sqlite3.Error) as exc:
+                raise LedgerUnavailable(
+                    f"the ledger {self.where} cannot be read ({scrub(one_line(exc), self.url)}); repair or move the file"
+                ) from None
+
+    # -- the lab's view (`babe lab`, steps/lab.py) ------------------------------------------------
+    def targets(self) -> list[str]:
+        """Every target the ledger has posted HITs on, by name."""
+        rows = self._rows("hits", "SELECT DISTINCT target FROM hits WHERE hit_id IS NOT NULL ORDER BY target")
+        return [row["target"] for row in rows]
+
+    def assignment_counts(self, target: str) -> dict[str, Counter]:
+        """HIT id → how many of its assignments the ledger last saw in each status, on `target`."""
+        counts: dict[str, Counter] = {}
+        for row in self._rows(
+            "assignments",
+            "SELECT hit_id, status, COUNT(*) AS n FROM assignments WHERE target = ? GROUP BY hit_id, status",
+            (target,),
+        ):
+            counts.setdefault(row["hit_id"], Counter())[row["status"]] = row["n"]
+        return counts
+
+    def plan_folders(self, target: str) -> dict[str, list[str]]:
+        """Experiment → the folders its plans on `target` were made in (a ledger from before plans
+        named their folder: none)."""
+        if not self._has_column("plans", "folder"):
+            return {}
+        folders: dict[str, list[str]] = {}
+        for row in self._rows(
+            "plans", "SELECT DISTINCT experiment, folder FROM plans WHERE target = ? ORDER BY experiment, folder", (target,)
+        ):
+            if row["folder"]:
+                folders.setdefault(row["experiment"], []).append(row["folder"])
+        return folders
+
+    def member_commitments(self, target: str, price: Callable[[str], Any] | None = None) -> list[tuple[str, str, Entry]]:
+        """`commitments(target, price)` with who and where: (member, platform, entry) for every row.
+
+        The same rows and the same money as `commitments` (so sums agree with `money` and the payment
+        cap), each with the `member` its row records ('' from before rows named one) and the
+        platform of its HIT ('mturk' when the ledger does not know the HIT).
+        """
+        price = price or (lambda _platform: money.MTURK_PRICING)
+        member = {table: "member" if self._has_column(table, "member") else "''" for table in ("hits", "extensions", "bonuses", "payments")}
+        platform_of: dict[str, str] = {}
+        entries: list[tuple[str, str, Entry]] = []
+        for row in self._rows(
+            "hits",
+            f"SELECT hit_id, experiment, reward, max_assignments, masters, posted_at, {{platform}} AS platform_of,"
+            f" {member['hits']} AS member FROM hits WHERE target = ? AND hit_id IS NOT NULL ORDER BY posted_at, idx",
+            (target,),
+        ):
+            platform_of[row["hit_id"]] = row["platform_of"]
+            pricing = price(row["platform_of"])
+            committed = hit_commitment(Decimal(row["reward"]), row["max_assignments"], bool(row["masters"]), pricing)
+            entry = Entry(row["experiment"], row["posted_at"] or 0.0, committed=committed, currency=pricing.currency)
+            entries.append((row["member"], row["platform_of"], entry))
+
+        def of(hit_id: str | None) -> tuple[str, Any]:
+            platform = platform_of.get(hit_id or "", "mturk")
+            return platform, price(platform)
+
+        for row in self._rows(
+            "extensions",
+            f"SELECT experiment, plan, created_at, {member['extensions']} AS member FROM extensions WHERE target = ?"
+            " ORDER BY created_at",
+            (target,),
+        ):
+            for hit in extension_hits(row["plan"]):
+                platform, pricing = of(hit.hit_id)
+                committed = added_commitment(hit.reward, hit.size_after, hit.added, hit.masters, pricing)
+                entry = Entry(row["experiment"], row["created_at"], committed=committed, currency=pricing.currency)
+                entries.append((row["member"], platform, entry))
+        has_bonuses = self._exists("bonuses")
+        for row in self._rows(
+            "bonuses",
+            f"SELECT experiment, hit_id, amount, fee, created_at, {member['bonuses']} AS member FROM bonuses"
+            " WHERE target = ? ORDER BY created_at, attempt",
+            (target,),
+        ):
+            platform, pricing = of(row["hit_id"])
+            committed = Decimal(row["amount"]) + Decimal(row["fee"])
+            entry = Entry(row["experiment"], row["created_at"], committed=committed, currency=pricing.currency)
+            entries.append((row["member"], platform, entry))
+        for row in self._rows(
+            "payments",
+            f"SELECT kind, experiment, hit_id, amount, created_at, {member['payments']} AS member FROM payments"
+            " WHERE target = ? ORDER BY created_at, id",
+            (target,),
+        ):
+            platform, pricing = of(row["hit_id"])
+            amount = Decimal(row["amount"])
+            is_bonus = row["kind"] in ("bonus", "bonus_fee")  # an old ledger without bonuses knows them only here
+            entry = Entry(
+                row["experiment"],
+                row["created_at"],
+                committed=amount if is_bonus and not has_bonuses else ZERO,
+                spent=amount,
+                currency=pricing.currency,
+            )
+            entries.append((row["member"], platform, entry))
+        return entries
+
+    def _has_column(self, table: str, column: str) -> bool:
+        """Whether the ledger's `table` has `column` (an older ledger read as it is: never upgraded here)."""
+        with self._lock:
+            conn = None
+            try:
+                conn = self._connection()
+                return conn is not None and table in self._tables(conn) and column in conn.columns(table)
+            except (conn.errors if conn is not None else sqlite3.Error) as exc:
+                raise LedgerUnavailable(
+                    f"the ledger {self.where} cannot be read ({scrub(one_line(exc), self.url)}); repair or move the file"
+                ) from None
 
 
-def _hit_of(row: sqlite3.Row) -> HitRecord:
+def _hit_of(row: Any) -> HitRecord:
     """A HIT row read through `LedgerView` (its platform read as `platform_of`, which old ledgers lack as a column)."""
     return HitRecord.from_row(row, "platform_of")
 
@@ -720,14 +764,7 @@ class CompletionCodes(LedgerTable):
     one kept.
     """
 
-    SCHEMA = """
-    CREATE TABLE IF NOT EXISTS prolific_completion_codes (
-        experiment  TEXT PRIMARY KEY,
-        code        TEXT NOT NULL,
-        origin      TEXT NOT NULL,
-        created_at  REAL NOT NULL
-    );
-    """
+    SCHEMA = COMPLETION_CODES_SCHEMA
 
     def get(self, experiment: str) -> tuple[str, str] | None:
         """The kept code and its origin, or None."""
@@ -740,7 +777,8 @@ class CompletionCodes(LedgerTable):
     def keep(self, experiment: str, code: str, origin: str) -> tuple[str, str]:
         """Keep `code` unless another run kept one first; the kept one either way."""
         self._write(
-            "INSERT OR IGNORE INTO prolific_completion_codes (experiment, code, origin, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO prolific_completion_codes (experiment, code, origin, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(experiment, code, origin, time.time())],
         )
         kept = self._kept(experiment)
@@ -749,26 +787,39 @@ class CompletionCodes(LedgerTable):
 
 
 class Ledger:
-    """The ledger of one experiment folder; one connection, shared by a step's threads."""
+    """The ledger of one experiment folder (its SQLite file), or the lab's (PostgreSQL at `url`);
+    one connection, shared by a step's threads. `member` is who the rows it writes name."""
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, *, url: str | None = None, member: str | None = None):
         self.folder = Path(folder)
-        self.path = self.folder / ".babe" / "ledger.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = sqlite_path(self.folder)
+        # No url given: BABE_LEDGER_URL (what settings would say); "" is the folder's file on purpose.
+        self.url = (url if url is not None else url_from_environment()) or None
+        self.engine = engine_of(self.url)
+        self.where = mask(self.url) if self.url else str(self.path)
+        self.member = member or os.environ.get("BABE_MEMBER", "").strip() or os_member()
         self._lock = threading.RLock()
         self._locked_out: LedgerUnavailable | None = None
+        if not self.url:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = self._connect()
         try:
-            self._conn = open_shared(self.path, BUSY_TIMEOUT)
+            self.migrated = migrate(self._conn, self.member, self._write)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def of(cls, settings: Any) -> Ledger:
+        """The ledger `settings` name (`ledger_url`: the lab's; empty: the folder's), writing as `member`."""
+        return cls(settings.folder, url=getattr(settings, "ledger_url", None) or "", member=getattr(settings, "member", None))
+
+    def _connect(self) -> Database:
+        """A new connection to this ledger (LedgerTable keeps one of its own)."""
+        try:
+            return connect(self.folder, self.url, BUSY_TIMEOUT)
         except sqlite3.Error as exc:
-            raise LedgerUnavailable.of(self.path, exc) from None
-        with self._write() as tx:
-            if tx.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                for statement in filter(None, (s.strip() for s in SCHEMA.split(";"))):
-                    tx.execute(statement)
-                columns = {row[1] for row in tx.execute("PRAGMA table_info(hits)")}
-                if "platform" not in columns:  # a version-2 ledger: every HIT in it was MTurk's
-                    tx.execute("ALTER TABLE hits ADD COLUMN platform TEXT NOT NULL DEFAULT 'mturk'")
-                tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            raise LedgerUnavailable.of(self.where, exc) from None
 
     def close(self) -> None:
         with self._lock:
@@ -781,36 +832,37 @@ class Ledger:
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[Database]:
         """One transaction: all of it is recorded or none of it (a failed write rolls back).
 
         Once a write has waited the whole BUSY_TIMEOUT for another program's lock, later writes of
         this run fail at once with the same error instead of each waiting again, one after another.
         """
+        db = self._conn
         with self._lock:
             if self._locked_out is not None:
                 raise self._locked_out
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                error = LedgerUnavailable.of(self.path, exc)
-                if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+                db.begin()
+            except db.errors as exc:
+                error = LedgerUnavailable.of(self.where, exc, self.url)
+                if db.busy(exc):
                     self._locked_out = error
                 raise error from None
             try:
-                yield self._conn
-                self._conn.execute("COMMIT")
+                yield db
+                db.commit()
             except BaseException as exc:
-                if self._conn.in_transaction:
+                if db.in_transaction:
                     try:
-                        self._conn.execute("ROLLBACK")
-                    except sqlite3.Error:
+                        db.rollback()
+                    except db.errors:
                         pass  # SQLite already rolled back (a full disk does that itself)
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise LedgerUnavailable.of(self.path, exc) from None
+                if isinstance(exc, db.errors) and db.unavailable(exc):
+                    raise LedgerUnavailable.of(self.where, exc, self.url) from None
                 raise
 
-    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    def _read(self, sql: str, params: tuple = ()) -> list[Any]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
@@ -839,55 +891,67 @@ class Ledger:
         finished_at = row["finished_at"] if row["status"] == "done" else None
         return OpenPlan(row["plan_id"], row["hit_type_id"], {r["idx"]: r["hit_id"] for r in posted}, finished_at)
 
-    def start_plan(self, plan, location: str, platform: str = "mturk", *, finished_too: bool = False) -> str:
+    def start_plan(
+        self, plan, location: str, platform: str = "mturk", *, finished_too: bool = False, check: SpendingCheck | None = None
+    ) -> str:
         """Write a new plan and the HITs it will post (on `platform`), before any call; returns its id.
 
         Two creates started at the same moment both find no plan to resume; the check is made
         again inside this write's exclusive transaction, and the later one adopts the plan the
         other just wrote — or finished meanwhile, with `finished_too` (`plan.resumed`,
-        `plan.posted_before`) — so the HITs' tokens are shared and nothing posts twice.
+        `plan.posted_before`) — so the HITs' tokens are shared and nothing posts twice. A new plan
+        commits money: with `check`, it is written under the spending reservation (`spending`).
         """
-        now = time.time()
         with self._write() as tx:
             rival = self._plan_to_resume(tx, plan.experiment, plan.target, plan.fingerprint(), finished_too)
             if rival is not None:
                 plan.resume(rival)
                 return rival.plan_id
-            plan_id = uuid4().hex[:16]
-            plan.assign_id(plan_id)
-            tx.execute(
-                "INSERT INTO plans (plan_id, experiment, target, location, fingerprint, parameters, status,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
+            if check is not None:
+                self._reserve(tx, check)
+            return self._insert_plan(tx, plan, location, platform)
+
+    def _insert_plan(self, tx: Database, plan, location: str, platform: str) -> str:
+        """The plan's row and its HITs' rows, in the caller's transaction; returns the new plan's id."""
+        now = time.time()
+        plan_id = uuid4().hex[:16]
+        plan.assign_id(plan_id)
+        tx.execute(
+            "INSERT INTO plans (plan_id, experiment, target, location, fingerprint, parameters, status,"
+            " created_at, member, folder) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+            (
+                plan_id,
+                plan.experiment,
+                plan.target,
+                location,
+                plan.fingerprint(),
+                json.dumps(plan.parameters(), sort_keys=True, default=str),
+                now,
+                self.member,
+                str(self.folder.resolve()),
+            ),
+        )
+        tx.executemany(
+            "INSERT INTO hits (plan_id, idx, experiment, target, location, max_assignments, reward, masters,"
+            " token, annotation, platform, member) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
                     plan_id,
+                    hit.index,
                     plan.experiment,
                     plan.target,
                     location,
-                    plan.fingerprint(),
-                    json.dumps(plan.parameters(), sort_keys=True, default=str),
-                    now,
-                ),
-            )
-            tx.executemany(
-                "INSERT INTO hits (plan_id, idx, experiment, target, location, max_assignments, reward, masters,"
-                " token, annotation, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        plan_id,
-                        hit.index,
-                        plan.experiment,
-                        plan.target,
-                        location,
-                        hit.assignments,
-                        money.fmt(plan.reward),
-                        int(plan.uses_masters),
-                        hit.token,
-                        hit.annotation,
-                        platform,
-                    )
-                    for hit in plan.hits
-                ],
-            )
+                    hit.assignments,
+                    money.fmt(plan.reward),
+                    int(plan.uses_masters),
+                    hit.token,
+                    hit.annotation,
+                    platform,
+                    self.member,
+                )
+                for hit in plan.hits
+            ],
+        )
         return plan_id
 
     def set_hit_type(self, plan_id: str, hit_type_id: str) -> None:
@@ -960,7 +1024,7 @@ class Ledger:
             for a in assignments:
                 tx.execute(
                     "INSERT INTO assignments (assignment_id, hit_id, experiment, target, worker_id, status,"
-                    " accept_time, submit_time, seen_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " accept_time, submit_time, seen_at, updated_at, member) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (assignment_id) DO UPDATE SET status = excluded.status,"
                     " updated_at = excluded.updated_at",
                     (
@@ -974,11 +1038,12 @@ class Ledger:
                         _ts(a.submit_time),
                         now,
                         now,
+                        self.member,
                     ),
                 )
                 prices = price(a.hit_id) if price is not None and a.status == "Approved" else None
                 if prices is not None:
-                    self._pay(tx, experiment, target, a, *prices, now)
+                    self._pay(tx, experiment, target, a, *prices, now, self.member)
 
     def record_approved(self, experiment: str, target: str, assignment, reward: Decimal, fee: Decimal) -> None:
         """An assignment is approved (by us now, or found so): its status and what it cost."""
@@ -986,17 +1051,17 @@ class Ledger:
         self.record_assignments(experiment, target, [approved], lambda _hit: (reward, fee))
 
     @staticmethod
-    def _pay(tx, experiment, target, a, reward: Decimal, fee: Decimal, now: float) -> None:
+    def _pay(tx, experiment, target, a, reward: Decimal, fee: Decimal, now: float, member: str) -> None:
         tx.executemany(
-            "INSERT OR IGNORE INTO payments (kind, experiment, target, hit_id, assignment_id, worker_id, amount,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO payments (kind, experiment, target, hit_id, assignment_id, worker_id, amount,"
+            " created_at, member) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
-                (kind, experiment, target, a.hit_id, a.assignment_id, a.worker_id, money.fmt(amount), now)
+                (kind, experiment, target, a.hit_id, a.assignment_id, a.worker_id, money.fmt(amount), now, member)
                 for kind, amount in (("reward", reward), ("fee", fee))
             ],
         )
 
-    def assignments(self, experiment: str, target: str) -> list[sqlite3.Row]:
+    def assignments(self, experiment: str, target: str) -> list[Any]:
         """Every assignment of the experiment seen so far, in the order workers accepted them."""
         return self._read(
             "SELECT * FROM assignments WHERE experiment = ? AND target = ?"
@@ -1019,7 +1084,7 @@ class Ledger:
                 total += Decimal(row["amount"])
         return total
 
-    def assignment(self, assignment_id: str) -> sqlite3.Row | None:
+    def assignment(self, assignment_id: str) -> Any | None:
         """The ledger's row for one assignment (any experiment), or None if never seen."""
         rows = self._read("SELECT * FROM assignments WHERE assignment_id = ?", (assignment_id,))
         return rows[0] if rows else None
@@ -1055,27 +1120,32 @@ class Ledger:
         `amount`, `fee` and `reason` (a `steps.bonus.Payment`).
         """
         with self._write() as tx:
-            tx.execute(
-                "INSERT OR IGNORE INTO bonuses (token, identity, attempt, experiment, target, location, hit_id,"
-                " assignment_id, worker_id, amount, fee, reason, status, sent_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?)",
-                (
-                    payment.token,
-                    payment.identity,
-                    payment.attempt,
-                    experiment,
-                    target,
-                    location,
-                    payment.hit_id,
-                    payment.assignment_id,
-                    payment.worker_id,
-                    money.fmt(payment.amount),
-                    money.fmt(payment.fee),
-                    payment.reason,
-                    sent_at,
-                    time.time(),
-                ),
-            )
+            self._insert_bonus(tx, payment, experiment=experiment, target=target, location=location, sent_at=sent_at)
+
+    def _insert_bonus(self, tx: Database, payment, *, experiment: str, target: str, location: str, sent_at: float) -> None:
+        """A "sending" bonus row in the caller's transaction (nothing if its token is recorded already)."""
+        tx.execute(
+            "INSERT INTO bonuses (token, identity, attempt, experiment, target, location, hit_id,"
+            " assignment_id, worker_id, amount, fee, reason, status, sent_at, created_at, member)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                payment.token,
+                payment.identity,
+                payment.attempt,
+                experiment,
+                target,
+                location,
+                payment.hit_id,
+                payment.assignment_id,
+                payment.worker_id,
+                money.fmt(payment.amount),
+                money.fmt(payment.fee),
+                payment.reason,
+                sent_at,
+                time.time(),
+                self.member,
+            ),
+        )
 
     def bonus_resent(self, token: str, sent_at: float) -> None:
         """A "sending" bonus's token goes out again after MTurk may have forgotten it: a new 24 h window."""
@@ -1096,13 +1166,77 @@ class Ledger:
                 raise KeyError(f"no bonus with token {token} in the ledger")
             tx.execute("UPDATE bonuses SET status = 'paid', paid_at = ?, error = NULL WHERE token = ?", (now, token))
             tx.executemany(
-                "INSERT OR IGNORE INTO payments (kind, experiment, target, hit_id, assignment_id, worker_id, amount,"
-                " token, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO payments (kind, experiment, target, hit_id, assignment_id, worker_id, amount,"
+                " token, reason, created_at, member) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (kind, row["experiment"], row["target"], row["hit_id"], row["assignment_id"], row["worker_id"],
-                     row[column], token, row["reason"], now)
+                     row[column], token, row["reason"], now, self.member)
                     for kind, column in (("bonus", "amount"), ("bonus_fee", "fee"))
                 ],
+            )
+
+    # -- spending reservations ------------------------------------------------------------------
+    # A commitment (a plan's HITs, bonuses about to be sent, an extension's assignments) is written
+    # in one transaction that also holds the lab-wide spending lock and, before writing, lets
+    # `check` read the ledger as that transaction sees it — every commitment of every member and
+    # machine that came first, none that comes after. `check` raising (a cap's `Veto`) rolls the
+    # transaction back: nothing is written. The lock is held for the check and the writes only,
+    # never across a prompt or a platform call.
+    def _reserve(self, tx: Database, check: SpendingCheck) -> None:
+        """Take the spending lock inside `tx`, then let `check` read the ledger through `tx`."""
+        tx.lock_spending()
+        view = LedgerView(self.folder, url=self.url or "")
+        view._conn, view._lock = tx, self._lock  # this thread holds the lock already (an RLock)
+        try:
+            check(view)
+        finally:
+            view._conn = None  # the transaction is the caller's to end, never the view's
+
+    @contextmanager
+    def spending(self, check: SpendingCheck) -> Iterator[Database]:
+        """One write under the spending reservation: `check(view)` first, then the caller's rows in `tx`."""
+        with self._write() as tx:
+            self._reserve(tx, check)
+            yield tx
+
+    def reserve_bonuses(
+        self, payments: Iterable[Any], *, experiment: str, target: str, location: str, sent_at: float, check: SpendingCheck
+    ) -> None:
+        """Record every new bonus of a run as "sending" at once, after `check` let the whole run's total.
+
+        Each is sent afterwards as usual (`start_bonus` then finds it recorded); one never sent
+        because the run stopped is an unconfirmed bonus the next run settles with the platform
+        (asked first, then sent with the same token), as for a call whose answer was lost.
+        """
+        with self.spending(check) as tx:
+            for payment in payments:
+                self._insert_bonus(tx, payment, experiment=experiment, target=target, location=location, sent_at=sent_at)
+
+    def start_extension(
+        self,
+        extension_id: str,
+        experiment: str,
+        target: str,
+        location: str,
+        fingerprint: str,
+        plan: Callable[[], str],
+        *,
+        new_plan: Any = None,
+        platform: str = "mturk",
+        check: SpendingCheck | None = None,
+    ) -> None:
+        """Write an extension (`ExtensionRecords` reads it) and, for `--split`, the plan of its new HITs,
+        in one transaction — under the spending reservation when `check` is given. `plan()` gives the
+        extension's JSON once the new HITs' plan has its id."""
+        with self._write() as tx:
+            if check is not None:
+                self._reserve(tx, check)
+            if new_plan is not None:
+                self._insert_plan(tx, new_plan, location, platform)
+            tx.execute(
+                "INSERT INTO extensions (extension_id, experiment, target, location, fingerprint, plan, status, created_at,"
+                " member) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                (extension_id, experiment, target, location, fingerprint, plan(), time.time(), self.member),
             )
 
     # -- rejections ---------------------------------------------------------------------------
@@ -1111,13 +1245,13 @@ class Ledger:
         self.record_assignments(experiment, target, [replace(assignment, status="Rejected")])
         with self._write() as tx:
             tx.execute(
-                "INSERT OR IGNORE INTO rejections (assignment_id, experiment, target, hit_id, worker_id, reason,"
-                " rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rejections (assignment_id, experiment, target, hit_id, worker_id, reason,"
+                " rejected_at, member) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (assignment.assignment_id, experiment, target, assignment.hit_id, assignment.worker_id, reason,
-                 time.time()),
+                 time.time(), self.member),
             )
 
-    def rejection(self, assignment_id: str) -> sqlite3.Row | None:
+    def rejection(self, assignment_id: str) -> Any | None:
         rows = self._read("SELECT * FROM rejections WHERE assignment_id = ?", (assignment_id,))
         return rows[0] if rows else None
 
@@ -1129,30 +1263,6 @@ class Ledger:
 # (a connection of its own, the same failure rule), and their SQL is unchanged, so a ledger written
 # by an earlier babe-tasks reads the same.
 
-EXCLUSION_SCHEMA = """
-CREATE TABLE IF NOT EXISTS exclusion_types (
-    experiment             TEXT NOT NULL,
-    target                 TEXT NOT NULL,
-    kind                   TEXT NOT NULL CHECK (kind IN ('worker', 'excluded')),
-    location               TEXT NOT NULL,
-    qualification_type_id  TEXT NOT NULL,
-    recorded_at            REAL NOT NULL,
-    PRIMARY KEY (experiment, target, kind)
-);
-CREATE TABLE IF NOT EXISTS exclusion_grants (
-    qualification_type_id  TEXT NOT NULL,
-    worker_id              TEXT NOT NULL,
-    value                  INTEGER NOT NULL,
-    granted_at             REAL NOT NULL,
-    PRIMARY KEY (qualification_type_id, worker_id)
-);
-CREATE TABLE IF NOT EXISTS exclusion_experiments (
-    experiment  TEXT NOT NULL,
-    target      TEXT NOT NULL,
-    first_seen  REAL NOT NULL,
-    PRIMARY KEY (experiment, target)
-);
-"""
 
 
 class ExclusionRecords(LedgerTable):
@@ -1164,7 +1274,7 @@ class ExclusionRecords(LedgerTable):
     SCHEMA = EXCLUSION_SCHEMA
 
     # -- markers -------------------------------------------------------------------------------
-    def marker(self, experiment: str, target: str, kind: str) -> sqlite3.Row | None:
+    def marker(self, experiment: str, target: str, kind: str) -> Any | None:
         """The row of an experiment's marker of this kind (`location`, `qualification_type_id`), or None."""
         rows = self._read(
             "SELECT * FROM exclusion_types WHERE experiment = ? AND target = ? AND kind = ?", (experiment, target, kind)
@@ -1197,7 +1307,7 @@ class ExclusionRecords(LedgerTable):
     # -- experiments of this ledger ------------------------------------------------------------
     def remember_experiment(self, experiment: str, target: str) -> None:
         self._write(
-            "INSERT OR IGNORE INTO exclusion_experiments (experiment, target, first_seen) VALUES (?, ?, ?)",
+            "INSERT INTO exclusion_experiments (experiment, target, first_seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(experiment, target, time.time())],
         )
 
@@ -1209,16 +1319,6 @@ class ExclusionRecords(LedgerTable):
         return [r["experiment"] for r in rows]
 
 
-PARTICIPANT_GROUPS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS prolific_participant_groups (
-    location      TEXT NOT NULL,
-    name          TEXT NOT NULL,
-    workspace_id  TEXT NOT NULL,
-    group_id      TEXT NOT NULL,
-    recorded_at   REAL NOT NULL,
-    PRIMARY KEY (location, name)
-);
-"""
 
 
 class ParticipantGroupRecords(LedgerTable):
@@ -1243,20 +1343,6 @@ class ParticipantGroupRecords(LedgerTable):
         )
 
 
-EXTENSIONS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS extensions (
-    extension_id  TEXT PRIMARY KEY,
-    experiment    TEXT NOT NULL,
-    target        TEXT NOT NULL,
-    location      TEXT NOT NULL,
-    fingerprint   TEXT NOT NULL,
-    plan          TEXT NOT NULL,
-    status        TEXT NOT NULL CHECK (status IN ('open', 'done')),
-    created_at    REAL NOT NULL,
-    finished_at   REAL
-);
-CREATE INDEX IF NOT EXISTS extensions_open ON extensions (experiment, target, fingerprint, status)
-"""
 
 
 class ExtensionRecords(LedgerTable):
@@ -1276,9 +1362,9 @@ class ExtensionRecords(LedgerTable):
 
     def start(self, extension_id: str, experiment: str, target: str, location: str, fingerprint: str, plan: str) -> None:
         self._write(
-            "INSERT INTO extensions (extension_id, experiment, target, location, fingerprint, plan, status, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
-            [(extension_id, experiment, target, location, fingerprint, plan, time.time())],
+            "INSERT INTO extensions (extension_id, experiment, target, location, fingerprint, plan, status, created_at,"
+            " member) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+            [(extension_id, experiment, target, location, fingerprint, plan, time.time(), self.member)],
         )
 
     def added(self, experiment: str, target: str) -> dict[str, int]:

@@ -582,8 +582,11 @@ def call_before(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]
 
 
 def _announce_veto(pm: pluggy.PluginManager, hook_name: str, kwargs: dict[str, Any], exc: BabeError) -> None:
-    """Tell every plugin (`babe_vetoed`) that a before-hook stopped its step; never raises."""
-    step = hook_name.removeprefix("babe_before_")
+    """Tell every plugin (`babe_vetoed`) that a before-hook stopped its step; never raises.
+
+    The step is the hook's own `step` argument where it has one (`babe_before_commit` serves
+    create, extend and bonus), else the hook's name (`babe_before_approve` → approve)."""
+    step = kwargs.get("step") if isinstance(kwargs.get("step"), str) else hook_name.removeprefix("babe_before_")
     call_after(pm, "babe_vetoed", settings=kwargs.get("settings"), step=step, plugin=exc.plugin, message=str(exc))
 
 

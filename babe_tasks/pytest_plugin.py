@@ -12,15 +12,21 @@ test suite has these fixtures without any conftest.py (docs/testing-plugins.md):
 | `babe_workers` | its workers: `work(workers=3)`, `accept`, `submit`, `complete(hit_id, took="5m")` |
 | `babe_backend` | a fake _babe backend on 127.0.0.1: `.url`, `.backend` (experiments, submissions, faults) |
 | `babe_webhook` | a webhook receiver on 127.0.0.1: `.url`, `.posts`, `.texts`, `mode` ("ok", "500", "404", "slow") |
+| `babe_postgres` | a fresh, empty database on a real PostgreSQL server: `.url` (for `babe_env.use_ledger(url)`), `.connect()` |
 | `babe_env` | what every fixture above relies on: a hermetic environment (see below) |
 
-Hermetic: no AWS_* or BABE_* variable of the person running the tests reaches the run; the local
+Hermetic: no AWS_*, BABE_* or PG* (libpq's) variable of the person running the tests reaches the run; the local
 MTurk's state is a file in the test's tmp_path; the working directory is a tmp folder; and the
 lab plugins installed in the environment (entry point group `babe_tasks`) stay out unless the test
 asks for them by name (`babe_env.use_installed_plugins("slack")`) — a lab's test sees the plugin
 under test and its platform's plugin (group `babe_tasks.platforms`: `mturk` unless the experiment
 sets `babe.platform`), not whatever else happens to be installed; and `babe --debug` in one test does not show
 tracebacks in the next. Every fixture is function-scoped and cleans up.
+
+`babe_postgres` runs one PostgreSQL server per test session (per xdist worker: the session-scoped
+`babe_postgres_server`, from the system's PostgreSQL, babe_tasks.testing.postgres) and makes each
+test its own database; where PostgreSQL is not installed the tests using it skip, saying how to
+install it — under `CI=true` they fail instead.
 
 This module imports nothing heavy at import time: pytest loads it in every session of an
 environment where babe-tasks is installed.
@@ -37,7 +43,7 @@ import pytest
 
 __all__ = [
     "BabeEnvironment", "babe_env", "babe_experiment", "babe_run", "babe_turk", "babe_clock", "babe_workers",
-    "babe_backend", "babe_webhook",
+    "babe_backend", "babe_webhook", "babe_postgres_server", "babe_postgres",
 ]
 
 #: The entry point group installed babe plugins announce themselves in (`babe_tasks.plugins`).
@@ -62,7 +68,7 @@ class BabeEnvironment:
         self.state = tmp / "localturk.sqlite"
         self.installed_plugins: tuple[str, ...] = ()
         for key in list(os.environ):
-            if key.startswith(("AWS_", "BABE_")) and key not in keep:
+            if key.startswith(("AWS_", "BABE_", "PG")) and key not in keep:
                 monkeypatch.delenv(key, raising=False)
         # boto3 must find no profile, no credentials and no instance metadata of the person testing.
         monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp / "no-aws-config"))
@@ -88,6 +94,13 @@ class BabeEnvironment:
         level, handlers = self._logging
         root.setLevel(level)
         root.handlers[:] = handlers
+
+    def use_ledger(self, url: str) -> None:
+        """Keep this test's ledger at `url` (`postgresql://…`, e.g. `babe_postgres.url`) instead of the folder's SQLite file.
+
+        Set as `BABE_LEDGER_URL`, so in-process runs and the `babe` processes a test starts see it.
+        """
+        self.monkeypatch.setenv("BABE_LEDGER_URL", url)
 
     def use_installed_plugins(self, *names: str) -> None:
         """Load these installed plugins (entry point names, e.g. "slack", "babe-backend") and no others.
@@ -203,3 +216,33 @@ def babe_webhook(babe_env: BabeEnvironment) -> Iterator[Any]:
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
+
+
+@pytest.fixture(scope="session")
+def babe_postgres_server() -> Iterator[Any]:
+    """The session's PostgreSQL server (one per xdist worker), stopped and removed at the session's end.
+
+    Skips the tests that need it where PostgreSQL is not installed (the message says how to install
+    it); under `CI=true` fails them, as CI is meant to have it.
+    """
+    from babe_tasks.testing.postgres import PostgresServer, PostgresUnavailable, in_ci
+
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as missing:
+        if in_ci():
+            pytest.fail(f"{missing} (CI=true: the PostgreSQL tests must run)", pytrace=False)
+        pytest.skip(str(missing))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def babe_postgres(babe_postgres_server: Any) -> Iterator[Any]:
+    """A fresh, empty database for this test: `.url` (`postgresql://babe:…@127.0.0.1:<port>/t_<n>`), `.name`, `.connect()`.
+
+    Dropped after the test, whatever connections to it are still open.
+    """
+    database = babe_postgres_server.create_database()
+    yield database
+    babe_postgres_server.drop_database(database)

@@ -103,6 +103,10 @@ class Settings:
     exclude_experiments: tuple[str, ...] = ()
     folder: Path = field(default_factory=Path.cwd)
     local_state: Path | None = None
+    #: The lab's PostgreSQL ledger (None: the folder's SQLite); its password is never shown (repr, as_dict).
+    ledger_url: str | None = field(default=None, repr=False)
+    #: Who the ledger's rows say did it (None: the OS user name).
+    member: str | None = None
     yes: bool = False
     dry_run: bool = False
     json: bool = False
@@ -189,7 +193,12 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain data (for `--json` documents and debugging; profile names are not secrets)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if values.get("ledger_url"):
+            from .ledgerdb import mask
+
+            values["ledger_url"] = mask(values["ledger_url"])
+        return values
 
     def _check_combinations(self, sources: Mapping[str, str]) -> None:
         """Rules that involve two settings (only the url/target pair so far)."""

@@ -109,6 +109,23 @@ def key_flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _ledgerdb() -> Any:
+    from . import ledgerdb  # only when a ledger_url is parsed: sqlite3 stays out of `babe --list`
+
+    return ledgerdb
+
+
+def _member(value: Any, name: str) -> str | None:
+    from .errors import UsageError
+
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    if len(text) > 64 or any(not ch.isprintable() for ch in text):
+        raise UsageError(f"{name} {text[:64]!r} is not usable: 1 to 64 printable characters (a name, a login)")
+    return text
+
+
 #: Every setting, in the order the docs and `babe init`'s invoke.yaml show them.
 KEYS: tuple[Key, ...] = (
     Key(
@@ -424,6 +441,24 @@ KEYS: tuple[Key, ...] = (
         example="~/localturk.sqlite",
         shown_default="the user's data directory",
         flag_note="`--state` on `local.*`",
+    ),
+    Key(
+        "ledger_url",
+        None,
+        lambda value, name, folder: _ledgerdb().parse_url(value, name, folder),
+        meaning="The lab's shared ledger on PostgreSQL (postgresql://[user@]host[:port]/database); empty: this folder's own .babe/ledger.sqlite. Keep the password out of this file: use ~/.pgpass or BABE_LEDGER_URL.",
+        doc="The lab's shared ledger on PostgreSQL, `postgresql://[user@]host[:port]/database` ([lab](lab.md)); empty: the folder's own `.babe/ledger.sqlite`. Any other scheme is refused. A password in it is never printed (messages show the URL without it); better kept in `~/.pgpass` or the environment than in `invoke.yaml`.",
+        example="postgresql://lab@lab-db/babe",
+        shown_default="none (the folder's SQLite ledger)",
+    ),
+    Key(
+        "member",
+        None,
+        lambda value, name, folder: _member(value, name),
+        meaning="Who the ledger's rows say did it (plans, HITs, approvals, payments, bonuses). Default: the operating system's user name.",
+        doc="Who every row the ledger writes (plans, HITs, approvals, payments, bonuses, rejections, extensions) says did it; in a lab's shared ledger, the member. 1–64 characters.",
+        example="ada",
+        shown_default="the OS user name",
     ),
 )
 KEY_BY_NAME: dict[str, Key] = {key.name: key for key in KEYS}

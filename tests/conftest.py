@@ -15,8 +15,46 @@ import pytest
 os.environ.setdefault("BABE_PROLIFIC_CONFORM", "1")
 
 
+#: The ledger engines the suite runs on (`pytest --ledger=postgresql`): babe's two storage engines.
+LEDGER_ENGINES = ("sqlite", "postgresql")
+
+
 def pytest_addoption(parser):
     parser.addoption("--full", action="store_true", default=False, help="run long campaigns at full size")
+    parser.addoption(
+        "--ledger", choices=LEDGER_ENGINES, default="sqlite",
+        help="the ledger engine every test runs on: sqlite (each folder's file, the default) or postgresql "
+        "(a fresh database on a real local server per test, as BABE_LEDGER_URL)",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "sqlite_ledger(reason): the test's subject is the SQLite ledger file itself (its lock, a full disk, "
+        "a file seeded by hand); skipped under --ledger=postgresql, with the reason",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `--ledger=postgresql`, a test about the SQLite file itself is skipped, saying why."""
+    if config.getoption("--ledger") == "sqlite":
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_ledger")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "about the SQLite ledger file")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite ledger only: {reason}"))
+
+
+def pytest_report_header(config):
+    return f"ledger: {config.getoption('--ledger')}"
+
+
+@pytest.fixture(scope="session")
+def ledger_engine(request) -> str:
+    """The engine this run's ledgers are on: "sqlite" or "postgresql" (`pytest --ledger=…`)."""
+    return str(request.config.getoption("--ledger"))
 
 
 @pytest.fixture
@@ -26,15 +64,19 @@ def full_size(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def babe_env(monkeypatch, tmp_path):
+def babe_env(monkeypatch, tmp_path, request, ledger_engine):
     """Every test is hermetic, the way a lab's tests are (babe_tasks.pytest_plugin.BabeEnvironment):
     no AWS configuration, no BABE_* setting (but the session's BABE_PROLIFIC_CONFORM) and no user
     state leak in; installed lab plugins load only where a test asks; the platforms stay real; the
     working directory is tmp_path, never the repository (it holds a tasks.py a test must not take for
-    its experiment folder). The pytest plugin's fixtures (babe_run, babe_turk, …) run in it."""
+    its experiment folder). The pytest plugin's fixtures (babe_run, babe_turk, …) run in it.
+    Under `--ledger=postgresql` every test's ledger is a fresh database of the session's PostgreSQL
+    server (BABE_LEDGER_URL, which the `babe` processes a test starts inherit)."""
     from babe_tasks.pytest_plugin import BabeEnvironment
 
     env = BabeEnvironment(monkeypatch, tmp_path, keep=("BABE_PROLIFIC_CONFORM",))
+    if ledger_engine == "postgresql":
+        env.use_ledger(request.getfixturevalue("babe_postgres").url)
     yield env
     env.close()
 
@@ -125,11 +167,17 @@ def workers(turk):
 
 
 @pytest.fixture
-def lose_ledger():
+def lose_ledger(request, ledger_engine):
     """`lose_ledger(experiment, how)`: `.babe/` removed ("missing"), or the ledger file left at zero
-    bytes (its WAL files gone with it)."""
+    bytes (its WAL files gone with it). Under `--ledger=postgresql` the ledger is the test's
+    database: it is emptied (dropped and made again, same URL) and the folder's `.babe/` removed."""
 
     def lose(experiment, how: str) -> None:
+        if ledger_engine == "postgresql":
+            database = request.getfixturevalue("babe_postgres")
+            database.server.lose_database(database)
+            shutil.rmtree(experiment / ".babe", ignore_errors=True)
+            return
         if how == "missing":
             shutil.rmtree(experiment / ".babe")
             return
@@ -139,6 +187,32 @@ def lose_ledger():
         ledger.write_bytes(b"")
 
     return lose
+
+
+@pytest.fixture
+def ledger_write():
+    """`ledger_write(folder, sql, params)`: one writing statement on the test's ledger, committed, with
+    the engine's own driver rather than the code under test (`?` placeholders, as sqlite3's): the
+    folder's `.babe/ledger.sqlite`, or the test's PostgreSQL database under `--ledger=postgresql`."""
+
+    def write(folder, sql: str, params: tuple = ()) -> None:
+        url = os.environ.get("BABE_LEDGER_URL")
+        if not url:
+            import sqlite3
+
+            db = sqlite3.connect(folder / ".babe" / "ledger.sqlite")
+            try:
+                with db:
+                    db.execute(sql, params)
+            finally:
+                db.close()
+            return
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            conn.execute(sql.replace("?", "%s").encode(), params)
+
+    return write
 
 
 @pytest.fixture(scope="session")

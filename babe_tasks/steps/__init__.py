@@ -37,7 +37,7 @@ def session(settings, pm) -> Iterator[tuple[Platform, Ledger]]:
     """
     platform = get_platform(pm, settings)
     platform.connect()
-    ledger = Ledger(settings.folder)
+    ledger = Ledger.of(settings)
     # The hooks' context hands plugins this very platform, not a second one (`HookContext.platform`).
     context = getattr(pm, "context", None)
     try:

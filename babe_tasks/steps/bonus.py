@@ -52,6 +52,7 @@ from ..platform.base import (
 )
 from ..plugins import call_after, call_before
 from . import Outcome, session
+from .create import spending_check
 from .funds import rerun_advice
 from .passes import in_passes
 from .reject import MAX_REASON, lookup_assignments, refuse
@@ -397,6 +398,7 @@ def run(
             return result
         if todo and review is not None and not review(todo, total, result.pricing):
             raise UsageError("not confirmed: nothing was paid")
+        reserve(settings, pm, platform, ledger, todo)
 
         def pay(payment: Payment) -> str:
             return _pay(settings, platform, ledger, payment)
@@ -424,6 +426,24 @@ def run(
             result.as_json(),
         )
     return result
+
+
+def reserve(settings, pm, platform, ledger: Ledger, todo: list[Payment]) -> None:
+    """Write the run's new bonuses down as "sending" at once, under the spending reservation —
+    when a plugin takes part in it (`create.spending_check`); otherwise each is recorded just before
+    its own call, as always.
+
+    `babe_before_commit` sees their whole total against the ledger as it is at that instant
+    (a payment cap's last word, exact across the lab's members); a veto writes none and pays none.
+    Each is then sent as before, its row already there.
+    """
+    fresh = [p for p in todo if not p.resumed]
+    check = spending_check(pm, settings, "bonus", sum((p.total for p in fresh), Decimal("0.00")))
+    if check is not None:
+        ledger.reserve_bonuses(
+            fresh, experiment=settings.experiment, target=settings.target, location=platform.location,
+            sent_at=platform.now().timestamp(), check=check,
+        )
 
 
 def _pay(settings, platform, ledger: Ledger, payment: Payment) -> str:

@@ -144,7 +144,7 @@ def of_bonus_file(settings, path, pm=None) -> CostReport:
 
     rows = read_csv(path, capabilities_for(settings, pm) if pm is not None else Capabilities(title=settings.platform))
     pricing = pricing_for(settings, pm) if pm is not None else money.MTURK_PRICING
-    with Ledger(settings.folder) as ledger:
+    with Ledger.of(settings) as ledger:
         paid = [
             row
             for row in rows

@@ -28,11 +28,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from .. import exclusion, output
+from ..commitments import ZERO, hit_commitment
 from ..errors import PartialFailure, UsageError
 from ..exclusion import Exclusion
-from ..ledger import ExtensionRecords, Ledger
+from ..ledger import ExtensionRecords, Ledger, LedgerView, SpendingCheck
 from ..planning import ExistingBatch, Plan, annotated_plan, make_plan
 from ..platform.base import OperationFailed, capabilities_of, optional, pricing_of
 from ..plugins import call_after, call_before
@@ -213,7 +215,8 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
         if review is not None and not review(plan, excluded):
             raise UsageError("not confirmed: nothing was posted")
         if not plan.resumed:
-            ledger.start_plan(plan, platform.location, settings.platform, finished_too=not settings.again)
+            check = spending_check(pm, settings, "create", plan_commitment(plan))
+            ledger.start_plan(plan, platform.location, settings.platform, finished_too=not settings.again, check=check)
             if plan.posted_before is not None:  # an identical create finished while this one was planning
                 return posted_before(plan, ledger, platform, settings)
         exclusion.remember_experiment(settings, ledger)
@@ -242,6 +245,28 @@ def run(settings, pm, *, review: Callable[[Plan, Exclusion | None], bool] | None
                 result.as_json(),
             )
         return result
+
+
+def plan_commitment(plan: Plan) -> Decimal:
+    """What a new plan commits once written: every assignment of every HIT, as the ledger counts it."""
+    return sum((hit_commitment(plan.reward, hit.assignments, plan.uses_masters, plan.pricing) for hit in plan.hits), ZERO)
+
+
+def spending_check(pm, settings, step: str, amount: Decimal) -> SpendingCheck | None:
+    """The check a spending reservation runs before writing `amount` down: `babe_before_commit`,
+    with the ledger as the reservation's transaction sees it.
+
+    None — no reservation, the step records as it always did — when nothing is committed or no
+    plugin takes part: a lab without such a plugin keeps one short write per bonus, recorded just
+    before its own call.
+    """
+    if amount <= 0 or not pm.hook.babe_before_commit.get_hookimpls():
+        return None
+
+    def check(ledger: LedgerView) -> None:
+        call_before(pm, "babe_before_commit", settings=settings, step=step, amount=amount, ledger=ledger)
+
+    return check
 
 
 def _no_preview(platform) -> str | None:

@@ -10,6 +10,7 @@ The built-in checks, in the order a run would meet them:
 | (plugins' own) | what each plugin's `babe_doctor` answers; the platform plugin's `credentials` check among them (MTurk: on sandbox/live AWS STS GetCallerIdentity accepts the credentials) | exit 2 none, 4 refused/unreachable |
 | `platform` | the target answers its balance request (MTurk: GetAccountBalance), through the platform's own error translation | exit 4 (2 without credentials) |
 | `balance` | the balance covers what `create` would cost | exit 2 |
+| `ledger` | SQLite: the folder's file and its schema version; PostgreSQL (`ledger_url`): connects within 5 s, its schema version against this babe's, the member rows will name (docs/lab.md) | exit 2 too new, 4 unreachable |
 
 then every plugin's `babe_preflight` (one check per problem it reports; a plugin that crashes
 there fails its check). Doctor makes no spending call and changes nothing. It exits 0 only when
@@ -106,6 +107,7 @@ def run(settings, pm) -> DoctorResult:
     _plugin_checks(settings, pm, result)
     balance = _platform(settings, pm, result)
     _balance(balance, cost, result, pricing)
+    _ledger(settings, result)
     _preflight(settings, pm, result)
     return result
 
@@ -225,6 +227,52 @@ def _balance(balance: Decimal | None, cost: Decimal | None, result: DoctorResult
         )
     else:
         result.add("balance", OK, f"{shown(balance)} available, enough for create's {shown(cost)}")
+
+
+def _ledger(settings, result: DoctorResult) -> None:
+    """Where the ledger is, that it can be read, and its schema version against this babe's.
+
+    Read-only: doctor never creates, migrates nor locks it (the first command that writes does,
+    or `babe ledger.migrate`)."""
+    from .. import ledgerdb
+    from ..ledgerdb_migrations import SCHEMA_VERSION, version
+
+    url = getattr(settings, "ledger_url", None)
+    member = getattr(settings, "member", None) or ledgerdb.os_member()
+    if not url:
+        path = ledgerdb.sqlite_path(settings.folder)
+        if not path.is_file():
+            result.add("ledger", OK, f"none yet: the first create makes {path} (schema version {SCHEMA_VERSION})")
+            return
+    try:
+        db = ledgerdb.connect(settings.folder, url, 5, read_only=True)
+    except ledgerdb.LedgerUnreachable as exc:
+        result.add("ledger", FAILED, str(exc), exit_code=4)
+        return
+    except BabeError as exc:
+        result.add("ledger", FAILED, str(exc), exit_code=exc.exit_code if exc.exit_code in (2, 4) else 2)
+        return
+    except Exception as exc:  # noqa: BLE001 - an unreadable SQLite file, said in one line
+        result.add("ledger", FAILED, f"{ledgerdb.sqlite_path(settings.folder)} cannot be read ({exc}); repair or move it")
+        return
+    try:
+        found = version(db)
+    except db.errors as exc:
+        result.add("ledger", FAILED, f"{db.where} cannot be read ({ledgerdb.scrub(str(exc), url)})", exit_code=4 if url else 2)
+        return
+    finally:
+        db.close()
+    where = f"{db.where} (PostgreSQL, as member {member})" if url else str(db.where)
+    if found > SCHEMA_VERSION:
+        result.add(
+            "ledger", FAILED, f"{where} is at schema version {found}, newer than this babe's {SCHEMA_VERSION}: upgrade babe-tasks"
+        )
+    elif found < SCHEMA_VERSION:
+        result.add(
+            "ledger", OK, f"{where}: schema version {found}, migrated to {SCHEMA_VERSION} on first use (or: babe ledger.migrate)"
+        )
+    else:
+        result.add("ledger", OK, f"{where}: schema version {found}")
 
 
 def _preflight(settings, pm, result: DoctorResult) -> None:

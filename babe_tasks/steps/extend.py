@@ -61,7 +61,7 @@ from ..platform.base import HitInfo, accepts, capabilities_of, pricing_of
 from ..plugins import call_after, call_before
 from ..settings import MAX_LIFETIME, MIN_LIFETIME
 from . import chosen_hits, concurrently, first_error, hit_id_of, session, vanished
-from .create import PostedHit, known_hits, post
+from .create import PostedHit, known_hits, post, spending_check
 from .funds import rerun_advice
 
 #: MTurk's line: a HIT created below it can never reach it (docs/workers-and-extension.md, "extend"). Another
@@ -648,9 +648,11 @@ def run(
                 for hit in plan.hits:
                     if hit.add:
                         hit.token = extension_token(plan.experiment, plan.extension_id, hit.hit_id)
-                if plan.new_hits is not None:
-                    ledger.start_plan(plan.new_hits, platform.location, settings.platform)
-                table.start(plan.extension_id, plan.experiment, plan.target, platform.location, print_, plan.to_json())
+                ledger.start_extension(
+                    plan.extension_id, plan.experiment, plan.target, platform.location, print_, plan.to_json,
+                    new_plan=plan.new_hits, platform=settings.platform,
+                    check=spending_check(pm, settings, "extend", Decimal(plan.cost.total)),
+                )
             result = ExtendResult(plan, plan.cost)
             _extend_hits(settings, platform, ledger, plan, result, now)
             failure = None

@@ -31,7 +31,7 @@ REMEMBERED = (*REQUIRED, "keywords", "assignments", "batch_size", "lifetime", "d
 def last_create(settings) -> tuple[dict, float] | None:
     """The parameters and creation time of the experiment's newest plan on this target and platform."""
     try:
-        with LedgerView(settings.folder) as ledger:
+        with LedgerView.of(settings) as ledger:
             plan = ledger.last_plan(settings.experiment, settings.target, settings.platform)
     except LedgerUnavailable:
         return None  # a ledger another command reports on

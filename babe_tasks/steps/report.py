@@ -118,17 +118,17 @@ class ReportResult:
 
 
 # -- reading the ledger ---------------------------------------------------------------------------
-def _view(folder: Path) -> LedgerView:
-    """The folder's ledger, read-only (the report never creates nor upgrades one)."""
-    view = LedgerView(folder)
+def _view(folder: Path, url: str | None = None) -> LedgerView:
+    """The folder's ledger (or the lab's at `url`), read-only (the report never creates nor upgrades one)."""
+    view = LedgerView(folder, url=url)
     if not view.exists:
         raise UsageError(f"no ledger in {folder}: nothing to report yet (run babe create, then babe status)")
     return view
 
 
-def experiments(folder: Path, target: str, platform: str = "mturk") -> list[str]:
+def experiments(folder: Path, target: str, platform: str = "mturk", url: str | None = None) -> list[str]:
     """The experiments with HITs posted on `target` (on `platform`) in this folder's ledger, oldest first."""
-    with _view(folder) as view:
+    with _view(folder, url) as view:
         return view.experiments(target, platform)
 
 
@@ -140,12 +140,13 @@ def gather(
     symbol: str = "$",
     nouns: tuple[str, str] = output.MTURK_NOUNS,
     title: str = "",
+    url: str | None = None,
 ) -> ExperimentData:
     """What the ledger knows of the experiment's HITs on one platform; the work and money of HITs
     posted on another platform are left out. A HIT's size includes what finished extensions added
     (its row keeps its size at posting: without them an extended experiment reads "22 of 20")."""
     data = ExperimentData(experiment, target, platform=platform, symbol=symbol, nouns=tuple(nouns), title=title)
-    with _view(folder) as view:
+    with _view(folder, url) as view:
         grown = view.extended(experiment, target)
         data.hits = [
             {
@@ -412,7 +413,7 @@ def run(
     (the task asks the platform)."""
     folder = Path(settings.folder)
     platform = settings.platform
-    names = experiments(folder, settings.target, platform) if every else [settings.experiment]
+    names = experiments(folder, settings.target, platform, settings.ledger_url) if every else [settings.experiment]
     if every and not names:
         raise UsageError(f"the ledger in {folder} has no {nouns[1]} on {settings.target}: nothing to report")
     directory = Path(out).expanduser() if out else folder / REPORTS_DIR
@@ -420,7 +421,7 @@ def run(
         directory = (Path.cwd() / directory).resolve()
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--out {directory} is a file, not a folder: give a folder for the reports")
-    gathered = [gather(folder, name, settings.target, platform, symbol, nouns, title) for name in names]
+    gathered = [gather(folder, name, settings.target, platform, symbol, nouns, title, settings.ledger_url) for name in names]
     if not every and not gathered[0].hits:
         raise UsageError(
             f"no {nouns[1]} of experiment {settings.experiment} on {settings.target} in the ledger: nothing to report "

@@ -243,7 +243,7 @@ def known_workers(settings) -> set[str]:
     from ..ledger import LedgerView
     from ..settings import TARGETS
 
-    with LedgerView(settings.folder) as ledger:
+    with LedgerView.of(settings) as ledger:
         return {row.worker_id for target in TARGETS for row in ledger.assignments(settings.experiment, target)}
 
 

@@ -481,7 +481,7 @@ class Watch:
     def submitted(self) -> dict[str, str]:
         """Submitted assignments of the watched HITs (id → HIT id), as the ledger knows them after a status."""
         scope = set(self.hit_ids) if self.hit_ids else None
-        with Ledger(self.settings.folder) as ledger:
+        with Ledger.of(self.settings) as ledger:
             rows = ledger.assignments(self.settings.experiment, self.settings.target)
         return {
             r["assignment_id"]: r["hit_id"]

@@ -11,10 +11,18 @@ from ..taskkit import babe_task
         "out": "write the pages into this folder (default: reports/ in the experiment folder)",
         "target": "the target whose HITs (studies on Prolific) are reported: local (default), sandbox or live",
         "platform": "the platform whose HITs (or studies) are reported: mturk (default) or one a plugin provides",
+        "lab": "one page of the lab's view instead (babe lab): reports/lab.html; --target: one target (default every one)",
     }
 )
-def report(c, all=False, out=None, json=False, target=None, platform=None):  # noqa: A002 - the --all flag
+def report(c, all=False, out=None, json=False, target=None, platform=None, lab=False):  # noqa: A002 - the --all flag
     """Write reports/<experiment>-<target>.html: submissions, reviews, money by day, completion times."""
+    if lab:
+        from ..errors import UsageError
+        from .lab import report_page
+
+        if all or platform is not None:
+            raise UsageError(f"--lab shows every experiment on every platform: drop {'--all' if all else '--platform'}")
+        return report_page(c, out=out, json=json, target=target)
     from .. import output
     from ..money import fmt
     from ..platform import capabilities_for

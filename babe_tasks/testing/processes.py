@@ -23,16 +23,23 @@ __all__ = ["BABE", "babe_process", "child_env", "run_babe_process", "run_command
 BABE = [sys.executable, "-c", "import sys\nfrom babe_tasks.program import main\nsys.exit(main())"]
 
 
+#: The variables a child keeps from this process: the test's AWS files (pointed at nowhere), its
+#: local Prolific's conformance check, its ledger and its lab member.
+KEPT = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "BABE_PROLIFIC_CONFORM", "BABE_LEDGER_URL", "BABE_MEMBER")
+
+
 def child_env(state: str | Path | None = None, **extra: str) -> dict[str, str]:
     """The environment of a child process: this one's, minus every AWS_* and BABE_* variable.
 
     Inside a hermetic test this process's environment is already clean; the filter is for children
     started outside one. The AWS configuration files of the test stay pointed at nowhere, installed
     lab plugins stay out (`BABE_PLUGINS` set but empty, as in-process runs hide them), and
-    `state` (the local MTurk's state file) is the test's one, when given.
+    `state` (the local MTurk's state file) is the test's one, when given. The test's ledger
+    (`BABE_LEDGER_URL`, e.g. its PostgreSQL database) and lab member (`BABE_MEMBER`) are kept: a
+    child `babe` must write the ledger the test reads, as the member the test set.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BABE_"))}
-    for key in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "BABE_PROLIFIC_CONFORM"):
+    for key in KEPT:
         if key in os.environ:
             env[key] = os.environ[key]
     env.update(AWS_EC2_METADATA_DISABLED="true", BABE_PLUGINS="", NO_COLOR="1", COLUMNS="120")

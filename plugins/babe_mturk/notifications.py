@@ -226,7 +226,7 @@ class QueueEvents:
         from babe_tasks.platform.base import NotFound
 
         known: dict[str, str] = {}
-        with Ledger(self.platform.settings.folder) as ledger:
+        with Ledger.of(self.platform.settings) as ledger:
             for hit_id in hit_ids:
                 record = ledger.hit(hit_id)
                 if record is not None and record.hit_type_id:

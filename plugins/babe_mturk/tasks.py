@@ -371,8 +371,8 @@ def _experiment_hits(c, as_json) -> list[str]:
     try:
         settings = Settings.build(c)
         ids: list[str] = []
-        if (folders.state_dir(settings.folder) / "ledger.sqlite").is_file():
-            with Ledger(settings.folder) as ledger:
+        if settings.ledger_url or (folders.state_dir(settings.folder) / "ledger.sqlite").is_file():
+            with Ledger.of(settings) as ledger:
                 ids = [h.hit_id for h in ledger.hits(settings.experiment, "local", "mturk") if h.hit_id and not h.gone]
     except BabeError as exc:
         raise _fail(str(exc), exc.exit_code, as_json) from None

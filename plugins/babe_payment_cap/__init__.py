@@ -1,8 +1,11 @@
-"""payment-cap: caps on the money a lab can commit — per experiment, per calendar day, in total.
+"""payment-cap: caps on the money a lab can commit — per experiment, per calendar day and month, in total.
 
 Before `create`, `extend` and `bonus` touch the platform, the plugin adds what the step would
 commit to what the ledger shows as committed already (`book`), and vetoes the step when that
-crosses a cap (`caps`), with the numbers: `payment-cap: this create commits $151.20; the experiment
+crosses a cap (`caps`), twice: early (`babe_before_<step>`, so the answer comes before the
+prompt) and exactly (`babe_before_commit`, inside the transaction that writes the commitment down
+under the ledger's spending lock, so two members of a lab can never both take the last $10).
+The veto names the numbers: `payment-cap: this create commits $151.20; the experiment
 cap is $400.00 and $312.00 is already committed ($88.00 left); …` — exit 3, nothing posted, no
 bonus sent. On `live` it also refuses a create that costs more than the account's balance.
 `babe status` and `babe cost` show each cap and what is left (`payment_caps`).
@@ -14,7 +17,8 @@ pricing comes from the hook arguments (`plan.pricing`, `status.pricing`, `report
 
 Nothing happens until `babe.plugins.payment-cap` exists in `invoke.yaml` (see `config`). The
 plugin uses only babe-tasks' public API: `hookimpl`, `Veto`, `Settings.plugin_settings`, the hook
-arguments and the hook `context` — its read-only ledger (`context.ledger.money`), its platform
+arguments and the hook `context` — its read-only ledger (`context.ledger`, or the transaction's
+view `babe_before_commit` hands over), its platform
 (the account balance) and other platforms' fees (`context.pricing_for`) — plus
 `babe_tasks.commitments` and `babe_tasks.money`. It builds no plugin manager and opens no file.
 """
@@ -92,23 +96,12 @@ def babe_before_extend(settings, context, plan):
     """Veto an extension that would cross a cap.
 
     A resumed extension is in the ledger already (its added assignments count from the moment it
-    was written), so it commits only the new HITs of its `--split` that are not posted yet.
+    was written, the new HITs of its `--split` from the moment their plan was), so it commits nothing new.
     """
     caps = _config.load(settings)
     if caps is None or not caps.caps():
         return
-    if plan.resumed:
-        new = plan.new_hits
-        amount = ZERO if new is None else sum(
-            (
-                _book.hit_commitment(new.reward, hit.assignments, new.uses_masters, new.pricing)
-                for hit in new.hits
-                if hit.hit_id is None
-            ),
-            ZERO,
-        )
-    else:
-        amount = Decimal(plan.cost.total)
+    amount = ZERO if plan.resumed else Decimal(plan.cost.total)
     if amount > 0:
         _caps.check(caps, _book_of(context, caps, plan.pricing), amount, "extend")
 
@@ -125,6 +118,17 @@ def babe_before_bonus(settings, context, payments, pricing):
     amount = sum((p.total for p in payments if not p.resumed), ZERO)
     if amount > 0:
         _caps.check(caps, _book_of(context, caps, pricing), amount, "bonus")
+
+
+@hookimpl
+def babe_before_commit(settings, context, step, amount, ledger):
+    """The exact check: `ledger` is read inside the write that records the commitment, under the
+    lab-wide spending lock, so what it sums is every commitment made before this one — by any
+    member, on any machine — and none can slip in before this one is written or vetoed."""
+    caps = _config.load(settings)
+    if caps is None or not caps.caps() or amount <= 0:
+        return
+    _caps.check(caps, _book.book(context, caps.zone, Prices(context, context.pricing), ledger=ledger), Decimal(amount), step)
 
 
 @hookimpl

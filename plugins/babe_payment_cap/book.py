@@ -1,4 +1,4 @@
-"""Money committed and spent, as the hook context's ledger tells it: per experiment, per calendar day, in total.
+"""Money committed and spent, as the ledger tells it: per experiment, per calendar day and month, in total.
 
 Committed is the most that what was posted and paid can cost, with each platform's fees: every
 assignment of every posted HIT at its reward plus its fee, plus every bonus and its fee, including
@@ -10,18 +10,22 @@ Every row is priced by the platform it was posted on (`prices.Prices`) and carri
 platform's currency. A cap is an amount in the run's currency: only commitments in that currency
 count towards it — dollars and pounds cannot be added without a rate nobody agreed on.
 
-The plugin never opens the ledger file: it asks `context.ledger` (`babe_tasks.ledger.LedgerView`,
-read-only), which sums the lab's whole record on the run's target ("all experiments" means all
-that this folder's ledger holds). Only the run's target counts: sandbox and local money is not
-live money.
+The plugin never opens the ledger: it asks `context.ledger` (`babe_tasks.ledger.LedgerView`,
+read-only) — or, at the moment a step writes its commitment down, the view `babe_before_commit`
+hands it, bound to that write's transaction — for every commitment on the run's target: on a
+folder's SQLite ledger all that folder's experiments, on a lab's PostgreSQL every experiment of
+every member. Only the run's target counts: sandbox and local money is not live money. The
+month, like the day, is the calendar one in the caps' time zone.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from dataclasses import replace
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from babe_tasks.commitments import (
+    ZERO,
     Entry,
     Money,
     added_commitment,
@@ -38,20 +42,39 @@ __all__ = ["Book", "Entry", "added_commitment", "already_posted", "bonus_commitm
 Book = Money
 
 
-def book(context: Any, zone: tzinfo, prices: Prices | None = None, now: datetime | None = None) -> Book:
-    """The run's book: its experiment, target and currency (`prices.run`), today in `zone` (or the day of `now`)."""
+def book(context: Any, zone: tzinfo, prices: Prices | None = None, now: datetime | None = None, ledger: Any = None) -> Book:
+    """The run's book: its experiment, target and currency (`prices.run`), today and this month in
+    `zone` (or those of `now`), read from `ledger` (default: the context's)."""
     settings = context.settings
     prices = prices or Prices(context)
     day = (now or datetime.now(zone)).astimezone(zone).date()
-    return context.ledger.money(settings.experiment, settings.target, day, zone, prices, prices.run)
+    entries = (ledger if ledger is not None else context.ledger).commitments(settings.target, prices)
+    base = tally(entries, settings.experiment, settings.target, day, zone, prices.run)
+    committed, spent = month_of(entries, day, zone, prices.run.currency)
+    return replace(base, committed={**base.committed, "monthly": committed}, spent={**base.spent, "monthly": spent})
+
+
+def month_of(entries: list[Entry], day: date, zone: tzinfo, currency: str) -> tuple[Any, Any]:
+    """Committed and spent in `currency` during the calendar month of `day` in `zone`."""
+    committed = spent = ZERO
+    for entry in entries:
+        when = datetime.fromtimestamp(entry.at, zone).date()
+        if entry.currency == currency and (when.year, when.month) == (day.year, day.month):
+            committed += entry.committed
+            spent += entry.spent
+    return committed, spent
 
 
 def already_posted(context: Any, plan: Any) -> set[int]:
     """Indexes of the plan's HITs an earlier `create` with the same parameters already posted.
 
-    Those are in the book already; a resumed create commits only the rest (and one that finished
-    before, run again without `--again`, commits nothing) — the same lookup `create` makes right
-    after the plugins.
+    Those are in the book already — an unfinished plan's HITs all are, from the moment the plan was
+    written, so resuming one commits nothing new; neither does running a finished one again without
+    `--again` — the same lookup `create` makes right after the plugins.
     """
     earlier = context.ledger.open_plan(plan.experiment, plan.target, plan.fingerprint(), finished_too=not context.settings.again)
-    return set(earlier.posted) if earlier is not None else set()
+    if earlier is None:
+        return set()
+    if earlier.finished_at is None:  # an unfinished plan's HITs are all committed, posted or not
+        return {hit.index for hit in plan.hits}
+    return set(earlier.posted)

@@ -2,7 +2,7 @@
 
 Pure functions over a `book.Book`, so the rules can be checked against hand-computed tables
 without a ledger: a step that commits `amount` fits a cap when already-committed + amount ≤ cap
-(reaching a cap exactly is allowed). The first cap crossed — experiment, then daily, then total —
+(reaching a cap exactly is allowed). The first cap crossed — experiment, daily, monthly, total —
 is named in the veto, with the three numbers a person needs to decide what to do.
 
 Amounts are in the run's platform currency (`Book.pricing`) and shown with its symbol
@@ -24,6 +24,7 @@ from .config import CapSettings, setting
 SCOPE_WORDS = {
     "experiment": ("the experiment cap", "already committed"),
     "daily": ("the daily cap", "already committed today ({day})"),
+    "monthly": ("the monthly cap", "already committed this month ({month})"),
     "total": ("the total cap", "already committed by all experiments of this ledger"),
 }
 #: What to do instead, per step.
@@ -63,7 +64,7 @@ def check(caps: CapSettings, book: Book, amount: Decimal, step: str) -> None:
     room = f"{cash(left)} left" if left >= 0 else f"already {cash(-left)} over it"
     raise Veto(
         f"this {step} commits {cash(amount)}; {name} is {cash(cap)} and {cash(already)} is "
-        f"{done.format(day=_day(book, caps))} ({room}); {REMEDY.get(step, 'commit less')} or raise {setting(scope)}"
+        f"{done.format(day=_day(book, caps), month=_month(book, caps))} ({room}); {REMEDY.get(step, 'commit less')} or raise {setting(scope)}"
     )
 
 
@@ -78,6 +79,10 @@ def check_balance(amount: Decimal, balance: Decimal, target: str, pricing: Any =
 
 def _day(book: Book, caps: CapSettings) -> str:
     return f"{book.day.isoformat()} {caps.timezone}"
+
+
+def _month(book: Book, caps: CapSettings) -> str:
+    return f"{book.day:%Y-%m} {caps.timezone}"
 
 
 class CapReport(dict):
@@ -101,6 +106,7 @@ class CapReport(dict):
         parts = []
         for scope, row in self.items():
             when = f" ({row['day']} {row['timezone']})" if scope == "daily" else ""
+            when = f" ({row['month']} {row['timezone']})" if scope == "monthly" else when
             line = f"{scope} cap {cash(row['cap'])}{when}: {cash(row['committed'])} committed"
             if "this" in row:
                 line += f", this {cash(row['this'])}"
@@ -124,6 +130,9 @@ def report(caps: CapSettings, book: Book, amount: Decimal | None = None) -> CapR
         row: dict[str, Any] = {"cap": cap, "committed": committed, "spent": book.spent[scope], "left": cap - committed}
         if scope == "daily":
             row["day"] = book.day.isoformat()
+            row["timezone"] = caps.timezone
+        if scope == "monthly":
+            row["month"] = f"{book.day:%Y-%m}"
             row["timezone"] = caps.timezone
         if amount is not None:
             row["this"] = amount

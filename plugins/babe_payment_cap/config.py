@@ -1,4 +1,4 @@
-"""The payment-cap plugin's settings: up to three caps, the day's time zone, the live balance check.
+"""The payment-cap plugin's settings: up to four caps, the calendar's time zone, the live balance check.
 
 ```yaml
 babe:
@@ -6,11 +6,13 @@ babe:
     payment-cap:
       experiment: "400.00"   # this experiment, on the run's target
       daily: "100.00"        # everything this ledger committed today (all its experiments)
+      monthly: "600.00"      # everything this ledger committed this calendar month
       total: "1000.00"       # everything this ledger ever committed (all its experiments)
-      timezone: Europe/Berlin  # whose calendar day `daily` means; default UTC
+      timezone: Europe/Berlin  # whose calendar day and month `daily` and `monthly` mean; default UTC
       check_balance: true    # on live, refuse a create that costs more than the account holds
 ```
-Every cap is optional; the plugin does nothing while `babe.plugins.payment-cap` is absent. A key
+On a lab's shared ledger (`ledger_url`, docs/lab.md) "this ledger" is the whole lab: every
+member's experiments count towards `daily`, `monthly` and `total`. Every cap is optional; the plugin does nothing while `babe.plugins.payment-cap` is absent. A key
 that is not one of these is refused (exit 2) rather than ignored: a misspelt cap (`experimnet`)
 would otherwise be a cap that silently never applies.
 """
@@ -27,7 +29,7 @@ from babe_tasks.errors import UsageError, did_you_mean
 
 NAME = "payment-cap"
 #: The caps, in the order they are checked and shown.
-CAPS = ("experiment", "daily", "total")
+CAPS = ("experiment", "daily", "monthly", "total")
 KEYS = (*CAPS, "timezone", "check_balance")
 
 
@@ -35,6 +37,7 @@ KEYS = (*CAPS, "timezone", "check_balance")
 class CapSettings:
     experiment: Decimal | None = None
     daily: Decimal | None = None
+    monthly: Decimal | None = None
     total: Decimal | None = None
     timezone: str = "UTC"
     check_balance: bool = True

@@ -81,7 +81,7 @@ class Codes(CompletionCodes):
 
     def posted_studies(self, experiment: str, target: str | None = None) -> list[str]:
         """The experiment's Prolific studies in the ledger, newest first (on `target`, or anywhere)."""
-        with LedgerView(self.path.parent.parent) as view:
+        with LedgerView(self.path.parent.parent, url=self.url) as view:
             hits = view.hits(experiment, target, "prolific")
         return [hit.hit_id for hit in reversed(hits) if hit.hit_id]
 
@@ -101,7 +101,7 @@ def completion_code(settings: Any, experiment: str | None = None, *, client: Cal
     if configured:
         return Code(configured, SETTING)
     experiment = experiment or settings.experiment
-    with Ledger(settings.folder) as ledger, Codes(ledger) as codes:
+    with Ledger.of(settings) as ledger, Codes(ledger) as codes:
         kept = codes.get(experiment)
         if kept is not None:
             return kept

@@ -46,11 +46,11 @@ DESCRIPTION = (
 class ParticipantGroup:
     """The configured group on one Prolific: found, created once, its id kept (one per platform object)."""
 
-    def __init__(self, config: ProlificConfig, client: Callable[[], Any], folder: Any, location: str, me: Callable[[], dict]):
+    def __init__(self, config: ProlificConfig, client: Callable[[], Any], settings: Any, location: str, me: Callable[[], dict]):
         self.config = config
         self.name = config.group_name
         self._client = client
-        self._folder = folder
+        self._settings = settings
         self._location = location
         self._me = me
         self._id: str | None = None
@@ -86,7 +86,7 @@ class ParticipantGroup:
         if self._id is not None:
             return self._id
         assert self.name is not None
-        with Ledger(self._folder) as ledger, ParticipantGroupRecords(ledger) as kept:
+        with Ledger.of(self._settings) as ledger, ParticipantGroupRecords(ledger) as kept:
             found = kept.get(self._location, self.name)
             group_id = found[0] if found else None
             moved = found is not None and self.config.workspace_id not in (None, found[1])  # another workspace chosen

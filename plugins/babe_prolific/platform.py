@@ -234,7 +234,7 @@ class ProlificPlatform:
         from .groups import ParticipantGroup
 
         if "_group" not in self.__dict__:
-            self._group = ParticipantGroup(self.config, lambda: self.client, self.settings.folder, self.location, self.me)
+            self._group = ParticipantGroup(self.config, lambda: self.client, self.settings, self.location, self.me)
         return self._group
 
     def check_plan(self, plan) -> None:

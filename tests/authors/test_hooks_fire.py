@@ -160,6 +160,7 @@ ROWS: dict[str, Row] = {
     ),
     "babe_preflight": Row(("doctor", "--json"), SETTINGS),
     "babe_doctor": Row(("doctor", "--json"), SETTINGS),
+    "babe_before_commit": Row(CREATE, {**SETTINGS, "step": "create", "amount": _type("Decimal"), "ledger": _type("LedgerView")}),
 }
 
 

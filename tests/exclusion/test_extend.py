@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from babe_tasks.errors import UsageError
-from babe_tasks.ledger import Ledger
 from babe_mturk.local.faults import FaultSpec, Injector
 from babe_mturk.local.workers import simulate
 from babe_tasks.platform.base import OperationFailed
@@ -378,10 +377,10 @@ def test_the_tokens_are_recorded_before_the_call(babe, experiment):
     (hit,) = _create(babe, 4)
     assert babe("extend", "--assignments", "1").code == 0
     import json
-    import sqlite3
 
-    with Ledger(experiment) as ledger:
-        row = sqlite3.connect(ledger.path).execute("SELECT extension_id, plan, status FROM extensions").fetchone()
+    from babe_tasks.testing.postgres import ledger_rows
+
+    (row,) = ledger_rows(experiment, "SELECT extension_id, plan, status FROM extensions")
     extension_id, stored, status = row
     assert status == "done"
     (stored_hit,) = json.loads(stored)["hits"]

@@ -3,7 +3,7 @@ as DoesNotExist, created once and granted (silently) to every worker status and 
 
 from __future__ import annotations
 
-from babe_tasks.ledger import Ledger
+from babe_tasks.testing.postgres import ledger_rows
 from babe_mturk.local.misc import messages
 from babe_mturk.local.workers import simulate
 from babe_tasks.plugins import plugin_manager
@@ -39,11 +39,9 @@ def test_a_second_create_finds_the_type_by_name_instead_of_making_another(babe, 
     assert requirements_of(mturk, second["hits"][0]["hit_id"])[0]["QualificationTypeId"] == first
 
 
-def test_a_lost_ledger_still_finds_the_type_on_the_platform(babe, experiment, mturk):
-    import shutil
-
+def test_a_lost_ledger_still_finds_the_type_on_the_platform(babe, experiment, mturk, lose_ledger):
     _create(babe)
-    shutil.rmtree(experiment / ".babe")
+    lose_ledger(experiment, "missing")
     _create(babe, "--reward", "0.70")
     assert list(own_types(mturk)) == [WORKER_TYPE]
 
@@ -177,8 +175,5 @@ def test_a_grant_that_fails_is_a_warning_and_retried(babe, experiment, turk, mtu
     assert run.code == 0, run
     assert "warning: could not grant the experiment's qualification" in run.err
     assert "the next status or approve tries again" in run.err
-    with Ledger(experiment) as ledger:
-        import sqlite3
-
-        rows = sqlite3.connect(ledger.path).execute("SELECT COUNT(*) FROM exclusion_grants").fetchone()[0]
+    rows = ledger_rows(experiment, "SELECT COUNT(*) FROM exclusion_grants")[0][0]
     assert rows == 0

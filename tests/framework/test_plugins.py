@@ -49,6 +49,7 @@ CONTRACT = {
     "babe_fetch_results": ["settings", "context", "destination"],
     "babe_preflight": ["settings", "context"],
     "babe_doctor": ["settings", "context"],
+    "babe_before_commit": ["settings", "context", "step", "amount", "ledger"],
 }
 
 

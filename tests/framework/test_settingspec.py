@@ -85,7 +85,7 @@ def test_no_task_takes_a_setting_flag_the_declaration_does_not_name():
     way in (cost's and extend's --assignments and --lifetime mean something else: they are their own)."""
     arguments = _all_arguments()
     own = {("cost", "assignments"), ("cost", "lifetime"), ("extend", "assignments"), ("extend", "lifetime"),
-           ("report", "target"), ("report", "platform")}
+           ("report", "target"), ("report", "platform"), ("lab", "target")}
     groups = {group: set(settingspec.tasks_in(group)) for group in (COMMON, SPENDING)}
     for key in KEYS:
         named = set()

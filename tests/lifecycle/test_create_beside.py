@@ -9,7 +9,6 @@ refused (exit 2, one line, nothing posted or recorded) pointing at `extend`; `--
 
 from __future__ import annotations
 
-import shutil
 
 from babe_tasks.ledger import Ledger
 
@@ -92,10 +91,10 @@ def test_after_a_sync_the_same_create_posts_nothing_and_a_changed_one_is_refused
     assert sorted(hit_ids(mturk)) == posted
 
 
-def test_another_experiments_hits_are_not_this_ones(babe, experiment, mturk, monkeypatch):
+def test_another_experiments_hits_are_not_this_ones(babe, experiment, mturk, monkeypatch, lose_ledger):
     monkeypatch.setenv("BABE_EXPERIMENT", "pilot")
     assert babe("create", "--assignments", "3").code == 0
     monkeypatch.delenv("BABE_EXPERIMENT")
-    shutil.rmtree(experiment / ".babe")  # nothing in the ledger: exp1's HITs are looked for on MTurk
+    lose_ledger(experiment, "missing")  # nothing in the ledger: exp1's HITs are looked for on MTurk
     first = babe("create", "--assignments", "3")
     assert first.code == 0 and "Posted 1 HIT now." in first.out, first

@@ -45,12 +45,12 @@ def babe(folder: Path, site: Path, *args: str) -> subprocess.CompletedProcess:
 def test_an_installed_package_adds_a_namespace_and_babe_runs_its_tasks(tmp_path):
     site, folder = tmp_path / "site", tmp_path / "study"
     folder.mkdir()
-    install(site, "lab_tools", f"[console_scripts]\nx = y:z\n\n[{GROUP}]\nlab = lab_tasks\n", {"lab_tasks": TASKS})
+    install(site, "lab_tools", f"[console_scripts]\nx = y:z\n\n[{GROUP}]\ntools = lab_tasks\n", {"lab_tasks": TASKS})
 
     listing = babe(folder, site, "--list")
     assert listing.returncode == 0, listing.stderr
-    assert "lab.greet" in listing.stdout and "local.work" in listing.stdout, listing.stdout
-    greeted = babe(folder, site, "lab.greet", "--name", "Ada")
+    assert "tools.greet" in listing.stdout and "local.work" in listing.stdout, listing.stdout
+    greeted = babe(folder, site, "tools.greet", "--name", "Ada")
     assert (greeted.returncode, greeted.stdout.strip()) == (0, "hello, Ada"), greeted
 
 

@@ -88,17 +88,25 @@ def test_worker_not_matching_the_assignment(babe, work, mturk, experiment):
     assert_nothing_paid(mturk, work)
 
 
-def test_assignment_of_an_experiment_in_another_folder(babe, work, turk, mturk, experiment, tmp_path, monkeypatch):
+def test_assignment_of_an_experiment_in_another_folder(babe, work, turk, mturk, experiment, tmp_path, monkeypatch, ledger_engine):
+    """Each folder its own SQLite ledger: exp1's knows nothing of the HIT. On one lab ledger (PostgreSQL)
+    the HIT is known as exp2's, and the refusal says so, and how to act on it."""
     monkeypatch.chdir(make_experiment(tmp_path, "exp2"))
     theirs = post_and_work(babe, turk, 2, seed=11)[0]
     monkeypatch.chdir(experiment)
     path = write_csv(experiment, rows_with(work, (theirs.worker_id, theirs.assignment_id, "0.50", GOOD)))
     run = babe("bonus", "--csv", str(path))
     assert run.code == 2, run
-    assert run.err == (
-        f"error: {path} line 4: assignment {theirs.assignment_id} is of HIT {theirs.hit_id}, which experiment exp1 "
-        "did not post: act on it from the folder of the experiment that posted it\n"
-    )
+    if ledger_engine == "sqlite":
+        assert run.err == (
+            f"error: {path} line 4: assignment {theirs.assignment_id} is of HIT {theirs.hit_id}, which experiment exp1 "
+            "did not post: act on it from the folder of the experiment that posted it\n"
+        )
+    else:
+        assert run.err == (
+            f"error: {path} line 4: assignment {theirs.assignment_id} belongs to experiment exp2, not exp1: "
+            "act on it from that experiment's folder (or with BABE_EXPERIMENT=exp2)\n"
+        )
     assert_nothing_paid(mturk, work)
     assert bonuses_of(mturk, [theirs.assignment_id]) == []
 

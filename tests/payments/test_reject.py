@@ -92,17 +92,25 @@ def test_unknown_and_malformed_ids_are_refused(babe, work, mturk):
     assert status_of(mturk, work[0].assignment_id)["AssignmentStatus"] == "Submitted"
 
 
-def test_another_experiments_assignment_is_refused(babe, work, turk, mturk, tmp_path, monkeypatch):
+def test_another_experiments_assignment_is_refused(babe, work, turk, mturk, tmp_path, monkeypatch, ledger_engine):
+    """Each folder its own SQLite ledger: exp1's knows nothing of the HIT. On one lab ledger (PostgreSQL)
+    the HIT is known as exp2's, and the refusal says so, and how to act on it."""
     other_folder = make_experiment(tmp_path, "exp2")
     monkeypatch.chdir(other_folder)
     theirs = post_and_work(babe, turk, 2, seed=9)[0]
     monkeypatch.chdir(tmp_path / "exp1")
     run = babe("reject", "--assignment", theirs.assignment_id, "--reason", REASON)
     assert run.code == 2, run
-    assert run.err == (
-        f"error: assignment {theirs.assignment_id} is of HIT {theirs.hit_id}, which experiment exp1 did not post: "
-        "act on it from the folder of the experiment that posted it\n"
-    )
+    if ledger_engine == "sqlite":
+        assert run.err == (
+            f"error: assignment {theirs.assignment_id} is of HIT {theirs.hit_id}, which experiment exp1 did not post: "
+            "act on it from the folder of the experiment that posted it\n"
+        )
+    else:
+        assert run.err == (
+            f"error: assignment {theirs.assignment_id} belongs to experiment exp2, not exp1: "
+            "act on it from that experiment's folder (or with BABE_EXPERIMENT=exp2)\n"
+        )
     assert status_of(mturk, theirs.assignment_id)["AssignmentStatus"] == "Submitted"
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from babe_tasks.ledgerdb_migrations import SCHEMA_VERSION
+
 
 READY = (
     "babe:\n"
@@ -69,6 +71,7 @@ def test_a_ready_local_experiment_passes_every_check(babe, experiment, state_pat
         "credentials": ("skipped", "no AWS credentials needed for target local"),
         "platform": ("ok", f"mturk on local answered GetAccountBalance (local:{state_path})"),
         "balance": ("ok", "$10000.00 available, enough for create's $12.00"),
+        "ledger": ("ok", f"none yet: the first create makes {experiment / '.babe' / 'ledger.sqlite'} (schema version {SCHEMA_VERSION})"),
     }
     text = babe("doctor")
     assert text.code == 0 and text.err == ""
@@ -76,7 +79,7 @@ def test_a_ready_local_experiment_passes_every_check(babe, experiment, state_pat
     assert lines[0] == f"Doctor for experiment exp1 on local ({experiment})"
     assert lines[2] == "  ok    create settings  20 assignments in 3 HITs (7, 7, 6) at $0.50: $12.00 with MTurk's fees"
     assert lines[4] == "  skip  credentials      no AWS credentials needed for target local"
-    assert lines[-1] == "All 6 checks passed."
+    assert lines[-1] == "All 7 checks passed."
 
 
 def test_missing_create_settings_fail_with_exit_2(babe, experiment):
@@ -89,7 +92,7 @@ def test_missing_create_settings_fail_with_exit_2(babe, experiment):
     assert checks(run)["platform"][0] == "ok"  # the other checks still ran
     text = babe("doctor")
     assert text.err == f"error: create settings: {detail}\n"
-    assert "  FAIL  create settings  url is not set" in text.out and text.out.endswith("1 of 6 checks failed.\n")
+    assert "  FAIL  create settings  url is not set" in text.out and text.out.endswith("1 of 7 checks failed.\n")
 
 
 def test_a_balance_below_the_cost_fails(babe, experiment):

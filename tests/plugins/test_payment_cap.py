@@ -8,7 +8,6 @@ and `cost` show each cap and what is left.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -176,12 +175,13 @@ def test_the_issues_example_end_to_end(babe, capped, mturk, list_hits, experimen
 
 
 def test_a_vetoed_create_leaves_no_plan_in_the_ledger_and_a_dry_run_shows_the_veto(babe, capped, mturk, list_hits, experiment):
+    from babe_tasks.testing.postgres import ledger_rows
+
     capped(experiment="10.00")
     assert babe("create", "--assignments", "20", "--dry-run").code == 3
     assert babe("create", "--assignments", "20").code == 3
     assert list_hits(mturk) == []
-    with sqlite3.connect(experiment / ".babe" / "ledger.sqlite") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM plans").fetchone()[0] == 0
+    assert ledger_rows(experiment, "SELECT COUNT(*) FROM plans")[0][0] == 0
     assert babe("create", "--assignments", "16").code == 0  # 16 × 0.60 = 9.60
 
 
@@ -222,7 +222,7 @@ def test_the_same_create_run_again_after_it_finished_commits_nothing(babe, cappe
     assert len(list_hits(mturk)) == 3
 
 
-def test_the_total_cap_counts_every_experiment_of_the_ledger_and_the_daily_cap_only_today(babe, capped, monkeypatch, experiment, mturk, list_hits):
+def test_the_total_cap_counts_every_experiment_of_the_ledger_and_the_daily_cap_only_today(babe, capped, monkeypatch, experiment, mturk, list_hits, ledger_write):
     capped(total="20.00", daily="15.00")
     assert babe("create", "--assignments", "10").code == 0  # exp1: 10 × 0.60 = 6.00 (HITs of 5 and 5)
     monkeypatch.setenv("BABE_EXPERIMENT", "exp1-followup")
@@ -232,8 +232,7 @@ def test_the_total_cap_counts_every_experiment_of_the_ledger_and_the_daily_cap_o
     assert run.code == 3 and "the daily cap is $15.00 and $15.00 is already committed today" in run.err, run
     # The first experiment's HITs were posted yesterday, as far as the ledger can tell.
     yesterday = (datetime.now(UTC) - timedelta(days=1)).timestamp()
-    with sqlite3.connect(experiment / ".babe" / "ledger.sqlite") as conn:
-        conn.execute("UPDATE hits SET posted_at = ? WHERE experiment = 'exp1'", (yesterday,))
+    ledger_write(experiment, "UPDATE hits SET posted_at = ? WHERE experiment = 'exp1'", (yesterday,))
     run = babe("create", "--assignments", "9")  # 5.40: today 9.00 + 5.40 fits, total 15.00 + 5.40 does not
     assert run.code == 3, run
     assert "the total cap is $20.00 and $15.00 is already committed by all experiments of this ledger ($5.00 left)" in run.err

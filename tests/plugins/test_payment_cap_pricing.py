@@ -10,7 +10,6 @@ fees would give another answer: a place at $0.50 costs £0.66 on pennies (0.125 
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -257,12 +256,10 @@ def test_an_extension_is_checked_with_the_platforms_fees(babe, capped, mturk):
     assert babe("status", "--platform", "pennies", "--json").json["payment_caps"]["experiment"]["committed"] == "4.62"
 
 
-def test_a_ledger_from_before_the_platform_column_is_mturks(babe, capped, experiment):
+def test_a_ledger_from_before_the_platform_column_is_mturks(babe, capped, experiment, ledger_write):
     capped(experiment="100.00")
     assert babe("create", "--assignments", "5").code == 0
-    ledger = experiment / ".babe" / "ledger.sqlite"
-    with sqlite3.connect(ledger) as conn:
-        conn.execute("ALTER TABLE hits DROP COLUMN platform")
+    ledger_write(experiment, "ALTER TABLE hits DROP COLUMN platform")
 
     def only_mturk(name):
         assert name == "mturk", f"a row of {name} in a ledger that only knows MTurk"

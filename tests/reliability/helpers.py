@@ -2,20 +2,19 @@
 
 Every assertion of the campaign is about the *end state*, read two independent ways: through boto3
 against the local MTurk's state file (what the platform did — HITs, assignments, bonuses, balance)
-and through the ledger file (what the lab's record says). Both must agree with the intended state.
+and through the ledger (what the lab's record says: its file, or its PostgreSQL database). Both must agree with the intended state.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from babe_tasks.testing import BabeRun, processes
+from babe_tasks.testing import BabeRun, postgres, processes
 from babe_tasks.testing.experiment import ExperimentFolder
 
 #: The campaign's faults (issues 6 and 14): throttling 20 %, server faults 10 %, dropped connections
@@ -98,14 +97,21 @@ def balance(mturk) -> Decimal:
     return Decimal(mturk.get_account_balance()["AvailableBalance"])
 
 
-def ledger_rows(folder: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-    """Rows of the experiment's ledger, read with plain sqlite3 (not through the code under test)."""
-    db = sqlite3.connect(folder / ".babe" / "ledger.sqlite")
-    db.row_factory = sqlite3.Row
+def ledger_rows(folder: Path, sql: str, params: tuple = ()) -> list[Any]:
+    """Rows of the experiment's ledger, read with the engine's own driver (not through the code under
+    test): the folder's `.babe/ledger.sqlite`, or the test's PostgreSQL database (`--ledger=postgresql`)."""
+    return postgres.ledger_rows(folder, sql, params)
+
+
+def ledger_errors() -> tuple[type[Exception], ...]:
+    """What reading a ledger that is not there yet raises: sqlite3's errors, and psycopg's when installed."""
+    import sqlite3
+
     try:
-        return db.execute(sql, params).fetchall()
-    finally:
-        db.close()
+        import psycopg
+    except ImportError:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
 
 
 def state_dump(mturk) -> dict:

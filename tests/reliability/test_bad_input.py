@@ -237,19 +237,24 @@ def _build_template(babe, root, monkeypatch) -> dict:
 
 
 @pytest.fixture
-def posted(babe, tmp_path, state_path, monkeypatch, tmp_path_factory):
-    """This test's copy of the posted experiments: (exp1's folder, the ids to fill in)."""
-    if not _TEMPLATE:
+def posted(babe, tmp_path, state_path, monkeypatch, tmp_path_factory, ledger_engine):
+    """This test's copy of the posted experiments: (exp1's folder, the ids to fill in).
+
+    On SQLite the ledgers are files in the folders, so the experiments are posted once per process
+    and copied. On PostgreSQL the ledger is this test's own database: they are posted again into it.
+    """
+    template = _TEMPLATE if ledger_engine == "sqlite" else {}
+    if not template:
         root = tmp_path_factory.mktemp("bad-input-template")
-        _TEMPLATE.update(root=root, values=_build_template(babe, root, monkeypatch))
+        template.update(root=root, values=_build_template(babe, root, monkeypatch))
         monkeypatch.setenv("BABE_LOCAL_STATE", str(state_path))
-    root = _TEMPLATE["root"]
+    root = template["root"]
     for part in root.glob("localturk.sqlite*"):  # the database and, if any, its WAL files
         shutil.copyfile(part, state_path.with_name(part.name))
     for name in ("exp1", OTHER_EXPERIMENT):
         shutil.copytree(root / name, tmp_path / name)
     monkeypatch.chdir(tmp_path / "exp1")
-    return tmp_path / "exp1", _TEMPLATE["values"]
+    return tmp_path / "exp1", template["values"]
 
 
 def test_the_table_has_forty_rows():
@@ -297,8 +302,12 @@ def _files(folder) -> dict[str, bytes]:
 
 
 def _ledger(folder) -> dict[str, list[tuple]]:
-    """Every row of every non-empty table of every SQLite file in `.babe/`, read with plain sqlite3."""
+    """Every row of every non-empty table of every SQLite file in `.babe/`, read with plain sqlite3,
+    and, under `--ledger=postgresql`, of the test's ledger database (as `ledger:<table>`)."""
+    import os
     import sqlite3
+
+    from babe_tasks.testing.postgres import ledger_rows
 
     rows: dict[str, list[tuple]] = {}
     for path in sorted((folder / ".babe").glob("*.sqlite")):
@@ -311,7 +320,18 @@ def _ledger(folder) -> dict[str, list[tuple]]:
                     rows[f"{path.name}:{table}"] = found
         finally:
             db.close()
+    if os.environ.get("BABE_LEDGER_URL"):
+        listed = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        for (table,) in ledger_rows(folder, listed):
+            found = sorted((tuple(row) for row in ledger_rows(folder, f'SELECT * FROM "{table}"')), key=repr)
+            if found:
+                rows[f"ledger:{table}"] = found
     return rows
+
+
+def _plans(rows: dict[str, list[tuple]]) -> list[tuple]:
+    """The ledger's plans among `_ledger`'s rows, on either engine."""
+    return rows.get("ledger.sqlite:plans", []) + rows.get("ledger:plans", [])
 
 
 def test_a_misspelt_payment_cap_section_is_refused_and_the_right_one_caps(babe, experiment, state_path, monkeypatch):
@@ -325,4 +345,4 @@ def test_a_misspelt_payment_cap_section_is_refused_and_the_right_one_caps(babe, 
         assert run.code == code, run
         assert word in run.err and len(run.err.strip().splitlines()) == 1, run
         assert state_dump(client(state_path)) == before
-        assert not _ledger(experiment).get("ledger.sqlite:plans"), run
+        assert not _plans(_ledger(experiment)), run

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import signal
-import sqlite3
 import time
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -24,6 +23,7 @@ from .helpers import (
     bonuses,
     client,
     hits,
+    ledger_errors,
     ledger_rows,
     posted_and_worked,
     run_babe,
@@ -41,7 +41,7 @@ def progress_of(folder, sql: str):
     def read() -> int:
         try:
             return int(ledger_rows(folder, sql)[0][0])
-        except sqlite3.Error:
+        except ledger_errors():
             return 0
 
     return read

@@ -1,4 +1,5 @@
-"""Part 2 of issue 6, continued: the ledger file locked by another program, or the disk full.
+"""Part 2 of issue 6, continued: the ledger file locked by another program, or the disk full
+(both about the SQLite file; on PostgreSQL, the lab's database out of reach).
 
 Both are simulated in-process through the real `babe` program: a lock is another SQLite connection
 holding an exclusive transaction on `.babe/ledger.sqlite`; a full disk is the ledger's connection
@@ -64,6 +65,7 @@ def assert_one_clear_line(run, *words: str) -> None:
         assert word in lines[0], run
 
 
+@pytest.mark.sqlite_ledger("a full disk is simulated as SQLite's own SQLITE_FULL on the ledger file's connection")
 def test_full_disk_during_create_then_rerun_posts_each_hit_once(babe, experiment, state_path, full_disk):
     full_disk["writes"] = 6  # the plan and its HIT rows are written; the disk fills while posting
     run = babe("create", "--assignments", "45")
@@ -79,6 +81,7 @@ def test_full_disk_during_create_then_rerun_posts_each_hit_once(babe, experiment
     assert sorted(r["hit_id"] for r in recorded) == sorted(h["HITId"] for h in found)
 
 
+@pytest.mark.sqlite_ledger("a full disk is simulated as SQLite's own SQLITE_FULL on the ledger file's connection")
 def test_full_disk_before_anything_changes_nothing(babe, experiment, state_path, full_disk):
     full_disk["writes"] = 0
     run = babe("create", "--assignments", "20")
@@ -87,6 +90,7 @@ def test_full_disk_before_anything_changes_nothing(babe, experiment, state_path,
     assert hits(client(state_path)) == []
 
 
+@pytest.mark.sqlite_ledger("the lock is a second SQLite connection's BEGIN EXCLUSIVE on .babe/ledger.sqlite")
 def test_locked_ledger_is_one_line_and_nothing_is_done(babe, experiment, state_path, monkeypatch):
     assert babe("create", "--assignments", "9").code == 0
     before = state_dump(client(state_path))
@@ -103,6 +107,7 @@ def test_locked_ledger_is_one_line_and_nothing_is_done(babe, experiment, state_p
     assert state_dump(client(state_path)) == before
 
 
+@pytest.mark.sqlite_ledger("the lock is a second SQLite connection's BEGIN EXCLUSIVE on .babe/ledger.sqlite")
 def test_ledger_locked_in_the_middle_of_approve(babe, experiment, state_path, monkeypatch):
     """F7: another program takes the ledger's write lock while approve is paying.
 
@@ -169,3 +174,30 @@ def test_ledger_locked_in_the_middle_of_approve(babe, experiment, state_path, mo
     assert balance(mturk) == START_BALANCE - n * Decimal("0.60")
     paid = ledger_rows(experiment, "SELECT kind, COUNT(*) n, COUNT(DISTINCT assignment_id) d FROM payments GROUP BY kind")
     assert {r["kind"]: (r["n"], r["d"]) for r in paid} == {"reward": (n, n), "fee": (n, n)}
+
+
+def test_unreachable_lab_ledger_is_one_line_and_nothing_is_done(babe, experiment, state_path, babe_env, ledger_engine):
+    """The PostgreSQL counterpart of the locked file: the lab's database does not answer (its server
+    down, a wrong port). create must stop before posting anything, with one line naming the ledger,
+    and the same command, the database back, must post each HIT once."""
+    if ledger_engine != "postgresql":
+        pytest.skip("PostgreSQL ledger only (--ledger=postgresql): the SQLite file's counterpart is the locked ledger above")
+    import os
+    from urllib.parse import urlsplit
+
+    url = os.environ["BABE_LEDGER_URL"]
+    host_port = url.split("@", 1)[1].split("/", 1)[0]
+    babe_env.use_ledger(url.replace(host_port, "127.0.0.1:9"))
+    run = babe("create", "--assignments", "45")
+    assert run.code == 4, run
+    assert_one_clear_line(run, "cannot be reached", "127.0.0.1:9")
+    assert urlsplit(url).password not in run.out + run.err, run  # the ledger named, its password not
+    assert hits(client(state_path)) == []
+
+    babe_env.use_ledger(url)
+    again = babe("create", "--assignments", "45", "--json")
+    assert again.code == 0, again
+    found = hits(client(state_path))
+    assert len(found) == 5 and sum(h["MaxAssignments"] for h in found) == 45
+    recorded = ledger_rows(experiment, "SELECT hit_id FROM hits")
+    assert sorted(r["hit_id"] for r in recorded) == sorted(h["HITId"] for h in found)

@@ -17,7 +17,7 @@ import pytest
 
 from babe_tasks.testing import BabeRun
 
-from .helpers import client
+from .helpers import client, ledger_rows
 
 REPO = Path(__file__).resolve().parents[2]
 ACCESS_KEY = "AKIA" + secrets.token_hex(8).upper()
@@ -89,7 +89,7 @@ def lab(tmp_path, monkeypatch, receiver, backend):
     return folder
 
 
-def test_no_secret_in_any_output_or_file(babe, lab, tmp_path, state_path, receiver, backend):
+def test_no_secret_in_any_output_or_file(babe, lab, tmp_path, state_path, receiver, backend, ledger_engine):
     from babe_mturk.local.service import LocalTurk
     from babe_mturk.local.workers import simulate
 
@@ -136,7 +136,17 @@ def test_no_secret_in_any_output_or_file(babe, lab, tmp_path, state_path, receiv
         for needle in needles:
             assert needle not in result.out and needle not in result.err, (needle[:6], result)
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.name == "ledger.sqlite" for p in files) and any(p.suffix == ".csv" for p in files)
+    assert any(p.suffix == ".csv" for p in files)
+    if ledger_engine == "sqlite":
+        assert any(p.name == "ledger.sqlite" for p in files)
+    else:  # the ledger is the test's PostgreSQL database: every row of every table is searched too
+        listed = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        tables = [table for (table,) in ledger_rows(tmp_path / "exp1", listed)]
+        assert "plans" in tables and "payments" in tables, tables
+        for table in tables:
+            text = repr([tuple(row) for row in ledger_rows(tmp_path / "exp1", f'SELECT * FROM "{table}"')])
+            for needle in needles:
+                assert needle not in text, (needle[:6], table)
     for path in files:
         data = path.read_bytes()
         for needle in needles:
