@@ -1360,13 +1360,6 @@ class ExtensionRecords(LedgerTable):
         )
         return (rows[0]["extension_id"], rows[0]["plan"]) if rows else None
 
-    def start(self, extension_id: str, experiment: str, target: str, location: str, fingerprint: str, plan: str) -> None:
-        self._write(
-            "INSERT INTO extensions (extension_id, experiment, target, location, fingerprint, plan, status, created_at,"
-            " member) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-            [(extension_id, experiment, target, location, fingerprint, plan, time.time(), self.member)],
-        )
-
     def added(self, experiment: str, target: str) -> dict[str, int]:
         """Assignments finished extensions added, per HIT (the ledger keeps each HIT's first size)."""
         rows = self._read(

@@ -59,7 +59,7 @@ def test_a_ledger_written_before_the_move_reads_the_same(tmp_path, ledger_write)
         with ExtensionRecords(ledger) as extensions:
             assert extensions.added("pilot", "local") == {"H1": 3, "H2": 1}
             assert extensions.open_extension("pilot", "local", "f") is None
-            extensions.start("e2", "pilot", "local", "local:/x", "f", json.dumps({"hits": [{"hit_id": "H1", "add": 2}]}))
+            ledger.start_extension("e2", "pilot", "local", "local:/x", "f", lambda: json.dumps({"hits": [{"hit_id": "H1", "add": 2}]}))
             assert extensions.open_extension("pilot", "local", "f")[0] == "e2"
             extensions.finish("e2")
             assert extensions.added("pilot", "local") == {"H1": 5, "H2": 1}
