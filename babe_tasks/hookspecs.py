@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # the classes the hooks receive; imported only for readers an
     from .planning import Plan
     from .platform import Platform
     from .platform.base import AssignmentInfo
+    from .reviewdata import ReviewData
     from .settings import Settings
     from .steps.approve import ApproveResult
     from .steps.bonus import BonusResult, Payment
@@ -182,7 +183,8 @@ def babe_before_approve(
 
     `assignments` is the list the step will approve: `babe_tasks.platform.base.AssignmentInfo`
     objects (`assignment_id`, `hit_id`, `worker_id`, `status`, `accept_time`, `submit_time`,
-    `answer`); repeat workers are already held out. Return a list of `(assignment_id, reason)` to
+    `answer`); repeat workers, and work done faster than `hold_faster_than`, are already held
+    out. Return a list of `(assignment_id, reason)` to
     hold those back — they are reported as held with the reason and left Submitted for a later
     run — or None. Raise `Veto("why")` to approve nothing.
 
@@ -607,4 +609,34 @@ def babe_before_commit(settings: Settings, context: HookContext, step: str, amou
             book = ledger.money(settings.experiment, settings.target, today, UTC)
             if book.committed["total"] + amount > Decimal("500.00"):
                 raise Veto(f"this {step} would take the lab past its $500.00 grant")
+    """
+
+
+@hookspec
+def babe_review_data(settings: Settings, context: HookContext, assignments: list[AssignmentInfo]) -> ReviewData | None:
+    """Fires when `babe review` loads the submissions awaiting a decision: what the plugin knows of each participant.
+
+    `assignments` are the Submitted `AssignmentInfo` under review. Return a
+    `babe_tasks.reviewdata.ReviewData` — per submission id the participant's rows (the columns worth
+    showing, as text), reaction times in milliseconds and attention-check outcome, and the group's
+    reaction times — or None when the plugin has nothing to show. Every plugin's answer is shown,
+    each as its own section, escaped. It informs; it decides nothing: to keep a submission from
+    being approved, hold it in `babe_before_approve` (the page shows those reasons too). An
+    exception here becomes a warning on the page naming the plugin; the review goes on without it.
+    Called once when the page opens and again on every refresh, so fetch once per call.
+
+    Example::
+
+        from babe_tasks import hookimpl
+        from babe_tasks.reviewdata import ParticipantData, ReviewData
+
+        @hookimpl
+        def babe_review_data(settings, assignments):
+            notes = load_lab_notes(settings)  # the lab's own store
+            return ReviewData(
+                source="lab-notes",
+                columns=["note"],
+                participants={a.assignment_id: ParticipantData(rows=[{"note": notes[a.worker_id]}])
+                              for a in assignments if a.worker_id in notes},
+            )
     """

@@ -99,6 +99,8 @@ class Settings:
     qualifications: tuple[str, ...] = ()
     #: Workers unique per experiment unless this is set; earlier experiments' workers kept out.
     allow_repeat_workers: bool = False
+    #: approve holds work submitted faster than this many seconds after it was accepted (None: off).
+    hold_faster_than: int | None = None
     exclude_previous: bool = False
     exclude_experiments: tuple[str, ...] = ()
     folder: Path = field(default_factory=Path.cwd)

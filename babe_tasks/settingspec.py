@@ -126,6 +126,14 @@ def _member(value: Any, name: str) -> str | None:
     return text
 
 
+def _hold_threshold(value: Any, name: str, folder: Path) -> int | None:
+    """Unset (or empty) holds nothing for speed; a value is a duration like every other, at most the
+    longest an assignment can last (no submission could be slower, so a higher one holds them all)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return settingvalues.duration(0, MAX_LIFETIME)(value, name, folder)
+
+
 #: Every setting, in the order the docs and `babe init`'s invoke.yaml show them.
 KEYS: tuple[Key, ...] = (
     Key(
@@ -403,10 +411,25 @@ KEYS: tuple[Key, ...] = (
         meaning="Let one worker take several HITs of the experiment. By default create requires DoesNotExist on the experiment's own qualification type, granted to every worker status and approve see, and approve holds all but a repeat worker's first assignment.",
         doc="Let one worker take several HITs of the experiment. By default `create` requires `DoesNotExist` on the experiment's own qualification type, `status` and `approve` grant it to every worker they see, and `approve` holds all but a repeat worker's first assignment.",
         example="true",
-        tasks=("create", "approve"),
+        tasks=("create", "approve", "review"),
         help="let a worker take several HITs (studies on Prolific) of the experiment (default: once per experiment)",
-        task_help={"approve": "approve every assignment of a repeat worker, not only the first"},
+        task_help={
+            "approve": "approve every assignment of a repeat worker, not only the first",
+            "review": "do not hold a repeat worker's later assignments (the page may approve them)",
+        },
         kind=SWITCH,
+    ),
+    Key(
+        "hold_faster_than",
+        None,
+        _hold_threshold,
+        meaning="Hold back at approve (and show on babe review) a submission done faster than this, accept to submit, e.g. 2m for a 10-minute study (0s to 365d); unset or 0: nothing is held for speed.",
+        doc="`approve` holds a submission done faster than this, accept to submit, with the reason `too fast: 40s (threshold 2m)`; a submission whose times the platform does not give is never held for speed. Unset or `0`: nothing is held for speed. At most 365d.",
+        example="2m",
+        shown_default="none (nothing held for speed)",
+        tasks=("approve", "review"),
+        help="hold submissions done faster than this, accept to submit, e.g. 2m (default: none held for speed)",
+        task_help={"review": "show as held (and keep from approval) submissions done faster than this, e.g. 2m"},
     ),
     Key(
         "exclude_previous",

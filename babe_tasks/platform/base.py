@@ -96,6 +96,9 @@ class Capabilities:
     worker_id_kind: str = ""
     #: What `create` tells the lab when the platform gives no preview URL (None: nothing).
     no_preview: str | None = None
+    #: The categories a rejection may carry (Prolific's `TOO_QUICKLY`, …), sent as the reason's
+    #: `"CATEGORY: text"` prefix; empty where the platform has none (MTurk: the reason is the text).
+    rejection_categories: tuple[str, ...] = ()
 
     def submission_id(self) -> tuple[re.Pattern, str]:
         """The pattern a submission's id must match, and what such an id is called."""

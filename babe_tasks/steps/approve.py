@@ -107,22 +107,16 @@ def run(
     if allow_repeat_workers is None:
         allow_repeat_workers = settings.allow_repeat_workers
     with session(settings, pm) as (platform, ledger):
-        prices = _Prices(platform, ledger)
+        prices = Prices(platform, ledger)
         result = ApproveResult(
             dry_run=settings.dry_run, pricing=prices.pricing, nouns=capabilities_of(platform).nouns
         )
-        seen = _gather(settings, platform, ledger, prices, hit_ids, assignment_ids, result.unlisted)
+        seen = gather(settings, platform, ledger, prices, hit_ids, assignment_ids, result.unlisted)
         if not settings.dry_run:
             result.warnings.extend(exclusion.seen(settings, platform, ledger).warnings())
         result.already_approved = sum(a.status == "Approved" for a in seen)
         candidates = [a for a in seen if a.status == "Submitted"]
-        holds: dict[str, str] = {}
-        if not allow_repeat_workers:
-            holds.update(_repeat_holds(settings, ledger, candidates))
-        offered = [a for a in candidates if a.assignment_id not in holds]
-        for answer in call_before(pm, "babe_before_approve", settings=settings, assignments=offered):
-            for assignment_id, reason in answer:
-                holds.setdefault(assignment_id, str(reason))
+        holds = held_back(settings, pm, ledger, candidates, allow_repeat_workers=allow_repeat_workers)
         result.held = [
             {"assignment_id": a.assignment_id, "reason": holds[a.assignment_id]}
             for a in candidates
@@ -204,7 +198,7 @@ def _approve_in_bulk(settings, many, ledger: Ledger, prices, todo: list[Assignme
     return outcomes
 
 
-class _Prices:
+class Prices:
     """Reward and fee per HIT for the ledger's payments: from the ledger, else one GetHIT.
 
     The fee is the platform's (`pricing`), from the HIT's reward, size and Masters flag.
@@ -228,8 +222,8 @@ class _Prices:
         return self._known[hit_id]
 
 
-def _gather(
-    settings, platform, ledger: Ledger, prices: _Prices, hit_ids, assignment_ids, unlisted: list[dict]
+def gather(
+    settings, platform, ledger: Ledger, prices: Prices, hit_ids, assignment_ids, unlisted: list[dict]
 ) -> list[AssignmentInfo]:
     """The assignments in scope, as they are now, recorded in the ledger.
 
@@ -262,6 +256,36 @@ def _gather(
         seen = [a for outcome in outcomes if outcome.error is None for a in outcome.value]
     ledger.record_assignments(settings.experiment, settings.target, seen, prices)
     return seen
+
+
+def held_back(settings, pm, ledger: Ledger, candidates: list[AssignmentInfo], *, allow_repeat_workers: bool) -> dict[str, str]:
+    """Why approve would hold back each of the Submitted `candidates` now: assignment id → reason.
+
+    Repeat workers first (but for their first assignment, unless `allow_repeat_workers`), then
+    work done faster than `hold_faster_than` (a 10-minute study clicked through in 40 seconds is
+    rarely data; unknown times never count as fast: nothing is held on a guess), then whatever
+    `babe_before_approve` holds of the rest (a `Veto` propagates). `babe review` shows the same
+    reasons beside each submission, so the page and the command never disagree.
+    """
+    holds: dict[str, str] = {}
+    if not allow_repeat_workers:
+        holds.update(_repeat_holds(settings, ledger, candidates))
+    threshold = settings.hold_faster_than
+    if threshold:
+        from ..durations import format_duration
+
+        for a in candidates:
+            if a.assignment_id in holds or a.accept_time is None or a.submit_time is None:
+                continue
+            taken = (a.submit_time - a.accept_time).total_seconds()
+            # A submit before the accept is a clock's mistake, not speed (status and report skip it too).
+            if 0 <= taken < threshold:
+                holds[a.assignment_id] = f"too fast: {format_duration(taken)} (threshold {format_duration(threshold)})"
+    offered = [a for a in candidates if a.assignment_id not in holds]
+    for answer in call_before(pm, "babe_before_approve", settings=settings, assignments=offered):
+        for assignment_id, reason in answer:
+            holds.setdefault(assignment_id, str(reason))
+    return holds
 
 
 def _repeat_holds(settings, ledger: Ledger, candidates: list[AssignmentInfo]) -> dict[str, str]:

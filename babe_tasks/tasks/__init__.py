@@ -1,7 +1,7 @@
 """The task collection, assembled fresh by `collection()` so a lab can extend it without side effects.
 
 Root tasks: the lifecycle (`create`, `status`, `approve`, `expire`, `extend`), payments (`reject`,
-`bonus`, `cost`), `results`, `doctor`, `watch`, `wait`, `assignments`, `lab`, `demo`, `init`, `plugins`, and whatever `ROOT_MODULES`
+`bonus`, `cost`), `results`, `doctor`, `watch`, `wait`, `assignments`, `lab`, `review`, `demo`, `init`, `plugins`, and whatever `ROOT_MODULES`
 lists. Namespaces come from installed packages (entry-point group `babe_tasks.namespaces`, see
 `namespaces`): `local` is babe_mturk's local MTurk. Every module listed here or named by a namespace
 must stay import-light (no pluggy, boto3, httpx, rich at import time): `babe --list` imports them all.
@@ -20,7 +20,7 @@ from .namespaces import declared
 #: Modules whose tasks go at the root of the collection, in `--list` order.
 #: Namespaces babe itself provides (`babe ledger.migrate`), before the installed packages' ones.
 BUILTIN_NAMESPACES = {"ledger": "babe_tasks.tasks.ledger"}
-ROOT_MODULES = ("babe_tasks.tasks.lifecycle", "babe_tasks.tasks.payments", "babe_tasks.tasks.demo", "babe_tasks.tasks.init", "babe_tasks.tasks.plugins", "babe_tasks.tasks.results", "babe_tasks.tasks.doctor", "babe_tasks.tasks.watch", "babe_tasks.tasks.wait", "babe_tasks.tasks.report", "babe_tasks.tasks.assignments", "babe_tasks.tasks.lab")
+ROOT_MODULES = ("babe_tasks.tasks.lifecycle", "babe_tasks.tasks.payments", "babe_tasks.tasks.demo", "babe_tasks.tasks.init", "babe_tasks.tasks.plugins", "babe_tasks.tasks.results", "babe_tasks.tasks.doctor", "babe_tasks.tasks.watch", "babe_tasks.tasks.wait", "babe_tasks.tasks.report", "babe_tasks.tasks.assignments", "babe_tasks.tasks.lab", "babe_tasks.tasks.review")
 
 
 def collection() -> Collection:

@@ -9,6 +9,11 @@ so a worker can be paid while their data is lost. This plugin closes that gap:
   (`babe approve --approve-without-data`, or `BABE_APPROVE_WITHOUT_DATA=1`); on Prolific a
   submission has data when a row carries its participant id (`prolific_id`) or its submission id
   (`session_id`);
+- with `review.hold_failed_checks`, `approve` also holds a submission whose attention checks failed
+  (reason `failed attention check (2 of 3)`);
+- `babe review` shows each participant's rows, reaction times and attention checks beside the
+  submission (`babe_review_data`, review.py); rows are matched to submissions by the one rule
+  approve uses (matching.py);
 - `status` gains the backend's data rows per HIT (`backend_rows`) and its submission count (on
   Prolific per study, by the rows' `study_id`);
 - `babe results` downloads the results (`babe_fetch_results`): the CSV route with HTTP Basic auth
@@ -29,10 +34,11 @@ from typing import Any
 
 from babe_tasks import hookimpl
 from babe_tasks.errors import UsageError, Veto
+from babe_tasks.reviewdata import ReviewData
 
-from . import checks, client
-from .config import NAME, PASSWORD_ENV, USER_ENV, load, validate
-from .table import PROLIFIC_COLUMNS, SESSION_COLUMNS, STUDY_COLUMNS
+from . import attention, checks, client, matching, review
+from .config import NAME, load, validate
+from .table import STUDY_COLUMNS
 
 __all__ = ["HOLD_REASON", "NAME"]
 
@@ -66,40 +72,45 @@ def babe_before_create(settings: Any, context: Any, plan: Any) -> None:
 
 @hookimpl
 def babe_before_approve(settings: Any, assignments: Any) -> list[tuple[str, str]] | None:
-    """Hold back every assignment with no row in the backend: paying for lost data is the mistake to stop."""
+    """Hold back every assignment with no row in the backend: paying for lost data is the mistake to stop.
+
+    With `review.hold_failed_checks` also every one whose attention checks failed; that hold stays
+    under `approve_without_data` (which is about missing data, not about failed checks).
+    """
     config = load(settings)
-    if config is None or config.approve_without_data or not assignments:
+    if config is None or not assignments:
+        return None
+    hold_checks = config.review.hold_failed_checks
+    if config.approve_without_data and not hold_checks:
         return None
     table, _ = client.fetch(config)
-    if getattr(settings, "platform", "mturk") == "prolific":
-        return _prolific_holds(config, table, assignments)
-    present = table.assignment_ids()
-    if present is None and table.rows:
-        raise UsageError(
-            f"the backend's data for experiment {config.experiment_id} has no assignment_id column, so no "
-            "assignment can be matched to its data: add assignment_id to the experiment's dynamic retrieval keys "
-            f"(or set {USER_ENV} and {PASSWORD_ENV} for the full CSV), or pass --approve-without-data"
-        )
-    present = present or set()
-    return [(a.assignment_id, HOLD_REASON) for a in assignments if a.assignment_id not in present]
+    matched = matching.match(table, assignments, _platform(settings), config.experiment_id)
+    holds: list[tuple[str, str]] = []
+    if not config.approve_without_data:
+        if matched.problem:
+            raise UsageError(f"{matched.problem}, or pass --approve-without-data")
+        holds += [(a.assignment_id, HOLD_REASON) for a in assignments if a.assignment_id not in matched.rows]
+    if hold_checks:
+        holds += attention.holds(attention.Checker(table, config.review.attention_checks), matched.rows, assignments)
+    return holds
 
 
-def _prolific_holds(config: Any, table: Any, assignments: Any) -> list[tuple[str, str]]:
-    """Hold every submission with no row carrying its participant id or its submission id."""
-    participants = table.ids(PROLIFIC_COLUMNS)
-    sessions = table.ids(SESSION_COLUMNS)
-    if participants is None and sessions is None and table.rows:
-        raise UsageError(
-            f"the backend's data for experiment {config.experiment_id} has neither a prolific_id nor a session_id "
-            "column, so no submission can be matched to its data: add them to the experiment's dynamic retrieval keys "
-            f"(or set {USER_ENV} and {PASSWORD_ENV} for the full CSV), or pass --approve-without-data"
-        )
-    participants, sessions = participants or set(), sessions or set()
-    return [
-        (a.assignment_id, HOLD_REASON)
-        for a in assignments
-        if a.assignment_id not in sessions and a.worker_id not in participants
-    ]
+@hookimpl
+def babe_review_data(settings: Any, assignments: Any) -> ReviewData | None:
+    """Put the data beside the decision: a reviewer judges responses and reaction times, not just timings.
+
+    One fetch per call: the page asks again on every refresh, and a stale table would show data
+    for a submission approve then holds (or the reverse).
+    """
+    config = load(settings)
+    if config is None:
+        return None
+    table, _ = client.fetch(config)
+    return review.review_data(config, table, assignments or [], _platform(settings))
+
+
+def _platform(settings: Any) -> str:
+    return getattr(settings, "platform", "mturk") or "mturk"
 
 
 @hookimpl

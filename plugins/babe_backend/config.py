@@ -26,7 +26,13 @@ from babe_tasks.errors import UsageError, did_you_mean
 NAME = "babe-backend"
 SECTION = f"babe.plugins.{NAME}"
 #: The plugin's settings; anything else under the section is a typo.
-KEYS = ("experiment_id", "server_app_url", "deploy_method", "prolific_url", "user", "timeout", "approve_without_data")
+KEYS = (
+    "experiment_id", "server_app_url", "deploy_method", "prolific_url", "user", "timeout", "approve_without_data", "review",
+)
+#: The keys of `babe.plugins.babe-backend.review`: what `babe review` shows of each participant.
+REVIEW_KEYS = ("columns", "reaction_time", "attention_checks", "hold_failed_checks")
+#: _babe / magpie's reaction-time column (milliseconds).
+DEFAULT_REACTION_TIME = "RT"
 #: Keys that look like secrets: refused, because invoke.yaml is committed with the experiment.
 SECRET_HINTS = ("password", "passwd", "secret", "token", "salt", "auth")
 #: Every deployMethod a _babe template knows (the one list, in the one reader of config_deploy.js).
@@ -46,6 +52,22 @@ JS_FIELDS = {
 
 
 @dataclass(frozen=True)
+class ReviewSettings:
+    """What `babe review` shows of each participant, and whether `approve` holds failed attention checks.
+
+    `attention_checks` maps a column to what a passing row holds there: text (compared trimmed,
+    in any letter case), True/False (YAML's unquoted yes/no: any true or false word), or None
+    (the list form: the cell must be a true word such as `correct`).
+    """
+
+    #: None: the default rule (review.default_columns); else the lab's columns, in order.
+    columns: tuple[str, ...] | None = None
+    reaction_time: str = DEFAULT_REACTION_TIME
+    attention_checks: tuple[tuple[str, str | bool | None], ...] = ()
+    hold_failed_checks: bool = False
+
+
+@dataclass(frozen=True)
 class BackendConfig:
     """The backend of this experiment, resolved; `sources` says where each field came from."""
 
@@ -62,6 +84,7 @@ class BackendConfig:
     approve_without_data: bool = False
     #: Where a Prolific participant is sent at the end (`prolificURL`); checked on platform prolific.
     prolific_url: str | None = None
+    review: ReviewSettings = field(default_factory=ReviewSettings)
 
     @property
     def base_url(self) -> str | None:
@@ -123,6 +146,77 @@ def validate(section: dict) -> None:
         raise UsageError(f"{SECTION}.user is empty: remove it or name the backend's AUTH_USERNAME")
     _timeout(section.get("timeout", DEFAULT_TIMEOUT))
     _boolean(section.get("approve_without_data", False), f"{SECTION}.approve_without_data")
+    review_settings(section.get("review"))
+
+
+def review_settings(value: Any) -> ReviewSettings:
+    """Read `babe.plugins.babe-backend.review`, refusing each mistake with one line (unset: the defaults)."""
+    where = f"{SECTION}.review"
+    if value is None:
+        return ReviewSettings()
+    if not isinstance(value, dict):
+        raise UsageError(f"{where} must be a mapping of {', '.join(REVIEW_KEYS)}, not {value!r}")
+    for key in value:
+        if key not in REVIEW_KEYS:
+            raise UsageError(f"unknown setting {where}.{key}: {did_you_mean(key, REVIEW_KEYS)}")
+    columns = None
+    if value.get("columns") is not None:
+        columns = tuple(_names(value["columns"], f"{where}.columns", "[trial_number, response, RT]"))
+    reaction_time = DEFAULT_REACTION_TIME
+    if value.get("reaction_time") is not None:
+        reaction_time = _name(value["reaction_time"], f"{where}.reaction_time")
+    checks = _attention_checks(value.get("attention_checks"), f"{where}.attention_checks")
+    hold = _boolean(value.get("hold_failed_checks", False), f"{where}.hold_failed_checks")
+    if hold and not checks:
+        raise UsageError(
+            f"{where}.hold_failed_checks is true but no attention_checks are named: name the check columns "
+            f"in {where}.attention_checks, or remove hold_failed_checks"
+        )
+    return ReviewSettings(columns, reaction_time, checks, hold)
+
+
+def _name(value: Any, where: str) -> str:
+    """One column name: text (YAML may read a bare number as one), not empty."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise UsageError(f"{where} {value!r} is not a column name: write the column's name as the backend's data has it")
+    return str(value).strip()
+
+
+def _names(value: Any, where: str, example: str) -> list[str]:
+    if not isinstance(value, list):
+        raise UsageError(f"{where} must be a list of column names, e.g. {example}, not {value!r}")
+    if not value:
+        raise UsageError(f"{where} is empty: name at least one column, e.g. {example}, or remove it")
+    names = [_name(item, f"{where} item") for item in value]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UsageError(f"{where} names {', '.join(repeated)} more than once")
+    return names
+
+
+def _attention_checks(value: Any, where: str) -> tuple[tuple[str, str | bool | None], ...]:
+    """A list of columns (a true word passes) or a mapping column → expected value."""
+    if value is None:
+        return ()
+    if isinstance(value, list):
+        return tuple((name, None) for name in _names(value, where, "[attention_correct]"))
+    if not isinstance(value, dict):
+        raise UsageError(
+            f"{where} must be a list of columns (e.g. [attention_correct]) or a mapping column: expected value "
+            f"(e.g. {{attention: 'yes'}}), not {value!r}"
+        )
+    if not value:
+        raise UsageError(f"{where} is empty: name the check columns, or remove it")
+    checks: list[tuple[str, str | bool | None]] = []
+    for column, expected in value.items():
+        name = _name(column, f"{where} key")
+        if isinstance(expected, bool):
+            checks.append((name, expected))
+        elif isinstance(expected, (str, int, float)) and str(expected).strip():
+            checks.append((name, str(expected).strip()))
+        else:
+            raise UsageError(f"{where}.{name} {expected!r} is not a value to compare with: write the answer that passes, e.g. 'yes'")
+    return tuple(checks)
 
 
 def load(settings: Any) -> BackendConfig | None:
@@ -157,6 +251,7 @@ def load(settings: Any) -> BackendConfig | None:
         timeout=_timeout(section.get("timeout", DEFAULT_TIMEOUT)),
         approve_without_data=_boolean(section.get("approve_without_data", False), f"{SECTION}.approve_without_data")
         or _boolean(os.environ.get(APPROVE_WITHOUT_DATA_ENV, ""), APPROVE_WITHOUT_DATA_ENV),
+        review=review_settings(section.get("review")),
     )
 
 

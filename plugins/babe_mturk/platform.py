@@ -141,6 +141,7 @@ def capabilities(target: str, endpoint_url: str | None) -> Capabilities:
         worker_id_pattern=r"^A[A-Z0-9]{1,63}$",
         worker_id_kind="an MTurk worker id (A followed by capital letters and digits)",
         no_preview="Local MTurk: no worker site; let simulated workers in with `babe local.work`." if local else None,
+        rejection_categories=(),  # MTurk takes only the reason the worker reads
     )
 
 

@@ -59,7 +59,7 @@ from . import mapping, routing
 from .approvals import Approvals
 from .bonuses import Bonuses
 from .client import ProlificClient, ProlificError, Uncertain
-from .config import MINIMUM_HOURLY, SECTION, ProlificConfig, minimum_allowed
+from .config import MINIMUM_HOURLY, REJECTION_CATEGORIES, SECTION, ProlificConfig, minimum_allowed
 from .config import load as load_config
 from .journal import Journal
 from .pricing import ProlificPricing, from_calculator
@@ -87,7 +87,8 @@ _PLAN_INDEX = re.compile(r" hit=(\d+)/\d+$")
 #: Prolific's: a study runs until stopped or full (no expiry time is shown for one that has not
 #: stopped); bulk approval and bulk bonuses; no qualification types (blocklists keep participants
 #: out); webhook events (`watch --events`); no page to preview a study (participants find it in
-#: Prolific's app). Ids are checked loosely: Prolific says when one does not exist.
+#: Prolific's app). Ids are checked loosely: Prolific says when one does not exist. A rejection
+#: carries one of Prolific's categories (`babe review` offers them; `rejection` reads the prefix).
 CAPABILITIES = Capabilities(
     title="Prolific",
     expires_by_time=False,
@@ -101,6 +102,7 @@ CAPABILITIES = Capabilities(
     worker_id_pattern=LOOSE_ID,
     worker_id_kind="",
     no_preview=None,
+    rejection_categories=REJECTION_CATEGORIES,
 )
 
 

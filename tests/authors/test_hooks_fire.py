@@ -161,6 +161,7 @@ ROWS: dict[str, Row] = {
     "babe_preflight": Row(("doctor", "--json"), SETTINGS),
     "babe_doctor": Row(("doctor", "--json"), SETTINGS),
     "babe_before_commit": Row(CREATE, {**SETTINGS, "step": "create", "amount": _type("Decimal"), "ledger": _type("LedgerView")}),
+    "babe_review_data": Row(("review", "--print", "--json"), {**SETTINGS, "assignments": _list("AssignmentInfo", 2)}, World.submit),
 }
 
 

@@ -50,6 +50,7 @@ CONTRACT = {
     "babe_preflight": ["settings", "context"],
     "babe_doctor": ["settings", "context"],
     "babe_before_commit": ["settings", "context", "step", "amount", "ledger"],
+    "babe_review_data": ["settings", "context", "assignments"],
 }
 
 

@@ -80,7 +80,7 @@ def test_the_entry_point_loads_the_plugin_with_its_hooks(babe, experiment):
     assert "(babe_backend)" in info["origin"]
     assert set(info["hooks"]) == {
         "babe_configure", "babe_preflight", "babe_before_create", "babe_before_approve", "babe_status",
-        "babe_fetch_results",
+        "babe_fetch_results", "babe_review_data",
     }
 
 

@@ -12,8 +12,6 @@ where a missing browser fails instead of skipping, so the check always runs some
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
 import subprocess
 import zlib
@@ -22,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from babe_tasks.testing import chromium as lookup
+
 from .test_report import Elements
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -37,20 +36,9 @@ GREEN, RED, AMBER, BLUE, GREY, PURPLE, TEAL = (
 )
 
 
-MISSING = (
-    "headless Chromium is not installed, so the report page was not checked in a browser: "
-    "apt-get install -y chromium, then python -m pytest tests/report/test_chromium.py"
-)
-
-
 def chromium() -> str:
-    for name in BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
-        pytest.fail(MISSING + " (CI installs it: .ci/run)")
-    pytest.skip(MISSING)
+    """The system's Chromium (babe_tasks.testing.chromium: skipped without it, failed under CI)."""
+    return lookup.require("the report page was not checked in a browser", "tests/report/test_chromium.py")
 
 
 @pytest.fixture(autouse=True)
