@@ -158,7 +158,7 @@ def money(amount: Decimal) -> str:
 
 def shoot(page: Any, tmp_path: Path, name: str, width: int, height: int) -> Path:
     page.set_viewport_size({"width": width, "height": height})
-    page.wait_for_timeout(150)  # one layout after the resize
+    page.wait_for_timeout(300)  # one layout after the resize, and the plot drawn again at the new width
     shot = tmp_path / name
     page.screenshot(path=str(shot))
     if SCREENSHOTS is not None:
@@ -216,8 +216,12 @@ def test_a_whole_review_by_keyboard_then_platform_and_ledger_agree_to_the_cent(
     assert page.locator("#queue li.submission.selected input.select[type=checkbox]").count() == 8
     expect(page.locator("#detail-id")).to_have_text(study.ids[7])
     expect(page.locator("#detail svg.rt-plot")).to_have_count(1)
+    plot_width = "document.querySelector('#detail svg.rt-plot').viewBox.baseVal.width"
     shoot(page, tmp_path, "review-desktop.png", 1280, 800)
+    wide = page.evaluate(plot_width)
     shoot(page, tmp_path, "review-narrow.png", 390, 844)
+    narrow = page.evaluate(plot_width)
+    assert narrow < wide and narrow <= 390, (wide, narrow)  # drawn again at the new width, labels kept their size
     page.set_viewport_size({"width": 1280, "height": 800})
 
     # a: the confirmation shows the money of the plan's rewards and fees; Enter pays.

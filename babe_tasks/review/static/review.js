@@ -44,6 +44,7 @@
     confirmation: null, // the server's preview waiting for OK
     busy: false,
     detailRequest: null,
+    plotted: null, // the shown plot's reaction times and width, to draw it again on a resize
     lastReason: "",
   };
 
@@ -447,8 +448,9 @@
     const sources = full.data || [];
     const times = sources.flatMap((source) => source.reaction_times || []).filter((v) => typeof v === "number" && isFinite(v));
     // Drawn at the width it is shown at, so its 12 px labels stay 12 px on a phone.
-    const width = Math.max(300, Math.min(640, slot.clientWidth || 640));
+    const width = plotWidth(slot);
     if (times.length) slot.appendChild(plotBlock(times, state.summary ? state.summary.group : null, width));
+    state.plotted = times.length ? { times, width } : null;
     sources.forEach((source) => {
       if (source.checks) slot.appendChild(checksBlock(source.checks, source.source));
     });
@@ -524,6 +526,22 @@
   };
 
   /** About `count` round tick values (1, 2 or 5 × 10ⁿ apart) between lo and hi (D3's rule of thumb). */
+  function plotWidth(slot) {
+    return Math.max(300, Math.min(640, slot.clientWidth || 640));
+  }
+
+  // A window turned from wide to narrow (or back): the plot is drawn again at its new width, so
+  // its labels keep their size (it is drawn in pixels, not scaled).
+  function redrawPlot() {
+    const slot = document.querySelector("#detail .data-slot");
+    const shown = slot && slot.querySelector(".plot");
+    if (!state.plotted || !shown) return;
+    const width = plotWidth(slot);
+    if (Math.abs(width - state.plotted.width) < 8) return;
+    state.plotted.width = width;
+    shown.replaceWith(plotBlock(state.plotted.times, state.summary ? state.summary.group : null, width));
+  }
+
   function ticks(lo, hi, count) {
     const raw = (hi - lo) / count;
     let step = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -896,9 +914,12 @@
     );
 
     // A window turned from wide to narrow (or back) re-lays the list: keep the current row in view.
+    let resizing = null;
     window.addEventListener("resize", () => {
       const item = currentItem();
       if (item && state.rows.get(item.assignment_id)) reveal(state.rows.get(item.assignment_id));
+      clearTimeout(resizing);
+      resizing = setTimeout(redrawPlot, 80);
     });
 
     $("filter").addEventListener("change", () => {
