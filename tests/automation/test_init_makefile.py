@@ -13,7 +13,7 @@ def test_init_writes_a_makefile_only_when_asked_and_never_over_one(babe, experim
     assert asked.json["written"] == ["Makefile"]
     text = (experiment / "Makefile").read_text()
     assert "PILOT_NAME ?= exp1-pilot" in text and "@EXPERIMENT@" not in text
-    for target in ("pilot", "launch", "wait", "pay", "close", "data", "report"):
+    for target in ("pilot", "launch", "wait", "review", "pay", "close", "data", "report"):
         assert f"\n{target}:\n" in text
     assert "--again" not in text.split(".PHONY")[1] and "extend" not in text.split(".PHONY")[1]
 
