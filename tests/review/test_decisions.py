@@ -295,3 +295,47 @@ def test_a_confirmation_expires_after_ten_minutes(submitted, babe_turk):
     assert decisions.decide({"confirmation": in_time["confirmation"]})["message"] == "Approved 1."
     assert statuses(babe_turk, [work[1].assignment_id]) == {work[1].assignment_id: "Approved"}
     assert decisions.tally.line(queue.pricing) == "approved 1, rejected 0, bonuses 0 for $0.00"
+
+
+def test_a_decision_done_in_part_says_where_each_submission_stands(submitted, babe_turk, monkeypatch):
+    """One approval refused by the platform: the other is paid and counted, the page learns both
+    statuses from the platform (502 with the step's result), and approving again finishes the job."""
+    from babe_mturk.platform import MTurkPlatform
+
+    from babe_tasks.platform.base import OperationFailed
+    from babe_tasks.plugins import plugin_manager
+    from babe_tasks.review.decisions import Decisions, Refused
+    from babe_tasks.review.queue import ReviewQueue
+    from babe_tasks.settings import Settings
+
+    work = submitted(2)
+    refused_id, paid_id = work[0].assignment_id, work[1].assignment_id
+    settings = Settings.build(None)
+    pm = plugin_manager(settings)
+    queue = ReviewQueue(settings, pm)
+    queue.load()
+    decisions = Decisions(settings, pm, queue)
+    real_approve = MTurkPlatform.approve
+
+    def approve(platform, assignment_id, feedback=None):
+        if assignment_id == refused_id:
+            raise OperationFailed("This operation can be called with a status of: Submitted", code="RequestError")
+        return real_approve(platform, assignment_id, feedback)
+
+    preview = decisions.preview({"action": "approve", "assignment_ids": [refused_id, paid_id]})
+    monkeypatch.setattr(MTurkPlatform, "approve", approve)
+    with pytest.raises(Refused) as partly:
+        decisions.decide({"confirmation": preview["confirmation"]})
+
+    assert partly.value.status == 502
+    assert partly.value.message.startswith(f"1 of 2 approvals failed ({refused_id}: "), partly.value.message
+    assert partly.value.extra["result"]["approved"] == 1
+    assert {i["assignment_id"]: i["status"] for i in partly.value.extra["items"]} == {refused_id: "Submitted", paid_id: "Approved"}
+    assert statuses(babe_turk, [refused_id, paid_id]) == {refused_id: "Submitted", paid_id: "Approved"}
+    assert decisions.tally.approved == 1
+
+    monkeypatch.setattr(MTurkPlatform, "approve", real_approve)
+    again = decisions.preview({"action": "approve", "assignment_ids": [refused_id, paid_id]})
+    assert again["assignment_ids"] == [refused_id] and again["message"].startswith("Approve 1 submission on local for $0.60")
+    assert decisions.decide({"confirmation": again["confirmation"]})["message"] == "Approved 1."
+    assert statuses(babe_turk, [refused_id, paid_id]) == dict.fromkeys([refused_id, paid_id], "Approved")
