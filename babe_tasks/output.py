@@ -130,7 +130,10 @@ def warn(message: str) -> None:
     from .errors import one_line
 
     if sys.stderr.isatty() and not _no_color():
-        stderr_console().print(f"[yellow]warning:[/yellow] {one_line(message)}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        # The message is text (a plugin's, a platform's): only the prefix is markup.
+        stderr_console().print(f"[yellow]warning:[/yellow] {escape(one_line(message))}", markup=True, highlight=False)
     else:
         sys.stderr.write(f"warning: {one_line(message)}\n")
         sys.stderr.flush()

@@ -94,6 +94,8 @@ def _print_queue(settings, pm) -> None:
 
 
 def _render_queue(console, document: dict, pricing) -> None:
+    from rich.markup import escape
+
     from .. import output
     from ..durations import format_duration
     from .lifecycle import _money, _table
@@ -103,11 +105,11 @@ def _render_queue(console, document: dict, pricing) -> None:
     items = document["items"]
     where = f"{document['experiment']} on {document['target']}"
     if not items:
-        console.print(f"Nothing awaits a decision in {where}.")
+        console.print(f"Nothing awaits a decision in {escape(where)}.")
         return
     mturk = tuple(document["nouns"]) == output.MTURK_NOUNS
     work, person = ("assignment", "worker") if mturk else ("submission", "participant")
-    table = _table(f"Awaiting a decision: {where}")
+    table = _table(f"Awaiting a decision: {escape(where)}")
     for heading in (work, person, "took", "per hour", "data", "held because"):
         table.add_column(heading, no_wrap=heading != "held because")
     for item in items:
@@ -117,7 +119,8 @@ def _render_queue(console, document: dict, pricing) -> None:
         data = "yes" if item["has_data"] else "none"
         if checks:
             data += f", checks {checks['passed']}/{checks['passed'] + checks['failed']}"
-        table.add_row(item["assignment_id"], item["worker_id"], took, per_hour, data, "; ".join(item["holds"]) or "-")
+        cells = (item["assignment_id"], item["worker_id"], took, per_hour, data, "; ".join(item["holds"]) or "-")
+        table.add_row(*(escape(cell) for cell in cells))  # a plugin's hold reason is text, never rich markup
     console.print(table)
     counts = document["counts"]
     console.print(

@@ -83,6 +83,22 @@ def test_warnings_go_to_stderr(capsys):
     assert captured.err == "warning: plugin slack failed in babe_after_create: boom\n"
 
 
+def test_a_warning_on_a_terminal_is_text_never_rich_markup(monkeypatch):
+    """A plugin's or a platform's words may hold brackets: on a terminal they are printed as they are
+    (an unmatched `[/x]` would otherwise stop the command with rich's MarkupError)."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    output.warn("babe-backend: column [/bold] is not in the backend's data [red]")
+    assert terminal.getvalue().endswith("warning:\x1b[0m babe-backend: column [/bold] is not in the backend's data [red]\n")
+
+
 @pytest.mark.parametrize(
     "value, text",
     [

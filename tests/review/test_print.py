@@ -39,3 +39,24 @@ def test_print_with_nothing_submitted_says_so(babe, experiment):
 
     assert run.code == 0, run
     assert "Nothing awaits a decision in exp1 on local." in run.out
+
+
+MARKUP_HOLD = '''
+from babe_tasks import hookimpl
+
+@hookimpl
+def babe_before_approve(settings, assignments):
+    return [(a.assignment_id, "[/bold] [red]check by hand[/red]") for a in assignments]
+'''
+
+
+def test_a_hold_reason_is_printed_as_text_never_as_markup(babe, submitted, experiment):
+    from .conftest import write_plugin
+
+    write_plugin(experiment, "markup", MARKUP_HOLD)
+    submitted(1)
+
+    run = babe("review", "--print")
+
+    assert run.code == 0, run
+    assert "[/bold] [red]check by hand[/red]" in run.out
