@@ -266,6 +266,7 @@ class Decisions:
             return True
 
         result = self._run(bonus.run, self.settings, self.pm, rows=list(pending.rows), review=check)
+        self.queue.add_bonuses([(p.assignment_id, p.amount) for p in result.paid])
         self.tally.bonuses += len(result.paid)
         self.tally.bonus_total += result.total
         message = f"paid {len(result.paid)} bonus{'es' if len(result.paid) != 1 else ''} for {self._shown(result.total)} with fees"
@@ -383,6 +384,7 @@ class Decisions:
             self.tally.rejected += len(document.get("rejected", []))
         else:
             paid = document.get("paid", [])
+            self.queue.add_bonuses([(p["assignment_id"], Decimal(str(p["amount"]))) for p in paid])
             self.tally.bonuses += len(paid)
             self.tally.bonus_total += sum((Decimal(str(p["amount"])) + Decimal(str(p["fee"])) for p in paid), Decimal("0.00"))
         try:

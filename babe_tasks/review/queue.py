@@ -45,6 +45,9 @@ class Item:
     status: str
     reward: Decimal
     holds: list[str] = field(default_factory=list)
+    #: Bonuses the ledger records as paid for this submission (amounts, without fees): a reviewer
+    #: sees who already got one before paying another.
+    bonus_paid: Decimal = Decimal("0.00")
     #: (source, columns, data) for each plugin that knows this participant.
     data: list[tuple[str, list[str], ParticipantData]] = field(default_factory=list)
 
@@ -91,6 +94,7 @@ class Item:
                 "holds": list(self.holds),
                 "has_data": bool(self.data),
                 "checks": self.checks(),
+                "bonus_paid": self.bonus_paid,
             }
         )
 
@@ -203,8 +207,12 @@ class ReviewQueue:
             answers = collect(pm, "babe_review_data", warn=warnings.append, settings=settings, assignments=awaiting)
             rewards = {a.assignment_id: prices(a.hit_id)[0] for a in seen}
             pricing = prices.pricing
+            bonuses = [b for b in ledger.bonuses(settings.experiment, settings.target) if b.paid]
         items = [Item(a, a.status, rewards[a.assignment_id]) for a in seen]
         by_id = {item.assignment_id: item for item in items}
+        for record in bonuses:
+            if record.assignment_id in by_id:
+                by_id[record.assignment_id].bonus_paid += record.amount
         for assignment_id, reason in holds.items():
             if assignment_id in by_id:
                 by_id[assignment_id].holds.append(reason)
@@ -293,6 +301,14 @@ class ReviewQueue:
                 item = self._by_id.get(entry["assignment_id"])
                 if item is not None and entry["reason"] not in item.holds:
                     item.holds = [entry["reason"]]
+
+    def add_bonuses(self, paid: list[tuple[str, Decimal]]) -> None:
+        """These bonuses `(assignment_id, amount)` were paid now: each submission's total grows."""
+        with self._lock:
+            for assignment_id, amount in paid:
+                item = self._by_id.get(assignment_id)
+                if item is not None:
+                    item.bonus_paid += amount
 
     def set_statuses(self, statuses: dict[str, str]) -> None:
         """Statuses read back from the platform (after a decision that partly failed)."""

@@ -274,6 +274,7 @@ def test_a_whole_review_by_keyboard_then_platform_and_ledger_agree_to_the_cent(
     assert babe_turk.client.list_bonus_payments(AssignmentId=study.ids[0])["BonusPayments"] == []
     page.keyboard.press("Enter")
     expect(page.locator("#answer")).to_contain_text(re.compile(r"\b1 bonus\b.*" + re.escape(money(Decimal("1.00") + bonus_fee))))
+    expect(page.locator(f'#queue li.submission[data-id="{study.ids[0]}"] .badge.bonused')).to_have_text("bonus $1.00")
     expect(page.locator("#answer")).not_to_have_class(re.compile(r"\berror\b"))
 
     assert console.errors == [] and console.dialogs == []  # the CSP was never violated, nothing ran

@@ -165,6 +165,7 @@ def test_a_bonus_is_paid_once_also_on_a_decided_submission(submitted, start_revi
     answer = served.post("/api/decide", {"confirmation": preview["confirmation"]}).json
     assert answer["message"] == "Paid 2 bonuses for $2.40 with fees."
     assert [p["assignment_id"] for p in answer["result"]["paid"]] == ids
+    assert {i["assignment_id"]: i["bonus_paid"] for i in answer["items"]} == dict.fromkeys(ids, "1.00")
 
     again = served.post("/api/preview", request).json
     assert again["confirmation"] is None
@@ -176,6 +177,12 @@ def test_a_bonus_is_paid_once_also_on_a_decided_submission(submitted, start_revi
     assert babe("status", "--json").json["spent"] == "3.00"  # a reward of 0.50 + 0.10, and 2 × (1.00 + 0.20)
     out, _ = served.stop()
     assert "Review ended: approved 1, rejected 0, bonuses 2 for $2.40." in out
+
+    # A later review reads the bonuses from the ledger: nobody pays a second one by mistake.
+    later = start_review()
+    items = later.api("/api/submissions?filter=all")["items"]
+    assert {i["assignment_id"]: i["bonus_paid"] for i in items} == dict.fromkeys(ids, "1.00")
+    later.stop()
 
 
 DATA_PLUGIN = '''

@@ -39,7 +39,6 @@
     generation: 0, // bumped when the list restarts, so a late page of the old list is dropped
     current: -1,
     selected: new Set(),
-    bonused: new Set(), // bonuses paid this session: the queue's items do not carry them
     pending: null, // the decision being asked for in the form: {action, ids}
     confirmation: null, // the server's preview waiting for OK
     busy: false,
@@ -282,7 +281,12 @@
     // "no data" only means something when a data source is configured at all.
     const sources = state.summary && state.summary.data_sources ? state.summary.data_sources.length : 0;
     if (item.has_data === false && sources) flags.appendChild(el("span", "badge nodata", "no data"));
-    if (state.bonused.has(item.assignment_id)) flags.appendChild(el("span", "badge bonused", "bonus paid"));
+    if (bonusPaid(item)) flags.appendChild(el("span", "badge bonused", `bonus ${money(item.bonus_paid)}`));
+  }
+
+  // The ledger's paid bonuses of a submission (amounts without fees), so nobody pays a second by mistake.
+  function bonusPaid(item) {
+    return item.bonus_paid !== undefined && item.bonus_paid !== null && Number(item.bonus_paid) > 0;
   }
 
   function refreshRow(id) {
@@ -411,7 +415,7 @@
     title.id = "detail-id";
     head.appendChild(title);
     head.appendChild(el("span", `badge status ${item.status.toLowerCase()}`, item.status));
-    if (state.bonused.has(item.assignment_id)) head.appendChild(el("span", "badge bonused", "bonus paid"));
+    if (bonusPaid(item)) head.appendChild(el("span", "badge bonused", `bonus ${money(item.bonus_paid)} paid`));
     detail.appendChild(head);
 
     const facts = el("dl", "facts");
@@ -769,11 +773,6 @@
 
   /** Puts the platform's answer on the rows: new statuses, bonus markers; the selection is spent. */
   function applyDecision(result, pending) {
-    if (result.action === "bonus" && result.result) {
-      for (const payment of [...(result.result.paid || []), ...(result.result.already_paid || [])]) {
-        state.bonused.add(payment.assignment_id);
-      }
-    }
     for (const item of result.items || []) {
       const known = state.byId.get(item.assignment_id);
       if (known) Object.assign(known, item);
