@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from babe_tasks.testing.experiment import DEFAULT_SETTINGS, ExperimentFolder
 from babe_tasks.testing.processes import babe_process, child_env
 
 URL_LINE = re.compile(r"^Review page: (http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]+))$")
@@ -243,3 +244,35 @@ def write_plugin(folder: Path, name: str, source: str) -> Path:
     path = plugins / f"{name}.py"
     path.write_text(source)
     return path
+
+
+# -- Prolific ---------------------------------------------------------------------------------------
+@pytest.fixture
+def prolific(monkeypatch, tmp_path) -> dict[str, str]:
+    """In-process runs and the `babe review` child both on this test's local Prolific; the child's extra environment."""
+    state = tmp_path / "prolific.sqlite"
+    env = {"BABE_PLUGINS": "prolific", "BABE_PROLIFIC_STATE": str(state), "BABE_PROLIFIC_SETTLE_SECONDS": "0"}
+    monkeypatch.setattr("babe_tasks.plugins.ENTRY_POINT_GROUP", "babe_tasks")
+    monkeypatch.delenv("PROLIFIC_TOKEN", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def prolific_study(prolific, tmp_path, monkeypatch, babe) -> tuple[Path, list[dict]]:
+    """A study of 4 places at 1.50 (10 minutes), all four submitted; the ledger knows them."""
+    from babe_prolific.local import simulate
+
+    folder = tmp_path / "exp1"
+    settings = {**DEFAULT_SETTINGS, "reward": "1.50", "assignments": 4, "platform": "prolific"}
+    settings["plugins"] = {"prolific": {"estimated_minutes": 10}}
+    ExperimentFolder(folder, settings)
+    monkeypatch.chdir(folder)
+    created = babe("create", "--json")
+    assert created.code == 0, created
+    (hit,) = created.json["hits"]
+    people = [p for p in simulate(Path(prolific["BABE_PROLIFIC_STATE"]), hit["hit_id"], 4, seed=2) if p["outcome"] == "submit"]
+    assert len(people) == 4
+    assert babe("status").code == 0
+    return folder, people
