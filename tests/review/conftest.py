@@ -223,19 +223,10 @@ def submitted(babe, experiment, babe_workers):
             work.append(assignment_id)
         status = babe("status")
         assert status.code == 0, status
-        found = {a["AssignmentId"]: a for a in babe_workers_assignments(babe_workers, slots)}
+        found = {a["AssignmentId"]: a for a in babe_workers.turk.assignments()}
         return [Work(i, found[i]["WorkerId"], found[i]["HITId"]) for i in work]
 
     return make
-
-
-def babe_workers_assignments(babe_workers, hit_ids: list[str]) -> list[dict]:
-    client = babe_workers.turk.client
-    found = []
-    for hit_id in dict.fromkeys(hit_ids):
-        for page in client.get_paginator("list_assignments_for_hit").paginate(HITId=hit_id):
-            found += page["Assignments"]
-    return found
 
 
 def write_plugin(folder: Path, name: str, source: str) -> Path:
