@@ -150,6 +150,14 @@ class AssignmentInfo:
     submit_time: datetime | None = None
     answer: str | None = None
 
+    def seconds_taken(self) -> float | None:
+        """Accept to submit, in seconds; None when the platform gave no times, or a submit before the
+        accept (a clock's mistake, not speed: status and report skip those too)."""
+        if self.accept_time is None or self.submit_time is None:
+            return None
+        taken = (self.submit_time - self.accept_time).total_seconds()
+        return taken if taken >= 0 else None
+
 
 @runtime_checkable
 class Platform(Protocol):
@@ -445,6 +453,11 @@ class OptionalMembers(Protocol):
     def created_json(self, plan) -> dict:
         """What `create --json` adds under `"platform"` (same facts as `describe_created`). Absent: no key."""
 
+    def answer_fields(self, answer: str) -> dict[str, str]:
+        """A submission's `AssignmentInfo.answer` as the form fields the participant's page sent, for
+        `babe review`'s detail (MTurk: the FreeText fields of its QuestionFormAnswers XML). Absent:
+        the answer shown as one field, `answer`."""
+
     def event_source(self, *, url: str | None, listen: str | None, stop: Any) -> Any:
         """Events that tell `watch --events` to refresh now instead of at the next interval.
 
@@ -461,7 +474,10 @@ class OptionalMembers(Protocol):
 
 #: The optional methods (`OptionalMembers`): `optional` answers None for one a platform lacks.
 OPTIONAL_METHODS = frozenset(
-    {"check_plan", "approve_many", "send_bonuses", "describe_plan", "describe_created", "created_json", "event_source"}
+    {
+        "check_plan", "approve_many", "send_bonuses", "describe_plan", "describe_created", "created_json", "event_source",
+        "answer_fields",
+    }
 )
 
 

@@ -19,7 +19,6 @@ session are not shared between threads, and two approvals racing would confirm e
 from __future__ import annotations
 
 import dataclasses
-import re
 import secrets
 import threading
 import time
@@ -219,21 +218,18 @@ class Decisions:
 
     # -- bonus --------------------------------------------------------------------------------------
     def _preview_bonus(self, request: _Request) -> dict:
-        from ..platform import capabilities_for
-
         if request.amount is None or not str(request.amount).strip():
             raise Refused(400, "amount is required: the bonus per submission, e.g. 1.50")
         if request.reason is None or not request.reason.strip():
             raise Refused(400, "reason is required: the worker reads why they get the bonus")
-        capabilities = capabilities_for(self.settings, self.pm)
+        assert self.queue.capabilities is not None  # a preview comes after the queue's load
         rows = []
         for assignment_id in request.ids:
             item = self.queue.get(assignment_id)
             assert item is not None  # `_parse` refused unknown ids
-            try:
-                rows.append(bonus.row_from_flags(item.worker_id, assignment_id, str(request.amount), request.reason, capabilities))
-            except UsageError as exc:  # the CLI's words name its flags; the page has fields
-                raise Refused(400, re.sub(r"(?<![\w-])--(amount|reason|worker|assignment)\b", r"\1", str(exc))) from None
+            rows.append(
+                bonus.row_from_fields(item.worker_id, assignment_id, str(request.amount), request.reason, self.queue.capabilities)
+            )
         seen: dict[str, Any] = {}
 
         def capture(payments, total, pricing) -> bool:
@@ -306,7 +302,7 @@ class Decisions:
         category = (request.category or "").strip().upper()
         if not category:
             return reason
-        allowed = self.queue.rejection_categories
+        allowed = self.queue.capabilities.rejection_categories if self.queue.capabilities else ()
         if not allowed:
             raise Refused(400, f"{self.settings.platform} has no rejection categories: give only a reason")
         if category not in allowed:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import statistics
 import threading
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +23,7 @@ from typing import Any
 
 from .. import output
 from ..errors import PluginFailure, Veto
-from ..platform.base import AssignmentInfo, capabilities_of
+from ..platform.base import AssignmentInfo, Capabilities, capabilities_of, optional
 from ..plugins import collect
 from ..reviewdata import ParticipantData, ReviewData
 from ..steps import approve, session
@@ -45,6 +44,8 @@ class Item:
     status: str
     reward: Decimal
     holds: list[str] = field(default_factory=list)
+    #: The answer the participant's page sent, as fields (the platform's `answer_fields`).
+    answer: dict[str, str] = field(default_factory=dict)
     #: Bonuses the ledger records as paid for this submission (amounts, without fees): a reviewer
     #: sees who already got one before paying another.
     bonus_paid: Decimal = Decimal("0.00")
@@ -60,10 +61,8 @@ class Item:
         return self.info.worker_id
 
     def seconds_taken(self) -> int | None:
-        accepted, submitted = self.info.accept_time, self.info.submit_time
-        if accepted is None or submitted is None:
-            return None
-        return max(0, int((submitted - accepted).total_seconds()))
+        taken = self.info.seconds_taken()
+        return None if taken is None else int(taken)
 
     def pay_per_hour(self) -> Decimal | None:
         """The reward over the hours taken, in the platform's currency; None without times (or no time at all)."""
@@ -105,39 +104,8 @@ class Item:
             {"source": source, "columns": list(columns), **output.jsonable(data.as_json(columns))}
             for source, columns, data in self.data
         ]
-        document["answer"] = answer_fields(self.info.answer)
+        document["answer"] = dict(self.answer)
         return document
-
-
-def answer_fields(answer: str | None) -> dict[str, str]:
-    """The submitted answer as field → value: MTurk's QuestionFormAnswers XML read by local names,
-    anything else (Prolific's completion code) as one field; {} when there is none."""
-    if not answer or not answer.strip():
-        return {}
-    text = answer.strip()
-    if text.startswith("<"):
-        try:
-            root = ET.fromstring(text)
-        except ET.ParseError:
-            return {"answer": text}
-        fields: dict[str, str] = {}
-        for node in root.iter():
-            if _local(node.tag) != "Answer":
-                continue
-            name = value = None
-            for child in node:
-                if _local(child.tag) == "QuestionIdentifier":
-                    name = child.text or ""
-                elif _local(child.tag) == "FreeText":
-                    value = child.text or ""
-            if name is not None:
-                fields[name] = value or ""
-        return fields
-    return {"answer": text}
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
 def histogram(values: list[float], bins: int = BINS) -> dict | None:
@@ -170,9 +138,9 @@ class ReviewQueue:
         self._lock = threading.Lock()
         self._items: list[Item] = []
         self._by_id: dict[str, Item] = {}
-        self.nouns: tuple[str, str] = output.MTURK_NOUNS
         self.pricing: Any = None
-        self.rejection_categories: tuple[str, ...] = ()
+        #: The platform's capabilities as of the last load (nouns, rejection categories, id shapes).
+        self.capabilities: Capabilities | None = None
         self.sources: list[str] = []
         self.warnings: list[str] = []
         self.group: dict | None = None
@@ -208,7 +176,8 @@ class ReviewQueue:
             rewards = {a.assignment_id: prices(a.hit_id)[0] for a in seen}
             pricing = prices.pricing
             bonuses = [b for b in ledger.bonuses(settings.experiment, settings.target) if b.paid]
-        items = [Item(a, a.status, rewards[a.assignment_id]) for a in seen]
+            read_answer = optional(platform, "answer_fields") or _one_field
+            items = [Item(a, a.status, rewards[a.assignment_id], answer=read_answer(a.answer) if a.answer else {}) for a in seen]
         by_id = {item.assignment_id: item for item in items}
         for record in bonuses:
             if record.assignment_id in by_id:
@@ -232,8 +201,7 @@ class ReviewQueue:
         items.sort(key=_submitted_order)
         with self._lock:
             self._items, self._by_id = items, by_id
-            self.nouns = tuple(capabilities.nouns)  # type: ignore[assignment]
-            self.rejection_categories = tuple(capabilities.rejection_categories)
+            self.capabilities = capabilities
             self.pricing, self.sources, self.warnings, self.group = pricing, sources, warnings, group
 
     # -- reading --------------------------------------------------------------------------------------
@@ -254,10 +222,10 @@ class ReviewQueue:
                 "platform": settings.platform,
                 "target": settings.target,
                 "live": settings.target == "live",
-                "nouns": list(self.nouns),
+                "nouns": list(self.capabilities.nouns if self.capabilities else output.MTURK_NOUNS),
                 "currency": getattr(self.pricing, "currency", "USD"),
                 "symbol": getattr(self.pricing, "symbol", "$"),
-                "rejection_categories": list(self.rejection_categories),
+                "rejection_categories": list(self.capabilities.rejection_categories if self.capabilities else ()),
                 "data_sources": list(self.sources),
                 "warnings": list(self.warnings),
                 "group": self.group,
@@ -319,6 +287,11 @@ class ReviewQueue:
                     item.status = status
                     if status != "Submitted":
                         item.holds = []
+
+
+def _one_field(answer: str) -> dict[str, str]:
+    """A platform without `answer_fields` (Prolific: a completion code): the answer as it is."""
+    return {"answer": answer} if answer.strip() else {}
 
 
 def _submitted_order(item: Item) -> tuple:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import signal
 import socket
 import sys
 import threading
@@ -31,6 +30,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from ..errors import UsageError, describe_unexpected
+from ..steps.watch import interruptible
 from .decisions import Decisions, Refused
 from .queue import FILTERS, MAX_LIMIT, ReviewQueue
 
@@ -249,7 +249,9 @@ class Review:
         thread = threading.Thread(target=self.server.serve_forever, name="babe-review", daemon=True)
         thread.start()
         try:
-            with _stopped_by_signals(stop):
+            # Ctrl-C / SIGTERM as `babe watch` takes them: the first ends the review after the decision
+            # in flight, a second Ctrl-C at once.
+            with interruptible(stop, notice=lambda: None):
                 while not stop.is_set():
                     time.sleep(0.1)  # short sleeps, not stop.wait(): see steps.watch._polling_sleep
         finally:
@@ -257,22 +259,3 @@ class Review:
             self.server.server_close()
             with self.decisions.lock:  # a decision in flight finishes and is counted
                 pass
-
-
-class _stopped_by_signals:
-    """Ctrl-C and SIGTERM set `stop` (in the main thread; elsewhere signals cannot be caught)."""
-
-    def __init__(self, stop: threading.Event):
-        self.stop = stop
-        self.previous: dict[int, Any] = {}
-
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.previous[sig] = signal.getsignal(sig)
-            signal.signal(sig, lambda signum, frame: self.stop.set())
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)

@@ -275,11 +275,8 @@ def held_back(settings, pm, ledger: Ledger, candidates: list[AssignmentInfo], *,
         from ..durations import format_duration
 
         for a in candidates:
-            if a.assignment_id in holds or a.accept_time is None or a.submit_time is None:
-                continue
-            taken = (a.submit_time - a.accept_time).total_seconds()
-            # A submit before the accept is a clock's mistake, not speed (status and report skip it too).
-            if 0 <= taken < threshold:
+            taken = a.seconds_taken()
+            if a.assignment_id not in holds and taken is not None and taken < threshold:
                 holds[a.assignment_id] = f"too fast: {format_duration(taken)} (threshold {format_duration(threshold)})"
     offered = [a for a in candidates if a.assignment_id not in holds]
     for answer in call_before(pm, "babe_before_approve", settings=settings, assignments=offered):

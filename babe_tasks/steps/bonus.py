@@ -171,6 +171,15 @@ def row_from_flags(
     return row  # type: ignore[return-value]
 
 
+def row_from_fields(worker: str, assignment: str, amount: str, reason: str, capabilities: Capabilities) -> Row:
+    """One payment given as named fields (`babe review`'s form), checked as a file's row is: a
+    problem names the field (`amount '1.234' is not …`), not a command-line flag."""
+    row, problem = _check(worker, assignment, amount, reason, where="", flags=False, capabilities=capabilities)
+    if problem:
+        raise UsageError(problem)
+    return row  # type: ignore[return-value]
+
+
 def read_csv(path: str | Path, capabilities: Capabilities) -> list[Row]:
     """Every row of a bonus file, format-checked; the first problem (with a count of the rest) refuses it all."""
     path = Path(path)

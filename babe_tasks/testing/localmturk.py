@@ -207,7 +207,7 @@ class Workers:
     def submit(self, assignment_id: str, answer: Mapping[str, str] | None = None) -> None:
         """The worker submits: the form fields `answer` (default: just the assignmentId), as a _babe page does."""
         from babe_mturk.local import assignments
-        from babe_mturk.local.workers import answer_xml
+        from babe_mturk.answers import answer_xml
 
         fields = {"assignmentId": assignment_id, **{str(k): str(v) for k, v in (answer or {}).items()}}
         with self._write() as ctx:

@@ -479,6 +479,17 @@ class MTurkPlatform:
     def get_assignment(self, assignment_id: str) -> AssignmentInfo:
         return self._assignment(self.call("GetAssignment", AssignmentId=assignment_id)["Assignment"])
 
+    def answer_fields(self, answer: str) -> dict[str, str]:
+        """The fields an ExternalQuestion page submitted; a text that is not MTurk's XML as one field."""
+        import xml.etree.ElementTree as ET
+
+        from .answers import answer_fields
+
+        try:
+            return answer_fields(answer)
+        except ET.ParseError:
+            return {"answer": answer}
+
     def approve(self, assignment_id: str, feedback: str | None = None) -> bool:
         params: dict[str, Any] = {"AssignmentId": assignment_id}
         if feedback:

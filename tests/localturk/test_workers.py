@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from babe_mturk.answers import answer_fields
 from babe_mturk.local import workers
 from babe_mturk.local.qualifications import LOCALE, MASTERS_LIVE, PERCENT_APPROVED
 
@@ -87,7 +88,7 @@ def test_submitters_post_babe_trials_then_submit_the_form(mturk, turk, backend):
             assert trial["experiment_id"] == "12"
             assert trial["startTime"] < trial["endTime"]
         assert len({tuple(sorted(t)) for t in trials}) == 1  # flat objects with the same keys
-        fields = workers.answer_fields(assignment["Answer"])
+        fields = answer_fields(assignment["Answer"])
         assert fields["assignmentId"] == assignment["AssignmentId"]
         assert json.loads(fields["trials"]) == trials
         assert "2005-10-01/QuestionFormAnswers.xsd" in assignment["Answer"]

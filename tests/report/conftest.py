@@ -38,6 +38,7 @@ def wall_clock(monkeypatch):
 
 def take_and_submit(turk, hit_id: str, worker_id: str, minutes: float) -> str:
     """A worker accepts, works `minutes` (the local clock moves), and submits; the assignment id."""
+    from babe_mturk.answers import answer_xml
     from babe_mturk.local import assignments, workers
     from babe_mturk.local.service import Context
     from babe_mturk.local.store import Store
@@ -47,7 +48,7 @@ def take_and_submit(turk, hit_id: str, worker_id: str, minutes: float) -> str:
         assignment_id = assignments.accept(Context(tx, Store.now(tx), turk), hit_id, worker_id)
     turk.store.advance_clock(minutes * 60)
     with turk.store.write() as tx:
-        answer = workers.answer_xml({"assignmentId": assignment_id, "trials": "[]"})
+        answer = answer_xml({"assignmentId": assignment_id, "trials": "[]"})
         assignments.submit(Context(tx, Store.now(tx), turk), assignment_id, answer)
     return assignment_id
 

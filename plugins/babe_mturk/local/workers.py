@@ -20,11 +20,11 @@ import json
 import random
 import re
 import sqlite3
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from babe_mturk.answers import answer_xml
 from babe_mturk.local import store
 from babe_mturk.local.errors import RequestError
 from babe_mturk.local.ids import new_worker_id
@@ -37,7 +37,6 @@ from babe_tasks.simulation.participants import (
     post_trials,
 )
 
-ANSWER_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"
 POST_TIMEOUT = 10.0
 _LOCALE = re.compile(r"^([A-Z]{2})(?:-([A-Z0-9]{2}))?$")
 #: What a new worker is like unless `profile` says otherwise: an experienced, well-rated worker who
@@ -207,28 +206,6 @@ def make_trials(
     experiment's global fields merged into each."""
     ids = {"assignment_id": assignment_id, "worker_id": worker_id, "hit_id": hit_id}
     return participants.make_trials(rng, ids=ids, experiment_id=experiment_id, now=now)
-
-
-def answer_xml(fields: Mapping[str, str]) -> str:
-    """The QuestionFormAnswers MTurk stores when an external page submits these form fields."""
-    root = ET.Element(f"{{{ANSWER_NS}}}QuestionFormAnswers")
-    for name, value in fields.items():
-        answer = ET.SubElement(root, f"{{{ANSWER_NS}}}Answer")
-        ET.SubElement(answer, f"{{{ANSWER_NS}}}QuestionIdentifier").text = name
-        ET.SubElement(answer, f"{{{ANSWER_NS}}}FreeText").text = value
-    ET.register_namespace("", ANSWER_NS)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
-
-
-def answer_fields(xml: str) -> dict[str, str]:
-    """The form fields of a QuestionFormAnswers document (FreeText answers only)."""
-    root = ET.fromstring(xml)
-    fields = {}
-    for answer in root.findall(f"{{{ANSWER_NS}}}Answer"):
-        name = answer.findtext(f"{{{ANSWER_NS}}}QuestionIdentifier")
-        if name is not None:
-            fields[name] = answer.findtext(f"{{{ANSWER_NS}}}FreeText") or ""
-    return fields
 
 
 # -- one round of work -----------------------------------------------------------------------------------
