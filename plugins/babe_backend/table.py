@@ -60,16 +60,6 @@ class Table:
         ids = self.values((SUBMISSION_COLUMN,))
         return len(set(ids)) if ids is not None else 0
 
-    def assignment_ids(self) -> set[str] | None:
-        """The assignment ids that have at least one row, or None when no column carries them."""
-        ids = self.values(ASSIGNMENT_COLUMNS)
-        return {value.strip() for value in ids if value.strip()} if ids is not None else None
-
-    def ids(self, names: tuple[str, ...]) -> set[str] | None:
-        """The non-empty values of the first of `names` present, or None when no such column exists."""
-        values = self.values(names)
-        return {value.strip() for value in values if value.strip()} if values is not None else None
-
     def rows_per_hit(self, columns: tuple[str, ...] = HIT_COLUMNS) -> Counter:
         ids = self.values(columns)
         return Counter(value.strip() for value in ids or [] if value.strip())

@@ -35,7 +35,7 @@ ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--disable-quic", "--no-first-run",
 ]
-RERUN = "tests/review/test_browser.py"
+RERUN = "tests/review/test_browser.py tests/review/test_browser_prolific.py"
 #: The line `babe review` prints first; the tests read the page's address from it.
 URL_LINE = re.compile(r"Review page: (http://127\.0\.0\.1:\d+/\?token=\S+)")
 
