@@ -351,6 +351,19 @@ def extension_hits(stored: str) -> tuple[ExtendedHit, ...]:
     return tuple(hits)
 
 
+def paid_for(read: Callable[[str, tuple], list[Any]], hit_ids: Iterable[str]) -> Decimal:
+    """Everything the payments table holds for these HITs, read through `read(sql, params)` (the
+    view's tolerant reader or the ledger's own), 500 ids a query: SQLite caps the parameters."""
+    ids = list(hit_ids)
+    total = Decimal("0.00")
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in read(f"SELECT amount FROM payments WHERE hit_id IN ({marks})", tuple(chunk)):
+            total += Decimal(row["amount"])
+    return total
+
+
 class LedgerView:
     """The ledger read-only: what plugins (through `HookContext.ledger`) and reports may ask of it.
 
@@ -489,14 +502,7 @@ class LedgerView:
 
     def spent(self, hit_ids: Iterable[str]) -> Decimal:
         """Everything paid for these HITs: rewards, bonuses and their fees."""
-        ids = list(hit_ids)
-        total = Decimal("0.00")
-        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self._rows("payments", f"SELECT amount FROM payments WHERE hit_id IN ({marks})", tuple(chunk)):
-                total += Decimal(row["amount"])
-        return total
+        return paid_for(lambda sql, params: self._rows("payments", sql, params), hit_ids)
 
     def bonuses(self, target: str, experiment: str | None = None) -> list[BonusRecord]:
         """Bonuses recorded on `target` (of one experiment, or all), "sending" or "paid", oldest first."""
@@ -1075,14 +1081,7 @@ class Ledger:
 
     def spent(self, hit_ids: Iterable[str]) -> Decimal:
         """Everything paid for these HITs: rewards, bonuses and their fees."""
-        ids = list(hit_ids)
-        total = Decimal("0.00")
-        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self._read(f"SELECT amount FROM payments WHERE hit_id IN ({marks})", tuple(chunk)):
-                total += Decimal(row["amount"])
-        return total
+        return paid_for(self._read, hit_ids)
 
     def assignment(self, assignment_id: str) -> Any | None:
         """The ledger's row for one assignment (any experiment), or None if never seen."""
