@@ -10,7 +10,6 @@ exactly the experiment its plugin sees. It is also the working directory while t
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -95,20 +94,11 @@ class ExperimentFolder:
         source = Path(path)
         if not source.is_file():
             raise FileNotFoundError(f"plugin file {source} does not exist")
-        target = self._plugins() / f"{name or source.stem}.py"
-        shutil.copyfile(source, target)
-        return target
+        return write_plugin(self.path, name or source.stem, source.read_text(encoding="utf-8"))
 
     def write_plugin(self, name: str, source: str) -> Path:
         """Write a plugin file `plugins/<name>.py` with this source; its path."""
-        target = self._plugins() / f"{name}.py"
-        target.write_text(source, encoding="utf-8")
-        return target
-
-    def _plugins(self) -> Path:
-        folder = self.path / "plugins"
-        folder.mkdir(exist_ok=True)
-        return folder
+        return write_plugin(self.path, name, source)
 
     def deploy_to(
         self,
@@ -132,3 +122,12 @@ class ExperimentFolder:
         prefix = f"{backend.url}/api/submit_experiment/"
         testing.write_deploy_config(self.path, experiment_id=experiment_id, server_app_url=prefix, deploy_method=deploy_method)
         return f"{prefix}{experiment_id}"
+
+
+def write_plugin(folder: str | Path, name: str, source: str) -> Path:
+    """A plugin file `plugins/<name>.py` in an experiment folder (loaded by the real plugin manager); its path."""
+    plugins = Path(folder) / "plugins"
+    plugins.mkdir(exist_ok=True)
+    target = plugins / f"{name}.py"
+    target.write_text(source, encoding="utf-8")
+    return target

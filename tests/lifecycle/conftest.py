@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
+
 
 URL = "https://example.org/experiment/"
 
@@ -22,10 +22,3 @@ def hit_ids(mturk) -> list[str]:
     return [h["HITId"] for page in mturk.get_paginator("list_hits").paginate() for h in page["HITs"]]
 
 
-def write_plugin(folder: Path, name: str, source: str) -> Path:
-    """A plugin file in the experiment's plugins/ folder (loaded by the real plugin manager)."""
-    plugins = folder / "plugins"
-    plugins.mkdir(exist_ok=True)
-    path = plugins / f"{name}.py"
-    path.write_text(source)
-    return path

@@ -7,7 +7,7 @@ from decimal import Decimal
 from babe_tasks.ledger import Ledger
 from babe_mturk.local.workers import simulate
 
-from .conftest import write_plugin
+from babe_tasks.testing.experiment import write_plugin
 
 
 def statuses(mturk, hit_ids) -> dict[str, str]:

@@ -14,7 +14,9 @@ from babe_tasks.ledger import Ledger
 from babe_mturk.local.workers import simulate
 from babe_tasks.planning import MASTERS_IDS
 
-from .conftest import hit_ids, write_plugin
+from babe_tasks.testing.experiment import write_plugin
+
+from .conftest import hit_ids
 
 LOG = """
 import json, pathlib

@@ -11,7 +11,9 @@ import pytest
 from babe_tasks.ledger import Ledger
 from babe_tasks.platform.base import AssignmentInfo
 
-from .conftest import hit_ids, write_plugin
+from babe_tasks.testing.experiment import write_plugin
+
+from .conftest import hit_ids
 
 # A platform plugin that fails the second HIT of a create, once (a crash, a lost answer).
 FLAKY = """

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 
-
 @dataclass(frozen=True)
 class Work:
     """One submitted assignment."""
@@ -82,15 +81,6 @@ def write_csv(folder: Path, rows: list[tuple], name: str = "bonus.csv", header: 
     lines = [header] + [",".join(cell(v) for v in row) for row in rows]
     path = folder / name
     path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def write_plugin(folder: Path, name: str, source: str) -> Path:
-    """A plugin file in the experiment's plugins/ folder (loaded by the real plugin manager)."""
-    plugins = folder / "plugins"
-    plugins.mkdir(exist_ok=True)
-    path = plugins / f"{name}.py"
-    path.write_text(source)
     return path
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from babe_tasks.ledger import LedgerView
 
-from .conftest import LOG, logged, write_plugin
+from babe_tasks.testing.experiment import write_plugin
+from .conftest import LOG, logged
 
 
 def approve(babe_run, *flags: str):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .conftest import LOG, balance, bonuses_of, logged, write_csv, write_plugin
+from babe_tasks.testing.experiment import write_plugin
+from .conftest import LOG, balance, bonuses_of, logged, write_csv
 
 REASON = "Failed every attention check"
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import pluggy
 import pytest
 
+from babe_tasks.testing.experiment import write_plugin
+
 from babe_tasks.context import HookContext
 from babe_tasks.ledger import LedgerView
 from babe_tasks.money import MTURK_PRICING
@@ -26,10 +28,6 @@ D = Decimal
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_plugin(folder: Path, name: str, source: str) -> None:
-    plugins = folder / "plugins"
-    plugins.mkdir(exist_ok=True)
-    (plugins / f"{name}.py").write_text(source, encoding="utf-8")
 
 
 def today() -> datetime:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from babe_tasks.testing.experiment import write_plugin
+
 from babe_tasks.ledgerdb_migrations import SCHEMA_VERSION
 
 
@@ -53,9 +55,6 @@ def checks(run) -> dict[str, tuple[str, str]]:
     return {c["check"]: (c["status"], c["detail"]) for c in run.json["checks"]}
 
 
-def write_plugin(folder: Path, name: str, source: str) -> None:
-    (folder / "plugins").mkdir(exist_ok=True)
-    (folder / "plugins" / f"{name}.py").write_text(source)
 
 
 # -- local -------------------------------------------------------------------------------------------

@@ -229,14 +229,6 @@ def submitted(babe, experiment, babe_workers):
     return make
 
 
-def write_plugin(folder: Path, name: str, source: str) -> Path:
-    plugins = folder / "plugins"
-    plugins.mkdir(exist_ok=True)
-    path = plugins / f"{name}.py"
-    path.write_text(source)
-    return path
-
-
 # -- Prolific ---------------------------------------------------------------------------------------
 @pytest.fixture
 def prolific(monkeypatch, tmp_path) -> dict[str, str]:

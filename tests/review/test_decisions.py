@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from .conftest import write_plugin
+from babe_tasks.testing.experiment import write_plugin
 
 
 def statuses(babe_turk, ids) -> dict[str, str]:

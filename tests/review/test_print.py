@@ -51,7 +51,7 @@ def babe_before_approve(settings, assignments):
 
 
 def test_a_hold_reason_is_printed_as_text_never_as_markup(babe, submitted, experiment):
-    from .conftest import write_plugin
+    from babe_tasks.testing.experiment import write_plugin
 
     write_plugin(experiment, "markup", MARKUP_HOLD)
     submitted(1)

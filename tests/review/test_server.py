@@ -14,7 +14,7 @@ from werkzeug.test import Client
 
 from babe_tasks.review.server import SECURITY_HEADERS, ReviewApp
 
-from .conftest import write_plugin
+from babe_tasks.testing.experiment import write_plugin
 
 ROUTES = [
     ("GET", "/"),

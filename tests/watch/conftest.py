@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+
 URL = "https://example.org/experiment/"
 
 
@@ -22,14 +23,6 @@ def created(babe, experiment):
     run = babe("create", "--assignments", "12", "--batch-size", "6", "--json")
     assert run.code == 0, run
     return run.json
-
-
-def write_plugin(folder: Path, name: str, source: str) -> Path:
-    plugins = folder / "plugins"
-    plugins.mkdir(exist_ok=True)
-    path = plugins / f"{name}.py"
-    path.write_text(source)
-    return path
 
 
 #: A plugin that writes every milestone it hears of to milestones.jsonl in the experiment folder.

@@ -42,7 +42,7 @@ def babe_platform(settings):
 def test_which_flag_wakes_the_watch_is_the_platforms_capabilities_data(babe, created, experiment):
     """The same platform without `events` in its capabilities: `--queue` and `--events` are both
     refused before the first refresh, in words that name no other platform's way."""
-    from .conftest import write_plugin
+    from babe_tasks.testing.experiment import write_plugin
 
     write_plugin(experiment, "quiet", NO_EVENTS)
     queue = babe("watch", "--queue", "https://sqs.us-east-1.amazonaws.com/123456789012/q", "--interval", "1m")

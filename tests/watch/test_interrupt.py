@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import write_plugin
+from babe_tasks.testing.experiment import write_plugin
 
 CTRL_C_IN_APPROVE = '''
 import os, signal

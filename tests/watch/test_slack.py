@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import yaml
 
-from .conftest import URL, write_plugin
+from babe_tasks.testing.experiment import write_plugin
+from .conftest import URL
 from .test_watch import HOLDER
 
 

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from .conftest import MILESTONE_RECORDER, recorded, write_plugin
+from babe_tasks.testing.experiment import write_plugin
+from .conftest import MILESTONE_RECORDER, recorded
 
 
 def hit_of(mturk, hit_id: str) -> dict:
